@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * santa_abi.h: the one definition of every map layout shared by the XDP program
+ * (xdp/santa.bpf.c) and user space (the native binding exports sizes, offsets and enum
+ * values computed from this file, and the TypeScript codecs read them from there).
+ *
+ * Byte order: fields marked "wire" hold bytes exactly as they appear in a DNS packet
+ * (network order); every other integer is in host order.
+ */
+#ifndef SANTA_ABI_H
+#define SANTA_ABI_H
+
+#ifdef __bpf__
+#include <linux/types.h>
+#else
+#include <linux/types.h>
+#include <stddef.h>
+#endif
+
+/* ---- limits ------------------------------------------------------------------------ */
+
+/* A wire-format name, root label included, is at most 255 bytes (RFC 1035 3.1). */
+#define SANTA_NAME_MAX 255
+
+/* BIND 9.18 never sends a UDP response larger than its max-udp-size (default 1232), so no
+ * cached reply is larger either. Header (12) + shortest question (1 + 4) leaves 1215 bytes
+ * for the sections; rounded up to keep the value 8-byte aligned. */
+#define SANTA_REPLY_MAX 1232
+#define SANTA_TAIL_MAX 1216
+
+#define SANTA_MAX_PORTS 8
+#define SANTA_MAX_ADDRS 8
+
+/* ---- cache keys ----------------------------------------------------------------------
+ *
+ * Hashing cost grows with the key, and most names are short, so keys come in four sizes:
+ * a name of n wire bytes lives in the smallest tier whose buffer holds it, in the map
+ * named santa_cache_<size>. The name is lower-cased (ASCII A-Z only, as DNS compares) and
+ * zero-padded to the tier size; wire names are self-delimiting, so padding is unambiguous
+ * and a lookup is an exact byte match of the whole name: collisions cannot alias. */
+#define SANTA_TIER_COUNT 4
+#define SANTA_TIER0_NAME 32
+#define SANTA_TIER1_NAME 64
+#define SANTA_TIER2_NAME 128
+#define SANTA_TIER3_NAME 256
+
+/* Query bits that select a distinct BIND response. */
+#define SANTA_KEY_RD 0x01   /* minimal-responses no-auth-recursive drops authority */
+#define SANTA_KEY_EDNS 0x02 /* an OPT record was sent (the reply carries one too) */
+#define SANTA_KEY_DO 0x04   /* DNSSEC OK */
+
+struct santa_key_hdr {
+	__be16 qtype;   /* wire */
+	__be16 qclass;  /* wire */
+	__u8 flags;     /* SANTA_KEY_* */
+	__u8 name_len;  /* wire name length, root label included (1..255) */
+	__u8 pad[2];    /* zero */
+};
+
+#define SANTA_DEFINE_KEY(size)                  \
+	struct santa_key_##size {               \
+		struct santa_key_hdr h;         \
+		__u8 name[size];                \
+	}
+SANTA_DEFINE_KEY(32);
+SANTA_DEFINE_KEY(64);
+SANTA_DEFINE_KEY(128);
+SANTA_DEFINE_KEY(256);
+
+/* ---- cache values --------------------------------------------------------------------
+ *
+ * A reply is: the query's own 12-byte header slot (ID kept), the stored header bytes 2..11,
+ * the query's question bytes exactly as received (0x20 case kept), then `tail`: the answer,
+ * authority and additional sections, ending with the OPT record when the key has
+ * SANTA_KEY_EDNS. Owner names in the tail may point at offset 12 (the question name).
+ */
+struct santa_value {
+	__u64 expires_ns;  /* lease, against bpf_ktime_get_ns(); an expired entry passes */
+	__u32 slot;        /* index into santa_hits, owned by this entry while installed */
+	__u16 tail_len;    /* bytes of tail used (1..SANTA_TAIL_MAX) */
+	/* csum_const: the 16-bit one's-complement sum (not complemented), stored as the bytes
+	 * of a big-endian number, of every part of the reply's UDP checksum that does not
+	 * depend on the query: header bytes 4..11 (the four counts), the tail at its offset in
+	 * the datagram (odd when the name length is odd), the UDP length counted twice (UDP
+	 * header and pseudo-header) and the pseudo-header's protocol number 17. The program adds
+	 * the ID, the final flags word, the question bytes, addresses and ports. */
+	__be16 csum_const;
+	__u8 hdr[10];      /* header bytes 2..11: flags (RD per key, CD clear), counts; wire */
+	__u8 pad[6];       /* zero */
+	__u8 tail[SANTA_TAIL_MAX];
+};
+
+/* ---- per-entry hit counters ------------------------------------------------------------
+ * santa_hits: BPF_MAP_TYPE_PERCPU_ARRAY of __u64, indexed by santa_value.slot. Counts replies
+ * served (not dry-run would-be hits). User space sums CPUs, keeps deltas, and zeroes a slot
+ * before giving it to a new entry, so renewing a lease never loses counts. */
+
+/* ---- settings (santa_settings: BPF_MAP_TYPE_ARRAY, one element) ----------------------- */
+enum santa_mode {
+	SANTA_MODE_OFF = 0,      /* pass everything untouched */
+	SANTA_MODE_DRY_RUN = 1,  /* full decision, count would-be hits, still pass */
+	SANTA_MODE_ON = 2,
+};
+
+struct santa_settings {
+	__u32 mode;            /* enum santa_mode */
+	__u16 max_udp_size;    /* BIND's max-udp-size; 0 means 1232 */
+	__u8 n_ports;          /* 0 means port 53 only */
+	__u8 n_v4;             /* 0 means any destination address */
+	__be16 ports[SANTA_MAX_PORTS];       /* wire */
+	__be32 v4_addrs[SANTA_MAX_ADDRS];    /* wire */
+	__u8 n_v6;             /* 0 means any destination address */
+	__u8 pad[7];
+	__u8 v6_addrs[SANTA_MAX_ADDRS][16];  /* wire */
+};
+
+/* ---- counters (santa_stats: BPF_MAP_TYPE_PERCPU_ARRAY, one element) -------------------
+ * Every packet is counted in SANTA_CNT_PACKETS and then in exactly one of: a PASS_* reason,
+ * SANTA_CNT_HITS, or SANTA_CNT_DRY_RUN_HITS (which passes too). */
+enum santa_counter {
+	SANTA_CNT_PACKETS = 0,
+	SANTA_CNT_DNS_QUERIES,       /* UDP to a served port and address */
+	SANTA_CNT_HITS,              /* replied with XDP_TX */
+	SANTA_CNT_DRY_RUN_HITS,      /* would have replied; passed (dry-run mode) */
+	SANTA_CNT_TX_BYTES,          /* frame bytes of replies sent */
+	SANTA_CNT_PASS_DISABLED,     /* mode off */
+	SANTA_CNT_PASS_NOT_DNS,      /* not IP/UDP to a served port and address */
+	SANTA_CNT_PASS_FRAGMENT,     /* IPv4 fragment or IPv6 fragment header */
+	SANTA_CNT_PASS_MALFORMED,    /* lengths or names that do not parse */
+	SANTA_CNT_PASS_UNSUPPORTED,  /* parses, but not a plain query we can answer like BIND */
+	SANTA_CNT_PASS_EDNS_VERSION, /* EDNS version != 0: BIND answers BADVERS */
+	SANTA_CNT_PASS_EDNS_OPTIONS, /* OPT carries options */
+	SANTA_CNT_PASS_MISS,         /* no entry */
+	SANTA_CNT_PASS_EXPIRED,      /* entry whose lease ran out */
+	SANTA_CNT_PASS_TOO_BIG,      /* reply larger than the client's UDP limit */
+	SANTA_CNT_PASS_NO_ROOM,      /* the driver could not grow the frame enough */
+	SANTA_COUNTER_MAX,
+};
+
+struct santa_stats {
+	__u64 counters[SANTA_COUNTER_MAX];
+};
+
+/* Map names, as pinned and as bpfman exposes them under its map_pin_path. */
+#define SANTA_MAP_CACHE_32 "santa_cache_32"
+#define SANTA_MAP_CACHE_64 "santa_cache_64"
+#define SANTA_MAP_CACHE_128 "santa_cache_128"
+#define SANTA_MAP_CACHE_256 "santa_cache_256"
+#define SANTA_MAP_HITS "santa_hits"
+#define SANTA_MAP_SETTINGS "santa_settings"
+#define SANTA_MAP_STATS "santa_stats"
+#define SANTA_PROG_NAME "santa_xdp"
+
+#ifndef __bpf__
+_Static_assert(sizeof(struct santa_key_hdr) == 8, "key header layout");
+_Static_assert(sizeof(struct santa_key_32) == 40, "key layout");
+_Static_assert(sizeof(struct santa_value) == 32 + SANTA_TAIL_MAX, "value layout");
+_Static_assert(offsetof(struct santa_value, tail) % 8 == 0, "tail alignment");
+#endif
+
+#endif /* SANTA_ABI_H */
