@@ -1,0 +1,121 @@
+/**
+ * A small DNS client for the sidecar's own questions to BIND: verifying built responses and
+ * polling zone serials. It speaks TCP by default because XDP only answers UDP: a TCP answer
+ * always comes from BIND itself, never from our own cache.
+ */
+import * as dgram from 'node:dgram';
+import * as net from 'node:net';
+import * as packet from 'dns-packet';
+
+export type Transport = 'udp' | 'tcp';
+
+export interface ServerAddress {
+  host: string;
+  port: number;
+}
+
+export interface QueryBits {
+  rd: boolean;
+  edns: boolean;
+  do: boolean;
+  /** Advertised EDNS UDP size; ignored without EDNS. */
+  udpSize?: number;
+  cd?: boolean;
+}
+
+export interface Question {
+  name: string;
+  type: string;
+  class?: string;
+}
+
+/** Encodes a plain query exactly as a stub resolver would send it (no options in the OPT). */
+export function encodeQuery(question: Question, bits: QueryBits, id: number): Buffer {
+  let flags = 0;
+  if (bits.rd) flags |= packet.RECURSION_DESIRED;
+  if (bits.cd) flags |= packet.CHECKING_DISABLED;
+  const additionals: packet.Answer[] = [];
+  if (bits.edns) {
+    const opt = { type: 'OPT', name: '.', udpPayloadSize: bits.udpSize ?? 1232, flags: bits.do ? packet.DNSSEC_OK : 0, options: [] };
+    additionals.push(opt as unknown as packet.Answer);
+  }
+  return packet.encode({
+    type: 'query',
+    id,
+    flags,
+    questions: [{ name: question.name, type: question.type as packet.RecordType, class: (question.class ?? 'IN') as packet.RecordClass }],
+    additionals,
+  });
+}
+
+export class DnsTimeoutError extends Error {
+  constructor(server: ServerAddress, transport: Transport, timeoutMs: number) {
+    super(`no DNS answer from ${server.host}#${server.port} over ${transport} within ${timeoutMs} ms`);
+    this.name = 'DnsTimeoutError';
+  }
+}
+
+/** Sends one query and returns the raw response whose ID matches. */
+export function exchange(wire: Buffer, server: ServerAddress, transport: Transport, timeoutMs = 2000): Promise<Buffer> {
+  return transport === 'tcp' ? exchangeTcp(wire, server, timeoutMs) : exchangeUdp(wire, server, timeoutMs);
+}
+
+function exchangeUdp(wire: Buffer, server: ServerAddress, timeoutMs: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const socket = dgram.createSocket(net.isIPv6(server.host) ? 'udp6' : 'udp4');
+    const timer = setTimeout(() => finish(new DnsTimeoutError(server, 'udp', timeoutMs)), timeoutMs);
+    const finish = (err: Error | null, reply?: Buffer) => {
+      clearTimeout(timer);
+      socket.close();
+      if (err) reject(err);
+      else resolve(reply as Buffer);
+    };
+    socket.on('error', (err) => finish(err));
+    socket.on('message', (msg) => {
+      // A datagram with another ID is not ours (late reply to an earlier query): keep waiting.
+      if (msg.length >= 2 && msg.readUInt16BE(0) === wire.readUInt16BE(0)) finish(null, msg);
+    });
+    socket.send(wire, server.port, server.host, (err) => {
+      if (err) finish(err);
+    });
+  });
+}
+
+function exchangeTcp(wire: Buffer, server: ServerAddress, timeoutMs: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: server.host, port: server.port });
+    let received = Buffer.alloc(0);
+    const timer = setTimeout(() => finish(new DnsTimeoutError(server, 'tcp', timeoutMs)), timeoutMs);
+    const finish = (err: Error | null, reply?: Buffer) => {
+      clearTimeout(timer);
+      socket.destroy();
+      if (err) reject(err);
+      else resolve(reply as Buffer);
+    };
+    socket.on('error', (err) => finish(err));
+    socket.on('connect', () => {
+      const frame = Buffer.alloc(2 + wire.length);
+      frame.writeUInt16BE(wire.length, 0);
+      wire.copy(frame, 2);
+      socket.write(frame);
+    });
+    socket.on('data', (chunk) => {
+      received = Buffer.concat([received, chunk]);
+      if (received.length >= 2 && received.length >= 2 + received.readUInt16BE(0)) {
+        finish(null, received.subarray(2, 2 + received.readUInt16BE(0)));
+      }
+    });
+    socket.on('end', () => finish(new Error(`${server.host}#${server.port} closed the TCP connection before a full answer`)));
+  });
+}
+
+/** Asks the server for a zone's SOA serial; null when it does not answer authoritatively. */
+export async function soaSerial(zone: string, server: ServerAddress, timeoutMs = 2000): Promise<number | null> {
+  const id = (Math.random() * 0x10000) >>> 0;
+  const wire = await exchange(encodeQuery({ name: zone, type: 'SOA' }, { rd: false, edns: false, do: false }, id), server, 'tcp', timeoutMs);
+  const reply = packet.decode(wire);
+  const rcode = wire[3] & 0x0f;
+  if (rcode !== 0 || !reply.flag_aa) return null;
+  const soa = (reply.answers ?? []).find((rr): rr is packet.SoaAnswer => rr.type === 'SOA');
+  return soa?.data.serial ?? null;
+}
