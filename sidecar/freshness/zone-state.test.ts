@@ -1,0 +1,58 @@
+import { initialZoneState, nextZoneState, ZoneEvent, ZoneState } from './zone-state';
+
+function run(events: ZoneEvent[], from: ZoneState = initialZoneState('example.test.')) {
+  let state = from;
+  const withdrawals: number[] = [];
+  const reparses: number[] = [];
+  events.forEach((event, i) => {
+    const step = nextZoneState(state, event);
+    state = step.state;
+    if (step.actions.withdraw) withdrawals.push(i);
+    if (step.actions.reparse) reparses.push(i);
+  });
+  return { state, withdrawals, reparses };
+}
+
+describe('zone freshness', () => {
+  it('offloads only once the parsed serial is the one BIND serves', () => {
+    expect(run([{ kind: 'parsed', serial: 5 }]).state.status).toBe('withdrawn');
+    expect(run([{ kind: 'parsed', serial: 5 }, { kind: 'bind-serial', serial: 4 }]).state.status).toBe('withdrawn');
+    expect(run([{ kind: 'parsed', serial: 5 }, { kind: 'bind-serial', serial: 5 }]).state.status).toBe('offloaded');
+    expect(run([{ kind: 'bind-serial', serial: 5 }, { kind: 'parsed', serial: 5 }]).state.status).toBe('offloaded');
+  });
+
+  it('withdraws at once when the file changes and waits for BIND to serve the new serial', () => {
+    const r = run([
+      { kind: 'parsed', serial: 5 },
+      { kind: 'bind-serial', serial: 5 },
+      { kind: 'file-changed' },
+      { kind: 'parsed', serial: 6 },
+      { kind: 'bind-serial', serial: 5 },
+    ]);
+    expect(r.withdrawals).toEqual([2]);
+    expect(r.reparses).toEqual([2]);
+    expect(r.state.status).toBe('withdrawn');
+    expect(nextZoneState(r.state, { kind: 'bind-serial', serial: 6 }).state.status).toBe('offloaded');
+  });
+
+  it('withdraws and re-reads when BIND serves a serial we did not parse (dynamic update, rndc reload)', () => {
+    const r = run([{ kind: 'parsed', serial: 5 }, { kind: 'bind-serial', serial: 5 }, { kind: 'bind-serial', serial: 7 }]);
+    expect(r.state.status).toBe('withdrawn');
+    expect(r.withdrawals).toEqual([2]);
+    expect(r.reparses).toEqual([2]);
+  });
+
+  it('withdraws when BIND stops answering for the zone', () => {
+    const r = run([{ kind: 'parsed', serial: 5 }, { kind: 'bind-serial', serial: 5 }, { kind: 'bind-serial', serial: null }]);
+    expect(r.state.status).toBe('withdrawn');
+    expect(r.withdrawals).toEqual([2]);
+  });
+
+  it('keeps a zone whose file does not parse in error until a parse succeeds', () => {
+    const r = run([{ kind: 'parsed', serial: 5 }, { kind: 'bind-serial', serial: 5 }, { kind: 'file-changed' }, { kind: 'parse-failed', error: 'db.x:3: bad TTL' }, { kind: 'bind-serial', serial: 5 }]);
+    expect(r.state.status).toBe('error');
+    expect(r.state.error).toBe('db.x:3: bad TTL');
+    expect(r.withdrawals).toEqual([2]);
+    expect(nextZoneState(r.state, { kind: 'parsed', serial: 5 }).state.status).toBe('offloaded');
+  });
+});

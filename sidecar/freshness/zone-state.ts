@@ -1,0 +1,70 @@
+/**
+ * Per-zone freshness: decides when a zone's entries may be served from XDP. A pure state machine
+ * over three kinds of event (its file changed, a parse finished, BIND reported a serial); the
+ * controller performs the actions it returns. The rule it enforces: entries of a zone are live only
+ * while the data we built them from has the serial BIND itself serves.
+ */
+
+export type ZoneStatus =
+  /** Parsed data and BIND agree: entries may be installed and served. */
+  | 'offloaded'
+  /** Waiting: a change is in flight (file edited, reload pending, serials differ). */
+  | 'withdrawn'
+  /** The zone file does not parse: nothing of this zone is served until it does. */
+  | 'error';
+
+export interface ZoneState {
+  readonly zone: string;
+  readonly status: ZoneStatus;
+  /** Serial of the data we parsed, if the last parse succeeded. */
+  readonly parsedSerial: number | null;
+  /** Serial BIND served when last asked. */
+  readonly bindSerial: number | null;
+  readonly error: string | null;
+}
+
+export type ZoneEvent =
+  | { kind: 'file-changed' }
+  | { kind: 'parsed'; serial: number }
+  | { kind: 'parse-failed'; error: string }
+  | { kind: 'bind-serial'; serial: number | null };
+
+export interface ZoneActions {
+  /** Delete this zone's entries from the maps now. */
+  withdraw: boolean;
+  /** Parse the zone file again (the data BIND serves may come from a file we have not read). */
+  reparse: boolean;
+}
+
+const NONE: ZoneActions = { withdraw: false, reparse: false };
+
+export function initialZoneState(zone: string): ZoneState {
+  return { zone, status: 'withdrawn', parsedSerial: null, bindSerial: null, error: null };
+}
+
+export function nextZoneState(state: ZoneState, event: ZoneEvent): { state: ZoneState; actions: ZoneActions } {
+  switch (event.kind) {
+    case 'file-changed':
+      // BIND may load the new file at any moment: stop serving before it can.
+      return { state: { ...state, status: 'withdrawn' }, actions: { withdraw: state.status === 'offloaded', reparse: true } };
+    case 'parse-failed':
+      return { state: { ...state, status: 'error', parsedSerial: null, error: event.error }, actions: { withdraw: state.status === 'offloaded', reparse: false } };
+    case 'parsed': {
+      const next = { ...state, parsedSerial: event.serial, error: null };
+      return { state: { ...next, status: agree(next) ? 'offloaded' : 'withdrawn' }, actions: NONE };
+    }
+    case 'bind-serial': {
+      const next = { ...state, bindSerial: event.serial };
+      if (state.status === 'error') return { state: next, actions: NONE };
+      if (agree(next)) return { state: { ...next, status: 'offloaded' }, actions: NONE };
+      // BIND moved on (dynamic update, reload of a file edited earlier) or stopped serving the
+      // zone: withdraw, and re-read the file in case the new data is there.
+      const serialMoved = event.serial !== null && event.serial !== state.bindSerial;
+      return { state: { ...next, status: 'withdrawn' }, actions: { withdraw: state.status === 'offloaded', reparse: serialMoved } };
+    }
+  }
+}
+
+function agree(state: ZoneState): boolean {
+  return state.parsedSerial !== null && state.parsedSerial === state.bindSerial;
+}
