@@ -1,0 +1,120 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { interpretNamedConf, NamedConfError, readNamedConf } from './read';
+
+function conf(text: string, includes: Record<string, string> = {}) {
+  return interpretNamedConf(text, '/etc/bind/named.conf', (p) => {
+    if (!(p in includes)) throw new Error('ENOENT');
+    return includes[p];
+  });
+}
+
+describe('named.conf reader', () => {
+  it('reads options with all three comment styles and quoted strings', () => {
+    const c = conf(`
+      # hash comment
+      options {
+        directory "/var/cache/bind"; // slash comment
+        /* block
+           comment */
+        listen-on port 5353 { 127.0.0.1; !10.1.2.3; };
+        listen-on-v6 { ::1; };
+        minimal-responses no;
+        edns-udp-size 4096;
+        max-udp-size 100;
+        cookie-secret "0123456789abcdef";
+        cookie-secret "fedcba9876543210";
+        rate-limit { responses-per-second 10; window 5; };
+        recursion no;
+        some-future-option { whatever; } ;
+      };
+      zone "Example.TEST." { type master; file "db.example"; };
+    `);
+    expect(c.options).toEqual({
+      directory: '/var/cache/bind',
+      listenOn: [{ port: 5353, addresses: ['127.0.0.1', '!10.1.2.3'] }],
+      listenOnV6: [{ addresses: ['::1'] }],
+      minimalResponses: 'no',
+      ednsUdpSize: 4096,
+      maxUdpSize: 512,
+      cookieSecrets: ['0123456789abcdef', 'fedcba9876543210'],
+      rateLimit: { 'responses-per-second': '10', window: '5' },
+      recursion: false,
+    });
+    expect(c.zones).toEqual([
+      { name: 'example.test', class: 'IN', type: 'primary', file: '/var/cache/bind/db.example', offloadable: true, at: { file: '/etc/bind/named.conf', line: 18 } },
+    ]);
+  });
+
+  it('uses BIND 9.18 defaults and refuses everything while recursion is on', () => {
+    const c = conf('zone "a.test" { type primary; file "/z/a"; };');
+    expect(c.options.minimalResponses).toBe('no-auth-recursive');
+    expect(c.options.ednsUdpSize).toBe(1232);
+    expect(c.options.maxUdpSize).toBe(1232);
+    expect(c.options.recursion).toBe(true);
+    expect(c.zones[0].offloadable).toBe(false);
+    expect(c.zones[0].reason).toMatch(/recursion/);
+  });
+
+  it('follows nested relative and absolute includes and lists every file', () => {
+    const c = conf('include "local.conf";', {
+      '/etc/bind/local.conf': 'options { recursion no; directory "/srv"; }; include "/opt/zones.conf";',
+      '/opt/zones.conf': 'zone "b.test" IN { type slave; masterfile-format text; file "b"; primaries { 192.0.2.1; }; };',
+    });
+    expect(c.files).toEqual(['/etc/bind/named.conf', '/etc/bind/local.conf', '/opt/zones.conf']);
+    expect(c.zones[0]).toMatchObject({ name: 'b.test', type: 'secondary', file: '/srv/b', offloadable: true });
+  });
+
+  it('explains why zones are not offloadable', () => {
+    const c = conf(`
+      options { recursion no; };
+      view "inside" { match-clients { 10.0.0.0/8; }; zone "v.test" { type primary; file "v"; }; };
+      view "outside" { match-clients { any; }; zone "w.test" { type primary; file "w"; }; };
+      zone "s.test" { type secondary; file "s"; };
+      zone "f.test" { type forward; forwarders { 192.0.2.1; }; };
+      zone "q.test" { type primary; file "q"; allow-query { 10.0.0.0/8; }; };
+      zone "d.test" { type primary; file "d"; dnssec-policy default; };
+    `);
+    const reasons = Object.fromEntries(c.zones.map((z) => [z.name, z.offloadable ? 'ok' : z.reason]));
+    expect(reasons['v.test']).toMatch(/match-clients/);
+    expect(reasons['w.test']).toMatch(/earlier view/);
+    expect(reasons['s.test']).toMatch(/raw format/);
+    expect(reasons['f.test']).toMatch(/type forward/);
+    expect(reasons['q.test']).toMatch(/allow-query/);
+    expect(reasons['d.test']).toMatch(/dnssec-policy/);
+    expect(c.zones.find((z) => z.name === 'v.test')?.view).toBe('inside');
+  });
+
+  it.each([
+    ['options { directory "x" }', /:1: missing ';' after 'directory'/],
+    ['options { recursion no; ', /:1: missing '}' before end of file/],
+    ['}', /:1: unexpected '}'/],
+    ['\n\n/* never closed', /:3: unterminated \/\* comment/],
+    ['zone "a" { file "x; };', /:1: unterminated quoted string/],
+    ['zone "a" { file "x"; };', /:1: zone 'a' has no type/],
+    ['options {\n minimal-responses maybe; };', /:2: minimal-responses: unknown value 'maybe'/],
+    ['options {\n listen-on port http { any; }; };', /:2: port: expected a number/],
+    ['include "missing.conf";', /named.conf:1: cannot read include \/etc\/bind\/missing.conf/],
+  ])('rejects %j with file:line', (text, message) => {
+    expect(() => conf(text)).toThrow(NamedConfError);
+    expect(() => conf(text)).toThrow(message);
+  });
+
+  it('detects include loops', () => {
+    expect(() => conf('include "a.conf";', { '/etc/bind/a.conf': 'include "a.conf";' })).toThrow(/include loop/);
+  });
+
+  it('reads real files from disk', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'santa-conf-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'named.conf'), 'options { directory "."; recursion no; };\ninclude "zones.conf";\n');
+      fs.writeFileSync(path.join(dir, 'zones.conf'), 'zone "x.test" { type primary; file "x.db"; };\n');
+      const c = readNamedConf(path.join(dir, 'named.conf'));
+      expect(c.zones[0].file).toBe(path.join(dir, 'x.db'));
+      expect(c.zones[0].at).toEqual({ file: path.join(dir, 'zones.conf'), line: 1 });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

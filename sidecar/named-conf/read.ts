@@ -1,0 +1,278 @@
+/**
+ * Reads the parts of a BIND named.conf that Santa needs: where zone files are, which zones can be
+ * answered without knowing the client, and the options that shape responses.
+ *
+ * `readNamedConf` does the file I/O (the main file and its includes); `interpretNamedConf` is the
+ * pure part and takes the include loader as a function.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { NamedConfError, parseStatements, Location, Statement } from './syntax';
+
+export { NamedConfError } from './syntax';
+
+export interface ListenOn {
+  port?: number;
+  /** Address match list elements as written (`any`, `127.0.0.1`, `!10/8`, `{}` for nested lists). */
+  addresses: string[];
+}
+
+export type MinimalResponses = 'yes' | 'no' | 'no-auth' | 'no-auth-recursive';
+
+export interface NamedOptions {
+  /** Absolute; zone files are resolved against it. */
+  directory: string;
+  listenOn: ListenOn[];
+  listenOnV6: ListenOn[];
+  /** BIND 9.18 default: no-auth-recursive. */
+  minimalResponses: MinimalResponses;
+  /** BIND 9.18 default 1232. */
+  ednsUdpSize: number;
+  /** BIND 9.18 default 1232. */
+  maxUdpSize: number;
+  cookieSecrets: string[];
+  /** `rate-limit { ... }` statements as raw `name -> value` strings (e.g. `responses-per-second: "10"`). */
+  rateLimit?: Record<string, string>;
+  /** BIND's default is yes; Santa only answers for servers where it is no. */
+  recursion: boolean;
+  /** Raw `allow-query` elements when set in options. */
+  allowQuery?: string[];
+}
+
+export interface ZoneConfig {
+  /** Absolute zone name without the trailing dot, lower case (root is ".") */
+  name: string;
+  view?: string;
+  class: string;
+  type: string;
+  /** Absolute path, resolved against `directory`; absent when the zone has no file. */
+  file?: string;
+  /** Whether Santa may answer for it from the file; `reason` says why not. */
+  offloadable: boolean;
+  reason?: string;
+  at: Location;
+}
+
+export interface NamedConf {
+  options: NamedOptions;
+  zones: ZoneConfig[];
+  /** Every file read, the main one first: what a watcher must watch. */
+  files: string[];
+}
+
+export interface ReadOptions {
+  /**
+   * Directory relative `include` paths are resolved against. named resolves them against its
+   * working directory; the default here is the main file's directory.
+   */
+  includeBase?: string;
+}
+
+export function readNamedConf(file: string, opts: ReadOptions = {}): NamedConf {
+  const main = path.resolve(file);
+  const base = opts.includeBase ?? path.dirname(main);
+  return interpretNamedConf(fs.readFileSync(main, 'utf8'), main, (p) => fs.readFileSync(p, 'utf8'), base);
+}
+
+/** Pure: parses `text` (from `file`), loading includes through `load`. */
+export function interpretNamedConf(text: string, file: string, load: (absPath: string) => string, includeBase = path.dirname(file)): NamedConf {
+  const files = [file];
+  const statements = expandIncludes(parseStatements(text, file), load, includeBase, files, [file]);
+  const optionsBlock = statements.find((s) => s.name === 'options')?.block ?? [];
+  const options = readOptions(optionsBlock, includeBase);
+  const zones: ZoneConfig[] = [];
+  let viewIndex = 0;
+  for (const s of statements) {
+    if (s.name === 'zone') zones.push(readZone(s, options, undefined));
+    if (s.name === 'view') {
+      const viewName = s.args[0];
+      if (!viewName) throw new NamedConfError(s.at.file, s.at.line, 'view without a name');
+      const block = s.block ?? [];
+      const whyClientSpecific = viewRestriction(block, viewIndex);
+      const viewAllowQuery = listOf(block, 'allow-query');
+      for (const z of block.filter((b) => b.name === 'zone')) {
+        const zone = readZone(z, options, viewName, viewAllowQuery);
+        if (whyClientSpecific && zone.offloadable) {
+          zone.offloadable = false;
+          zone.reason = whyClientSpecific;
+        }
+        zones.push(zone);
+      }
+      viewIndex++;
+    }
+  }
+  return { options, zones, files };
+}
+
+function expandIncludes(list: Statement[], load: (p: string) => string, base: string, files: string[], stack: string[]): Statement[] {
+  const out: Statement[] = [];
+  for (const s of list) {
+    if (s.name === 'include') {
+      if (s.args.length !== 1) throw new NamedConfError(s.at.file, s.at.line, 'include needs exactly one file name');
+      const target = path.resolve(base, s.args[0]);
+      if (stack.includes(target)) throw new NamedConfError(s.at.file, s.at.line, `include loop: ${target}`);
+      let text: string;
+      try {
+        text = load(target);
+      } catch (e) {
+        throw new NamedConfError(s.at.file, s.at.line, `cannot read include ${target}: ${(e as Error).message}`);
+      }
+      files.push(target);
+      out.push(...expandIncludes(parseStatements(text, target), load, base, files, [...stack, target]));
+    } else if (s.block) {
+      out.push({ ...s, block: expandIncludes(s.block, load, base, files, stack) });
+    } else {
+      out.push(s);
+    }
+  }
+  return out;
+}
+
+const MINIMAL_RESPONSES = new Set(['yes', 'no', 'no-auth', 'no-auth-recursive']);
+
+function readOptions(block: Statement[], base: string): NamedOptions {
+  const dir = single(block, 'directory');
+  const options: NamedOptions = {
+    directory: path.resolve(base, dir ?? '.'),
+    listenOn: block.filter((s) => s.name === 'listen-on').map(readListen),
+    listenOnV6: block.filter((s) => s.name === 'listen-on-v6').map(readListen),
+    minimalResponses: 'no-auth-recursive',
+    ednsUdpSize: 1232,
+    maxUdpSize: 1232,
+    cookieSecrets: block.filter((s) => s.name === 'cookie-secret').map((s) => s.args[0]),
+    recursion: true,
+  };
+  const minimal = statement(block, 'minimal-responses');
+  if (minimal) {
+    const value = normaliseBoolean(minimal.args[0]);
+    if (!MINIMAL_RESPONSES.has(value)) throw new NamedConfError(minimal.at.file, minimal.at.line, `minimal-responses: unknown value '${minimal.args[0]}'`);
+    options.minimalResponses = value as MinimalResponses;
+  }
+  options.ednsUdpSize = sizeOption(block, 'edns-udp-size') ?? options.ednsUdpSize;
+  options.maxUdpSize = sizeOption(block, 'max-udp-size') ?? options.maxUdpSize;
+  const recursion = statement(block, 'recursion');
+  if (recursion) options.recursion = booleanValue(recursion);
+  const rateLimit = statement(block, 'rate-limit');
+  if (rateLimit) {
+    options.rateLimit = {};
+    for (const r of rateLimit.block ?? []) options.rateLimit[r.name] = r.args.join(' ');
+  }
+  const allowQuery = listOf(block, 'allow-query');
+  if (allowQuery) options.allowQuery = allowQuery;
+  return options;
+}
+
+function readListen(s: Statement): ListenOn {
+  const listen: ListenOn = { addresses: (s.block ?? []).map((e) => (e.name === '!' ? `!${e.args[0] ?? ''}` : e.name)) };
+  const portAt = s.args.indexOf('port');
+  if (portAt >= 0) listen.port = integer(s, s.args[portAt + 1], 'port', 0, 65535);
+  return listen;
+}
+
+/** BIND clamps edns-udp-size and max-udp-size to 512..4096; it does the same here. */
+function sizeOption(block: Statement[], name: string): number | undefined {
+  const s = statement(block, name);
+  if (!s) return undefined;
+  return Math.min(4096, Math.max(512, integer(s, s.args[0], name, 0, 65535)));
+}
+
+function readZone(s: Statement, options: NamedOptions, view: string | undefined, viewAllowQuery?: string[]): ZoneConfig {
+  const rawName = s.args[0];
+  if (rawName === undefined) throw new NamedConfError(s.at.file, s.at.line, 'zone without a name');
+  const block = s.block ?? [];
+  const type = normaliseType(single(block, 'type') ?? (block.some((b) => b.name === 'in-view') ? 'in-view' : ''));
+  const fileName = single(block, 'file');
+  const zone: ZoneConfig = {
+    name: canonicalZoneName(rawName),
+    class: (s.args[1] ?? 'IN').toUpperCase(),
+    type,
+    offloadable: true,
+    at: s.at,
+  };
+  if (view !== undefined) zone.view = view;
+  if (fileName !== undefined) zone.file = path.resolve(options.directory, fileName);
+  const refuse = (reason: string) => {
+    if (zone.offloadable) {
+      zone.offloadable = false;
+      zone.reason = reason;
+    }
+  };
+  if (type === '') throw new NamedConfError(s.at.file, s.at.line, `zone '${rawName}' has no type`);
+  if (type !== 'primary' && type !== 'secondary') refuse(`type ${type} zones are not served from a zone file`);
+  if (zone.class !== 'IN') refuse(`class ${zone.class} is not served by Santa`);
+  if (fileName === undefined) refuse('no zone file');
+  if (type === 'secondary' && (single(block, 'masterfile-format') ?? 'raw') !== 'text') {
+    refuse('secondary zone files are in raw format unless masterfile-format text');
+  }
+  if (statement(block, 'dnssec-policy') && single(block, 'dnssec-policy') !== 'none') refuse('named signs this zone itself (dnssec-policy): served data differs from the file');
+  if (single(block, 'inline-signing') && normaliseBoolean(single(block, 'inline-signing') ?? '') === 'yes') refuse('inline-signing: served data differs from the file');
+  if (statement(block, 'database') || statement(block, 'dlz')) refuse('zone data comes from a database, not a file');
+  const allowQuery = listOf(block, 'allow-query') ?? viewAllowQuery ?? options.allowQuery;
+  if (allowQuery && !isAny(allowQuery)) refuse('allow-query is not "any": the answer depends on the client');
+  if (options.recursion) refuse('recursion is enabled: RA and answers depend on the client');
+  return zone;
+}
+
+/** Why a view's answers depend on the client (null when any client gets them). */
+function viewRestriction(block: Statement[], viewIndex: number): string | null {
+  for (const key of ['match-clients', 'match-destinations']) {
+    const list = listOf(block, key);
+    if (list && !isAny(list)) return `view ${key} is not "any": the answer depends on the client`;
+  }
+  if (block.some((s) => s.name === 'match-recursive-only' && booleanValue(s))) return 'view matches recursive queries only';
+  if (viewIndex > 0) return 'an earlier view may take some clients: the answer depends on the client';
+  return null;
+}
+
+function isAny(list: string[]): boolean {
+  return list.length === 1 && list[0] === 'any';
+}
+
+function listOf(block: Statement[], name: string): string[] | undefined {
+  const s = statement(block, name);
+  return s ? (s.block ?? []).map((e) => (e.name === '!' ? `!${e.args[0] ?? ''}` : e.name)) : undefined;
+}
+
+function statement(block: Statement[], name: string): Statement | undefined {
+  // BIND rejects duplicates; the last one is the safer guess if a config has them anyway.
+  let found: Statement | undefined;
+  for (const s of block) if (s.name === name) found = s;
+  return found;
+}
+
+function single(block: Statement[], name: string): string | undefined {
+  return statement(block, name)?.args[0];
+}
+
+function integer(s: Statement, text: string | undefined, what: string, min: number, max: number): number {
+  const value = Number(text);
+  if (text === undefined || !/^\d+$/.test(text) || value < min || value > max) {
+    throw new NamedConfError(s.at.file, s.at.line, `${what}: expected a number from ${min} to ${max}, got '${text ?? ''}'`);
+  }
+  return value;
+}
+
+function normaliseBoolean(v: string): string {
+  const lower = v.toLowerCase();
+  if (lower === 'true' || lower === '1') return 'yes';
+  if (lower === 'false' || lower === '0') return 'no';
+  return lower;
+}
+
+function booleanValue(s: Statement): boolean {
+  const v = normaliseBoolean(s.args[0] ?? '');
+  if (v !== 'yes' && v !== 'no') throw new NamedConfError(s.at.file, s.at.line, `${s.name}: expected yes or no, got '${s.args[0] ?? ''}'`);
+  return v === 'yes';
+}
+
+function normaliseType(t: string): string {
+  const lower = t.toLowerCase();
+  if (lower === 'master') return 'primary';
+  if (lower === 'slave') return 'secondary';
+  return lower;
+}
+
+function canonicalZoneName(name: string): string {
+  if (name === '.' || name === '') return '.';
+  return name.replace(/\.$/, '').toLowerCase();
+}
