@@ -1,0 +1,163 @@
+/**
+ * Follows a file by name the way `tail -F` does, at the byte level:
+ * - rotation by rename (BIND's `versions`/`size`, logrotate's create mode): the old file is
+ *   read to its end before the new one is opened, so nothing written before the rename is
+ *   lost and nothing is read twice;
+ * - truncation in place (copytruncate): reading restarts at offset 0;
+ * - a file that does not exist yet, or disappears for a while: it is opened when it appears.
+ *
+ * It polls (stat + positional reads) instead of relying on inotify alone: inotify misses
+ * events on some file systems and a poll also bounds how stale the ranking can be.
+ * A truncation followed by more writes than were read before it, all within one poll
+ * interval, looks like growth; `tail -F` has the same blind spot.
+ */
+import { promises as fsp, Stats } from 'fs';
+
+export interface FollowSink {
+  data(chunk: Buffer): void;
+  /** The file being read was replaced by a new one at the same path; the old one is done. */
+  endOfFile(): void;
+  /** The file shrank under the reader; what follows starts at offset 0. */
+  truncated(): void;
+}
+
+export interface FollowOptions {
+  /** Poll period in milliseconds (default 200). */
+  pollMs?: number;
+  /** Read an already existing file from its start (default: from its end, like `tail -F -n 0`).
+   * A file that appears or replaces the followed one is always read from its start. */
+  fromStart?: boolean;
+  /** Upper bound on bytes read per poll, so one poll cannot monopolise the event loop. */
+  maxBytesPerPoll?: number;
+  /** Called on I/O errors other than "file is not there"; following continues. */
+  onError?: (err: Error) => void;
+}
+
+const CHUNK_BYTES = 1 << 20;
+
+export class FileFollower {
+  private file: fsp.FileHandle | undefined;
+  private identity: { dev: number; ino: number } | undefined;
+  private position = 0;
+  private openedOnce = false;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = true;
+  private readonly buf = Buffer.allocUnsafe(CHUNK_BYTES);
+  private readonly pollMs: number;
+  private readonly maxBytesPerPoll: number;
+
+  constructor(
+    readonly path: string,
+    private readonly sink: FollowSink,
+    private readonly options: FollowOptions = {},
+  ) {
+    this.pollMs = options.pollMs ?? 200;
+    this.maxBytesPerPoll = options.maxBytesPerPoll ?? 64 * CHUNK_BYTES;
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  /** Stops polling after a last poll, so what was written before stop() is delivered. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.running) await this.running;
+    await this.pollOnce();
+    await this.closeFile();
+  }
+
+  /** One step: open if needed, read what is new, detect rotation and truncation.
+   * Public so tests can step the follower deterministically. Not re-entrant. */
+  async pollOnce(): Promise<void> {
+    try {
+      if (!this.file && !(await this.open())) return;
+      let budget = this.maxBytesPerPoll;
+      budget -= await this.drain(budget);
+
+      const onDisk = await statOrUndefined(this.path);
+      if (onDisk && !this.isCurrent(onDisk)) {
+        // Renamed away and replaced: finish the old file, then start the new one at 0.
+        budget -= await this.drain(Number.MAX_SAFE_INTEGER);
+        this.sink.endOfFile();
+        await this.closeFile();
+        if (await this.open()) await this.drain(budget);
+        return;
+      }
+      const mine = await this.file!.stat();
+      if (mine.size < this.position) {
+        this.position = 0;
+        this.sink.truncated();
+        await this.drain(budget);
+      }
+    } catch (err) {
+      this.options.onError?.(err as Error);
+    }
+  }
+
+  private schedule(delay: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.pollOnce().finally(() => {
+        this.running = undefined;
+        this.schedule(this.pollMs);
+      });
+    }, delay);
+  }
+
+  private isCurrent(st: Stats): boolean {
+    return this.identity !== undefined && st.ino === this.identity.ino && st.dev === this.identity.dev;
+  }
+
+  private async open(): Promise<boolean> {
+    let file: fsp.FileHandle;
+    try {
+      file = await fsp.open(this.path, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw err;
+    }
+    const st = await file.stat();
+    this.file = file;
+    this.identity = { dev: st.dev, ino: st.ino };
+    this.position = !this.openedOnce && !this.options.fromStart ? st.size : 0;
+    this.openedOnce = true;
+    return true;
+  }
+
+  /** Reads from the current position to end of file, at most `budget` bytes. */
+  private async drain(budget: number): Promise<number> {
+    let total = 0;
+    while (total < budget) {
+      const want = Math.min(this.buf.length, budget - total);
+      const { bytesRead } = await this.file!.read(this.buf, 0, want, this.position);
+      if (bytesRead === 0) break;
+      this.position += bytesRead;
+      total += bytesRead;
+      this.sink.data(this.buf.subarray(0, bytesRead));
+    }
+    return total;
+  }
+
+  private async closeFile(): Promise<void> {
+    const file = this.file;
+    this.file = undefined;
+    this.identity = undefined;
+    if (file) await file.close();
+  }
+}
+
+async function statOrUndefined(path: string): Promise<Stats | undefined> {
+  try {
+    return await fsp.stat(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
