@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# `npm test`: everything needed to go from a fresh Debian 12 clone (as root) to a full test run.
+#
+#   1. system packages, Node check, bpffs     deploy/install-deps.sh --check-or-install
+#   2. bpfman-rpc 0.6.0 when missing          deploy/install-bpfman.sh (skip: SANTA_SKIP_BPFMAN=1)
+#   3. npm ci when node_modules is missing or older than package-lock.json
+#   4. the BPF objects and native binding     make -C xdp
+#   5. type check                             npx tsc --noEmit -p .
+#   6. every test, one at a time              npx jest --runInBand [extra jest arguments]
+#
+# Every step runs even after an earlier one failed, so one run shows every problem. The last line
+# is "N passed, N failed" (tests, plus failed steps and suites that did not run); the exit status
+# is non-zero when anything failed.
+#
+#   npm test                        everything
+#   npm test -- test/e2e            only some tests (arguments go to jest; steps 1-5 still run)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+failed_steps=()
+step() {
+  local name=$1
+  shift
+  echo
+  echo "=== $name: $*"
+  if "$@"; then
+    echo "=== $name: ok"
+  else
+    echo "=== $name: FAILED (exit $?)"
+    failed_steps+=("$name")
+  fi
+}
+
+needs_npm_ci() {
+  [ ! -d node_modules ] && return 0
+  # npm writes node_modules/.package-lock.json on every install; an older one means the lock moved.
+  [ ! -f node_modules/.package-lock.json ] && return 0
+  [ package-lock.json -nt node_modules/.package-lock.json ]
+}
+
+step deps bash deploy/install-deps.sh --check-or-install
+if [ -x deploy/install-bpfman.sh ] && [ "${SANTA_SKIP_BPFMAN:-0}" != 1 ]; then
+  step bpfman bash deploy/install-bpfman.sh
+fi
+if needs_npm_ci; then
+  step npm-ci npm ci --no-audit --no-fund
+else
+  echo "=== npm-ci: node_modules is up to date"
+fi
+step build make -C xdp
+step typecheck npx tsc --noEmit -p .
+
+report=$(mktemp /tmp/santa-jest-XXXXXX.json)
+trap 'rm -f "$report"' EXIT
+# --forceExit: a test that leaks a handle must not hang CI for the rest of its 90 minutes; the
+# leak still shows as jest's "did not exit" warning.
+echo
+echo "=== jest: npx jest --runInBand $*"
+npx jest --runInBand --forceExit --json --outputFile="$report" "$@"
+jest_status=$?
+
+counts=$(node -e '
+  const fs = require("fs");
+  let r = {};
+  try { r = JSON.parse(fs.readFileSync(process.argv[1], "utf8")); } catch {}
+  const suitesBroken = (r.testResults || []).filter((s) => s.status === "failed" && (s.assertionResults || []).length === 0).length;
+  console.log(`${r.numPassedTests || 0} ${(r.numFailedTests || 0) + suitesBroken} ${r.numTotalTests || 0}`);
+' "$report")
+read -r passed failed_tests total <<<"$counts"
+
+# A jest failure without failed tests (a crash, a suite that did not compile) still fails the run.
+if [ "$jest_status" -ne 0 ] && [ "$failed_tests" -eq 0 ]; then failed_steps+=(jest); fi
+failed=$((failed_tests + ${#failed_steps[@]}))
+echo
+if [ ${#failed_steps[@]} -gt 0 ]; then
+  echo "failed steps: ${failed_steps[*]}"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$total" -gt 0 ]
