@@ -1,0 +1,207 @@
+/**
+ * Streaming heavy-hitter ranking of question keys: Space-Saving (Metwally, Agrawal,
+ * El Abbadi 2005) with forward exponential decay (Cormode et al. 2009).
+ *
+ * - Memory is `capacity` entries whatever the number of distinct names.
+ * - For every monitored key, count - error <= true decayed weight <= count, and error is at
+ *   most total/capacity; every key whose true weight exceeds total/capacity is monitored.
+ * - Decay: an observation at time t weighs 2^((t - landmark)/halfLife) in stored units, so
+ *   older observations need not be touched; reading divides by the same factor at "now".
+ *   Scaling every entry by one factor keeps Space-Saving's order and bounds, so the decayed
+ *   ranking keeps them too. Stored values are renormalised before they could overflow.
+ * - XDP hit deltas merge as weighted observations: a question the program answers never
+ *   reaches BIND again, and without them it would decay out of the ranking while hottest.
+ *
+ * The minimum is kept in a binary heap (weights are not integers once decayed, so the
+ * bucket list of the original paper does not apply); an update is O(log capacity).
+ */
+import { QuestionKey, questionKeyId } from './question-key';
+
+export interface RankingOptions {
+  /** Entries monitored; the ranking is exact for keys above total/capacity. */
+  capacity: number;
+  /** Half-life of an observation's weight in milliseconds; Infinity disables decay. */
+  halfLifeMs?: number;
+  /** Time of the first observation, in the same clock as advanceTo (default 0). */
+  startMs?: number;
+}
+
+export interface RankedQuestion {
+  readonly key: QuestionKey;
+  /** questionKeyId(key) */
+  readonly id: string;
+  /** Decayed weight, an over-estimate by at most `error`. */
+  readonly count: number;
+  /** Weight the key may have inherited from the entry it replaced. */
+  readonly error: number;
+}
+
+interface Entry {
+  id: string;
+  key: QuestionKey;
+  count: number; // stored units (landmark scale)
+  error: number;
+  heapIndex: number;
+}
+
+/** Renormalise when stored units exceed 2^RESCALE_EXPONENT times the current scale. */
+const RESCALE_EXPONENT = 256;
+
+export class HotSetRanking {
+  readonly capacity: number;
+  private readonly halfLifeMs: number;
+  private readonly byId = new Map<string, Entry>();
+  private readonly heap: Entry[] = [];
+  private landmarkMs: number;
+  private nowMs: number;
+  /** Weight of one observation at nowMs, in stored units. */
+  private unit = 1;
+  private totalStored = 0;
+
+  constructor(options: RankingOptions) {
+    if (!Number.isInteger(options.capacity) || options.capacity < 1) {
+      throw new RangeError(`ranking capacity must be a positive integer, got ${options.capacity}`);
+    }
+    const halfLife = options.halfLifeMs ?? Infinity;
+    if (!(halfLife > 0)) throw new RangeError(`ranking half-life must be > 0 ms, got ${halfLife}`);
+    this.capacity = options.capacity;
+    this.halfLifeMs = halfLife;
+    this.landmarkMs = options.startMs ?? 0;
+    this.nowMs = this.landmarkMs;
+  }
+
+  get size(): number {
+    return this.heap.length;
+  }
+
+  /** Decayed weight of everything observed (the denominator of a share). */
+  get total(): number {
+    return this.totalStored / this.unit;
+  }
+
+  /** Moves the clock forward; later observations weigh more than earlier ones. Time never
+   * goes back: an earlier time is ignored, so a clock step cannot corrupt the ranking. */
+  advanceTo(nowMs: number): void {
+    if (!(nowMs > this.nowMs) || this.halfLifeMs === Infinity) return;
+    this.nowMs = nowMs;
+    const exponent = (nowMs - this.landmarkMs) / this.halfLifeMs;
+    if (exponent > RESCALE_EXPONENT) this.rescale(exponent);
+    else this.unit = 2 ** exponent;
+  }
+
+  observe(key: QuestionKey, weight = 1): void {
+    this.observeId(questionKeyId(key), key, weight);
+  }
+
+  /** Adds the XDP program's hits for a cached key since the last read. */
+  addHits(key: QuestionKey, hits: number): void {
+    if (hits > 0) this.observeId(questionKeyId(key), key, hits);
+  }
+
+  /** observe() for callers that already hold the key's id. */
+  observeId(id: string, key: QuestionKey, weight: number): void {
+    if (!(weight > 0)) return;
+    const w = weight * this.unit;
+    this.totalStored += w;
+    const hit = this.byId.get(id);
+    if (hit !== undefined) {
+      hit.count += w;
+      this.siftDown(hit.heapIndex);
+      return;
+    }
+    if (this.heap.length < this.capacity) {
+      const own = ownCopy(id, key);
+      const entry: Entry = { id: own.id, key: own.key, count: w, error: 0, heapIndex: this.heap.length };
+      this.heap.push(entry);
+      this.byId.set(own.id, entry);
+      this.siftUp(entry.heapIndex);
+      return;
+    }
+    // Space-Saving: the new key takes the place of the least counted one and inherits its
+    // count as possible over-estimate.
+    const min = this.heap[0];
+    this.byId.delete(min.id);
+    const own = ownCopy(id, key);
+    min.id = own.id;
+    min.key = own.key;
+    min.error = min.count;
+    min.count += w;
+    this.byId.set(own.id, min);
+    this.siftDown(0);
+  }
+
+  estimate(key: QuestionKey): { count: number; error: number } | undefined {
+    const e = this.byId.get(questionKeyId(key));
+    return e === undefined ? undefined : { count: e.count / this.unit, error: e.error / this.unit };
+  }
+
+  /** The n heaviest keys, heaviest first. O(capacity log capacity): call it per planning
+   * round, not per query. */
+  top(n: number = this.capacity): RankedQuestion[] {
+    const sorted = this.heap.slice().sort((a, b) => b.count - a.count || (a.id < b.id ? -1 : 1));
+    const out: RankedQuestion[] = [];
+    const limit = Math.min(n, sorted.length);
+    for (let i = 0; i < limit; i++) {
+      const e = sorted[i];
+      out.push({ key: e.key, id: e.id, count: e.count / this.unit, error: e.error / this.unit });
+    }
+    return out;
+  }
+
+  private rescale(exponent: number): void {
+    const factor = 2 ** -exponent;
+    for (const e of this.heap) {
+      e.count *= factor;
+      e.error *= factor;
+    }
+    this.totalStored *= factor;
+    this.landmarkMs = this.nowMs;
+    this.unit = 1;
+  }
+
+  private siftUp(i: number): void {
+    const heap = this.heap;
+    const e = heap[i];
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      const p = heap[parent];
+      if (p.count <= e.count) break;
+      heap[i] = p;
+      p.heapIndex = i;
+      i = parent;
+    }
+    heap[i] = e;
+    e.heapIndex = i;
+  }
+
+  private siftDown(i: number): void {
+    const heap = this.heap;
+    const n = heap.length;
+    const e = heap[i];
+    for (;;) {
+      const left = 2 * i + 1;
+      if (left >= n) break;
+      const right = left + 1;
+      const child = right < n && heap[right].count < heap[left].count ? right : left;
+      const c = heap[child];
+      if (c.count >= e.count) break;
+      heap[i] = c;
+      c.heapIndex = i;
+      i = child;
+    }
+    heap[i] = e;
+    e.heapIndex = i;
+  }
+}
+
+/**
+ * Copies of the id and key that share nothing with the caller's strings. Names parsed from
+ * a log are substrings of the chunk they were read in (V8 slices share the parent), so a
+ * long-lived entry holding one would keep a megabyte of log alive. Runs only when a key
+ * enters the ranking.
+ */
+function ownCopy(id: string, key: QuestionKey): { id: string; key: QuestionKey } {
+  const ownId = Buffer.from(id, 'utf8').toString('utf8');
+  const name = ownId.slice(0, ownId.indexOf(' '));
+  return { id: ownId, key: { name, qtype: key.qtype, qclass: key.qclass, flags: key.flags } };
+}
