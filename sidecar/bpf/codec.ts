@@ -1,0 +1,437 @@
+/**
+ * Encoders and decoders for Santa's maps: pure functions from DNS data to the exact bytes of
+ * keys, values, settings and counters laid out by santa_abi.h (offsets from ./abi).
+ *
+ * Integers not marked "wire" in the header are in host byte order, so they are written with
+ * this machine's endianness; wire fields are big-endian.
+ */
+import { endianness } from 'os';
+import { isIPv4, isIPv6 } from 'net';
+import { perCpuStride, SantaAbi, santaAbi, tierByMapName, tierForNameLength } from './abi';
+import { addBytes, addWord, foldSum } from './checksum';
+import { classCode, lowerWireName, nameToWire, typeCode, wireNameLabels, wireToName } from './dns-wire';
+import { analyzeReply, ReplyLayout } from './reply-layout';
+
+const HOST_LE = endianness() === 'LE';
+const IPPROTO_UDP = 17;
+const UDP_HEADER = 8;
+const FLAG_QR = 0x8000;
+const FLAG_TC = 0x0200;
+const FLAG_RD = 0x0100;
+const FLAG_CD = 0x0010;
+
+export class CacheEncodeError extends Error {
+  constructor(what: string, problem: string) {
+    super(`cannot cache ${what}: ${problem}`);
+    this.name = 'CacheEncodeError';
+  }
+}
+
+// ---- keys ---------------------------------------------------------------------------------
+
+export interface Question {
+  /** Presentation format ("www.example.test.") or a wire-format name. Case is irrelevant. */
+  name: string | Uint8Array;
+  type: string | number;
+  /** Default IN. */
+  class?: string | number;
+}
+
+/** The query properties that select a distinct BIND response. */
+export interface QueryBits {
+  recursionDesired: boolean;
+  edns: boolean;
+  dnssecOk: boolean;
+}
+
+export interface CacheKey {
+  /** The tier map this key belongs in. */
+  mapName: string;
+  key: Buffer;
+}
+
+export interface DecodedKey {
+  mapName: string;
+  /** Lower-cased wire name. */
+  name: Buffer;
+  qtype: number;
+  qclass: number;
+  flags: number;
+}
+
+export function keyFlags(bits: QueryBits, abi: SantaAbi = santaAbi()): number {
+  if (bits.dnssecOk && !bits.edns) throw new RangeError('DO needs EDNS: a query without OPT has no DO bit');
+  return (
+    (bits.recursionDesired ? abi.keyFlags.RD : 0) | (bits.edns ? abi.keyFlags.EDNS : 0) | (bits.dnssecOk ? abi.keyFlags.DO : 0)
+  );
+}
+
+export function queryBits(flags: number, abi: SantaAbi = santaAbi()): QueryBits {
+  return {
+    recursionDesired: (flags & abi.keyFlags.RD) !== 0,
+    edns: (flags & abi.keyFlags.EDNS) !== 0,
+    dnssecOk: (flags & abi.keyFlags.DO) !== 0,
+  };
+}
+
+function checkKeyFlags(flags: number, abi: SantaAbi): void {
+  const known = abi.keyFlags.RD | abi.keyFlags.EDNS | abi.keyFlags.DO;
+  if (!Number.isInteger(flags) || (flags & ~known) !== 0) throw new RangeError(`key flags 0x${flags.toString(16)} has unknown bits`);
+  if (flags & abi.keyFlags.DO && !(flags & abi.keyFlags.EDNS)) throw new RangeError('key flag DO set without EDNS');
+}
+
+/** The key under which the XDP program looks up `question` asked with these query bits. */
+export function cacheKey(question: Question, flags: number, abi: SantaAbi = santaAbi()): CacheKey {
+  checkKeyFlags(flags, abi);
+  const wire = typeof question.name === 'string' ? nameToWire(question.name) : Buffer.from(question.name);
+  wireNameLabels(wire);
+  const name = lowerWireName(wire);
+  const tier = tierForNameLength(abi, name.length);
+  const h = abi.keyHeader;
+  const key = Buffer.alloc(tier.keySize);
+  key.writeUInt16BE(typeCode(question.type), h.qtype);
+  key.writeUInt16BE(classCode(question.class ?? 'IN'), h.qclass);
+  key[h.flags] = flags;
+  key[h.nameLen] = name.length;
+  name.copy(key, tier.nameOffset);
+  return { mapName: tier.mapName, key };
+}
+
+export function decodeCacheKey(mapName: string, key: Uint8Array, abi: SantaAbi = santaAbi()): DecodedKey {
+  const tier = tierByMapName(abi, mapName);
+  if (key.length !== tier.keySize) throw new RangeError(`${mapName} keys are ${tier.keySize} bytes, not ${key.length}`);
+  const b = Buffer.from(key.buffer, key.byteOffset, key.length);
+  const h = abi.keyHeader;
+  const nameLength = b[h.nameLen];
+  return {
+    mapName,
+    name: Buffer.from(b.subarray(tier.nameOffset, tier.nameOffset + nameLength)),
+    qtype: b.readUInt16BE(h.qtype),
+    qclass: b.readUInt16BE(h.qclass),
+    flags: b[h.flags],
+  };
+}
+
+// ---- values -------------------------------------------------------------------------------
+
+export interface CacheValueInput {
+  /** A complete DNS response, as BIND sends it for a query with the key's bits. */
+  reply: Buffer;
+  /** Index into santa_hits owned by this entry. */
+  slot: number;
+  /** Lease end, against the kernel's monotonic clock (bpf_ktime_get_ns). */
+  expiresNs: bigint;
+  /** The key flags the entry will be installed under. */
+  keyFlags: number;
+}
+
+export interface DecodedValue {
+  expiresNs: bigint;
+  slot: number;
+  tailLength: number;
+  csumConst: number;
+  /** Header bytes 2..11. */
+  hdr: Buffer;
+  tail: Buffer;
+}
+
+/**
+ * The map value for `reply`, refusing any reply the program could not reproduce exactly for
+ * every matching query (see reply-layout.ts for the compression-pointer rule).
+ */
+export function cacheValue(input: CacheValueInput, abi: SantaAbi = santaAbi()): Buffer {
+  return encodeValue(checkedLayout(input.reply, input.keyFlags, abi), input, abi);
+}
+
+export interface CacheEntryInput extends CacheValueInput {
+  question: Question;
+}
+
+/** Key and value together, also checking that the reply answers this very question. */
+export function cacheEntry(input: CacheEntryInput, abi: SantaAbi = santaAbi()): CacheKey & { value: Buffer } {
+  const key = cacheKey(input.question, input.keyFlags, abi);
+  const layout = checkedLayout(input.reply, input.keyFlags, abi);
+  const want = decodeCacheKey(key.mapName, key.key, abi);
+  const got = lowerWireName(layout.questionName);
+  if (!got.equals(want.name) || layout.qtype !== want.qtype || layout.qclass !== want.qclass) {
+    throw new CacheEncodeError(
+      describeQuestion(want.name, want.qtype, want.qclass),
+      `the reply answers ${describeQuestion(got, layout.qtype, layout.qclass)}`,
+    );
+  }
+  return { ...key, value: encodeValue(layout, input, abi) };
+}
+
+function describeQuestion(name: Uint8Array, qtype: number, qclass: number): string {
+  return `${wireToName(name)} type ${qtype} class ${qclass}`;
+}
+
+function checkedLayout(reply: Buffer, flags: number, abi: SantaAbi): ReplyLayout {
+  checkKeyFlags(flags, abi);
+  let layout: ReplyLayout;
+  try {
+    layout = analyzeReply(reply);
+  } catch (e) {
+    throw new CacheEncodeError('reply', (e as Error).message);
+  }
+  const what = describeQuestion(layout.questionName, layout.qtype, layout.qclass);
+  const fail = (problem: string) => new CacheEncodeError(what, problem);
+  if (!(layout.flags & FLAG_QR)) throw fail('QR is clear: this is a query, not a response');
+  if ((layout.flags >> 11) & 0xf) throw fail(`opcode ${(layout.flags >> 11) & 0xf} is not QUERY`);
+  if (layout.flags & FLAG_TC) throw fail('the reply is truncated (TC=1); cache the full response');
+  const bits = queryBits(flags, abi);
+  if (((layout.flags & FLAG_RD) !== 0) !== bits.recursionDesired) {
+    throw fail(`RD in the reply (${(layout.flags & FLAG_RD) !== 0}) differs from the key's (${bits.recursionDesired})`);
+  }
+  if (bits.edns) {
+    if (!layout.opt) throw fail('the key has EDNS but the reply carries no OPT record');
+    if (layout.records[layout.records.length - 1].offset !== layout.opt.offset) {
+      throw fail('the OPT record is not the last record (the program expects it at the end)');
+    }
+    if (layout.opt.version !== 0) throw fail(`EDNS version ${layout.opt.version}, not 0`);
+    if (layout.opt.dnssecOk !== bits.dnssecOk) throw fail(`DO in the reply (${layout.opt.dnssecOk}) differs from the key's`);
+  } else if (layout.opt) {
+    throw fail('the key has no EDNS but the reply carries an OPT record');
+  }
+  const tailLength = reply.length - layout.tailOffset;
+  if (tailLength < 1) throw fail('nothing follows the question');
+  if (tailLength > abi.limits.TAIL_MAX) throw fail(`${tailLength} bytes after the question, more than ${abi.limits.TAIL_MAX}`);
+  return layout;
+}
+
+function encodeValue(layout: ReplyLayout, input: CacheValueInput, abi: SantaAbi): Buffer {
+  const v = abi.value;
+  const reply = input.reply;
+  if (!Number.isInteger(input.slot) || input.slot < 0 || input.slot > 0xffffffff) throw new RangeError(`slot ${input.slot} is not a u32`);
+  if (input.expiresNs < 0n || input.expiresNs > 0xffffffffffffffffn) throw new RangeError(`expiresNs ${input.expiresNs} is not a u64`);
+  const tail = reply.subarray(layout.tailOffset);
+  const out = Buffer.alloc(v.size);
+  writeU64(out, v.expiresNs, input.expiresNs);
+  writeU32(out, v.slot, input.slot);
+  writeU16(out, v.tailLen, tail.length);
+  out.writeUInt16BE(replyChecksumConstant(reply.subarray(4, 12), tail, layout.nameLength), v.csumConst);
+  reply.copy(out, v.hdr, 2, 2 + v.hdrSize);
+  out[v.hdr + 1] &= ~FLAG_CD & 0xff; // the program copies CD from the query
+  tail.copy(out, v.tail);
+  return out;
+}
+
+/**
+ * csum_const: the one's-complement sum of the reply's UDP checksum terms that do not depend on
+ * the query (see santa_abi.h): the four counts, the tail at its place in the datagram, the UDP
+ * length twice (UDP header and pseudo-header) and the protocol number.
+ */
+export function replyChecksumConstant(counts: Uint8Array, tail: Uint8Array, nameLength: number): number {
+  // The UDP header is 8 bytes, so a byte's parity in the datagram is its parity in the DNS
+  // message; the tail starts at 12 + nameLength + 4.
+  const udpLength = UDP_HEADER + 12 + nameLength + 4 + tail.length;
+  let sum = addBytes(0, counts, 0, counts.length, false);
+  sum = addBytes(sum, tail, 0, tail.length, (nameLength & 1) === 1);
+  sum = addWord(sum, udpLength);
+  sum = addWord(sum, udpLength);
+  sum = addWord(sum, IPPROTO_UDP);
+  return foldSum(sum);
+}
+
+export function decodeCacheValue(value: Uint8Array, abi: SantaAbi = santaAbi()): DecodedValue {
+  const v = abi.value;
+  if (value.length !== v.size) throw new RangeError(`values are ${v.size} bytes, not ${value.length}`);
+  const b = Buffer.from(value.buffer, value.byteOffset, value.length);
+  const tailLength = readU16(b, v.tailLen);
+  return {
+    expiresNs: readU64(b, v.expiresNs),
+    slot: readU32(b, v.slot),
+    tailLength,
+    csumConst: b.readUInt16BE(v.csumConst),
+    hdr: Buffer.from(b.subarray(v.hdr, v.hdr + v.hdrSize)),
+    tail: Buffer.from(b.subarray(v.tail, v.tail + Math.min(tailLength, abi.limits.TAIL_MAX))),
+  };
+}
+
+// ---- per-CPU counters ---------------------------------------------------------------------
+
+/** Sum over CPUs of the u64 at `offset` in each CPU's copy of a `valueSize`-byte value. */
+export function sumPerCpuU64(perCpu: Uint8Array, valueSize: number, offset = 0): bigint {
+  const stride = perCpuStride(valueSize);
+  if (perCpu.length % stride !== 0) throw new RangeError(`${perCpu.length} bytes is not a whole number of ${stride}-byte per-CPU values`);
+  const b = Buffer.from(perCpu.buffer, perCpu.byteOffset, perCpu.length);
+  let total = 0n;
+  for (let cpu = 0; cpu < b.length; cpu += stride) total += readU64(b, cpu + offset);
+  return total;
+}
+
+/** santa_stats (all CPUs) -> counter name -> total. Exact below 2^53. */
+export function decodeStats(perCpu: Uint8Array, abi: SantaAbi = santaAbi()): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, index] of Object.entries(abi.counters)) {
+    out[name] = Number(sumPerCpuU64(perCpu, abi.stats.size, index * abi.stats.counterSize));
+  }
+  return out;
+}
+
+/** One santa_hits slot (all CPUs) -> total replies served from it. */
+export function decodeHits(perCpu: Uint8Array, abi: SantaAbi = santaAbi()): number {
+  return Number(sumPerCpuU64(perCpu, abi.hits.valueSize));
+}
+
+// ---- settings -----------------------------------------------------------------------------
+
+export type SantaMode = 'off' | 'dry-run' | 'on';
+
+export interface SantaSettings {
+  mode: SantaMode;
+  /** BIND's max-udp-size; 0 lets the program use its default (1232). */
+  maxUdpSize: number;
+  /** UDP ports to answer on; empty means 53. */
+  ports: number[];
+  /** Destination addresses to answer for; empty means any. */
+  v4Addrs: string[];
+  v6Addrs: string[];
+}
+
+function modeValue(mode: SantaMode, abi: SantaAbi): number {
+  switch (mode) {
+    case 'off':
+      return abi.modes.OFF;
+    case 'dry-run':
+      return abi.modes.DRY_RUN;
+    case 'on':
+      return abi.modes.ON;
+    default:
+      throw new RangeError(`mode ${JSON.stringify(mode)} is not off, dry-run or on`);
+  }
+}
+
+function modeName(value: number, abi: SantaAbi): SantaMode {
+  if (value === abi.modes.OFF) return 'off';
+  if (value === abi.modes.DRY_RUN) return 'dry-run';
+  if (value === abi.modes.ON) return 'on';
+  throw new RangeError(`settings hold unknown mode ${value}`);
+}
+
+export function encodeSettings(s: SantaSettings, abi: SantaAbi = santaAbi()): Buffer {
+  const o = abi.settings;
+  const max = abi.limits;
+  if (!Number.isInteger(s.maxUdpSize) || s.maxUdpSize < 0 || s.maxUdpSize > 0xffff || (s.maxUdpSize > 0 && s.maxUdpSize < 512)) {
+    throw new RangeError(`maxUdpSize ${s.maxUdpSize}: 0 (default) or 512..65535`);
+  }
+  if (s.ports.length > max.MAX_PORTS) throw new RangeError(`${s.ports.length} ports, at most ${max.MAX_PORTS}`);
+  if (s.v4Addrs.length > max.MAX_ADDRS) throw new RangeError(`${s.v4Addrs.length} IPv4 addresses, at most ${max.MAX_ADDRS}`);
+  if (s.v6Addrs.length > max.MAX_ADDRS) throw new RangeError(`${s.v6Addrs.length} IPv6 addresses, at most ${max.MAX_ADDRS}`);
+  const out = Buffer.alloc(o.size);
+  writeU32(out, o.mode, modeValue(s.mode, abi));
+  writeU16(out, o.maxUdpSize, s.maxUdpSize);
+  out[o.nPorts] = s.ports.length;
+  s.ports.forEach((p, i) => {
+    if (!Number.isInteger(p) || p < 1 || p > 0xffff) throw new RangeError(`port ${p} is not 1..65535`);
+    out.writeUInt16BE(p, o.ports + 2 * i);
+  });
+  out[o.nV4] = s.v4Addrs.length;
+  s.v4Addrs.forEach((a, i) => ipv4Bytes(a).copy(out, o.v4Addrs + 4 * i));
+  out[o.nV6] = s.v6Addrs.length;
+  s.v6Addrs.forEach((a, i) => ipv6Bytes(a).copy(out, o.v6Addrs + 16 * i));
+  return out;
+}
+
+export function decodeSettings(buf: Uint8Array, abi: SantaAbi = santaAbi()): SantaSettings {
+  const o = abi.settings;
+  if (buf.length !== o.size) throw new RangeError(`settings are ${o.size} bytes, not ${buf.length}`);
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.length);
+  const count = (off: number, limit: number, what: string) => {
+    if (b[off] > limit) throw new RangeError(`settings claim ${b[off]} ${what}, at most ${limit}`);
+    return b[off];
+  };
+  const nPorts = count(o.nPorts, abi.limits.MAX_PORTS, 'ports');
+  const nV4 = count(o.nV4, abi.limits.MAX_ADDRS, 'IPv4 addresses');
+  const nV6 = count(o.nV6, abi.limits.MAX_ADDRS, 'IPv6 addresses');
+  return {
+    mode: modeName(readU32(b, o.mode), abi),
+    maxUdpSize: readU16(b, o.maxUdpSize),
+    ports: Array.from({ length: nPorts }, (_, i) => b.readUInt16BE(o.ports + 2 * i)),
+    v4Addrs: Array.from({ length: nV4 }, (_, i) => [...b.subarray(o.v4Addrs + 4 * i, o.v4Addrs + 4 * i + 4)].join('.')),
+    v6Addrs: Array.from({ length: nV6 }, (_, i) => formatIpv6(b.subarray(o.v6Addrs + 16 * i, o.v6Addrs + 16 * i + 16))),
+  };
+}
+
+export function ipv4Bytes(addr: string): Buffer {
+  if (!isIPv4(addr)) throw new RangeError(`${JSON.stringify(addr)} is not an IPv4 address`);
+  return Buffer.from(addr.split('.').map(Number));
+}
+
+export function ipv6Bytes(addr: string): Buffer {
+  if (!isIPv6(addr) || addr.includes('%')) throw new RangeError(`${JSON.stringify(addr)} is not an IPv6 address (without zone)`);
+  const groups = (part: string): number[] => {
+    if (part === '') return [];
+    const out: number[] = [];
+    for (const g of part.split(':')) {
+      if (g.includes('.')) {
+        const v4 = ipv4Bytes(g);
+        out.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]);
+      } else out.push(parseInt(g, 16));
+    }
+    return out;
+  };
+  const [head, tail] = addr.split('::');
+  const h = groups(head);
+  const t = tail === undefined ? [] : groups(tail);
+  const words = tail === undefined ? h : [...h, ...new Array<number>(8 - h.length - t.length).fill(0), ...t];
+  const out = Buffer.alloc(16);
+  words.forEach((w, i) => out.writeUInt16BE(w, 2 * i));
+  return out;
+}
+
+/** RFC 5952 text form: lower case, the longest run (>= 2) of zero groups as "::". */
+export function formatIpv6(bytes: Uint8Array): string {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  const words = Array.from({ length: 8 }, (_, i) => b.readUInt16BE(2 * i));
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (words[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && words[j] === 0) j++;
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = (ws: number[]) => ws.map((w) => w.toString(16)).join(':');
+  if (best < 0) return hex(words);
+  return `${hex(words.slice(0, best))}::${hex(words.slice(best + bestLen))}`;
+}
+
+// ---- host-order integers ------------------------------------------------------------------
+
+function writeU16(b: Buffer, off: number, v: number): void {
+  if (HOST_LE) b.writeUInt16LE(v, off);
+  else b.writeUInt16BE(v, off);
+}
+
+function writeU32(b: Buffer, off: number, v: number): void {
+  if (HOST_LE) b.writeUInt32LE(v, off);
+  else b.writeUInt32BE(v, off);
+}
+
+function writeU64(b: Buffer, off: number, v: bigint): void {
+  if (HOST_LE) b.writeBigUInt64LE(v, off);
+  else b.writeBigUInt64BE(v, off);
+}
+
+function readU16(b: Buffer, off: number): number {
+  return HOST_LE ? b.readUInt16LE(off) : b.readUInt16BE(off);
+}
+
+function readU32(b: Buffer, off: number): number {
+  return HOST_LE ? b.readUInt32LE(off) : b.readUInt32BE(off);
+}
+
+function readU64(b: Buffer, off: number): bigint {
+  return HOST_LE ? b.readBigUInt64LE(off) : b.readBigUInt64BE(off);
+}
+
+/** For the map layer: reads a slot index etc. in host order. */
+export const hostOrder = { writeU16, writeU32, writeU64, readU16, readU32, readU64 };

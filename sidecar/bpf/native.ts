@@ -1,0 +1,218 @@
+/**
+ * The native binding (xdp/binding/santa_native.c, built by `make -C xdp`) and its types.
+ *
+ * Everything BPF passes through here: loading objects, XDP attachment, pins, map reads and
+ * writes, test runs, and the ABI of santa_abi.h as the C compiler laid it out. Calls are
+ * synchronous (each is a handful of syscalls). Failures throw a BpfError: `code` is the errno
+ * name, `errno` its number, and the message names the operation and the map or program.
+ */
+import { existsSync } from 'fs';
+import { resolve } from 'path';
+
+export type XdpMode = 'native' | 'generic' | 'offload';
+
+export interface LoadOptions {
+  /** Overrides max_entries of the named maps before they are created. */
+  mapMaxEntries?: Record<string, number>;
+  /** bpffs directory: maps already pinned there (and compatible) are reused, new ones pinned. */
+  pinMaps?: string;
+  /** Verifier log level for every program; on failure level 1 is used regardless. */
+  logLevel?: number;
+}
+
+export interface LoadedObject {
+  /** Handle for closeObject. */
+  id: number;
+  /** Program name -> fd (owned by the object). */
+  progs: Record<string, number>;
+  /** Map name -> fd (owned by the object); internal maps (.rodata, .bss) are left out. */
+  maps: Record<string, number>;
+}
+
+export interface XdpAttachment {
+  /** The program in `mode`; in 'multi' mode, the kernel's choice among them. */
+  progId: number;
+  mode: XdpMode | 'multi';
+  nativeProgId: number;
+  genericProgId: number;
+  offloadProgId: number;
+}
+
+export interface ProgInfo {
+  id: number;
+  name: string;
+  type: number;
+  typeName: string;
+  tag: string;
+  /** Totals since enableStats() was first held open; exact below 2^53. */
+  runTimeNs: number;
+  runCnt: number;
+  mapIds: number[];
+}
+
+export interface MapInfo {
+  id: number;
+  name: string;
+  type: number;
+  typeName: string;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags: number;
+}
+
+export interface TestRunOptions {
+  /** Runs of the program on the same buffer (which it may have rewritten): use 1 for results. */
+  repeat?: number;
+  /** Room for the output frame; defaults to the input length plus 4 KiB. */
+  dataSizeOut?: number;
+}
+
+export interface TestRunResult {
+  retval: number;
+  dataOut: Buffer;
+  /** The kernel's mean time per repetition. */
+  durationNs: number;
+}
+
+export interface BatchLookup {
+  /** `count` keys back to back. */
+  keys: Buffer;
+  /** `count` values back to back (all CPUs' for per-CPU maps). */
+  values: Buffer;
+  count: number;
+}
+
+/** Layout of santa_abi.h, computed by the C compiler (offsets and sizes in bytes). */
+export interface NativeAbi {
+  limits: {
+    NAME_MAX: number;
+    REPLY_MAX: number;
+    TAIL_MAX: number;
+    MAX_PORTS: number;
+    MAX_ADDRS: number;
+    TIER_COUNT: number;
+  };
+  keyFlags: { RD: number; EDNS: number; DO: number };
+  keyHeader: { size: number; qtype: number; qclass: number; flags: number; nameLen: number; pad: number };
+  tiers: Array<{ nameSize: number; keySize: number; nameOffset: number; mapName: string }>;
+  value: {
+    size: number;
+    expiresNs: number;
+    slot: number;
+    tailLen: number;
+    csumConst: number;
+    hdr: number;
+    hdrSize: number;
+    pad: number;
+    tail: number;
+  };
+  settings: {
+    size: number;
+    mode: number;
+    maxUdpSize: number;
+    nPorts: number;
+    nV4: number;
+    ports: number;
+    v4Addrs: number;
+    nV6: number;
+    v6Addrs: number;
+  };
+  modes: { OFF: number; DRY_RUN: number; ON: number };
+  /** Counter name (SANTA_CNT_ without the prefix) -> index. */
+  counters: Record<string, number>;
+  stats: { size: number; counterCount: number; counterSize: number };
+  hits: { valueSize: number };
+  maps: {
+    cache32: string;
+    cache64: string;
+    cache128: string;
+    cache256: string;
+    hits: string;
+    settings: string;
+    stats: string;
+  };
+  progName: string;
+}
+
+export interface SantaNative {
+  loadObject(path: string, opts?: LoadOptions): LoadedObject;
+  closeObject(id: number): void;
+
+  /** Fails with EBUSY when a program is attached in this mode already, unless `replace`. */
+  attachXdp(progFd: number, ifname: string, mode: XdpMode, netnsPath?: string, opts?: { replace?: boolean }): void;
+  detachXdp(ifname: string, mode: XdpMode, netnsPath?: string): void;
+  queryXdp(ifname: string, netnsPath?: string): XdpAttachment | null;
+
+  pinObject(fd: number, path: string): void;
+  objGet(path: string): number;
+  progGetFdById(id: number): number;
+  mapGetFdById(id: number): number;
+  progInfo(fd: number): ProgInfo;
+  mapInfo(fd: number): MapInfo;
+  closeFd(fd: number): void;
+  /** BPF_ENABLE_STATS: run time is counted while the returned fd stays open. */
+  enableStats(): number;
+  numPossibleCpus(): number;
+
+  /** Per-CPU maps: every possible CPU's value, each padded to 8 bytes, in CPU order. */
+  lookup(fd: number, key: Buffer): Buffer | null;
+  update(fd: number, key: Buffer, value: Buffer, flags?: number): void;
+  /** True if the key was there. */
+  delete(fd: number, key: Buffer): boolean;
+  /** Throws with `done` (elements written before the failure) when one fails. */
+  updateBatch(fd: number, keys: Buffer, values: Buffer, count: number, flags?: number): number;
+  /** Returns how many of the keys were present (and are now gone). */
+  deleteBatch(fd: number, keys: Buffer, count: number): number;
+  lookupBatch(fd: number): BatchLookup;
+  keys(fd: number): Buffer[];
+
+  progTestRun(progFd: number, dataIn: Buffer, opts?: TestRunOptions): TestRunResult;
+  abi(): NativeAbi;
+
+  updateFlags: { ANY: number; NOEXIST: number; EXIST: number };
+}
+
+/** What the binding throws for a failed syscall. */
+export interface BpfError extends Error {
+  code: string;
+  errno: number;
+  /** loadObject: what the verifier said, per program. */
+  verifierLog?: string;
+  /** loadObject: libbpf's warnings. */
+  libbpfLog?: string;
+  /** updateBatch/deleteBatch: elements processed before the failure. */
+  done?: number;
+}
+
+export function isBpfError(e: unknown): e is BpfError {
+  return e instanceof Error && typeof (e as BpfError).errno === 'number' && typeof (e as BpfError).code === 'string';
+}
+
+/** SANTA_NATIVE overrides; otherwise xdp/build/ of this checkout, from source or from dist/. */
+export function nativeModulePath(): string {
+  const override = process.env.SANTA_NATIVE;
+  if (override) return resolve(override);
+  const candidates = [
+    resolve(__dirname, '../../xdp/build/santa_native.node'),
+    resolve(__dirname, '../../../xdp/build/santa_native.node'),
+  ];
+  return candidates.find((p) => existsSync(p)) ?? candidates[0];
+}
+
+let loaded: SantaNative | undefined;
+
+export function loadNative(): SantaNative {
+  if (loaded) return loaded;
+  const path = nativeModulePath();
+  if (!existsSync(path)) {
+    throw new Error(`santa native binding not found at ${path}: build it with \`make -C xdp\` (or \`npm install\`)`);
+  }
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    loaded = require(path) as SantaNative;
+  } catch (e) {
+    throw new Error(`cannot load santa native binding ${path} (rebuild with \`make -C xdp\`): ${(e as Error).message}`);
+  }
+  return loaded;
+}
