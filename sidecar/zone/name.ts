@@ -1,0 +1,199 @@
+/**
+ * Domain names in presentation form, the way the zone model keeps them: absolute, with a
+ * trailing dot, original case preserved (BIND answers with the zone file's case), and one
+ * canonical escaping so equal names are equal strings up to case. Lower-casing such a string
+ * gives the lookup key, because only ASCII letters are ever case-folded and escapes never hide
+ * a letter.
+ */
+
+export class NameError extends Error {}
+
+const SPECIAL = new Set(['.', ';', '\\', '(', ')', '"', '@', '$']);
+
+/** True for bytes BIND prints without an escape. */
+function plain(byte: number): boolean {
+  return byte > 0x20 && byte < 0x7f && !SPECIAL.has(String.fromCharCode(byte));
+}
+
+/** Splits presentation text (no trailing dot handling) into label byte arrays, decoding escapes. */
+function decodeLabels(text: string): number[][] {
+  const labels: number[][] = [];
+  let label: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x2e) {
+      labels.push(label);
+      label = [];
+    } else if (c === 0x5c) {
+      const d = text.slice(i + 1, i + 4);
+      if (/^\d{3}$/.test(d)) {
+        const v = Number(d);
+        if (v > 255) throw new NameError(`bad escape \\${d} in name '${text}'`);
+        label.push(v);
+        i += 3;
+      } else if (i + 1 < text.length) {
+        label.push(text.charCodeAt(++i));
+      } else {
+        throw new NameError(`name '${text}' ends in a lone backslash`);
+      }
+    } else if (c > 0x7f) {
+      for (const b of Buffer.from(text[i], 'utf8')) label.push(b);
+    } else {
+      label.push(c);
+    }
+  }
+  labels.push(label);
+  return labels;
+}
+
+function encodeLabel(bytes: number[]): string {
+  let s = '';
+  for (const b of bytes) {
+    if (plain(b)) s += String.fromCharCode(b);
+    else if (b > 0x20 && b < 0x7f) s += '\\' + String.fromCharCode(b);
+    else s += '\\' + String(b).padStart(3, '0');
+  }
+  return s;
+}
+
+function checkLengths(labels: number[][], text: string): void {
+  let wire = 1;
+  for (const l of labels) {
+    if (l.length === 0) throw new NameError(`empty label in name '${text}'`);
+    if (l.length > 63) throw new NameError(`label longer than 63 bytes in name '${text}'`);
+    wire += l.length + 1;
+  }
+  if (wire > 255) throw new NameError(`name '${text}' is longer than 255 bytes`);
+}
+
+/**
+ * Interprets a name as written in a zone file: `@` is the origin, a name without a trailing dot
+ * is relative to `origin` (itself absolute, e.g. "example.test." or ".").
+ */
+export function parseName(text: string, origin: string): string {
+  if (text === '@') return origin;
+  if (text === '.') return '.';
+  if (text.length === 0) throw new NameError('empty name');
+  const hasEscape = text.includes('\\');
+  const absolute = text.endsWith('.') && !(hasEscape && escapedFinalDot(text));
+  const body = absolute ? text.slice(0, -1) : text;
+  let result: string;
+  if (!hasEscape && /^[A-Za-z0-9_*\-/+=:!#%&',<>?[\]^`{|}~.]+$/.test(body)) {
+    // Common case: nothing to decode, only lengths to check.
+    const parts = body.split('.');
+    let wire = 1;
+    for (const p of parts) {
+      if (p.length === 0) throw new NameError(`empty label in name '${text}'`);
+      if (p.length > 63) throw new NameError(`label longer than 63 bytes in name '${text}'`);
+      wire += p.length + 1;
+    }
+    if (wire > 255) throw new NameError(`name '${text}' is longer than 255 bytes`);
+    result = body;
+  } else {
+    const labels = decodeLabels(body);
+    checkLengths(labels, text);
+    result = labels.map(encodeLabel).join('.');
+  }
+  const full = absolute ? `${result}.` : origin === '.' ? `${result}.` : `${result}.${origin}`;
+  if (!absolute && wireLength(full) > 255) throw new NameError(`name '${text}' with origin ${origin} is longer than 255 bytes`);
+  return full;
+}
+
+function escapedFinalDot(text: string): boolean {
+  // "a\." ends in an escaped dot unless the backslash is itself escaped ("a\\.").
+  let backslashes = 0;
+  for (let i = text.length - 2; i >= 0 && text[i] === '\\'; i--) backslashes++;
+  return backslashes % 2 === 1;
+}
+
+/** Labels of an absolute canonical name as strings in presentation form (root has none). */
+export function labels(name: string): string[] {
+  if (name === '.') return [];
+  const body = name.slice(0, -1);
+  if (!body.includes('\\')) return body.split('.');
+  const out: string[] = [];
+  let start = 0;
+  for (let i = 0; i < body.length; i++) {
+    if (body[i] === '\\') i += /\d/.test(body[i + 1] ?? '') ? 3 : 1;
+    else if (body[i] === '.') {
+      out.push(body.slice(start, i));
+      start = i + 1;
+    }
+  }
+  out.push(body.slice(start));
+  return out;
+}
+
+/** Uncompressed wire form of an absolute canonical name. */
+export function nameToWire(name: string): Buffer {
+  if (name === '.') return Buffer.from([0]);
+  const body = name.slice(0, -1);
+  if (!body.includes('\\') && !/[^\x00-\x7f]/.test(body)) {
+    const buf = Buffer.allocUnsafe(body.length + 2);
+    let lenAt = 0;
+    let len = 0;
+    for (let i = 0; i < body.length; i++) {
+      const c = body.charCodeAt(i);
+      if (c === 0x2e) {
+        buf[lenAt] = len;
+        lenAt = i + 1;
+        len = 0;
+      } else {
+        buf[i + 1] = c;
+        len++;
+      }
+    }
+    buf[lenAt] = len;
+    buf[body.length + 1] = 0;
+    return buf;
+  }
+  const parts = decodeLabels(body);
+  const bytes: number[] = [];
+  for (const l of parts) bytes.push(l.length, ...l);
+  bytes.push(0);
+  return Buffer.from(bytes);
+}
+
+export function wireLength(name: string): number {
+  return nameToWire(name).length;
+}
+
+/** Reads an uncompressed name from wire at `offset`; returns the name and the offset after it. */
+export function nameFromWire(buf: Buffer, offset: number): { name: string; end: number } {
+  const parts: string[] = [];
+  let at = offset;
+  for (;;) {
+    const len = buf[at];
+    if (len === undefined) throw new NameError('name runs past the end of its buffer');
+    if (len === 0) break;
+    if (len > 63) throw new NameError('compressed or invalid label in uncompressed data');
+    parts.push(encodeLabel([...buf.subarray(at + 1, at + 1 + len)]));
+    at += 1 + len;
+  }
+  return { name: parts.length ? `${parts.join('.')}.` : '.', end: at + 1 };
+}
+
+/** The lookup key: ASCII lower case (RFC 4343). */
+export function nameKey(name: string): string {
+  return name.toLowerCase();
+}
+
+/** Whether `name` equals `ancestor` or is below it; both given as keys. */
+export function isSubdomainKey(nameKey: string, ancestorKey: string): boolean {
+  if (ancestorKey === '.') return true;
+  return nameKey === ancestorKey || (nameKey.endsWith(ancestorKey) && nameKey[nameKey.length - ancestorKey.length - 1] === '.' && !escapedAt(nameKey, nameKey.length - ancestorKey.length - 1));
+}
+
+function escapedAt(text: string, dotIndex: number): boolean {
+  let backslashes = 0;
+  for (let i = dotIndex - 1; i >= 0 && text[i] === '\\'; i--) backslashes++;
+  return backslashes % 2 === 1;
+}
+
+/** The name one label up (`parent("a.b.") === "b."`); the root's parent is undefined. */
+export function parent(name: string): string | undefined {
+  if (name === '.') return undefined;
+  const first = labels(name)[0];
+  const rest = name.slice(first.length + 1);
+  return rest === '' ? '.' : rest;
+}
