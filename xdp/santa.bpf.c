@@ -1,0 +1,744 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * santa_xdp: answers the DNS questions user space has installed, with the response BIND
+ * itself would send, and passes everything else to the kernel untouched.
+ *
+ * The rule that shapes the code: nothing is written into the packet until the reply is
+ * certain (entry found, lease valid, size within the client's limit, frame resized). Every
+ * XDP_PASS therefore hands the kernel the exact bytes that arrived.
+ *
+ * Map layouts come from include/santa_abi.h (the contract with user space).
+ */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/udp.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "santa_abi.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* ---- maps ------------------------------------------------------------------------------ */
+
+#define SANTA_CACHE_MAP(size)                                   \
+	struct {                                                \
+		__uint(type, BPF_MAP_TYPE_HASH);                \
+		/* updates allocate a new element, so a reader  \
+		 * never sees a half-written value */           \
+		__uint(map_flags, BPF_F_NO_PREALLOC);           \
+		__uint(max_entries, 65536);                     \
+		__type(key, struct santa_key_##size);           \
+		__type(value, struct santa_value);              \
+	} santa_cache_##size SEC(".maps")
+
+SANTA_CACHE_MAP(32);
+SANTA_CACHE_MAP(64);
+SANTA_CACHE_MAP(128);
+SANTA_CACHE_MAP(256);
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u64);
+} santa_hits SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct santa_settings);
+} santa_settings SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct santa_stats);
+} santa_stats SEC(".maps");
+
+/* The longest message we accept after the DNS header: a 255-byte name, qtype, qclass and an
+ * option-less OPT record (11 bytes). Loading that much classifies every longer message too:
+ * the name, the OPT header and its rdlen all lie inside it. */
+#define SANTA_MSG_MAX (SANTA_NAME_MAX + 4 + 11)
+/* Whole 8-byte words over the longest question, so word reads never leave the buffer. */
+#define SANTA_MSG_BUF 272
+#define SANTA_QUESTION_MAX (SANTA_NAME_MAX + 4)
+#define SANTA_QUESTION_WORDS ((SANTA_QUESTION_MAX + 7) / 8)
+#define SANTA_L2_MAX (ETH_HLEN + 2 * 4)
+
+/* Per-CPU working memory: the BPF stack (512 bytes) cannot hold a key and a question. */
+struct santa_scratch {
+	struct santa_key_256 key; /* shared by all tiers: each map reads only its own prefix */
+	__u8 msg[SANTA_MSG_BUF];  /* the message after the DNS header, as received */
+	__u8 l2[SANTA_L2_MAX];    /* the reply's L2 header: MACs swapped, VLAN tags kept */
+	__u8 pad[2];
+	__u64 v6_src[2], v6_dst[2];
+};
+
+_Static_assert(SANTA_COUNTER_MAX == 16, "counter index mask in santa_xdp");
+_Static_assert(SANTA_MSG_BUF >= SANTA_MSG_MAX && SANTA_MSG_BUF >= SANTA_QUESTION_WORDS * 8,
+	       "scratch message buffer");
+_Static_assert(__builtin_offsetof(struct santa_scratch, msg) % 8 == 0, "msg alignment");
+_Static_assert(__builtin_offsetof(struct santa_key_256, name) % 8 == 0, "key name alignment");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct santa_scratch);
+} santa_scratch SEC(".maps");
+
+/* ---- small helpers ------------------------------------------------------------------- */
+
+#define DNS_HLEN 12
+#define DNS_QR 0x8000
+#define DNS_OPCODE 0x7800
+#define DNS_TC 0x0200
+#define DNS_RD 0x0100
+#define DNS_CD 0x0010
+#define DNS_TYPE_OPT 41
+#define EDNS_DO 0x8000
+#define DNS_PLAIN_UDP_MAX 512
+#define REPLY_TTL 64
+
+struct vlan_tag {
+	__be16 tci;
+	__be16 proto;
+};
+
+/* What the parse learns and the reply needs; everything else is re-read from scratch. */
+struct query {
+	__u32 frame_len;  /* data_end - data on arrival (may include Ethernet padding) */
+	__u32 l2_len;     /* 14, 18 or 22 */
+	__u32 l3_len;     /* IP header length as received (IPv4 options included) */
+	__u32 dns_off;    /* frame offset of the DNS header */
+	__u32 msg_len;    /* DNS message bytes after the header */
+	__u32 name_len;
+	__u32 limit;      /* the client's UDP payload limit */
+	__u64 qsum;       /* one's-complement partial sum of the question bytes */
+	__be32 v4_src, v4_dst;
+	__be16 sport, dport;
+	__be16 id, qflags;
+	__u8 is_v6;
+};
+
+/* x & mask, done in the program rather than proven away by the compiler: the verifier needs
+ * the explicit bound on offsets it cannot follow through loops. */
+#define VERIFIER_MASK(x, mask) ({ __u64 __v = (x); asm volatile("%0 &= " #mask : "+r"(__v)); __v; })
+
+static __always_inline __u16 csum_fold(__u64 sum)
+{
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)sum;
+}
+
+/* Both 32-bit halves of a word, so a u64 accumulator cannot overflow. The one's-complement
+ * sum is byte-order independent: words summed as loaded give the sum of the network-order
+ * 16-bit words as loaded, and the folded result can be stored back as is. */
+static __always_inline __u64 csum_word(__u64 w)
+{
+	return (w & 0xffffffff) + (w >> 32);
+}
+
+/* Keeps the first n bytes (in memory order) of an 8-byte word, zeroes the rest. */
+static __always_inline __u64 keep_bytes(__u64 w, __u32 n)
+{
+	if (n >= 8)
+		return w;
+	if (n == 0)
+		return 0;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return w & ((1ULL << (n * 8)) - 1);
+#else
+	return w & ~((1ULL << ((8 - n) * 8)) - 1);
+#endif
+}
+
+/* ASCII A-Z to a-z in all eight bytes at once; bytes >= 0x80 are left alone. */
+static __always_inline __u64 lower_word(__u64 w)
+{
+	const __u64 ones = 0x0101010101010101ULL;
+	__u64 low7 = w & (0x7f * ones);
+	__u64 above_z = low7 + (0x7f - 'Z') * ones; /* high bit set where byte > 'Z' */
+	__u64 from_a = low7 + (0x80 - 'A') * ones;  /* high bit set where byte >= 'A' */
+	__u64 upper = (from_a ^ above_z) & ~w & (0x80 * ones);
+
+	return w | (upper >> 2);
+}
+
+static __always_inline int served_port(const struct santa_settings *cfg, __be16 port)
+{
+	__u32 n = cfg->n_ports;
+
+	if (n == 0)
+		return port == bpf_htons(53);
+#pragma unroll
+	for (__u32 i = 0; i < SANTA_MAX_PORTS; i++)
+		if (i < n && cfg->ports[i] == port)
+			return 1;
+	return 0;
+}
+
+static __always_inline int served_v4(const struct santa_settings *cfg, __be32 addr)
+{
+	__u32 n = cfg->n_v4;
+
+	/* Never answer for a group or broadcast address: the reply would claim it as source. */
+	if ((addr & bpf_htonl(0xf0000000)) == bpf_htonl(0xe0000000) || addr == 0xffffffff)
+		return 0;
+	if (n == 0)
+		return 1;
+#pragma unroll
+	for (__u32 i = 0; i < SANTA_MAX_ADDRS; i++)
+		if (i < n && cfg->v4_addrs[i] == addr)
+			return 1;
+	return 0;
+}
+
+static __always_inline int served_v6(const struct santa_settings *cfg, const __u64 *addr)
+{
+	__u32 n = cfg->n_v6;
+
+	if ((addr[0] & bpf_cpu_to_be64(0xff00000000000000ULL)) ==
+	    bpf_cpu_to_be64(0xff00000000000000ULL))
+		return 0;
+	if (n == 0)
+		return 1;
+#pragma unroll
+	for (__u32 i = 0; i < SANTA_MAX_ADDRS; i++) {
+		const __u64 *a = (const __u64 *)cfg->v6_addrs[i];
+
+		if (i < n && a[0] == addr[0] && a[1] == addr[1])
+			return 1;
+	}
+	return 0;
+}
+
+/* IPv6 next-header values that are extension headers (RFC 8200 4, RFC 7045). */
+static __always_inline int ipv6_ext_header(__u8 nexthdr)
+{
+	switch (nexthdr) {
+	case IPPROTO_HOPOPTS:
+	case IPPROTO_ROUTING:
+	case IPPROTO_DSTOPTS:
+	case IPPROTO_AH:
+	case IPPROTO_ESP:
+	case 135: /* mobility */
+	case 139: /* HIP */
+	case 140: /* shim6 */
+	case 253: /* experimental */
+	case 254:
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- parsing ------------------------------------------------------------------------- */
+
+/* Ethernet, IP and UDP. Returns 0 when the packet is UDP to a served port and address with
+ * consistent lengths, else the pass reason. Counts SANTA_CNT_DNS_QUERIES on the way.
+ *
+ * The parse stages are global functions: the verifier checks each once, and their results
+ * reach the caller as plain bounded numbers, so the paths through VLAN tags, IP versions and
+ * name lengths do not multiply into the rest of the program. */
+__noinline int santa_parse_headers(struct xdp_md *ctx, const struct santa_settings *cfg,
+				   struct santa_scratch *s, struct query *q, struct santa_stats *st)
+{
+	if (!ctx || !cfg || !s || !q || !st)
+		return SANTA_CNT_PASS_MALFORMED;
+
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	__u32 l2 = ETH_HLEN, l4_len;
+	struct udphdr *udp;
+	__be16 proto;
+
+	if ((void *)(eth + 1) > data_end)
+		return SANTA_CNT_PASS_NOT_DNS;
+	q->frame_len = data_end - data;
+	proto = eth->h_proto;
+#pragma unroll
+	for (int i = 0; i < 2; i++) {
+		if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD)) {
+			struct vlan_tag *tag = data + l2;
+
+			if ((void *)(tag + 1) > data_end)
+				return SANTA_CNT_PASS_NOT_DNS;
+			proto = tag->proto;
+			l2 += sizeof(*tag);
+		}
+	}
+	q->l2_len = l2;
+
+	if (proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *ip = data + l2;
+		__u32 ihl, tot_len;
+
+		if ((void *)(ip + 1) > data_end)
+			return SANTA_CNT_PASS_MALFORMED;
+		if (ip->version != 4 || ip->ihl < 5)
+			return SANTA_CNT_PASS_MALFORMED;
+		if (ip->protocol != IPPROTO_UDP || !served_v4(cfg, ip->daddr))
+			return SANTA_CNT_PASS_NOT_DNS;
+		/* MF set or a non-zero offset: a piece of a datagram we cannot see whole. */
+		if (ip->frag_off & bpf_htons(0x3fff))
+			return SANTA_CNT_PASS_FRAGMENT;
+		ihl = ip->ihl * 4;
+		tot_len = bpf_ntohs(ip->tot_len);
+		q->v4_src = ip->saddr;
+		q->v4_dst = ip->daddr;
+		q->l3_len = ihl;
+		q->is_v6 = 0;
+		udp = data + l2 + ihl;
+		if ((void *)(udp + 1) > data_end)
+			return SANTA_CNT_PASS_MALFORMED;
+		if (!served_port(cfg, udp->dest))
+			return SANTA_CNT_PASS_NOT_DNS;
+		st->counters[SANTA_CNT_DNS_QUERIES]++;
+		/* The IP length, not the frame, says where the datagram ends: short frames are
+		 * padded on Ethernet. */
+		if (tot_len < ihl + sizeof(*udp) || l2 + tot_len > q->frame_len)
+			return SANTA_CNT_PASS_MALFORMED;
+		l4_len = tot_len - ihl;
+	} else if (proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = data + l2;
+		__u32 payload_len;
+
+		if ((void *)(ip6 + 1) > data_end)
+			return SANTA_CNT_PASS_MALFORMED;
+		if (ip6->version != 6)
+			return SANTA_CNT_PASS_MALFORMED;
+		__builtin_memcpy(s->v6_src, &ip6->saddr, 16);
+		__builtin_memcpy(s->v6_dst, &ip6->daddr, 16);
+		if (!served_v6(cfg, s->v6_dst))
+			return SANTA_CNT_PASS_NOT_DNS;
+		if (ip6->nexthdr == IPPROTO_FRAGMENT)
+			return SANTA_CNT_PASS_FRAGMENT;
+		if (ipv6_ext_header(ip6->nexthdr))
+			return SANTA_CNT_PASS_UNSUPPORTED;
+		if (ip6->nexthdr != IPPROTO_UDP)
+			return SANTA_CNT_PASS_NOT_DNS;
+		payload_len = bpf_ntohs(ip6->payload_len);
+		q->l3_len = sizeof(*ip6);
+		q->is_v6 = 1;
+		udp = (void *)(ip6 + 1);
+		if ((void *)(udp + 1) > data_end)
+			return SANTA_CNT_PASS_MALFORMED;
+		if (!served_port(cfg, udp->dest))
+			return SANTA_CNT_PASS_NOT_DNS;
+		st->counters[SANTA_CNT_DNS_QUERIES]++;
+		if (payload_len < sizeof(*udp) || l2 + sizeof(*ip6) + payload_len > q->frame_len)
+			return SANTA_CNT_PASS_MALFORMED;
+		l4_len = payload_len;
+	} else {
+		return SANTA_CNT_PASS_NOT_DNS;
+	}
+
+	if (bpf_ntohs(udp->len) != l4_len)
+		return SANTA_CNT_PASS_MALFORMED;
+	/* BIND drops queries from port 0; let it. */
+	if (udp->source == 0)
+		return SANTA_CNT_PASS_UNSUPPORTED;
+	if (l4_len < sizeof(*udp) + DNS_HLEN + 1)
+		return SANTA_CNT_PASS_MALFORMED;
+	q->sport = udp->source;
+	q->dport = udp->dest;
+	q->dns_off = l2 + q->l3_len + sizeof(*udp);
+	q->msg_len = l4_len - sizeof(*udp) - DNS_HLEN;
+	return 0;
+}
+
+/* The DNS header, question and optional OPT record. Fills the key's header and name_len;
+ * returns 0 for a query we could answer, else the pass reason. */
+__noinline int santa_parse_dns(struct xdp_md *ctx, const struct santa_settings *cfg,
+			       struct santa_scratch *s, struct query *q)
+{
+	if (!ctx || !cfg || !s || !q)
+		return SANTA_CNT_PASS_MALFORMED;
+
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 dns_off = q->dns_off & 0xff;
+	__be16 *dns = data + dns_off;
+	__u32 flags, load_len, off = 0, name_len = 0, end, max_udp;
+	__u8 key_flags = 0;
+
+	if ((void *)(dns + DNS_HLEN / 2) > data_end)
+		return SANTA_CNT_PASS_MALFORMED;
+	flags = bpf_ntohs(dns[1]);
+	if (flags & (DNS_QR | DNS_OPCODE | DNS_TC))
+		return SANTA_CNT_PASS_UNSUPPORTED;
+	if (dns[2] != bpf_htons(1) || dns[3] != 0 || dns[4] != 0 ||
+	    (dns[5] != 0 && dns[5] != bpf_htons(1)))
+		return SANTA_CNT_PASS_UNSUPPORTED;
+	q->id = dns[0];
+	q->qflags = dns[1];
+	if (flags & DNS_RD)
+		key_flags |= SANTA_KEY_RD;
+
+	load_len = q->msg_len < SANTA_MSG_MAX ? q->msg_len : SANTA_MSG_MAX;
+	if (load_len == 0 || bpf_xdp_load_bytes(ctx, dns_off + DNS_HLEN, s->msg, load_len))
+		return SANTA_CNT_PASS_MALFORMED;
+
+	/* The question name: at most 127 labels plus the root fit in 255 bytes. */
+	for (int i = 0; i < (SANTA_NAME_MAX + 1) / 2; i++) {
+		__u8 label;
+
+		if (off >= load_len)
+			return SANTA_CNT_PASS_MALFORMED;
+		label = s->msg[VERIFIER_MASK(off, 0xff)];
+		if (label == 0) {
+			name_len = off + 1;
+			break;
+		}
+		if ((label & 0xc0) == 0xc0)
+			return SANTA_CNT_PASS_UNSUPPORTED; /* compression pointer */
+		if (label > 63)
+			return SANTA_CNT_PASS_MALFORMED;   /* reserved label types */
+		off += label + 1;
+		if (off >= SANTA_NAME_MAX)
+			return SANTA_CNT_PASS_MALFORMED;   /* no room left for the root label */
+	}
+	if (name_len == 0)
+		return SANTA_CNT_PASS_MALFORMED;
+	end = name_len + 4;
+	if (end > q->msg_len)
+		return SANTA_CNT_PASS_MALFORMED;
+
+	{
+		__u8 *qtype = &s->msg[VERIFIER_MASK(name_len, 0xff)];
+
+		__builtin_memcpy(&s->key.h.qtype, qtype, 2);
+		__builtin_memcpy(&s->key.h.qclass, qtype + 2, 2);
+	}
+
+	q->limit = DNS_PLAIN_UDP_MAX;
+	if (dns[5]) {
+		/* OPT: root owner (1), type (2), class = UDP size (2), TTL = extended rcode (1),
+		 * version (1), flags (2), rdlen (2). */
+		__u32 o = VERIFIER_MASK(end, 0x1ff);
+		__u8 *opt = &s->msg[o];
+		__u32 udp_size, rdlen;
+
+		if (end + 11 > q->msg_len)
+			return SANTA_CNT_PASS_MALFORMED;
+		if (o > SANTA_MSG_BUF - 11)
+			return SANTA_CNT_PASS_MALFORMED; /* unreachable: end <= 259 */
+		if (opt[0] != 0 || opt[1] != 0 || opt[2] != DNS_TYPE_OPT)
+			return SANTA_CNT_PASS_UNSUPPORTED;
+		if (opt[6] != 0)
+			return SANTA_CNT_PASS_EDNS_VERSION;
+		if (opt[5] != 0)
+			return SANTA_CNT_PASS_UNSUPPORTED; /* extended rcode in a query */
+		rdlen = (__u32)opt[9] << 8 | opt[10];
+		end += 11 + rdlen;
+		if (end > q->msg_len)
+			return SANTA_CNT_PASS_MALFORMED;
+		if (rdlen)
+			return SANTA_CNT_PASS_EDNS_OPTIONS;
+		if (opt[7] & (EDNS_DO >> 8))
+			key_flags |= SANTA_KEY_DO;
+		key_flags |= SANTA_KEY_EDNS;
+		udp_size = (__u32)opt[3] << 8 | opt[4];
+		max_udp = cfg->max_udp_size ? cfg->max_udp_size : SANTA_REPLY_MAX;
+		if (udp_size > max_udp)
+			udp_size = max_udp;
+		if (udp_size > q->limit)
+			q->limit = udp_size;
+	}
+	if (end != q->msg_len)
+		return SANTA_CNT_PASS_MALFORMED; /* trailing bytes */
+
+	q->name_len = name_len;
+	s->key.h.flags = key_flags;
+	s->key.h.name_len = name_len;
+	s->key.h.pad[0] = 0;
+	s->key.h.pad[1] = 0;
+	return 0;
+}
+
+/* Lower-cases the name into the key, zero-padded to its tier, and sums the question bytes as
+ * received (qtype and qclass included) for the UDP checksum. Returns the tier's name size. */
+static __always_inline __u32 build_key(struct santa_scratch *s, struct query *q)
+{
+	__u32 name_len = q->name_len, qlen = name_len + 4, tier;
+	__u64 *msg = (__u64 *)s->msg, *name = (__u64 *)s->key.name, sum = 0;
+
+	tier = name_len <= SANTA_TIER0_NAME   ? SANTA_TIER0_NAME
+	       : name_len <= SANTA_TIER1_NAME ? SANTA_TIER1_NAME
+	       : name_len <= SANTA_TIER2_NAME ? SANTA_TIER2_NAME
+					      : SANTA_TIER3_NAME;
+
+	for (__u32 i = 0; i < SANTA_TIER3_NAME / 8; i++) {
+		__u32 at = i * 8;
+
+		if (at >= tier)
+			break;
+		/* Label lengths are <= 63, below 'A': only name characters change. */
+		name[i] = lower_word(keep_bytes(msg[i], at < name_len ? name_len - at : 0));
+	}
+	for (__u32 i = 0; i < SANTA_QUESTION_WORDS; i++) {
+		__u32 at = i * 8;
+
+		if (at >= qlen)
+			break;
+		sum += csum_word(keep_bytes(msg[i], qlen - at));
+	}
+	q->qsum = sum;
+	return tier;
+}
+
+static __always_inline struct santa_value *lookup(struct santa_scratch *s, __u32 tier)
+{
+	switch (tier) {
+	case SANTA_TIER0_NAME:
+		return bpf_map_lookup_elem(&santa_cache_32, &s->key);
+	case SANTA_TIER1_NAME:
+		return bpf_map_lookup_elem(&santa_cache_64, &s->key);
+	case SANTA_TIER2_NAME:
+		return bpf_map_lookup_elem(&santa_cache_128, &s->key);
+	default:
+		return bpf_map_lookup_elem(&santa_cache_256, &s->key);
+	}
+}
+
+/* ---- the reply --------------------------------------------------------------------- */
+
+/* Grows the frame by `grow`, `tail` bytes of it at the end; all or nothing. */
+static __always_inline int split(struct xdp_md *ctx, int grow, int tail)
+{
+	if (tail >= grow || bpf_xdp_adjust_tail(ctx, tail))
+		return -1;
+	if (bpf_xdp_adjust_head(ctx, tail - grow) == 0)
+		return 0;
+	bpf_xdp_adjust_tail(ctx, -tail);
+	return -1;
+}
+
+/* Resizes the frame to reply_len with the question at its reply offset. Tailroom first
+ * (the question stays where it is); then headroom, then both, and in those cases the
+ * question must be rewritten (*moved). Returns 0, or -1 with the frame as it arrived. */
+static __always_inline int resize(struct xdp_md *ctx, struct query *q, __u32 reply_len,
+				  int *moved)
+{
+	/* IPv4 options are not mirrored: dropping them at the front leaves the UDP datagram
+	 * in place behind a 20-byte header. */
+	int opt_len = q->is_v6 ? 0 : (int)(q->l3_len - sizeof(struct iphdr));
+	int grow = (int)reply_len - (int)q->frame_len;
+
+	*moved = 0;
+	if (opt_len == 0 || bpf_xdp_adjust_head(ctx, opt_len) == 0) {
+		if (grow + opt_len == 0 || bpf_xdp_adjust_tail(ctx, grow + opt_len) == 0)
+			return 0;
+		if (opt_len)
+			bpf_xdp_adjust_head(ctx, -opt_len);
+	}
+
+	*moved = 1;
+	if (bpf_xdp_adjust_head(ctx, -grow) == 0)
+		return 0;
+	/* Neither end has room alone: take a little from the tail and the rest from the head.
+	 * Tailroom is unknown, so try a few sizes. */
+	if (split(ctx, grow, 128) == 0 || split(ctx, grow, 64) == 0 ||
+	    split(ctx, grow, 32) == 0 || split(ctx, grow, 16) == 0)
+		return 0;
+	return -1;
+}
+
+/* Writes L2, IP, UDP and DNS headers, in a frame already sized for the reply. */
+static __always_inline int write_headers(struct xdp_md *ctx, struct santa_scratch *s,
+					 struct query *q, const struct santa_value *v,
+					 __u32 udp_len, __be16 flags, __u16 udp_csum)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 l2 = q->l2_len & 0x1f;
+	struct udphdr *udp;
+	__be16 *dns;
+
+	if (data + SANTA_L2_MAX > data_end)
+		return -1;
+	/* The whole saved L2 area: for shorter L2 headers the extra bytes land where the IP
+	 * header is written next. */
+	__builtin_memcpy(data, s->l2, SANTA_L2_MAX);
+
+	if (q->is_v6) {
+		struct ipv6hdr *ip6 = data + l2;
+
+		if ((void *)(ip6 + 1) + sizeof(*udp) + DNS_HLEN > data_end)
+			return -1;
+		*(__be32 *)ip6 = bpf_htonl(0x60000000); /* version 6, traffic class and flow 0 */
+		ip6->payload_len = bpf_htons(udp_len);
+		ip6->nexthdr = IPPROTO_UDP;
+		ip6->hop_limit = REPLY_TTL;
+		__builtin_memcpy(&ip6->saddr, s->v6_dst, 16);
+		__builtin_memcpy(&ip6->daddr, s->v6_src, 16);
+		udp = (void *)(ip6 + 1);
+	} else {
+		struct iphdr *ip = data + l2;
+		__u32 tot_len = sizeof(*ip) + udp_len;
+		__u64 sum;
+
+		if ((void *)(ip + 1) + sizeof(*udp) + DNS_HLEN > data_end)
+			return -1;
+		*(__be16 *)ip = bpf_htons(0x4500); /* version 4, IHL 5, TOS 0 */
+		ip->tot_len = bpf_htons(tot_len);
+		ip->id = 0;
+		ip->frag_off = bpf_htons(0x4000); /* DF */
+		ip->ttl = REPLY_TTL;
+		ip->protocol = IPPROTO_UDP;
+		ip->saddr = q->v4_dst;
+		ip->daddr = q->v4_src;
+		/* Host-order 16-bit words; id, checksum and fragment offset are zero. */
+		sum = 0x4500 + tot_len + 0x4000 + (REPLY_TTL << 8 | IPPROTO_UDP) +
+		      bpf_ntohl(q->v4_src) + bpf_ntohl(q->v4_dst);
+		ip->check = bpf_htons((__u16)~csum_fold(sum));
+		udp = (void *)(ip + 1);
+	}
+	udp->source = q->dport;
+	udp->dest = q->sport;
+	udp->len = bpf_htons(udp_len);
+	udp->check = udp_csum;
+	dns = (void *)(udp + 1);
+	dns[0] = q->id;
+	dns[1] = flags;
+	__builtin_memcpy(&dns[2], &v->hdr[2], 8);
+	return 0;
+}
+
+static __always_inline int reply(struct xdp_md *ctx, struct santa_scratch *s, struct query *q,
+				 const struct santa_value *v, __u32 dns_len)
+{
+	__u32 l3_len = q->is_v6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr);
+	__u32 udp_len = sizeof(struct udphdr) + dns_len;
+	__u32 reply_len = q->l2_len + l3_len + udp_len;
+	__u32 qlen = (q->name_len + 4) & 0x1ff, tail_len = v->tail_len;
+	__u32 q_off = q->l2_len + l3_len + sizeof(struct udphdr) + DNS_HLEN;
+	__be16 flags;
+	__u64 sum;
+	int moved;
+
+	/* Everything the checksum needs is known before the frame is touched. */
+	flags = *(__be16 *)v->hdr | (q->qflags & bpf_htons(DNS_RD | DNS_CD));
+	sum = v->csum_const + q->id + flags + q->qsum + q->sport + q->dport;
+	if (q->is_v6)
+		sum += csum_word(s->v6_src[0]) + csum_word(s->v6_src[1]) +
+		       csum_word(s->v6_dst[0]) + csum_word(s->v6_dst[1]);
+	else
+		sum += csum_word(q->v4_src) + csum_word(q->v4_dst);
+	sum = (__u16)~csum_fold(sum);
+	if (sum == 0)
+		sum = 0xffff; /* zero means "no checksum" in IPv4 and is invalid in IPv6 */
+
+	/* The reply's L2 header, saved while the original is intact. */
+	{
+		void *data = (void *)(long)ctx->data;
+		void *data_end = (void *)(long)ctx->data_end;
+
+		if (data + SANTA_L2_MAX > data_end)
+			return -1;
+		__builtin_memcpy(s->l2, data + ETH_ALEN, ETH_ALEN);
+		__builtin_memcpy(s->l2 + ETH_ALEN, data, ETH_ALEN);
+		__builtin_memcpy(s->l2 + 2 * ETH_ALEN, data + 2 * ETH_ALEN,
+				 SANTA_L2_MAX - 2 * ETH_ALEN);
+	}
+
+	if (resize(ctx, q, reply_len, &moved))
+		return -1;
+	/* From here on the packet is ours: a failure below cannot restore it. */
+	if (write_headers(ctx, s, q, v, udp_len, flags, (__u16)sum))
+		return -2;
+	if (moved && (qlen < 5 || qlen > SANTA_QUESTION_MAX ||
+		      bpf_xdp_store_bytes(ctx, q_off, s->msg, qlen)))
+		return -2;
+	if (tail_len < 1 || tail_len > SANTA_TAIL_MAX ||
+	    bpf_xdp_store_bytes(ctx, q_off + qlen, (void *)v->tail, tail_len))
+		return -2;
+	return reply_len;
+}
+
+/* ---- entry point ------------------------------------------------------------------- */
+
+SEC("xdp")
+int santa_xdp(struct xdp_md *ctx)
+{
+	__u32 zero = 0, mode, tier, dns_len, *slot_hits;
+	struct santa_settings *cfg;
+	struct santa_scratch *s;
+	struct santa_stats *st;
+	struct santa_value *v;
+	struct query q = {};
+	__u64 *hits;
+	__u32 why;
+	int sent;
+
+	st = bpf_map_lookup_elem(&santa_stats, &zero);
+	cfg = bpf_map_lookup_elem(&santa_settings, &zero);
+	s = bpf_map_lookup_elem(&santa_scratch, &zero);
+	if (!st || !cfg || !s)
+		return XDP_PASS;
+	st->counters[SANTA_CNT_PACKETS]++;
+
+	mode = cfg->mode;
+	if (mode != SANTA_MODE_ON && mode != SANTA_MODE_DRY_RUN) {
+		why = SANTA_CNT_PASS_DISABLED;
+		goto pass;
+	}
+	why = santa_parse_headers(ctx, cfg, s, &q, st);
+	if (why)
+		goto pass;
+	why = santa_parse_dns(ctx, cfg, s, &q);
+	if (why)
+		goto pass;
+
+	tier = build_key(s, &q);
+	v = lookup(s, tier);
+	/* An entry with an impossible tail cannot be served; treat it as absent. */
+	if (!v || v->tail_len == 0 || v->tail_len > SANTA_TAIL_MAX) {
+		why = SANTA_CNT_PASS_MISS;
+		goto pass;
+	}
+	if (v->expires_ns <= bpf_ktime_get_ns()) {
+		why = SANTA_CNT_PASS_EXPIRED;
+		goto pass;
+	}
+	dns_len = DNS_HLEN + q.name_len + 4 + v->tail_len;
+	if (dns_len > q.limit) {
+		why = SANTA_CNT_PASS_TOO_BIG;
+		goto pass;
+	}
+	if (mode == SANTA_MODE_DRY_RUN) {
+		why = SANTA_CNT_DRY_RUN_HITS;
+		goto pass;
+	}
+
+	sent = reply(ctx, s, &q, v, dns_len);
+	if (sent == -1) {
+		why = SANTA_CNT_PASS_NO_ROOM;
+		goto pass;
+	}
+	if (sent < 0)
+		return XDP_ABORTED; /* cannot happen once sized; visible in xdp:xdp_exception */
+
+	slot_hits = &v->slot;
+	hits = bpf_map_lookup_elem(&santa_hits, slot_hits);
+	if (hits)
+		(*hits)++;
+	st->counters[SANTA_CNT_HITS]++;
+	st->counters[SANTA_CNT_TX_BYTES] += sent;
+	return XDP_TX;
+
+pass:
+	/* The parse stages return counter indices; the mask shows the verifier the bound. */
+	st->counters[VERIFIER_MASK(why, 0xf)]++;
+	return XDP_PASS;
+}
