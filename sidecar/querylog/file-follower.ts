@@ -4,7 +4,10 @@
  *   read to its end before the new one is opened, so nothing written before the rename is
  *   lost and nothing is read twice;
  * - truncation in place (copytruncate): reading restarts at offset 0;
- * - a file that does not exist yet, or disappears for a while: it is opened when it appears.
+ * - a file that does not exist yet, or disappears for a while: it is opened when it appears;
+ * - several rotations between two polls (a burst of queries against a small `size`): the
+ *   files rotated in between are found by their numbered names (`<path>.0`, `.1`, ... as BIND
+ *   and logrotate name them) and read in order before the new file.
  *
  * It polls (stat + positional reads) instead of relying on inotify alone: inotify misses
  * events on some file systems and a poll also bounds how stale the ranking can be.
@@ -29,6 +32,8 @@ export interface FollowOptions {
   fromStart?: boolean;
   /** Upper bound on bytes read per poll, so one poll cannot monopolise the event loop. */
   maxBytesPerPoll?: number;
+  /** How many numbered rotated names to look at for files missed between polls (default 10). */
+  maxVersions?: number;
   /** Called on I/O errors other than "file is not there"; following continues. */
   onError?: (err: Error) => void;
 }
@@ -39,7 +44,7 @@ export class FileFollower {
   private file: fsp.FileHandle | undefined;
   private identity: { dev: number; ino: number } | undefined;
   private position = 0;
-  private openedOnce = false;
+  private openedOnce = false; // set at the first attempt, successful or not
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = true;
@@ -56,10 +61,14 @@ export class FileFollower {
     this.maxBytesPerPoll = options.maxBytesPerPoll ?? 64 * CHUNK_BYTES;
   }
 
-  start(): void {
+  /** Takes the first look (so "from the end" means the end as of this call), then polls. */
+  async start(): Promise<void> {
     if (!this.stopped) return;
     this.stopped = false;
-    this.schedule(0);
+    this.running = this.pollOnce();
+    await this.running;
+    this.running = undefined;
+    this.schedule(this.pollMs);
   }
 
   /** Stops polling after a last poll, so what was written before stop() is delivered. */
@@ -86,7 +95,15 @@ export class FileFollower {
         // Renamed away and replaced: finish the old file, then start the new one at 0.
         budget -= await this.drain(Number.MAX_SAFE_INTEGER);
         this.sink.endOfFile();
+        const finished = this.identity!;
         await this.closeFile();
+        for (const missed of await this.rotatedSince(finished, onDisk)) {
+          if (await this.openPath(missed, 0)) {
+            await this.drain(Number.MAX_SAFE_INTEGER);
+            this.sink.endOfFile();
+            await this.closeFile();
+          }
+        }
         if (await this.open()) await this.drain(budget);
         return;
       }
@@ -116,9 +133,17 @@ export class FileFollower {
   }
 
   private async open(): Promise<boolean> {
+    // Only a file that is already there at the first look is joined at its end; one that
+    // appears later was created after we started, so all of it is new.
+    const fromEnd = !this.openedOnce && !this.options.fromStart;
+    this.openedOnce = true;
+    return this.openPath(this.path, fromEnd ? 'end' : 0);
+  }
+
+  private async openPath(path: string, at: 0 | 'end'): Promise<boolean> {
     let file: fsp.FileHandle;
     try {
-      file = await fsp.open(this.path, 'r');
+      file = await fsp.open(path, 'r');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
       throw err;
@@ -126,9 +151,26 @@ export class FileFollower {
     const st = await file.stat();
     this.file = file;
     this.identity = { dev: st.dev, ino: st.ino };
-    this.position = !this.openedOnce && !this.options.fromStart ? st.size : 0;
-    this.openedOnce = true;
+    this.position = at === 'end' ? st.size : 0;
     return true;
+  }
+
+  /**
+   * Rotated files newer than `finished` (the file just read to its end) and older than
+   * `current`, oldest first. Numbered names count up with age, so walk them upwards until
+   * the finished file; if it is gone (rotated out of existence), every rotated file is newer.
+   */
+  private async rotatedSince(finished: { dev: number; ino: number }, current: Stats): Promise<string[]> {
+    const newerFirst: string[] = [];
+    for (let i = 0; i < (this.options.maxVersions ?? 10); i++) {
+      const name = `${this.path}.${i}`;
+      const st = await statOrUndefined(name);
+      if (!st) continue;
+      if (st.ino === finished.ino && st.dev === finished.dev) break;
+      if (st.ino === current.ino && st.dev === current.dev) continue;
+      newerFirst.push(name);
+    }
+    return newerFirst.reverse();
   }
 
   /** Reads from the current position to end of file, at most `budget` bytes. */

@@ -23,8 +23,8 @@ export class QueryLogFollower {
     return this.decoder.stats;
   }
 
-  start(): void {
-    this.follower.start();
+  start(): Promise<void> {
+    return this.follower.start();
   }
 
   stop(): Promise<void> {
