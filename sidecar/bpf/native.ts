@@ -185,8 +185,11 @@ export interface BpfError extends Error {
   done?: number;
 }
 
+/** Duck-typed: errors from the addon belong to the main realm, so `instanceof Error` fails
+ * inside other realms (vm contexts, jest). */
 export function isBpfError(e: unknown): e is BpfError {
-  return e instanceof Error && typeof (e as BpfError).errno === 'number' && typeof (e as BpfError).code === 'string';
+  const err = e as BpfError | null;
+  return typeof err === 'object' && err !== null && typeof err.message === 'string' && typeof err.errno === 'number' && typeof err.code === 'string';
 }
 
 /** SANTA_NATIVE overrides; otherwise xdp/build/ of this checkout, from source or from dist/. */

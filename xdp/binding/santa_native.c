@@ -1099,10 +1099,22 @@ static napi_value map_update_batch(napi_env env, napi_callback_info info)
 		return NULL;
 	if (count == 0)
 		return number(env, 0);
-	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = flags);
-	uint32_t done = count;
-	int err = bpf_map_update_batch(fd, keys, values, &done, &opts);
-	if (err && batch_unsupported(err) && done == 0) {
+	/* The kernel's batch update takes no element flags but BPF_F_LOCK; honour NOEXIST/EXIST
+	 * one element at a time rather than refuse them. */
+	bool per_element = (flags & ~(uint32_t)BPF_F_LOCK) != 0;
+	uint32_t done = 0;
+	int err = 0;
+	if (!per_element) {
+		LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = flags);
+		done = count;
+		err = bpf_map_update_batch(fd, keys, values, &done, &opts);
+		/* Errors before the kernel's loop leave count as it was: nothing was written. */
+		if (err && done == count)
+			done = 0;
+		/* Without a batch op the kernel returns before touching anything. */
+		per_element = err && batch_unsupported(err);
+	}
+	if (per_element) {
 		for (done = 0; done < count; done++) {
 			err = bpf_map_update_elem(fd, (char *)keys + (size_t)done * m.info.key_size,
 						  (char *)values + (size_t)done * m.value_len, flags);
@@ -1139,10 +1151,13 @@ static napi_value map_delete_batch(napi_env env, napi_callback_info info)
 		int err;
 		if (!per_key) {
 			err = bpf_map_delete_batch(fd, at, &n, &opts);
-			if (err && batch_unsupported(err) && n == 0) {
+			if (err && batch_unsupported(err)) {
 				per_key = true;
 				continue;
 			}
+			/* Errors before the kernel's loop leave count as it was: nothing was deleted. */
+			if (err && err != -ENOENT && n == count - pos)
+				n = 0;
 		} else {
 			n = 0;
 			err = bpf_map_delete_elem(fd, at);
