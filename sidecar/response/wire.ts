@@ -1,0 +1,182 @@
+/**
+ * DNS message rendering with BIND 9.18's name compression, so built responses can be byte for
+ * byte what named sends. BIND compresses case-sensitively for responses (its `no-case-compress`
+ * default), reuses the first place a suffix was written, never points past offset 0x3fff, and
+ * compresses names inside RDATA only for the RFC 1035 types (RFC 3597 section 4).
+ */
+import { labels, nameFromWire, nameToWire } from '../zone/name';
+import { COMPRESSIBLE_RDATA, T } from '../zone/types';
+
+export interface WireRR {
+  name: string;
+  type: number;
+  class: number;
+  ttl: number;
+  /** Uncompressed RDATA. */
+  rdata: Buffer;
+}
+
+/** Where names sit inside RDATA: fixed byte counts, names, or NAPTR's three strings. */
+type LayoutStep = number | 'name' | 'strings3';
+const NAME_LAYOUT = new Map<number, LayoutStep[]>([
+  [T.NS, ['name']], [T.CNAME, ['name']], [T.PTR, ['name']], [T.DNAME, ['name']],
+  [T.MB, ['name']], [T.MG, ['name']], [T.MR, ['name']], [T.MD, ['name']], [T.MF, ['name']],
+  [T.MX, [2, 'name']], [T.AFSDB, [2, 'name']], [T.KX, [2, 'name']], [T.RT, [2, 'name']], [T.LP, [2, 'name']],
+  [T.SOA, ['name', 'name']], [T.MINFO, ['name', 'name']], [T.RP, ['name', 'name']], [T.TALINK, ['name', 'name']],
+  [T.PX, [2, 'name', 'name']],
+  [T.SRV, [6, 'name']],
+  [T.NAPTR, [4, 'strings3', 'name']],
+  [T.RRSIG, [18, 'name']], [T.SIG, [18, 'name']],
+  [T.NSEC, ['name']], [T.NXT, ['name']],
+  [T.SVCB, [2, 'name']], [T.HTTPS, [2, 'name']],
+]);
+
+export class MessageWriter {
+  private buf = Buffer.alloc(512);
+  private length = 12;
+  private readonly suffixes = new Map<string, number>();
+
+  private room(n: number): void {
+    if (this.length + n <= this.buf.length) return;
+    const bigger = Buffer.alloc(Math.max(this.buf.length * 2, this.length + n));
+    this.buf.copy(bigger, 0, 0, this.length);
+    this.buf = bigger;
+  }
+
+  header(id: number, flags: number, counts: [number, number, number, number]): void {
+    this.buf.writeUInt16BE(id, 0);
+    this.buf.writeUInt16BE(flags, 2);
+    for (let i = 0; i < 4; i++) this.buf.writeUInt16BE(counts[i], 4 + 2 * i);
+  }
+
+  /**
+   * Writes a name the way BIND 9.18's compressor does: it only looks for the whole name and the
+   * name minus its first label, and it only remembers the first two suffixes of what it wrote
+   * literally. So "ns2.other.test." is written in full even when "test." is already in the
+   * message, exactly as named does.
+   */
+  name(name: string, compress: boolean): void {
+    if (name === '.') {
+      this.room(1);
+      this.buf[this.length++] = 0;
+      return;
+    }
+    const parts = labels(name);
+    const wire = nameToWire(name);
+    const suffix = (n: number) => (n === 0 ? name : `${parts.slice(n).join('.')}.`);
+    let matched = -1;
+    let pointer = 0;
+    if (compress) {
+      const tries = Math.min(parts.length, 2);
+      for (let n = 0; n < tries; n++) {
+        const at = this.suffixes.get(suffix(n));
+        if (at !== undefined) {
+          matched = n;
+          pointer = at;
+          break;
+        }
+      }
+    }
+    const start = this.length;
+    const literal = matched < 0 ? parts.length : matched;
+    let literalBytes = 0;
+    for (let i = 0; i < literal; i++) literalBytes += wire[literalBytes] + 1;
+    this.room(literalBytes + 2);
+    wire.copy(this.buf, this.length, 0, literalBytes);
+    this.length += literalBytes;
+    if (matched >= 0) {
+      this.buf.writeUInt16BE(0xc000 | pointer, this.length);
+      this.length += 2;
+    } else {
+      this.buf[this.length++] = 0;
+    }
+    // Remember at most two suffixes of the literal part; a later copy replaces an earlier one
+    // (BIND puts new entries at the head of its lists).
+    let at = start;
+    for (let i = 0; i < Math.min(literal, 2) && at < 0x4000; i++) {
+      this.suffixes.set(suffix(i), at);
+      at += wire[at - start] + 1;
+    }
+  }
+
+  u16(v: number): void {
+    this.room(2);
+    this.buf.writeUInt16BE(v, this.length);
+    this.length += 2;
+  }
+
+  u32(v: number): void {
+    this.room(4);
+    this.buf.writeUInt32BE(v >>> 0, this.length);
+    this.length += 4;
+  }
+
+  raw(b: Buffer): void {
+    this.room(b.length);
+    b.copy(this.buf, this.length);
+    this.length += b.length;
+  }
+
+  question(name: string, type: number, cls: number): void {
+    this.name(name, true);
+    this.u16(type);
+    this.u16(cls);
+  }
+
+  rr(rr: WireRR): void {
+    this.name(rr.name, true);
+    this.u16(rr.type);
+    this.u16(rr.class);
+    this.u32(rr.ttl);
+    const lengthAt = this.length;
+    this.u16(0);
+    this.rdata(rr.type, rr.rdata);
+    this.buf.writeUInt16BE(this.length - lengthAt - 2, lengthAt);
+  }
+
+  /** An OPT pseudo-RR with no options. */
+  opt(udpSize: number, doBit: boolean): void {
+    this.name('.', false);
+    this.u16(T.OPT);
+    this.u16(udpSize);
+    this.u32(doBit ? 0x8000 : 0);
+    this.u16(0);
+  }
+
+  /**
+   * RDATA with its embedded names: compressed for the RFC 1035 types, written in full for the
+   * others, but entered in the compression table in both cases (later names may point at them).
+   */
+  private rdata(type: number, rdata: Buffer): void {
+    const layout = NAME_LAYOUT.get(type);
+    if (!layout) {
+      this.raw(rdata);
+      return;
+    }
+    const compress = COMPRESSIBLE_RDATA.has(type);
+    let at = 0;
+    for (const step of layout) {
+      if (step === 'name') {
+        const { name, end } = nameFromWire(rdata, at);
+        this.name(name, compress);
+        at = end;
+      } else if (step === 'strings3') {
+        const from = at;
+        for (let i = 0; i < 3; i++) at += rdata[at] + 1;
+        this.raw(rdata.subarray(from, at));
+      } else {
+        this.raw(rdata.subarray(at, at + step));
+        at += step;
+      }
+    }
+    this.raw(rdata.subarray(at));
+  }
+
+  get size(): number {
+    return this.length;
+  }
+
+  done(): Buffer {
+    return Buffer.from(this.buf.subarray(0, this.length));
+  }
+}
