@@ -36,6 +36,7 @@ packages=(
   prometheus       # promtool and a real Prometheus for the metrics tests
   iproute2         # ip netns / veth / xdp
   ethtool          # veth offload settings
+  tcpdump          # captures replies on the client veth to check their checksums
   util-linux       # nsenter
   docker-compose   # validates docker-compose.yml (no engine needed)
   linux-perf       # profiling the benchmarks

@@ -1,0 +1,315 @@
+/**
+ * End to end: the real XDP program on a veth pair answers cached questions before BIND sees
+ * them, and everything else still reaches BIND (issue 2).
+ *
+ *   client ns  santa-c 10.53.0.1 / fd53::1  ──veth──  santa-s 10.53.0.2 / fd53::2  server ns
+ *   dig, kdig, the test's client, tcpdump             santa.bpf.o (XDP), named with query log
+ *
+ * Entries are built by the TypeScript layer (sidecar/bpf codec + SantaMaps) from BIND's own
+ * answer to the same query, fetched over TCP (which the program never touches). Then, in generic
+ * and in native mode, over IPv4 and IPv6:
+ *   - a cached question asked in mixed case (0x20) is answered by XDP: its entry's hit counter and
+ *     the program's hit counter move by one per query, BIND's query log never shows it (a later
+ *     uncached sentinel query proves the log was written past that point), and the reply is
+ *     BIND's answer with the query's own question bytes, ID and RD;
+ *   - dig and kdig, real clients, get the cached answers;
+ *   - an uncached name, and a cached name asked with other query bits, are answered by BIND and
+ *     logged, and the program counts them as misses;
+ *   - every XDP reply captured on the client veth carries a valid IPv4 header checksum and a
+ *     full, valid UDP checksum (verified here, not by the kernel, which may trust veth frames).
+ * Native XDP_TX on veth needs an XDP program on the peer: the client end gets an XDP_PASS one.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import { join, resolve } from 'path';
+import { startBind, BindServer } from '../support/bind';
+import { query, queryMany, DnsAnswer, QuestionSpec } from '../support/dns-client';
+import { createTopology, snmpCounter, Topology } from '../support/netns';
+import { Background, run, waitFor } from '../support/process';
+import { requireRoot, requireTools } from '../support/require-root';
+import { loadNative, LoadedObject, SantaNative, XdpMode } from '../../sidecar/bpf/native';
+import { cacheEntry, keyFlags, QueryBits } from '../../sidecar/bpf/codec';
+import { SantaMaps } from '../../sidecar/bpf/maps';
+import { parsePcap } from './pcap';
+
+const SANTA_OBJECT = resolve(__dirname, '../../xdp/build/santa.bpf.o');
+const PASS_SOURCE = resolve(__dirname, 'fixtures/xdp_pass.bpf.c');
+const ZONE_FILE = resolve(__dirname, 'fixtures/example.test.zone');
+const LEASE_NS = 600n * 1_000_000_000n;
+
+/** A question the test caches, and how clients ask it. */
+interface CachedCase {
+  label: string;
+  name: string;
+  type: 'A' | 'AAAA';
+  bits: QueryBits;
+  slot: number;
+}
+
+// dig +norec +nocookie sends EDNS (1232) with RD clear; kdig by default sends RD and no EDNS.
+const DIG_BITS: QueryBits = { recursionDesired: false, edns: true, dnssecOk: false };
+const KDIG_BITS: QueryBits = { recursionDesired: true, edns: false, dnssecOk: false };
+const CACHED: CachedCase[] = [
+  { label: 'www A (EDNS, RD=0)', name: 'www.example.test', type: 'A', bits: DIG_BITS, slot: 1 },
+  { label: 'www AAAA (no EDNS, RD=1)', name: 'www.example.test', type: 'AAAA', bits: KDIG_BITS, slot: 2 },
+  { label: 'ns1 A (EDNS, RD=0)', name: 'ns1.example.test', type: 'A', bits: DIG_BITS, slot: 3 },
+];
+
+function spec(c: { name: string; type: 'A' | 'AAAA'; bits: QueryBits }, name = c.name, id?: number): QuestionSpec {
+  return {
+    name,
+    type: c.type,
+    id,
+    rd: c.bits.recursionDesired,
+    edns: c.bits.edns ? { udpSize: 1232, do: c.bits.dnssecOk } : false,
+  };
+}
+
+/** Alternates the case of every letter, as a resolver doing 0x20 randomisation might. */
+function mixCase(name: string): string {
+  let upper = true;
+  return name.replace(/[a-z]/gi, (ch) => ((upper = !upper) ? ch.toLowerCase() : ch.toUpperCase()));
+}
+
+let topo: Topology;
+let bind: BindServer;
+let bpf: SantaNative;
+let santa: LoadedObject | undefined;
+let pass: LoadedObject | undefined;
+let maps: SantaMaps;
+let workDir: string;
+/** BIND's own reply to each cached case, fetched over TCP before anything is attached. */
+const bindReplies = new Map<CachedCase, DnsAnswer>();
+let sentinels = 0;
+
+beforeAll(async () => {
+  requireRoot('XDP end-to-end test');
+  requireTools('XDP end-to-end test', ['named', 'dig', 'kdig', 'tcpdump', 'clang']);
+  workDir = mkdtempSync(join(tmpdir(), 'santa-e2e-'));
+  bpf = loadNative();
+  topo = await createTopology();
+  bind = await startBind({
+    netns: topo.server.ns,
+    addresses: [topo.server.v4, topo.server.v6],
+    zones: [{ name: 'example.test', file: ZONE_FILE }],
+    queryLog: true,
+  });
+
+  const passObject = join(workDir, 'xdp_pass.bpf.o');
+  await run(['clang', '-O2', '-g', '-target', 'bpf', '-Wall', '-Werror', `-I/usr/include/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu`, '-c', PASS_SOURCE, '-o', passObject]);
+  pass = bpf.loadObject(passObject);
+  santa = bpf.loadObject(SANTA_OBJECT);
+  maps = SantaMaps.fromLoadedObject(santa, bpf);
+  maps.writeSettings({ mode: 'on', maxUdpSize: 0, ports: [], v4Addrs: [topo.server.v4], v6Addrs: [topo.server.v6] });
+
+  const answers = await queryMany(
+    CACHED.map((c) => spec(c)),
+    { server: topo.server.v4, transport: 'tcp', netns: topo.client.ns },
+  );
+  const now = process.hrtime.bigint(); // CLOCK_MONOTONIC, the clock bpf_ktime_get_ns reads
+  const entries = CACHED.map((c, i) => {
+    const a = answers[i];
+    if (!a.answer) throw new Error(`BIND did not answer ${c.label} over TCP: ${a.error}`);
+    expect(a.answer.rcode).toBe('NOERROR');
+    bindReplies.set(c, a.answer);
+    return cacheEntry({
+      question: { name: c.name, type: c.type },
+      reply: a.answer.raw,
+      slot: c.slot,
+      expiresNs: now + LEASE_NS,
+      keyFlags: keyFlags(c.bits),
+    });
+  });
+  maps.zeroSlots(CACHED.map((c) => c.slot));
+  expect(maps.install(entries)).toBe(CACHED.length);
+});
+
+afterAll(async () => {
+  // Each step on its own, so one failure does not leave the rest behind.
+  const steps: Array<() => unknown> = [
+    () => santa && bpf.closeObject(santa.id),
+    () => pass && bpf.closeObject(pass.id),
+    () => bind?.stop(),
+    () => topo?.destroy(),
+    () => workDir && rmSync(workDir, { recursive: true, force: true }),
+  ];
+  for (const step of steps) {
+    try {
+      await step();
+    } catch (e) {
+      console.error(`cleanup step failed: ${(e as Error).message}`);
+    }
+  }
+});
+
+/** Asks an uncached sentinel name and waits until BIND has logged it: the log is then complete
+ * up to this point. Returns the log text written since `offset`. */
+async function queryLogSince(offset: number): Promise<string> {
+  const sentinel = `sentinel-${++sentinels}.example.test`;
+  await query({ name: sentinel, type: 'A' }, { server: topo.server.v4, netns: topo.client.ns });
+  return waitFor(
+    `BIND to log ${sentinel}`,
+    () => {
+      const text = bind.queryLog().slice(offset);
+      return text.includes(`(${sentinel})`) ? text : undefined;
+    },
+    { timeoutMs: 5_000, describe: () => bind.queryLog().slice(offset) },
+  );
+}
+
+function loggedQueriesFor(logText: string, name: string): string[] {
+  return logText.split('\n').filter((l) => l.toLowerCase().includes(`query: ${name.toLowerCase()} `));
+}
+
+async function startCapture(file: string): Promise<Background> {
+  const tcpdump = topo.spawn(topo.client, ['tcpdump', '-i', topo.client.ifname, '--immediate-mode', '-U', '-n', '-Z', 'root', '-w', file, 'udp and src port 53']);
+  await waitFor('tcpdump to listen', () => (/listening on/.test(tcpdump.output()) ? true : undefined), {
+    timeoutMs: 10_000,
+    describe: () => tcpdump.output(),
+  });
+  return tcpdump;
+}
+
+describe.each<XdpMode>(['generic', 'native'])('XDP in %s mode', (mode) => {
+  beforeAll(() => {
+    if (mode === 'native') bpf.attachXdp(pass!.progs.santa_test_pass, topo.client.ifname, 'native', topo.client.nsPath);
+    bpf.attachXdp(santa!.progs.santa_xdp, topo.server.ifname, mode, topo.server.nsPath);
+    const attached = bpf.queryXdp(topo.server.ifname, topo.server.nsPath);
+    expect(attached?.mode).toBe(mode);
+  });
+
+  afterAll(() => {
+    for (const [end, m] of [
+      [topo.server, mode],
+      [topo.client, 'native'],
+    ] as const) {
+      try {
+        if (bpf.queryXdp(end.ifname, end.nsPath)) bpf.detachXdp(end.ifname, m, end.nsPath);
+      } catch (e) {
+        console.error(`detaching XDP from ${end.ifname}: ${(e as Error).message}`);
+      }
+    }
+  });
+
+  it.each([
+    ['IPv4', () => topo.server.v4],
+    ['IPv6', () => topo.server.v6],
+  ])('answers cached questions from XDP over %s, with the query\'s 0x20 case, ID and RD', async (_family, server) => {
+    const logOffset = bind.queryLog().length;
+    const statsBefore = maps.readStats();
+    const hitsBefore = maps.readHits(CACHED.map((c) => c.slot));
+    const csumErrorsBefore = await checksumErrors();
+    const pcapFile = join(workDir, `${mode}-${_family}.pcap`);
+    const tcpdump = await startCapture(pcapFile);
+
+    const ids = CACHED.map((_, i) => 0x5a00 + i);
+    const results = await queryMany(
+      CACHED.map((c, i) => spec(c, mixCase(c.name), ids[i])),
+      { server: server(), netns: topo.client.ns },
+    );
+
+    CACHED.forEach((c, i) => {
+      const r = results[i];
+      expect(r.error).toBeUndefined();
+      const got = r.answer!;
+      const fromBind = bindReplies.get(c)!;
+      const questionLength = got.query.length - 12 - (c.bits.edns ? 11 : 0);
+      // ID from the query; flags, counts and every record exactly BIND's.
+      expect(got.raw.readUInt16BE(0)).toBe(ids[i]);
+      expect(got.raw.subarray(2, 12)).toEqual(fromBind.raw.subarray(2, 12));
+      // The question exactly as asked, mixed case included.
+      expect(got.raw.subarray(12, 12 + questionLength).toString('latin1')).toBe(got.query.subarray(12, 12 + questionLength).toString('latin1'));
+      expect(got.raw.subarray(12 + questionLength)).toEqual(fromBind.raw.subarray(12 + questionLength));
+      expect(got.packet.questions?.[0].name).toBe(mixCase(c.name));
+      expect(got.packet.flag_rd).toBe(c.bits.recursionDesired);
+    });
+
+    expect(maps.readHits(CACHED.map((c) => c.slot))).toEqual(hitsBefore.map((h) => h + 1));
+    const stats = maps.readStats();
+    expect(stats.HITS - statsBefore.HITS).toBe(CACHED.length);
+
+    const logged = await queryLogSince(logOffset);
+    for (const c of CACHED) expect(loggedQueriesFor(logged, c.name)).toEqual([]);
+
+    // Every reply was XDP's (BIND saw none of them): check each one's checksums ourselves.
+    const captured = () => parsePcap(readFileSync(pcapFile)).filter((d) => ids.includes(d.payload.readUInt16BE(0)));
+    await waitFor('tcpdump to write every reply', () => (captured().length >= CACHED.length ? true : undefined), {
+      timeoutMs: 5_000,
+      describe: () => tcpdump.output(),
+    }).finally(() => tcpdump.stop());
+    const replies = captured();
+    expect(replies).toHaveLength(CACHED.length);
+    for (const d of replies) {
+      expect({ id: d.payload.readUInt16BE(0), ip: d.ipChecksumOk, udp: d.udpChecksumOk }).toEqual({
+        id: d.payload.readUInt16BE(0),
+        ip: true,
+        udp: true,
+      });
+      expect(d.src).toBe(server());
+      expect(d.dst).toBe(_family === 'IPv4' ? topo.client.v4 : topo.client.v6);
+    }
+    expect(await checksumErrors()).toEqual(csumErrorsBefore);
+  });
+
+  it('serves dig and kdig, real clients, from XDP', async () => {
+    const www = CACHED[0];
+    const wwwAaaa = CACHED[1];
+    const hitsBefore = maps.readHits([www.slot, wwwAaaa.slot]);
+    const logOffset = bind.queryLog().length;
+    const expectedA = aData(bindReplies.get(www)!);
+    const expectedAaaa = aData(bindReplies.get(wwwAaaa)!);
+
+    for (const server of [topo.server.v4, topo.server.v6]) {
+      const dig = await topo.exec(topo.client, ['dig', `@${server}`, '+norec', '+nocookie', '+short', '+tries=1', '+time=2', 'WWW.example.TEST', 'A']);
+      expect(dig.stdout.trim().split('\n')).toEqual(expectedA);
+      const kdig = await topo.exec(topo.client, ['kdig', `@${server}`, '+short', '+retry=0', '+time=2', 'www.EXAMPLE.test', 'AAAA']);
+      expect(kdig.stdout.trim().split('\n')).toEqual(expectedAaaa);
+    }
+
+    expect(maps.readHits([www.slot, wwwAaaa.slot])).toEqual(hitsBefore.map((h) => h + 2));
+    const logged = await queryLogSince(logOffset);
+    expect(loggedQueriesFor(logged, 'www.example.test')).toEqual([]);
+  });
+
+  it.each([
+    ['IPv4', () => topo.server.v4],
+    ['IPv6', () => topo.server.v6],
+  ])('leaves uncached questions to BIND over %s', async (_family, server) => {
+    const logOffset = bind.queryLog().length;
+    const statsBefore = maps.readStats();
+    const hitsBefore = maps.readHits(CACHED.map((c) => c.slot));
+    const uncached = [
+      // A name with no entry.
+      spec({ name: 'mail.example.test', type: 'A', bits: DIG_BITS }),
+      // A cached name and type, asked with query bits whose answer is not cached.
+      spec({ name: 'www.example.test', type: 'A', bits: KDIG_BITS }),
+    ];
+    const results = await queryMany(uncached, { server: server(), netns: topo.client.ns });
+    expect(results.map((r) => r.error)).toEqual([undefined, undefined]);
+    expect(aData(results[0].answer!)).toEqual(['192.0.2.25']);
+    expect(aData(results[1].answer!)).toEqual(['192.0.2.80']);
+
+    const stats = maps.readStats();
+    expect(stats.HITS - statsBefore.HITS).toBe(0);
+    expect(stats.PASS_MISS - statsBefore.PASS_MISS).toBe(uncached.length);
+    expect(maps.readHits(CACHED.map((c) => c.slot))).toEqual(hitsBefore);
+
+    const logged = await queryLogSince(logOffset);
+    expect(loggedQueriesFor(logged, 'mail.example.test')).toHaveLength(1);
+    const www = loggedQueriesFor(logged, 'www.example.test');
+    expect(www).toHaveLength(1);
+    expect(www[0]).toMatch(/ IN A \+ \(/); // RD set, no EDNS: the variant that is not cached
+    expect(www[0]).toContain(`(${server()})`);
+  });
+});
+
+function aData(a: DnsAnswer): string[] {
+  return (a.packet.answers ?? []).map((r) => String((r as { data?: unknown }).data));
+}
+
+async function checksumErrors(): Promise<{ v4: number; v6: number }> {
+  return {
+    v4: await snmpCounter(topo.client.ns, 'Udp', 'InCsumErrors'),
+    v6: await snmpCounter(topo.client.ns, 'Udp6', 'InCsumErrors', true),
+  };
+}
