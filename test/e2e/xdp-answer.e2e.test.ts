@@ -20,7 +20,7 @@
  * Native XDP_TX on veth needs an XDP program on the peer: the client end gets an XDP_PASS one.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'fs';
-import { tmpdir } from 'os';
+import { machine, tmpdir } from 'os';
 import { join, resolve } from 'path';
 import { startBind, BindServer } from '../support/bind';
 import { query, queryMany, DnsAnswer, QuestionSpec } from '../support/dns-client';
@@ -96,7 +96,7 @@ beforeAll(async () => {
   });
 
   const passObject = join(workDir, 'xdp_pass.bpf.o');
-  await run(['clang', '-O2', '-g', '-target', 'bpf', '-Wall', '-Werror', `-I/usr/include/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu`, '-c', PASS_SOURCE, '-o', passObject]);
+  await run(['clang', '-O2', '-g', '-target', 'bpf', '-Wall', '-Werror', `-I/usr/include/${machine()}-linux-gnu`, '-c', PASS_SOURCE, '-o', passObject]);
   pass = bpf.loadObject(passObject);
   santa = bpf.loadObject(SANTA_OBJECT);
   maps = SantaMaps.fromLoadedObject(santa, bpf);
