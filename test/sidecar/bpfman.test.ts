@@ -81,16 +81,24 @@ describe('BpfmanClient', () => {
     const err = await bpfman.client.get(4_000_000_000).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BpfmanError);
     expect((err as BpfmanError).method).toBe('Get');
-    expect((err as BpfmanError).details.length).toBeGreaterThan(0);
-    expect((err as BpfmanError).message).toContain((err as BpfmanError).details);
+    expect((err as BpfmanError).details).toMatch(/Program 4000000000 does not exist/);
+    expect((err as BpfmanError).message).toBe(`bpfman Get failed: ${(err as BpfmanError).details}`);
   });
 
-  test('a missing object file is refused with its path in the message', async () => {
+  test('attach, detach and unload of unknown ids fail with bpfman\'s reason', async () => {
+    await expect(bpfman.client.attachXdp(4_000_000_000, { iface: 'lo', priority: 50 })).rejects.toThrow(
+      /^bpfman Attach failed: .*does not exist/,
+    );
+    await expect(bpfman.client.unload(4_000_000_000)).rejects.toThrow(/^bpfman Unload failed: .*does not exist/);
+    await expect(bpfman.client.detach(4_000_000_000)).rejects.toThrow(/^bpfman Detach failed: .*link_4000000000/);
+  });
+
+  test('a missing object file is refused with bpfman\'s reason', async () => {
     const err = await bpfman.client
       .load({ objectPath: '/nonexistent/santa.bpf.o', programName: PROGRAM, metadata: { [META.instance]: INSTANCE } })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BpfmanError);
-    expect((err as Error).message).toMatch(/^bpfman Load failed: /);
+    expect((err as Error).message).toMatch(/^bpfman Load failed: .*No such file or directory/);
     expect(await ourPrograms()).toEqual([]);
   });
 

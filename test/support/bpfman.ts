@@ -90,6 +90,20 @@ async function buildMemlockShim(dir: string): Promise<string> {
 }
 
 /**
+ * bpfman keeps its programs across daemon restarts, so programs of a test process that died
+ * before its cleanup are still there; tests tag theirs with santa_instance test-<pid> or
+ * probe-<pid>. Unloads those whose process is gone; returns their ids.
+ */
+export async function unloadStaleTestPrograms(client: BpfmanClient): Promise<number[]> {
+  const stale = (await client.list()).filter((p) => {
+    const m = /^(?:test|probe)-(\d+)$/.exec(p.metadata.santa_instance ?? '');
+    return m !== null && !pidAlive(Number(m[1]));
+  });
+  for (const p of stale) await client.unload(p.id);
+  return stale.map((p) => p.id);
+}
+
+/**
  * bpfman runs every XDP program as an extension (BPF_PROG_TYPE_EXT, "freplace") of a slot in
  * its dispatcher. Some sandboxed kernels refuse EXT loads with EPERM even for root with
  * CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN; then no XDP program can ever load through bpfman.
@@ -229,6 +243,7 @@ export async function startBpfman(options: BpfmanOptions = {}): Promise<BpfmanDa
     await Promise.race([ready, died]);
     died.catch(() => undefined); // later exits are reported by the calls that fail
     const readyClient = client;
+    await unloadStaleTestPrograms(readyClient);
     return {
       socketPath,
       pid: started.pid,
