@@ -293,6 +293,19 @@ function crossCheck(
         `so entries are renewed before they lapse; got ${config.cache.leaseSeconds}`,
     });
   }
+  if (config.loader === 'bpfman' && ok('interfaces', 'loader')) {
+    config.interfaces.forEach((iface, i) => {
+      if (iface.xdpMode === 'generic') {
+        issues.push({
+          where: from('interfaces'),
+          key: `interfaces[${i}].xdp_mode`,
+          message:
+            `the bpfman loader cannot choose the XDP mode: bpfman takes it from its bpfman.toml ` +
+            `([interfaces.${iface.name}] xdp_mode = "skb"); leave xdp_mode out here`,
+        });
+      }
+    });
+  }
   if (config.loader === 'native') {
     config.interfaces.forEach((iface, i) => {
       if (iface.netns !== undefined) {

@@ -75,7 +75,7 @@ describe('defaults and precedence', () => {
   test('env and flags alone, without a file, are a complete configuration', () => {
     const { config } = resolve(undefined, {
       env: { SANTA_INTERFACES: 'veth0:generic, veth1', SANTA_QUERIES_SOURCE: 'none', SANTA_VERIFY: 'no' },
-      flags: [{ key: 'loader', value: 'bpfman' }],
+      flags: [{ key: 'loader', value: 'native' }, { key: 'pin_dir', value: '/sys/fs/bpf/santa-test' }],
     });
     expect(config.interfaces).toEqual([
       { name: 'veth0', xdpMode: 'generic' },
@@ -83,7 +83,7 @@ describe('defaults and precedence', () => {
     ]);
     expect(config.queries).toEqual({ source: 'none' });
     expect(config.verify).toBe(false);
-    expect(config.loader).toBe('bpfman');
+    expect(config.pinDir).toBe('/sys/fs/bpf/santa-test');
   });
 
   test('an empty variable counts as unset and SANTA_CONFIG is not a setting', () => {
@@ -247,10 +247,13 @@ describe('value errors name the key and what is allowed', () => {
 describe('interfaces', () => {
   test('map items with mode and netns', () => {
     const yaml =
-      'interfaces:\n  - name: veth-dns\n    xdp_mode: generic\n    netns: /run/netns/dns\n  - eth1:native\nloader: bpfman\nqueries: {source: none}\n';
+      'interfaces:\n  - name: veth-dns\n    xdp_mode: native\n    netns: /run/netns/dns\n  - eth1:native\nloader: bpfman\nqueries: {source: none}\n';
     expect(resolve(yaml).config.interfaces).toEqual([
-      { name: 'veth-dns', xdpMode: 'generic', netns: '/run/netns/dns' },
+      { name: 'veth-dns', xdpMode: 'native', netns: '/run/netns/dns' },
       { name: 'eth1', xdpMode: 'native' },
+    ]);
+    expect(resolve('interfaces: [{name: eth0, xdp_mode: generic}]\nqueries: {source: none}\n').config.interfaces).toEqual([
+      { name: 'eth0', xdpMode: 'generic' },
     ]);
   });
 
@@ -330,6 +333,12 @@ describe('rules across settings', () => {
     const issue = oneIssue(`${MINIMAL}cache:\n  lease_seconds: 9\nranking:\n  interval_seconds: 5\n`);
     expect(issue.key).toBe('cache.lease_seconds');
     expect(issue.message).toMatch(/at least twice ranking.interval_seconds \(5, from \/etc\/santa\/santa.yaml:7:21\)/);
+  });
+
+  test('the bpfman loader cannot pick generic mode itself', () => {
+    const issue = oneIssue('interfaces: [veth0:generic]\nloader: bpfman\nqueries: {source: none}\n');
+    expect(issue.key).toBe('interfaces[0].xdp_mode');
+    expect(issue.message).toMatch(/\[interfaces.veth0\] xdp_mode = "skb"/);
   });
 
   test('netns needs the bpfman loader', () => {
