@@ -138,6 +138,10 @@ export interface DecodedValue {
 /**
  * The map value for `reply`, refusing any reply the program could not reproduce exactly for
  * every matching query (see reply-layout.ts for the compression-pointer rule).
+ *
+ * The value is returned compact: it ends with the tail instead of the map's fixed size (a
+ * typical tail is a tenth of it), so a planner holding 100k entries keeps megabytes, not a
+ * hundred. SantaMaps.install and fullValue() add the zero padding the map stores.
  */
 export function cacheValue(input: CacheValueInput, abi: SantaAbi = santaAbi()): Buffer {
   return encodeValue(checkedLayout(input.reply, input.keyFlags, abi), input, abi);
@@ -151,9 +155,12 @@ export interface CacheEntryInput extends CacheValueInput {
 export function cacheEntry(input: CacheEntryInput, abi: SantaAbi = santaAbi()): CacheKey & { value: Buffer } {
   const key = cacheKey(input.question, input.keyFlags, abi);
   const layout = checkedLayout(input.reply, input.keyFlags, abi);
-  const want = decodeCacheKey(key.mapName, key.key, abi);
+  const h = abi.keyHeader;
+  const tier = tierByMapName(abi, key.mapName);
+  const keyedName = key.key.subarray(tier.nameOffset, tier.nameOffset + key.key[h.nameLen]);
   const got = lowerWireName(layout.questionName);
-  if (!got.equals(want.name) || layout.qtype !== want.qtype || layout.qclass !== want.qclass) {
+  if (!got.equals(keyedName) || layout.qtype !== key.key.readUInt16BE(h.qtype) || layout.qclass !== key.key.readUInt16BE(h.qclass)) {
+    const want = decodeCacheKey(key.mapName, key.key, abi);
     throw new CacheEncodeError(
       describeQuestion(want.name, want.qtype, want.qclass),
       `the reply answers ${describeQuestion(got, layout.qtype, layout.qclass)}`,
@@ -174,8 +181,7 @@ function checkedLayout(reply: Buffer, flags: number, abi: SantaAbi): ReplyLayout
   } catch (e) {
     throw new CacheEncodeError('reply', (e as Error).message);
   }
-  const what = describeQuestion(layout.questionName, layout.qtype, layout.qclass);
-  const fail = (problem: string) => new CacheEncodeError(what, problem);
+  const fail = (problem: string) => new CacheEncodeError(describeQuestion(layout.questionName, layout.qtype, layout.qclass), problem);
   if (!(layout.flags & FLAG_QR)) throw fail('QR is clear: this is a query, not a response');
   if ((layout.flags >> 11) & 0xf) throw fail(`opcode ${(layout.flags >> 11) & 0xf} is not QUERY`);
   if (layout.flags & FLAG_TC) throw fail('the reply is truncated (TC=1); cache the full response');
@@ -205,7 +211,7 @@ function encodeValue(layout: ReplyLayout, input: CacheValueInput, abi: SantaAbi)
   if (!Number.isInteger(input.slot) || input.slot < 0 || input.slot > 0xffffffff) throw new RangeError(`slot ${input.slot} is not a u32`);
   if (input.expiresNs < 0n || input.expiresNs > 0xffffffffffffffffn) throw new RangeError(`expiresNs ${input.expiresNs} is not a u64`);
   const tail = reply.subarray(layout.tailOffset);
-  const out = Buffer.alloc(v.size);
+  const out = Buffer.alloc(v.tail + tail.length);
   writeU64(out, v.expiresNs, input.expiresNs);
   writeU32(out, v.slot, input.slot);
   writeU16(out, v.tailLen, tail.length);
@@ -233,18 +239,36 @@ export function replyChecksumConstant(counts: Uint8Array, tail: Uint8Array, name
   return foldSum(sum);
 }
 
+/** A value as the map stores it: padded with zeros to the full size. */
+export function fullValue(value: Uint8Array, abi: SantaAbi = santaAbi()): Buffer {
+  checkValueLength(value.length, abi);
+  const out = Buffer.alloc(abi.value.size);
+  out.set(value);
+  return out;
+}
+
+function checkValueLength(length: number, abi: SantaAbi): void {
+  if (length < abi.value.tail || length > abi.value.size) {
+    throw new RangeError(`a value is ${abi.value.tail}..${abi.value.size} bytes (compact or full), not ${length}`);
+  }
+}
+
+/** Decodes a full value (from the map) or a compact one (from cacheValue). */
 export function decodeCacheValue(value: Uint8Array, abi: SantaAbi = santaAbi()): DecodedValue {
   const v = abi.value;
-  if (value.length !== v.size) throw new RangeError(`values are ${v.size} bytes, not ${value.length}`);
+  checkValueLength(value.length, abi);
   const b = Buffer.from(value.buffer, value.byteOffset, value.length);
   const tailLength = readU16(b, v.tailLen);
+  if (tailLength > abi.limits.TAIL_MAX || v.tail + tailLength > b.length) {
+    throw new RangeError(`value claims a ${tailLength}-byte tail but holds ${b.length - v.tail} bytes of tail`);
+  }
   return {
     expiresNs: readU64(b, v.expiresNs),
     slot: readU32(b, v.slot),
     tailLength,
     csumConst: b.readUInt16BE(v.csumConst),
     hdr: Buffer.from(b.subarray(v.hdr, v.hdr + v.hdrSize)),
-    tail: Buffer.from(b.subarray(v.tail, v.tail + Math.min(tailLength, abi.limits.TAIL_MAX))),
+    tail: Buffer.from(b.subarray(v.tail, v.tail + tailLength)),
   };
 }
 

@@ -21,54 +21,56 @@ export class DnsNameError extends Error {
 /**
  * Presentation name ("www.Example.test", trailing dot optional, "." is the root) to wire
  * format, case kept. `\.` and `\\` escape one character, `\DDD` gives a byte in decimal.
+ * Works on the UTF-8 bytes: escapes and dots are ASCII, so multi-byte characters pass through.
  */
 export function nameToWire(name: string): Buffer {
-  if (name === '' || name === '.') return Buffer.from([0]);
-  const labels: number[][] = [];
-  let label: number[] = [];
-  let i = 0;
-  const push = () => {
-    if (label.length === 0) throw new DnsNameError(name, 'empty label');
-    if (label.length > MAX_LABEL) throw new DnsNameError(name, `label longer than ${MAX_LABEL} bytes`);
-    labels.push(label);
-    label = [];
+  const text = Buffer.from(name, 'utf8');
+  if (text.length === 0 || (text.length === 1 && text[0] === DOT)) return Buffer.from([0]);
+  // Escapes only shrink a name, so the wire form never exceeds the text plus two bytes.
+  const wire = Buffer.allocUnsafe(text.length + 2);
+  let labelStart = 0; // offset of the current label's length byte in `wire`
+  let out = 1;
+  const closeLabel = () => {
+    const len = out - labelStart - 1;
+    if (len === 0) throw new DnsNameError(name, 'empty label');
+    if (len > MAX_LABEL) throw new DnsNameError(name, `label longer than ${MAX_LABEL} bytes`);
+    wire[labelStart] = len;
+    labelStart = out++;
   };
-  while (i < name.length) {
-    const ch = name[i];
-    if (ch === '.') {
-      push();
-      i++;
-      if (i === name.length) break; // trailing dot: fully qualified
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === DOT) {
+      closeLabel();
       continue;
     }
-    if (ch === '\\') {
-      const digits = /^[0-9]{3}/.exec(name.slice(i + 1));
-      if (digits) {
-        const byte = Number(digits[0]);
-        if (byte > 255) throw new DnsNameError(name, `escape \\${digits[0]} is not a byte`);
-        label.push(byte);
-        i += 4;
+    if (c === BACKSLASH) {
+      if (i + 1 >= text.length) throw new DnsNameError(name, 'ends in a lone backslash');
+      if (isDigit(text[i + 1])) {
+        if (i + 3 >= text.length || !isDigit(text[i + 2]) || !isDigit(text[i + 3])) {
+          throw new DnsNameError(name, 'a \\DDD escape needs three digits');
+        }
+        const byte = (text[i + 1] - 0x30) * 100 + (text[i + 2] - 0x30) * 10 + (text[i + 3] - 0x30);
+        if (byte > 255) throw new DnsNameError(name, `escape \\${text.toString('latin1', i + 1, i + 4)} is not a byte`);
+        wire[out++] = byte;
+        i += 3;
         continue;
       }
-      if (i + 1 >= name.length) throw new DnsNameError(name, 'ends in a lone backslash');
-      i++;
+      wire[out++] = text[++i];
+      continue;
     }
-    const code = name.codePointAt(i)!;
-    const bytes = Buffer.from(String.fromCodePoint(code), 'utf8');
-    label.push(...bytes);
-    i += code > 0xffff ? 2 : 1;
+    wire[out++] = c;
   }
-  if (label.length > 0 || labels.length === 0) push();
-  const wire = Buffer.alloc(labels.reduce((n, l) => n + 1 + l.length, 1));
-  let off = 0;
-  for (const l of labels) {
-    wire[off++] = l.length;
-    for (const b of l) wire[off++] = b;
-  }
-  wire[off] = 0;
-  if (wire.length > MAX_NAME) throw new DnsNameError(name, `${wire.length} bytes in wire format, more than ${MAX_NAME}`);
-  return wire;
+  if (out - labelStart - 1 > 0) closeLabel(); // no trailing dot
+  // `labelStart` now points at the slot for the root label.
+  wire[labelStart] = 0;
+  const length = labelStart + 1;
+  if (length > MAX_NAME) throw new DnsNameError(name, `${length} bytes in wire format, more than ${MAX_NAME}`);
+  return Buffer.from(wire.subarray(0, length));
 }
+
+const DOT = 0x2e;
+const BACKSLASH = 0x5c;
+const isDigit = (c: number | undefined) => c !== undefined && c >= 0x30 && c <= 0x39;
 
 /**
  * Checks an uncompressed wire name occupying the whole buffer and returns the offsets at which
@@ -129,21 +131,24 @@ function describeWire(wire: Uint8Array): string {
 
 /** A type mnemonic ("AAAA"), RFC 3597 "TYPE28", or the number itself. */
 export function typeCode(type: string | number): number {
-  return code(type, 'TYPE', (t) => dnsTypes.toType(t), 'record type');
+  return code(type, GENERIC_TYPE, (t) => dnsTypes.toType(t), 'record type');
 }
 
 /** A class mnemonic ("IN"), RFC 3597 "CLASS1", or the number itself. */
 export function classCode(klass: string | number): number {
-  return code(klass, 'CLASS', (c) => dnsClasses.toClass(c), 'class');
+  return code(klass, GENERIC_CLASS, (c) => dnsClasses.toClass(c), 'class');
 }
 
-function code(value: string | number, prefix: string, lookup: (s: string) => number, what: string): number {
+const GENERIC_TYPE = /^TYPE([0-9]+)$/i;
+const GENERIC_CLASS = /^CLASS([0-9]+)$/i;
+
+function code(value: string | number, generic: RegExp, lookup: (s: string) => number, what: string): number {
   let n: number;
   if (typeof value === 'number') n = value;
   else {
-    const generic = new RegExp(`^${prefix}([0-9]+)$`, 'i').exec(value);
-    n = generic ? Number(generic[1]) : lookup(value);
-    if (n === 0 && !generic) throw new RangeError(`unknown DNS ${what} ${JSON.stringify(value)}`);
+    const match = generic.exec(value);
+    n = match ? Number(match[1]) : lookup(value);
+    if (n === 0 && !match) throw new RangeError(`unknown DNS ${what} ${JSON.stringify(value)}`);
   }
   if (!Number.isInteger(n) || n < 0 || n > 0xffff) throw new RangeError(`DNS ${what} ${value} is not a 16-bit number`);
   return n;

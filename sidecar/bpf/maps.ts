@@ -21,6 +21,7 @@ import {
 import { LoadedObject, loadNative, MapInfo, SantaNative } from './native';
 
 export interface CacheEntry extends CacheKey {
+  /** As cacheValue returns it (compact) or full-size: the rest is zero-filled. */
   value: Buffer;
 }
 
@@ -120,18 +121,20 @@ export class SantaMaps {
       const n = Math.min(BATCH, group.length);
       const keys = Buffer.allocUnsafe(n * tier.keySize);
       const values = Buffer.allocUnsafe(n * valueSize);
+      const minValue = this.abi.value.tail;
       for (let start = 0; start < group.length; start += BATCH) {
         const count = Math.min(BATCH, group.length - start);
         for (let i = 0; i < count; i++) {
           const e = group[start + i];
-          if (e.key.length !== tier.keySize || e.value.length !== valueSize) {
+          if (e.key.length !== tier.keySize || e.value.length < minValue || e.value.length > valueSize) {
             throw new RangeError(
               `entry ${start + i} for ${mapName}: ${e.key.length}-byte key and ${e.value.length}-byte value, ` +
-                `expected ${tier.keySize} and ${valueSize}`,
+                `expected ${tier.keySize} and ${minValue}..${valueSize}`,
             );
           }
           e.key.copy(keys, i * tier.keySize);
           e.value.copy(values, i * valueSize);
+          values.fill(0, i * valueSize + e.value.length, (i + 1) * valueSize);
         }
         written += this.bpf.updateBatch(
           fd,

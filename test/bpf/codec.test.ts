@@ -14,6 +14,7 @@ import {
   decodeStats,
   encodeSettings,
   formatIpv6,
+  fullValue,
   keyFlags,
   SantaSettings,
 } from '../../sidecar/bpf/codec';
@@ -122,9 +123,12 @@ describe('cacheValue', () => {
   it('stores header bytes 2..11 with CD clear, the tail, slot and a full 64-bit lease', () => {
     const reply = typicalReply(QR_AA | CD_FLAG);
     const expiresNs = (1n << 62n) + 12345n; // beyond 2^53: must survive exactly
-    const value = cacheValue({ reply, slot: 4000000000, expiresNs, keyFlags: edns });
+    const compact = cacheValue({ reply, slot: 4000000000, expiresNs, keyFlags: edns });
+    const value = fullValue(compact);
     expect(value.length).toBe(abi.value.size);
+    expect(compact).toEqual(value.subarray(0, compact.length));
     const d = decodeCacheValue(value);
+    expect(decodeCacheValue(compact)).toEqual(d);
     const tailStart = 12 + wireName('www.example.test').length + 4;
     expect(d.expiresNs).toBe(expiresNs);
     expect(d.slot).toBe(4000000000);
