@@ -59,6 +59,13 @@ describe('BIND on loopback', () => {
     expect(a.packet.additionals?.some((r) => r.type === 'OPT')).toBe(true);
   });
 
+  it('asks for types dns-packet has no mnemonic for by their code', async () => {
+    const a = await query({ name: 'www.example.test', type: 61 }, { server: '127.0.0.1', port: bind.port });
+    expect(a.rcode).toBe('NOERROR');
+    expect(a.packet.answers).toEqual([]);
+    expect(a.raw.readUInt16BE(a.query.length - 4)).toBe(61); // the echoed question's QTYPE
+  });
+
   it('reports a refused query with where it went', async () => {
     await expect(
       query({ name: 'www.example.test' }, { server: '127.0.0.1', port: 9, timeoutMs: 200, retries: 1 }),

@@ -26,7 +26,8 @@ export type Transport = 'udp' | 'tcp';
 
 export interface QuestionSpec {
   name: string;
-  type?: dnsPacket.RecordType;
+  /** A mnemonic dns-packet knows, or any type code (e.g. 61 for OPENPGPKEY, which it does not). */
+  type?: dnsPacket.RecordType | number;
   class?: dnsPacket.RecordClass;
   /** Random when absent. */
   id?: number;
@@ -92,9 +93,16 @@ export function buildQuery(q: QuestionSpec): Buffer {
     type: 'query',
     id: q.id ?? Math.floor(Math.random() * 65536),
     flags,
-    questions: [{ name: q.name, type: q.type ?? 'A', class: q.class ?? 'IN' }],
+    questions: [{ name: q.name, type: recordType(q.type ?? 'A'), class: q.class ?? 'IN' }],
     additionals,
   });
+}
+
+function recordType(t: dnsPacket.RecordType | number): dnsPacket.RecordType {
+  if (typeof t === 'string') return t;
+  if (!Number.isInteger(t) || t < 0 || t > 0xffff) throw new RangeError(`record type ${t} is not a 16-bit code`);
+  // dns-packet encodes a type it has no mnemonic for when spelled UNKNOWN_<code>.
+  return `UNKNOWN_${t}` as dnsPacket.RecordType;
 }
 
 export function describeQuery(bytes: Buffer): string {
