@@ -48,6 +48,9 @@
 #define SANTA_KEY_RD 0x01   /* minimal-responses no-auth-recursive drops authority */
 #define SANTA_KEY_EDNS 0x02 /* an OPT record was sent (the reply carries one too) */
 #define SANTA_KEY_DO 0x04   /* DNSSEC OK */
+/* The query came over IPv6. BIND renders with the client's own address family preferred, so the
+ * additional section of a response carrying both A and AAAA glue is ordered per family. */
+#define SANTA_KEY_V6 0x08
 
 struct santa_key_hdr {
 	__be16 qtype;   /* wire */
