@@ -61,11 +61,7 @@ struct {
 	__type(value, struct santa_stats);
 } santa_stats SEC(".maps");
 
-/* The longest message we accept after the DNS header: a 255-byte name, qtype, qclass and an
- * option-less OPT record (11 bytes). Loading that much classifies every longer message too:
- * the name, the OPT header and its rdlen all lie inside it. */
-#define SANTA_MSG_MAX (SANTA_NAME_MAX + 4 + 11)
-/* Whole 8-byte words over the longest question, so word reads never leave the buffer. */
+/* The question buffer, in whole 8-byte words. */
 #define SANTA_MSG_BUF 272
 #define SANTA_QUESTION_MAX (SANTA_NAME_MAX + 4)
 #define SANTA_QUESTION_WORDS ((SANTA_QUESTION_MAX + 7) / 8)
@@ -74,14 +70,14 @@ struct {
 /* Per-CPU working memory: the BPF stack (512 bytes) cannot hold a key and a question. */
 struct santa_scratch {
 	struct santa_key_256 key; /* shared by all tiers: each map reads only its own prefix */
-	__u8 msg[SANTA_MSG_BUF];  /* the message after the DNS header, as received */
+	__u8 msg[SANTA_MSG_BUF];  /* the question as received, for replies built in headroom */
 	__u8 l2[SANTA_L2_MAX];    /* the reply's L2 header: MACs swapped, VLAN tags kept */
 	__u8 pad[2];
 	__u64 v6_src[2], v6_dst[2];
 };
 
 _Static_assert(SANTA_COUNTER_MAX == 16, "counter index mask in santa_xdp");
-_Static_assert(SANTA_MSG_BUF >= SANTA_MSG_MAX && SANTA_MSG_BUF >= SANTA_QUESTION_WORDS * 8,
+_Static_assert(SANTA_MSG_BUF >= SANTA_QUESTION_WORDS * 8,
 	       "scratch message buffer");
 _Static_assert(__builtin_offsetof(struct santa_scratch, msg) % 8 == 0, "msg alignment");
 _Static_assert(__builtin_offsetof(struct santa_key_256, name) % 8 == 0, "key name alignment");
@@ -119,6 +115,7 @@ struct query {
 	__u32 dns_off;    /* frame offset of the DNS header */
 	__u32 msg_len;    /* DNS message bytes after the header */
 	__u32 name_len;
+	__u32 tier;       /* the key's name size: which cache map to ask */
 	__u32 limit;      /* the client's UDP payload limit */
 	__u64 qsum;       /* one's-complement partial sum of the question bytes */
 	__be32 v4_src, v4_dst;
@@ -357,8 +354,53 @@ __noinline int santa_parse_headers(struct xdp_md *ctx, const struct santa_settin
 	return 0;
 }
 
-/* The DNS header, question and optional OPT record. Fills the key's header and name_len;
- * returns 0 for a query we could answer, else the pass reason. */
+/* A value of `size` bytes read from memory, placed at byte k of a word in memory order. */
+static __always_inline __u64 place_bytes(__u64 v, __u32 k, __u32 size)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return v << (k * 8);
+#else
+	return v << ((8 - k - size) * 8);
+#endif
+}
+
+/* The n (1..8) packet bytes at p as a word, in memory order, zeroes after them. Direct packet
+ * reads, no helper call (bpf_xdp_load_bytes costs as much as the rest of the parse). Near the
+ * end of the frame, where 8 bytes are not there, the bytes come in pieces. The offset of p
+ * never depends on the name length, so the verifier sees one path per word, not one per
+ * name length. */
+static __always_inline int read_word(__u8 *p, void *data_end, __u32 n, __u64 *word)
+{
+	__u64 w = 0;
+	__u32 k = 0;
+
+	if ((void *)(p + 8) <= data_end) {
+		*word = keep_bytes(*(__u64 *)p, n);
+		return 0;
+	}
+	if (n >= 4) {
+		if ((void *)(p + 4) > data_end)
+			return -1;
+		w = place_bytes(*(__u32 *)p, 0, 4);
+		k = 4;
+	}
+	if (n >= k + 2) {
+		if ((void *)(p + k + 2) > data_end)
+			return -1;
+		w |= place_bytes(*(__u16 *)(p + k), k, 2);
+		k += 2;
+	}
+	if (n > k) {
+		if ((void *)(p + k + 1) > data_end)
+			return -1;
+		w |= place_bytes(p[k], k, 1);
+	}
+	*word = w;
+	return 0;
+}
+
+/* The DNS header, question and optional OPT record: returns 0 for a query we could answer,
+ * else the pass reason. */
 __noinline int santa_parse_dns(struct xdp_md *ctx, const struct santa_settings *cfg,
 			       struct santa_scratch *s, struct query *q)
 {
@@ -367,37 +409,35 @@ __noinline int santa_parse_dns(struct xdp_md *ctx, const struct santa_settings *
 
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	__u32 dns_off = q->dns_off & 0xff;
-	__be16 *dns = data + dns_off;
-	__u32 flags, load_len, off = 0, name_len = 0, end, max_udp;
+	__u8 *dns = data + (q->dns_off & 0x7f);
+	__be16 *hdr = (__be16 *)dns;
+	__u32 msg_end = DNS_HLEN + q->msg_len, flags, off = DNS_HLEN, name_len = 0, end, qlen;
+	__u32 i, max_udp;
 	__u8 key_flags = 0;
 
-	if ((void *)(dns + DNS_HLEN / 2) > data_end)
+	if ((void *)(hdr + DNS_HLEN / 2) > data_end)
 		return SANTA_CNT_PASS_MALFORMED;
-	flags = bpf_ntohs(dns[1]);
+	flags = bpf_ntohs(hdr[1]);
 	if (flags & (DNS_QR | DNS_OPCODE | DNS_TC))
 		return SANTA_CNT_PASS_UNSUPPORTED;
-	if (dns[2] != bpf_htons(1) || dns[3] != 0 || dns[4] != 0 ||
-	    (dns[5] != 0 && dns[5] != bpf_htons(1)))
+	if (hdr[2] != bpf_htons(1) || hdr[3] != 0 || hdr[4] != 0 ||
+	    (hdr[5] != 0 && hdr[5] != bpf_htons(1)))
 		return SANTA_CNT_PASS_UNSUPPORTED;
-	q->id = dns[0];
-	q->qflags = dns[1];
+	q->id = hdr[0];
+	q->qflags = hdr[1];
 	if (flags & DNS_RD)
 		key_flags |= SANTA_KEY_RD;
 
-	load_len = q->msg_len < SANTA_MSG_MAX ? q->msg_len : SANTA_MSG_MAX;
-	if (load_len == 0 || bpf_xdp_load_bytes(ctx, dns_off + DNS_HLEN, s->msg, load_len))
-		return SANTA_CNT_PASS_MALFORMED;
-
 	/* The question name: at most 127 labels plus the root fit in 255 bytes. */
-	for (int i = 0; i < (SANTA_NAME_MAX + 1) / 2; i++) {
+	for (i = 0; i < (SANTA_NAME_MAX + 1) / 2; i++) {
+		__u8 *p = dns + VERIFIER_MASK(off, 0x1ff);
 		__u8 label;
 
-		if (off >= load_len)
+		if (off >= msg_end || (void *)(p + 1) > data_end)
 			return SANTA_CNT_PASS_MALFORMED;
-		label = s->msg[VERIFIER_MASK(off, 0xff)];
+		label = *p;
 		if (label == 0) {
-			name_len = off + 1;
+			name_len = off + 1 - DNS_HLEN;
 			break;
 		}
 		if ((label & 0xc0) == 0xc0)
@@ -405,34 +445,33 @@ __noinline int santa_parse_dns(struct xdp_md *ctx, const struct santa_settings *
 		if (label > 63)
 			return SANTA_CNT_PASS_MALFORMED;   /* reserved label types */
 		off += label + 1;
-		if (off >= SANTA_NAME_MAX)
+		if (off - DNS_HLEN >= SANTA_NAME_MAX)
 			return SANTA_CNT_PASS_MALFORMED;   /* no room left for the root label */
 	}
 	if (name_len == 0)
 		return SANTA_CNT_PASS_MALFORMED;
-	end = name_len + 4;
-	if (end > q->msg_len)
+	qlen = name_len + 4;
+	end = DNS_HLEN + qlen;
+	if (end > msg_end)
 		return SANTA_CNT_PASS_MALFORMED;
-
 	{
-		__u8 *qtype = &s->msg[VERIFIER_MASK(name_len, 0xff)];
+		__u8 *qtype = dns + VERIFIER_MASK(DNS_HLEN + name_len, 0x1ff);
 
+		if ((void *)(qtype + 4) > data_end)
+			return SANTA_CNT_PASS_MALFORMED;
 		__builtin_memcpy(&s->key.h.qtype, qtype, 2);
 		__builtin_memcpy(&s->key.h.qclass, qtype + 2, 2);
 	}
 
 	q->limit = DNS_PLAIN_UDP_MAX;
-	if (dns[5]) {
+	if (hdr[5]) {
 		/* OPT: root owner (1), type (2), class = UDP size (2), TTL = extended rcode (1),
 		 * version (1), flags (2), rdlen (2). */
-		__u32 o = VERIFIER_MASK(end, 0x1ff);
-		__u8 *opt = &s->msg[o];
+		__u8 *opt = dns + VERIFIER_MASK(end, 0x1ff);
 		__u32 udp_size, rdlen;
 
-		if (end + 11 > q->msg_len)
+		if (end + 11 > msg_end || (void *)(opt + 11) > data_end)
 			return SANTA_CNT_PASS_MALFORMED;
-		if (o > SANTA_MSG_BUF - 11)
-			return SANTA_CNT_PASS_MALFORMED; /* unreachable: end <= 259 */
 		if (opt[0] != 0 || opt[1] != 0 || opt[2] != DNS_TYPE_OPT)
 			return SANTA_CNT_PASS_UNSUPPORTED;
 		if (opt[6] != 0)
@@ -441,7 +480,7 @@ __noinline int santa_parse_dns(struct xdp_md *ctx, const struct santa_settings *
 			return SANTA_CNT_PASS_UNSUPPORTED; /* extended rcode in a query */
 		rdlen = (__u32)opt[9] << 8 | opt[10];
 		end += 11 + rdlen;
-		if (end > q->msg_len)
+		if (end > msg_end)
 			return SANTA_CNT_PASS_MALFORMED;
 		if (rdlen)
 			return SANTA_CNT_PASS_EDNS_OPTIONS;
@@ -455,46 +494,67 @@ __noinline int santa_parse_dns(struct xdp_md *ctx, const struct santa_settings *
 		if (udp_size > q->limit)
 			q->limit = udp_size;
 	}
-	if (end != q->msg_len)
+	if (end != msg_end)
 		return SANTA_CNT_PASS_MALFORMED; /* trailing bytes */
 
-	q->name_len = name_len;
 	s->key.h.flags = key_flags;
 	s->key.h.name_len = name_len;
 	s->key.h.pad[0] = 0;
 	s->key.h.pad[1] = 0;
+	q->name_len = name_len;
 	return 0;
 }
 
-/* Lower-cases the name into the key, zero-padded to its tier, and sums the question bytes as
- * received (qtype and qclass included) for the UDP checksum. Returns the tier's name size. */
-static __always_inline __u32 build_key(struct santa_scratch *s, struct query *q)
+/* The lookup key (lower-cased name, zero-padded to its tier) and the question's checksum sum,
+ * for a question santa_parse_dns accepted. A separate stage so the verifier meets it once,
+ * not once per name length. */
+__noinline int santa_build_key(struct xdp_md *ctx, struct santa_scratch *s, struct query *q)
 {
-	__u32 name_len = q->name_len, qlen = name_len + 4, tier;
-	__u64 *msg = (__u64 *)s->msg, *name = (__u64 *)s->key.name, sum = 0;
+	if (!ctx || !s || !q)
+		return SANTA_CNT_PASS_MALFORMED;
 
+	__u32 question_off = (q->dns_off & 0x7f) + DNS_HLEN;
+	__u32 name_len = q->name_len, qlen = name_len + 4, tier, i;
+	void *data, *data_end;
+	__u64 *name = (__u64 *)s->key.name, *saved = (__u64 *)s->msg, sum = 0;
+
+	if (name_len == 0 || name_len > SANTA_NAME_MAX)
+		return SANTA_CNT_PASS_MALFORMED;
 	tier = name_len <= SANTA_TIER0_NAME   ? SANTA_TIER0_NAME
 	       : name_len <= SANTA_TIER1_NAME ? SANTA_TIER1_NAME
 	       : name_len <= SANTA_TIER2_NAME ? SANTA_TIER2_NAME
 					      : SANTA_TIER3_NAME;
-
-	for (__u32 i = 0; i < SANTA_TIER3_NAME / 8; i++) {
+	/* One pass over the question, a word at a time: keep it as received (the headroom path
+	 * rewrites it), sum it for the UDP checksum, and lower-case the name into the key.
+	 * Label lengths are <= 63, below 'A', so only name characters change. */
+	for (i = 0; i < SANTA_QUESTION_WORDS; i++) {
 		__u32 at = i * 8;
-
-		if (at >= tier)
-			break;
-		/* Label lengths are <= 63, below 'A': only name characters change. */
-		name[i] = lower_word(keep_bytes(msg[i], at < name_len ? name_len - at : 0));
-	}
-	for (__u32 i = 0; i < SANTA_QUESTION_WORDS; i++) {
-		__u32 at = i * 8;
+		__u64 w;
 
 		if (at >= qlen)
 			break;
-		sum += csum_word(keep_bytes(msg[i], qlen - at));
+		/* Packet pointers re-derived per word: none lives across iterations, so the
+		 * verifier's states for one word do not multiply into the next. */
+		data = (void *)(long)*(volatile __u32 *)&ctx->data;
+		data_end = (void *)(long)*(volatile __u32 *)&ctx->data_end;
+		if (read_word(data + question_off + at, data_end, qlen - at, &w))
+			return SANTA_CNT_PASS_MALFORMED;
+		saved[i] = w;
+		sum += csum_word(w);
+		if (i < SANTA_TIER3_NAME / 8 && at < tier)
+			name[i] = lower_word(keep_bytes(w, at < name_len ? name_len - at : 0));
 	}
+	/* The rest of the tier's name buffer (the question's last word may stop short of it). */
+	for (; i < SANTA_TIER3_NAME / 8; i++) {
+		if (i * 8 >= tier)
+			break;
+		name[i] = 0;
+		asm volatile("" ::: "memory"); /* a loop, not a memset call BPF cannot make */
+	}
+
+	q->tier = tier;
 	q->qsum = sum;
-	return tier;
+	return 0;
 }
 
 static __always_inline struct santa_value *lookup(struct santa_scratch *s, __u32 tier)
@@ -671,7 +731,7 @@ static __always_inline int reply(struct xdp_md *ctx, struct santa_scratch *s, st
 SEC("xdp")
 int santa_xdp(struct xdp_md *ctx)
 {
-	__u32 zero = 0, mode, tier, dns_len, *slot_hits;
+	__u32 zero = 0, mode, dns_len, *slot_hits;
 	struct santa_settings *cfg;
 	struct santa_scratch *s;
 	struct santa_stats *st;
@@ -699,9 +759,11 @@ int santa_xdp(struct xdp_md *ctx)
 	why = santa_parse_dns(ctx, cfg, s, &q);
 	if (why)
 		goto pass;
+	why = santa_build_key(ctx, s, &q);
+	if (why)
+		goto pass;
 
-	tier = build_key(s, &q);
-	v = lookup(s, tier);
+	v = lookup(s, q.tier);
 	/* An entry with an impossible tail cannot be served; treat it as absent. */
 	if (!v || v->tail_len == 0 || v->tail_len > SANTA_TAIL_MAX) {
 		why = SANTA_CNT_PASS_MISS;
