@@ -104,8 +104,8 @@ describe('metric values come from the snapshot provider', () => {
     expect(m.value('santa_zone_serial', { zone: 'example.test.' })).toBe(2026112701);
     expect(m.samples.filter((s) => s.name === 'santa_zone_serial' && s.labels.zone === 'broken.test.')).toEqual([]);
     expect(m.value('santa_zone_state', { zone: 'example.test.', state: 'offloaded' })).toBe(1);
-    expect(m.value('santa_zone_state', { zone: 'example.test.', state: 'withdrawn' })).toBe(0);
     expect(m.value('santa_zone_state', { zone: 'broken.test.', state: 'error' })).toBe(1);
+    expect(m.samples.filter((s) => s.name === 'santa_zone_state')).toHaveLength(2);
     expect(m.value('santa_zone_reloads_total', { result: 'ok' })).toBe(4);
     expect(m.value('santa_zone_reloads_total', { result: 'error' })).toBe(1);
     expect(m.value('santa_verify_checks_total')).toBe(50);
