@@ -3,12 +3,13 @@
  * veth pair, BIND started in them and on loopback, the DNS client over UDP and TCP, IPv4 and
  * IPv6, and cleanup (namespaces, processes, stale leftovers).
  */
-import { existsSync, readFileSync } from 'fs';
+import { existsSync, readFileSync, writeFileSync } from 'fs';
+import { join } from 'path';
 import * as dnsPacket from 'dns-packet';
-import { startBind, BindServer } from '../support/bind';
+import { removeStaleServers, startBind, BindServer } from '../support/bind';
 import { query, queryMany, buildQuery } from '../support/dns-client';
 import { createTopology, namespaceExists, removeStaleNamespaces, Topology, NS_PREFIX } from '../support/netns';
-import { pidAlive, run } from '../support/process';
+import { pidAlive, run, waitFor } from '../support/process';
 import { requireRoot } from '../support/require-root';
 
 const ZONE = `$TTL 300
@@ -163,6 +164,22 @@ describe('cleanup', () => {
     await topo.destroy(); // idempotent
     await bind.stop();
     expect(existsSync(workDir)).toBe(false);
+  });
+
+  it('stops a BIND whose test process died, and only that one', async () => {
+    const orphan = await startBind({ zones: [{ name: 'example.test', text: ZONE }] });
+    const mine = await startBind({ zones: [{ name: 'example.test', text: ZONE }] });
+    try {
+      const pidMax = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8'));
+      writeFileSync(join(orphan.workDir, 'owner.pid'), `${pidMax + 1}\n`);
+      expect(removeStaleServers()).toContain(orphan.workDir);
+      await waitFor('the orphaned named to exit', () => (pidAlive(orphan.pid) ? undefined : true), { timeoutMs: 5_000 });
+      expect(existsSync(orphan.workDir)).toBe(false);
+      expect(pidAlive(mine.pid)).toBe(true);
+    } finally {
+      await orphan.stop();
+      await mine.stop();
+    }
   });
 
   it('sweeps namespaces left by a dead test run', async () => {

@@ -23,7 +23,8 @@
  * - In a network namespace (`netns`), named runs under nsenter and listens on port 53 of the given
  *   addresses by default; elsewhere on a free port of 127.0.0.1.
  * - stop() terminates named (SIGTERM, then SIGKILL) and removes workDir unless SANTA_KEEP_TEST_DIRS=1.
- *   An exit hook kills any named a crashed test left behind.
+ *   An exit hook kills any named a failing test left behind, and the first startBind of a test
+ *   process stops servers whose test process died without either (removeStaleServers).
  *
  * Two ways to configure it:
  * - Generated (default): `zones`, `addresses`, `port`, `queryLog`, `dnstap`, `extraOptions` (text
@@ -34,14 +35,14 @@
  *   the text makes named listen, for the readiness probe.
  */
 import { randomBytes } from 'crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'fs';
 import * as net from 'net';
 import * as dgram from 'dgram';
 import { tmpdir } from 'os';
 import { dirname, isAbsolute, join } from 'path';
 import { query } from './dns-client';
 import { nsArgv } from './netns';
-import { Background, GiveUp, run, startBackground, waitFor } from './process';
+import { Background, GiveUp, pidAlive, run, startBackground, waitFor } from './process';
 import { requireTools } from './require-root';
 
 export interface ZoneSpec {
@@ -107,10 +108,19 @@ export interface BindServer {
 }
 
 const running = new Map<number, Background>();
+const WORKDIR_PREFIX = 'santa-bind-';
+/** Written into every workDir: the pid of the test process that owns it. */
+const OWNER_FILE = 'owner.pid';
+let staleSwept = false;
 
 export async function startBind(opts: BindOptions): Promise<BindServer> {
   requireTools('BIND runner', ['named', 'named-checkconf', 'rndc', 'nsenter']);
-  const workDir = mkdtempSync(join(tmpdir(), 'santa-bind-'));
+  if (!staleSwept) {
+    staleSwept = true;
+    removeStaleServers();
+  }
+  const workDir = mkdtempSync(join(tmpdir(), WORKDIR_PREFIX));
+  writeFileSync(join(workDir, OWNER_FILE), `${process.pid}\n`);
   let server: Background | undefined;
   try {
     const addresses = opts.addresses ?? ['127.0.0.1'];
@@ -329,6 +339,42 @@ function numbered(text: string): string {
 function removeWorkDir(dir: string): void {
   if (process.env.SANTA_KEEP_TEST_DIRS === '1' || !existsSync(dir)) return;
   rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Stops named servers (and removes the work directories) left by test processes that died
+ * without cleaning up, e.g. killed by a CI timeout. A named is only killed when its command
+ * line names that very work directory's named.conf, so no other named is ever touched.
+ * Servers inside test namespaces are also covered by netns.ts's sweep.
+ */
+export function removeStaleServers(): string[] {
+  const removed: string[] = [];
+  if (process.env.SANTA_KEEP_TEST_DIRS === '1') return removed;
+  let entries: string[];
+  try {
+    entries = readdirSync(tmpdir()).filter((n) => n.startsWith(WORKDIR_PREFIX));
+  } catch {
+    return removed;
+  }
+  for (const entry of entries) {
+    const dir = join(tmpdir(), entry);
+    const owner = Number(readOr(join(dir, OWNER_FILE)).trim());
+    if (!Number.isInteger(owner) || owner <= 0 || owner === process.pid || pidAlive(owner)) continue;
+    const namedPid = Number(readOr(join(dir, 'named.pid')).trim());
+    if (Number.isInteger(namedPid) && namedPid > 0) {
+      const cmdline = readOr(`/proc/${namedPid}/cmdline`).split('\0');
+      if (cmdline.includes(join(dir, 'named.conf'))) {
+        try {
+          process.kill(namedPid, 'SIGKILL');
+        } catch {
+          /* exited meanwhile */
+        }
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+    removed.push(dir);
+  }
+  return removed;
 }
 
 process.on('exit', () => {
