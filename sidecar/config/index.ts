@@ -54,12 +54,9 @@ export interface SettingHelp {
 }
 
 function defaultText(spec: SettingSpec): string | undefined {
+  if (spec.defaultText !== undefined) return spec.defaultText;
   const d = spec.default;
   if (d === undefined) return undefined;
-  if (spec.key === 'metrics.listen') {
-    const a = d as { host: string; port: number };
-    return `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;
-  }
   return typeof d === 'string' ? d : JSON.stringify(d);
 }
 

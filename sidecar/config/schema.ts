@@ -54,6 +54,8 @@ export interface SettingSpec<T = unknown> {
   parser: ValueParser<T>;
   /** undefined: the setting is optional with no default (or required, see `required`). */
   default?: T;
+  /** The default as a person would write it, where that differs from its plain value. */
+  defaultText?: string;
   /** Shown in help and the example file where the default is not self-explanatory. */
   example?: string;
   required?: boolean;
@@ -74,7 +76,7 @@ export const SETTINGS: ReadonlyArray<SettingSpec> = [
   }),
   setting({
     key: 'interfaces',
-    help: 'interfaces to attach the XDP program to: NAME, NAME:native|generic, or {name, xdp_mode, netns}',
+    help: 'interfaces to attach the XDP program to: NAME, NAME:native, NAME:generic, or {name, xdp_mode, netns}',
     parser: interfaceList(),
     example: 'eth0',
     required: true,
@@ -155,7 +157,7 @@ export const SETTINGS: ReadonlyArray<SettingSpec> = [
     help: 'most bytes of prebuilt responses cached at once',
     parser: byteSize(4096, 2 ** 40),
     default: 64 * 2 ** 20,
-    example: '64MiB',
+    defaultText: '64MiB',
     assign: (c, v) => (c.cache.maxBytes = v),
   }),
   setting({
@@ -184,7 +186,7 @@ export const SETTINGS: ReadonlyArray<SettingSpec> = [
     help: 'address of the HTTP server for /metrics and /healthz',
     parser: listenAddress(),
     default: { host: '127.0.0.1', port: 9553 },
-    example: '127.0.0.1:9553',
+    defaultText: '127.0.0.1:9553',
     assign: (c, v) => (c.metrics.listen = v),
   }),
   setting({

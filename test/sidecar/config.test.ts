@@ -378,6 +378,14 @@ describe('the example file and help', () => {
     for (const s of SETTINGS) expect([s.key, doc.getIn(s.key.split('.'), true) !== undefined]).toEqual([s.key, true]);
   });
 
+  test('sidecar/config/README.md documents every setting with its variable and flag', () => {
+    const readme = readFileSync(path.join(__dirname, '../../sidecar/config/README.md'), 'utf8');
+    for (const r of settingsHelp()) {
+      const row = readme.split('\n').find((l) => l.startsWith(`| \`${r.key}\` |`));
+      expect([r.key, row?.includes(`\`${r.env}\``) && row.includes(`\`${r.flag}\``) && row.includes(r.allowed)]).toEqual([r.key, true]);
+    }
+  });
+
   test('every setting has help, an env name and a flag', () => {
     const rows = settingsHelp();
     expect(rows.map((r) => r.key)).toEqual(SETTINGS.map((s) => s.key));

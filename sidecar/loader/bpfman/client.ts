@@ -191,7 +191,7 @@ export class BpfmanClient {
     this.timeoutMs = options.timeoutMs ?? 30_000;
     const Service = bpfmanService();
     this.client = new Service(`unix:${this.socketPath}`, grpc.credentials.createInsecure(), {
-      // bpfman answers one call at a time; one connection is all it needs.
+      // Reconnect within a second once bpfman is back after a restart.
       'grpc.max_reconnect_backoff_ms': 1000,
     });
   }
