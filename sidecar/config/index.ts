@@ -73,3 +73,23 @@ export function settingsHelp(): SettingHelp[] {
     help: s.help,
   }));
 }
+
+/** The property name an options parser such as commander gives a setting's flag:
+ * --cache-max-entries -> cacheMaxEntries. */
+export function optionProperty(key: string): string {
+  return flagName(key)
+    .slice(2)
+    .replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** The settings among parsed command-line options (string values as typed), for loadConfig.
+ * Properties that are not settings (--config, --help, ...) are ignored. */
+export function configFlagsFrom(options: Readonly<Record<string, unknown>>): ConfigFlag[] {
+  const flags: ConfigFlag[] = [];
+  for (const s of SETTINGS) {
+    const value = options[optionProperty(s.key)];
+    if (value === undefined) continue;
+    flags.push({ key: s.key, value: Array.isArray(value) ? value.join(',') : String(value) });
+  }
+  return flags;
+}

@@ -5,6 +5,8 @@ import { parseDocument } from 'yaml';
 import {
   ConfigError,
   SETTINGS,
+  configFlagsFrom,
+  optionProperty,
   loadConfig,
   resolveConfig,
   settingsHelp,
@@ -309,6 +311,27 @@ describe('environment and flags', () => {
       where: 'flag --mode',
       key: 'mode',
     });
+  });
+});
+
+describe('command-line options', () => {
+  test('option properties follow the flag names', () => {
+    expect(optionProperty('cache.max_entries')).toBe('cacheMaxEntries');
+    expect(optionProperty('bpfman.socket')).toBe('bpfmanSocket');
+    expect(optionProperty('verify')).toBe('verify');
+  });
+
+  test('parsed options become flags; other options are ignored', () => {
+    const flags = configFlagsFrom({ cacheMaxEntries: '500', interfaces: ['eth0', 'eth1:generic'], verify: false, config: '/x.yaml', help: undefined });
+    expect(flags).toEqual([
+      { key: 'interfaces', value: 'eth0,eth1:generic' },
+      { key: 'cache.max_entries', value: '500' },
+      { key: 'verify', value: 'false' },
+    ]);
+    const { config, origins } = resolve(MINIMAL, { flags });
+    expect(config.interfaces.map((i) => i.name)).toEqual(['eth0', 'eth1']);
+    expect(config.verify).toBe(false);
+    expect(origins['cache.max_entries']).toBe('flag --cache-max-entries');
   });
 });
 
