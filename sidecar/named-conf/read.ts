@@ -66,20 +66,26 @@ export interface ReadOptions {
    * working directory; the default here is the main file's directory.
    */
   includeBase?: string;
+  /**
+   * Use this instead of the `directory` option, e.g. when named runs chrooted or the zone
+   * files were copied elsewhere.
+   */
+  directory?: string;
 }
 
 export function readNamedConf(file: string, opts: ReadOptions = {}): NamedConf {
   const main = path.resolve(file);
   const base = opts.includeBase ?? path.dirname(main);
-  return interpretNamedConf(fs.readFileSync(main, 'utf8'), main, (p) => fs.readFileSync(p, 'utf8'), base);
+  return interpretNamedConf(fs.readFileSync(main, 'utf8'), main, (p) => fs.readFileSync(p, 'utf8'), base, opts.directory);
 }
 
 /** Pure: parses `text` (from `file`), loading includes through `load`. */
-export function interpretNamedConf(text: string, file: string, load: (absPath: string) => string, includeBase = path.dirname(file)): NamedConf {
+export function interpretNamedConf(text: string, file: string, load: (absPath: string) => string, includeBase = path.dirname(file), directory?: string): NamedConf {
   const files = [file];
   const statements = expandIncludes(parseStatements(text, file), load, includeBase, files, [file]);
   const optionsBlock = statements.find((s) => s.name === 'options')?.block ?? [];
   const options = readOptions(optionsBlock, includeBase);
+  if (directory !== undefined) options.directory = path.resolve(includeBase, directory);
   const zones: ZoneConfig[] = [];
   let viewIndex = 0;
   for (const s of statements) {

@@ -37,6 +37,11 @@ export interface QueryBits {
   udpSize?: number;
   cd?: boolean;
   ad?: boolean;
+  /**
+   * Address family the query arrived over (default 4). named puts the client's own family's
+   * glue first in the additional section, so the bytes differ between IPv4 and IPv6 clients.
+   */
+  family?: 4 | 6;
 }
 
 export interface ServerOptions {
@@ -72,23 +77,66 @@ const UNCACHED_TYPES = new Map<number, string>([
 
 const MAX_CHAIN = 16;
 
-type Section = WireRR[];
+/** One owner name in a section with its RRsets in the order they were added, as BIND keeps them. */
+interface NameEntry {
+  key: string;
+  sets: { set: RRset; owner: string; ttl: number }[];
+}
+
+class Section {
+  readonly names: NameEntry[] = [];
+  private readonly byKey = new Map<string, NameEntry>();
+
+  add(set: RRset, owner: string, ttl: number): void {
+    const key = nameKey(owner);
+    let entry = this.byKey.get(key);
+    if (!entry) {
+      entry = { key, sets: [] };
+      this.byKey.set(key, entry);
+      this.names.push(entry);
+    }
+    entry.sets.push({ set, owner, ttl });
+  }
+
+  get empty(): boolean {
+    return this.names.length === 0;
+  }
+}
 
 class Message {
-  readonly answer: Section = [];
-  readonly authority: Section = [];
-  readonly additional: Section = [];
+  readonly answer = new Section();
+  readonly authority = new Section();
+  readonly additional = new Section();
   private readonly present = new Set<string>();
 
   constructor(private readonly cls: number) {}
 
   add(section: Section, set: RRset, owner = set.name, ttl = set.ttl): void {
     this.present.add(`${nameKey(owner)}/${set.type}`);
-    for (const rdata of set.rdata) section.push({ name: owner, type: set.type, class: this.cls, ttl, rdata });
+    section.add(set, owner, ttl);
   }
 
   has(owner: string, type: number): boolean {
     return this.present.has(`${nameKey(owner)}/${type}`);
+  }
+
+  /** RRs of a section in BIND's rendering order. */
+  records(section: Section, preferredGlue?: number): WireRR[] {
+    const out: WireRR[] = [];
+    const emit = (e: NameEntry['sets'][number]) => {
+      for (const rdata of e.set.rdata) out.push({ name: e.owner, type: e.set.type, class: this.cls, ttl: e.ttl, rdata });
+    };
+    if (preferredGlue === undefined) {
+      for (const entry of section.names) for (const e of entry.sets) emit(e);
+      return out;
+    }
+    // The additional section goes out in passes (BIND's dns_message_rendersection): the
+    // preferred address type, then the other one, then DNSSEC records, then everything else.
+    const passNeeded = (type: number) => (type === preferredGlue ? 4 : type === T.A || type === T.AAAA ? 3 : type === T.RRSIG || type === T.DNSKEY ? 2 : 1);
+    for (let pass = 4; pass >= 1; pass--) {
+      for (const entry of section.names) for (const e of entry.sets) if (passNeeded(e.set.type) === pass) emit(e);
+    }
+    return out;
   }
 }
 
@@ -172,15 +220,17 @@ export function buildResponse(zone: Zone, question: ResponseQuestion, bits: Quer
     break;
   }
 
-  for (const section of [msg.answer]) {
-    for (const rr of [...section]) additionalFor(zone, msg, rr);
-  }
-  const omitAuthority = server.minimalResponses === 'yes' || server.minimalResponses === 'no-auth' || (server.minimalResponses === 'no-auth-recursive' && bits.rd);
+  // named answers (C)DS and (C)DNSKEY questions minimally: no NS in authority, no additional.
+  const keyQuestion = qtype === T.DS || qtype === T.CDS || qtype === T.DNSKEY || qtype === T.CDNSKEY;
+  if (!keyQuestion) for (const entry of [...msg.answer.names]) for (const e of [...entry.sets]) additionalFor(zone, msg, e.set);
+  const omitAuthority = keyQuestion || server.minimalResponses === 'yes' || server.minimalResponses === 'no-auth' || (server.minimalResponses === 'no-auth-recursive' && bits.rd);
   if (addAuthorityNs && !omitAuthority && !msg.has(zone.origin, T.NS)) {
     msg.add(msg.authority, zone.apexNs);
     addAddresses(zone, msg, zone.apexNs, false);
   }
-  if (server.minimalResponses === 'yes' && kind !== 'referral') msg.additional.length = 0;
+  const additional = server.minimalResponses === 'yes' && kind !== 'referral' ? [] : msg.records(msg.additional, bits.family === 6 ? T.AAAA : T.A);
+  const answer = msg.records(msg.answer);
+  const authority = msg.records(msg.authority);
 
   let flags = 0x8000; // QR; opcode QUERY
   if (aa) flags |= 0x0400;
@@ -188,11 +238,11 @@ export function buildResponse(zone: Zone, question: ResponseQuestion, bits: Quer
   if (bits.cd) flags |= 0x0010;
   flags |= rcode;
   const w = new MessageWriter();
-  w.header(0, flags, [1, msg.answer.length, msg.authority.length, msg.additional.length + (bits.edns ? 1 : 0)]);
+  w.header(0, flags, [1, answer.length, authority.length, additional.length + (bits.edns ? 1 : 0)]);
   w.question(qname, qtype, qclass);
-  for (const rr of msg.answer) w.rr(rr);
-  for (const rr of msg.authority) w.rr(rr);
-  for (const rr of msg.additional) w.rr(rr);
+  for (const rr of answer) w.rr(rr);
+  for (const rr of authority) w.rr(rr);
+  for (const rr of additional) w.rr(rr);
   if (bits.edns) w.opt(server.ednsUdpSize, bits.do);
   const maxUdp = server.maxUdpSize ?? 1232;
   const limit = bits.edns ? Math.min(maxUdp, Math.max(512, bits.udpSize ?? maxUdp)) : 512;
@@ -249,13 +299,59 @@ function fromNode(rrsets: ReadonlyMap<number, RRset>, owner: string, qtype: numb
   return { kind: 'nodata', wildcard };
 }
 
-/** Additional-section processing for one answer RR: addresses of NS, MX and SRV targets. */
-function additionalFor(zone: Zone, msg: Message, rr: WireRR): void {
-  let target: string | undefined;
-  if (rr.type === T.NS) target = nameFromWire(rr.rdata, 0).name;
-  else if (rr.type === T.MX) target = nameFromWire(rr.rdata, 2).name;
-  else if (rr.type === T.SRV) target = nameFromWire(rr.rdata, 6).name;
-  if (target !== undefined) addTargetAddresses(zone, msg, target, false);
+/**
+ * Additional-section processing for an RRset, per BIND's additionaldata methods: addresses of
+ * NS, MX, SRV, SVCB/HTTPS, AFSDB, RT, KX (and MB/MD/MF) targets; for NAPTR with an S flag the replacement's
+ * SRV RRset (and its targets' addresses), with an A flag the replacement's addresses.
+ */
+function additionalFor(zone: Zone, msg: Message, set: RRset): void {
+  for (const rdata of set.rdata) {
+    switch (set.type) {
+      case T.NS:
+      case T.MB:
+      case T.MD:
+      case T.MF:
+        addTargetAddresses(zone, msg, nameFromWire(rdata, 0).name, false);
+        break;
+      case T.MX:
+      case T.AFSDB:
+      case T.RT:
+      case T.KX:
+        addTargetAddresses(zone, msg, nameFromWire(rdata, 2).name, false);
+        break;
+      case T.SRV:
+        addTargetAddresses(zone, msg, nameFromWire(rdata, 6).name, false);
+        break;
+      case T.SVCB:
+      case T.HTTPS: {
+        // 9.18 adds the target's addresses, and nothing for "." (later versions do more).
+        const target = nameFromWire(rdata, 2).name;
+        if (target !== '.') addTargetAddresses(zone, msg, target, false);
+        break;
+      }
+      case T.NAPTR: {
+        let at = 4;
+        const flags = rdata.subarray(at + 1, at + 1 + rdata[at]).toString('latin1');
+        for (let i = 0; i < 3; i++) at += rdata[at] + 1;
+        const replacement = nameFromWire(rdata, at).name;
+        const first = /[sSaA]/.exec(flags)?.[0];
+        if (first === 's' || first === 'S') addTargetSrv(zone, msg, replacement);
+        else if (first === 'a' || first === 'A') addTargetAddresses(zone, msg, replacement, false);
+        break;
+      }
+      default:
+        return;
+    }
+  }
+}
+
+function addTargetSrv(zone: Zone, msg: Message, target: string): void {
+  const key = nameKey(target);
+  if (!isSubdomainKey(key, zone.originKey) || belowCut(zone, key)) return;
+  const srv = zone.rrset(key, T.SRV);
+  if (!srv || msg.has(srv.name, T.SRV)) return;
+  msg.add(msg.additional, srv);
+  additionalFor(zone, msg, srv);
 }
 
 function addAddresses(zone: Zone, msg: Message, ns: RRset, glueOk: boolean): void {

@@ -17,8 +17,8 @@ export interface WireRR {
 }
 
 /** Where names sit inside RDATA: fixed byte counts, names, or NAPTR's three strings. */
-type LayoutStep = number | 'name' | 'strings3';
-const NAME_LAYOUT = new Map<number, LayoutStep[]>([
+export type LayoutStep = number | 'name' | 'strings3';
+export const NAME_LAYOUT = new Map<number, LayoutStep[]>([
   [T.NS, ['name']], [T.CNAME, ['name']], [T.PTR, ['name']], [T.DNAME, ['name']],
   [T.MB, ['name']], [T.MG, ['name']], [T.MR, ['name']], [T.MD, ['name']], [T.MF, ['name']],
   [T.MX, [2, 'name']], [T.AFSDB, [2, 'name']], [T.KX, [2, 'name']], [T.RT, [2, 'name']], [T.LP, [2, 'name']],

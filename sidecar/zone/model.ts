@@ -36,6 +36,8 @@ export class Zone {
   readonly soa: RRset;
   readonly apexNs: RRset;
   readonly nodes: ReadonlyMap<string, ZoneNode>;
+  /** Nodes holding only NSEC3 (and its RRSIG): not part of the name tree lookups see. */
+  readonly nsec3Nodes: ReadonlyMap<string, ZoneNode>;
   /** Keys of names with NS below the apex: the zone cuts. */
   readonly delegations: ReadonlySet<string>;
   /** Keys of wildcard owners (`*.parent.`). */
@@ -47,11 +49,12 @@ export class Zone {
   readonly recordCount: number;
   readonly warnings: readonly ZoneWarning[];
 
-  constructor(init: { origin: string; class: number; nodes: Map<string, ZoneNode>; recordCount: number; warnings: ZoneWarning[] }) {
+  constructor(init: { origin: string; class: number; nodes: Map<string, ZoneNode>; nsec3?: Map<string, ZoneNode>; recordCount: number; warnings: ZoneWarning[] }) {
     this.origin = init.origin;
     this.originKey = nameKey(init.origin);
     this.class = init.class;
     this.nodes = init.nodes;
+    this.nsec3Nodes = init.nsec3 ?? new Map();
     this.recordCount = init.recordCount;
     this.warnings = Object.freeze([...init.warnings]);
     const apex = init.nodes.get(this.originKey);
@@ -63,7 +66,7 @@ export class Zone {
     const delegations = new Set<string>();
     const wildcards = new Set<string>();
     const ents = new Set<string>();
-    let signed = false;
+    let signed = this.nsec3Nodes.size > 0;
     for (const [key, node] of init.nodes) {
       if (key !== this.originKey && node.rrsets.has(T.NS)) delegations.add(key);
       if (key.startsWith('*.')) wildcards.add(key);

@@ -307,6 +307,7 @@ function finish(origin: string, originKey: string, zoneClass: number, pending: M
   if (soa.rdata.length > 1) throw new ZoneParseError(soa.file, soa.line, `zone ${origin} has more than one SOA record`);
   if (!apex?.rrsets.get(T.NS)) throw new ZoneParseError(soa.file, soa.line, `zone ${origin} has no NS records at its apex`);
   const nodes = new Map<string, ZoneNode>();
+  const nsec3 = new Map<string, ZoneNode>();
   for (const [key, node] of pending) {
     const soaHere = node.rrsets.get(T.SOA);
     if (soaHere && key !== originKey) throw new ZoneParseError(soaHere.file, soaHere.line, `SOA record for ${node.name} is not at the top of the zone`);
@@ -326,10 +327,13 @@ function finish(origin: string, originKey: string, zoneClass: number, pending: M
       const sorted = set.rdata.length > 1 ? dedupeSorted(type, set.rdata) : set.rdata;
       rrsets.set(type, Object.freeze({ name: set.name, type, ttl: set.ttl, rdata: Object.freeze(sorted) }));
     }
-    nodes.set(key, Object.freeze({ name: node.name, rrsets }));
+    // NSEC3 records live in a namespace of their own: named answers their owner names with
+    // NXDOMAIN, and they make no empty non-terminals.
+    const onlyNsec3 = rrsets.has(T.NSEC3) && [...rrsets.keys()].every((t) => t === T.NSEC3 || t === T.RRSIG);
+    (onlyNsec3 ? nsec3 : nodes).set(key, Object.freeze({ name: node.name, rrsets }));
   }
   checkNameServerAddresses(origin, originKey, pending);
-  return new Zone({ origin, class: zoneClass, nodes, recordCount, warnings });
+  return new Zone({ origin, class: zoneClass, nodes, nsec3, recordCount, warnings });
 }
 
 function dedupeSorted(type: number, rdata: Buffer[]): Buffer[] {
