@@ -49,7 +49,7 @@ function install(e: Omit<EntrySpec, 'slot'>): { slot: number; reply: Buffer } {
 }
 
 /** Runs a frame that must be answered; returns the decoded reply after the frame checks. */
-function expectHit(frame: Buffer): dnsPacket.Packet & { raw: Buffer; out: Buffer } {
+function expectHit(frame: Buffer): dnsPacket.DecodedPacket & { rcode?: string; raw: Buffer; out: Buffer } {
   const r = santa.run(frame);
   expect({ retval: r.retval, moved: r.moved }).toEqual({
     retval: XDP_TX,
