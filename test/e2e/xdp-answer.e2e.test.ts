@@ -5,13 +5,15 @@
  *   client ns  santa-c 10.53.0.1 / fd53::1  ──veth──  santa-s 10.53.0.2 / fd53::2  server ns
  *   dig, kdig, the test's client, tcpdump             santa.bpf.o (XDP), named with query log
  *
- * Entries are built by the TypeScript layer (sidecar/bpf codec + SantaMaps) from BIND's own
- * answer to the same query, fetched over TCP (which the program never touches). Then, in generic
- * and in native mode, over IPv4 and IPv6:
+ * Entries are encoded and installed by the TypeScript layer (sidecar/bpf codec + SantaMaps). Most
+ * hold BIND's own answer to the same query, fetched over TCP (which the program never touches);
+ * two hold replies Santa's response builder made from the zone file. Then, in generic and in
+ * native mode, over IPv4 and IPv6:
  *   - a cached question asked in mixed case (0x20) is answered by XDP: its entry's hit counter and
  *     the program's hit counter move by one per query, BIND's query log never shows it (a later
  *     uncached sentinel query proves the log was written past that point), and the reply is
  *     BIND's answer with the query's own question bytes, ID and RD;
+ *   - the builder's replies, served by XDP, say what BIND says to the same query;
  *   - dig and kdig, real clients, get the cached answers;
  *   - an uncached name, and a cached name asked with other query bits, are answered by BIND and
  *     logged, and the program counts them as misses;
@@ -30,6 +32,9 @@ import { requireRoot, requireTools } from '../support/require-root';
 import { loadNative, LoadedObject, SantaNative, XdpMode } from '../../sidecar/bpf/native';
 import { cacheEntry, keyFlags, QueryBits } from '../../sidecar/bpf/codec';
 import { SantaMaps } from '../../sidecar/bpf/maps';
+import { buildResponse } from '../../sidecar/response/build';
+import { parseZoneFile } from '../../sidecar/zone/parse';
+import * as dnsPacket from 'dns-packet';
 import { parsePcap } from './pcap';
 
 const SANTA_OBJECT = resolve(__dirname, '../../xdp/build/santa.bpf.o');
@@ -41,7 +46,7 @@ const LEASE_NS = 600n * 1_000_000_000n;
 interface CachedCase {
   label: string;
   name: string;
-  type: 'A' | 'AAAA';
+  type: 'A' | 'AAAA' | 'MX';
   bits: QueryBits;
   slot: number;
 }
@@ -55,7 +60,15 @@ const CACHED: CachedCase[] = [
   { label: 'ns1 A (EDNS, RD=0)', name: 'ns1.example.test', type: 'A', bits: DIG_BITS, slot: 3 },
 ];
 
-function spec(c: { name: string; type: 'A' | 'AAAA'; bits: QueryBits }, name = c.name, id?: number): QuestionSpec {
+// Santa's own path: replies built from the parsed zone file by the response builder, never
+// fetched from BIND (BIND's answers are fetched only to compare with).
+const BUILDER_BITS: QueryBits = { recursionDesired: true, edns: true, dnssecOk: false };
+const BUILT: CachedCase[] = [
+  { label: 'www A (EDNS, RD=1), built', name: 'www.example.test', type: 'A', bits: BUILDER_BITS, slot: 10 },
+  { label: 'mail MX (EDNS, RD=1), built', name: 'mail.example.test', type: 'MX', bits: BUILDER_BITS, slot: 11 },
+];
+
+function spec(c: { name: string; type: CachedCase['type']; bits: QueryBits }, name = c.name, id?: number): QuestionSpec {
   return {
     name,
     type: c.type,
@@ -102,26 +115,36 @@ beforeAll(async () => {
   maps = SantaMaps.fromLoadedObject(santa, bpf);
   maps.writeSettings({ mode: 'on', maxUdpSize: 0, ports: [], v4Addrs: [topo.server.v4], v6Addrs: [topo.server.v6] });
 
+  const all = [...CACHED, ...BUILT];
   const answers = await queryMany(
-    CACHED.map((c) => spec(c)),
+    all.map((c) => spec(c)),
     { server: topo.server.v4, transport: 'tcp', netns: topo.client.ns },
   );
-  const now = process.hrtime.bigint(); // CLOCK_MONOTONIC, the clock bpf_ktime_get_ns reads
-  const entries = CACHED.map((c, i) => {
+  all.forEach((c, i) => {
     const a = answers[i];
     if (!a.answer) throw new Error(`BIND did not answer ${c.label} over TCP: ${a.error}`);
     expect(a.answer.rcode).toBe('NOERROR');
     bindReplies.set(c, a.answer);
-    return cacheEntry({
-      question: { name: c.name, type: c.type },
-      reply: a.answer.raw,
-      slot: c.slot,
-      expiresNs: now + LEASE_NS,
-      keyFlags: keyFlags(c.bits),
-    });
   });
-  maps.zeroSlots(CACHED.map((c) => c.slot));
-  expect(maps.install(entries)).toBe(CACHED.length);
+  const zone = parseZoneFile(ZONE_FILE, 'example.test');
+  const now = process.hrtime.bigint(); // CLOCK_MONOTONIC, the clock bpf_ktime_get_ns reads
+  const entry = (c: CachedCase, reply: Buffer) =>
+    cacheEntry({ question: { name: c.name, type: c.type }, reply, slot: c.slot, expiresNs: now + LEASE_NS, keyFlags: keyFlags(c.bits) });
+  const entries = [
+    ...CACHED.map((c) => entry(c, bindReplies.get(c)!.raw)),
+    ...BUILT.map((c) => {
+      const built = buildResponse(
+        zone,
+        { name: c.name, type: c.type },
+        { rd: c.bits.recursionDesired, edns: c.bits.edns, do: c.bits.dnssecOk, udpSize: 1232 },
+        { minimalResponses: 'no-auth-recursive', ednsUdpSize: 1232 },
+      );
+      if (!built.cacheable) throw new Error(`the response builder refuses ${c.label}: ${built.reason}`);
+      return entry(c, built.wire);
+    }),
+  ];
+  maps.zeroSlots(all.map((c) => c.slot));
+  expect(maps.install(entries)).toBe(all.length);
 });
 
 afterAll(async () => {
@@ -251,6 +274,22 @@ describe.each<XdpMode>(['generic', 'native'])('XDP in %s mode', (mode) => {
     expect(await checksumErrors()).toEqual(csumErrorsBefore);
   });
 
+  it.each([
+    ['IPv4', () => topo.server.v4],
+    ['IPv6', () => topo.server.v6],
+  ])('serves replies the response builder made from the zone file, equivalent to BIND\'s, over %s', async (_family, server) => {
+    const hitsBefore = maps.readHits(BUILT.map((c) => c.slot));
+    const results = await queryMany(
+      BUILT.map((c) => spec(c, mixCase(c.name))),
+      { server: server(), netns: topo.client.ns },
+    );
+    expect(maps.readHits(BUILT.map((c) => c.slot))).toEqual(hitsBefore.map((h) => h + 1));
+    BUILT.forEach((c, i) => {
+      expect(results[i].error).toBeUndefined();
+      expect(comparable(results[i].answer!)).toEqual(comparable(bindReplies.get(c)!));
+    });
+  });
+
   it('serves dig and kdig, real clients, from XDP', async () => {
     const www = CACHED[0];
     const wwwAaaa = CACHED[1];
@@ -302,6 +341,19 @@ describe.each<XdpMode>(['generic', 'native'])('XDP in %s mode', (mode) => {
     expect(www[0]).toContain(`(${server()})`);
   });
 });
+
+/**
+ * What must agree between two answers to the same question: header flags and rcode, and each
+ * section as a multiset of records (BIND rotates RRsets from one answer to the next). Names are
+ * compared case-insensitively, as DNS does: XDP replies echo the query's 0x20 case.
+ */
+function comparable(a: DnsAnswer): { flags: string; sections: string[][] } {
+  const norm = (rrs: dnsPacket.Answer[] | undefined) => (rrs ?? []).map((r) => JSON.stringify(r).toLowerCase()).sort();
+  return {
+    flags: a.raw.readUInt16BE(2).toString(16),
+    sections: [norm(a.packet.answers), norm(a.packet.authorities), norm(a.packet.additionals)],
+  };
+}
 
 function aData(a: DnsAnswer): string[] {
   return (a.packet.answers ?? []).map((r) => String((r as { data?: unknown }).data));
