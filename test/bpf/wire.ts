@@ -122,3 +122,60 @@ export function seededRandom(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+export interface UdpFrame {
+  srcMac: Buffer;
+  dstMac: Buffer;
+  /** 4 bytes for IPv4, 16 for IPv6. */
+  src: Buffer;
+  dst: Buffer;
+  sport: number;
+  dport: number;
+  payload: Buffer;
+}
+
+function ipv4HeaderChecksum(h: Buffer): number {
+  let sum = 0;
+  for (let i = 0; i < h.length; i += 2) sum += h.readUInt16BE(i);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
+}
+
+/** Ethernet + IPv4 (no options) or IPv6 + UDP, every checksum filled in the textbook way. */
+export function udpFrame(f: UdpFrame): Buffer {
+  const v6 = f.src.length === 16;
+  const udpLength = 8 + f.payload.length;
+  const udp = Buffer.concat([u16(f.sport), u16(f.dport), u16(udpLength), u16(textbookUdpChecksum(f.src, f.dst, f.sport, f.dport, f.payload)), f.payload]);
+  let ip: Buffer;
+  if (v6) {
+    ip = Buffer.concat([u32(0x60000000), u16(udpLength), Buffer.from([17, 64]), f.src, f.dst]);
+  } else {
+    ip = Buffer.concat([Buffer.from([0x45, 0]), u16(20 + udpLength), u16(0x1234), u16(0x4000), Buffer.from([64, 17]), u16(0), f.src, f.dst]);
+    ip.writeUInt16BE(ipv4HeaderChecksum(ip), 10);
+  }
+  return Buffer.concat([f.dstMac, f.srcMac, u16(v6 ? 0x86dd : 0x0800), ip, udp]);
+}
+
+/** Splits a frame built like udpFrame's (no VLAN, no IPv4 options) back into its parts. */
+export function parseUdpFrame(frame: Buffer): UdpFrame & { ipChecksumOk: boolean; udpChecksum: number } {
+  const type = frame.readUInt16BE(12);
+  const v6 = type === 0x86dd;
+  if (!v6 && type !== 0x0800) throw new Error(`ethertype 0x${type.toString(16)} is not IP`);
+  const ipLen = v6 ? 40 : (frame[14] & 0x0f) * 4;
+  const ip = frame.subarray(14, 14 + ipLen);
+  const src = Buffer.from(v6 ? ip.subarray(8, 24) : ip.subarray(12, 16));
+  const dst = Buffer.from(v6 ? ip.subarray(24, 40) : ip.subarray(16, 20));
+  const udp = frame.subarray(14 + ipLen);
+  const udpLength = udp.readUInt16BE(4);
+  return {
+    dstMac: Buffer.from(frame.subarray(0, 6)),
+    srcMac: Buffer.from(frame.subarray(6, 12)),
+    src,
+    dst,
+    sport: udp.readUInt16BE(0),
+    dport: udp.readUInt16BE(2),
+    payload: Buffer.from(udp.subarray(8, udpLength)),
+    udpChecksum: udp.readUInt16BE(6),
+    ipChecksumOk: v6 || ipv4HeaderChecksum(ip) === 0,
+  };
+}
