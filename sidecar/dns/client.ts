@@ -6,6 +6,9 @@
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import * as packet from 'dns-packet';
+// dns-packet names types it does not know UNKNOWN_<n>, and encodes them back from that name.
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const packetTypes: { toString(code: number): string } = require('dns-packet/types');
 
 export type Transport = 'udp' | 'tcp';
 
@@ -25,7 +28,8 @@ export interface QueryBits {
 
 export interface Question {
   name: string;
-  type: string;
+  /** Mnemonic ("AAAA") or number. */
+  type: string | number;
   class?: string;
 }
 
@@ -43,7 +47,7 @@ export function encodeQuery(question: Question, bits: QueryBits, id: number): Bu
     type: 'query',
     id,
     flags,
-    questions: [{ name: question.name, type: question.type as packet.RecordType, class: (question.class ?? 'IN') as packet.RecordClass }],
+    questions: [{ name: question.name, type: (typeof question.type === 'number' ? packetTypes.toString(question.type) : question.type) as packet.RecordType, class: (question.class ?? 'IN') as packet.RecordClass }],
     additionals,
   });
 }

@@ -1,0 +1,173 @@
+/**
+ * The native loader: Santa loads its XDP program itself through libbpf (the binding) and keeps
+ * everything that must outlive the process in a bpffs directory of its own:
+ *
+ *   <pinDir>/santa_cache_32 ... santa_stats   the maps, shared by every interface
+ *   <pinDir>/prog-<sha256 of the object>      the program built from that exact object file
+ *
+ * XDP attachments made through netlink stay on the interface when the process exits, so on
+ * restart the program is normally still running: if the interface runs the program pinned for
+ * the current object, it is adopted as it is. If the object changed (an upgrade), the new program
+ * is loaded on the same pinned maps (the cache survives) and atomically replaces the old one.
+ * A program that is not Santa's is never replaced.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { santaAbi, santaMapNames, type SantaAbi } from '../../bpf/abi';
+import { isBpfError, loadNative, type SantaNative } from '../../bpf/native';
+import type { Attachment, AttachmentInfo, Loader, LoaderDescription, XdpTarget } from '../loader';
+
+export interface NativeLoaderOptions {
+  objectPath: string;
+  /** bpffs directory of this Santa instance (must be on a bpffs mount). */
+  pinDir: string;
+  /** Cache capacity: max_entries of every cache tier and of the hit-counter array. */
+  maxEntries: number;
+  /** Interfaces this instance manages, for describe(). */
+  targets: readonly XdpTarget[];
+  bpf?: SantaNative;
+  abi?: SantaAbi;
+}
+
+const PROG_PIN_PREFIX = 'prog-';
+
+export class NativeLoader implements Loader {
+  readonly kind = 'native' as const;
+  private readonly bpf: SantaNative;
+  private readonly abi: SantaAbi;
+  private readonly objectHash: string;
+  /** The loaded-or-adopted program, shared by every target of this run. */
+  private program: { fd: number; id: number; objectId?: number } | undefined;
+
+  constructor(private readonly options: NativeLoaderOptions) {
+    this.bpf = options.bpf ?? loadNative();
+    this.abi = options.abi ?? santaAbi();
+    this.objectHash = createHash('sha256').update(readFileSync(options.objectPath)).digest('hex').slice(0, 16);
+  }
+
+  private get progPin(): string {
+    return join(this.options.pinDir, PROG_PIN_PREFIX + this.objectHash);
+  }
+
+  async ensure(target: XdpTarget): Promise<Attachment> {
+    const attached = this.bpf.queryXdp(target.iface, target.netns);
+    const attachedId = attached ? this.modeProgId(attached, target) : 0;
+    const current = this.currentProgram();
+    const maps = { kind: 'pinned' as const, dir: this.options.pinDir };
+    if (current && attachedId === current.id) {
+      return { target, programId: current.id, maps, adopted: true, replaced: false };
+    }
+    if (attachedId !== 0 && !this.isSantaProgram(attachedId)) {
+      throw new Error(
+        `${describeTarget(target)} already runs XDP program id ${attachedId}, which is not Santa's; ` +
+          'detach it first (Santa never replaces a program it did not load)',
+      );
+    }
+    const program = current ?? this.loadProgram();
+    this.bpf.attachXdp(program.fd, target.iface, target.xdpMode, target.netns, { replace: attachedId !== 0 });
+    this.removeStaleProgramPins();
+    return { target, programId: program.id, maps, adopted: false, replaced: attachedId !== 0 };
+  }
+
+  async detach(target: XdpTarget): Promise<boolean> {
+    const attached = this.bpf.queryXdp(target.iface, target.netns);
+    const attachedId = attached ? this.modeProgId(attached, target) : 0;
+    if (attachedId === 0) return false;
+    if (!this.isSantaProgram(attachedId)) {
+      throw new Error(`${describeTarget(target)} runs XDP program id ${attachedId}, which is not Santa's: left in place`);
+    }
+    this.bpf.detachXdp(target.iface, target.xdpMode, target.netns);
+    return true;
+  }
+
+  /** Removes every pin of this instance: the program and the maps (and so the cache). */
+  purge(): void {
+    if (!existsSync(this.options.pinDir)) return;
+    for (const name of readdirSync(this.options.pinDir)) {
+      if (name.startsWith(PROG_PIN_PREFIX) || santaMapNames(this.abi).includes(name)) unlinkSync(join(this.options.pinDir, name));
+    }
+  }
+
+  async describe(): Promise<LoaderDescription> {
+    const attachments: AttachmentInfo[] = [];
+    for (const target of this.options.targets) {
+      const attached = this.bpf.queryXdp(target.iface, target.netns);
+      const id = attached ? this.modeProgId(attached, target) : 0;
+      if (id === 0 || !this.isSantaProgram(id)) continue;
+      attachments.push({
+        iface: target.iface,
+        netns: target.netns,
+        programId: id,
+        mapDir: this.options.pinDir,
+        details: { mode: target.xdpMode, object: this.objectHash, current: String(this.currentProgram()?.id === id) },
+      });
+    }
+    return { kind: 'native', attachments };
+  }
+
+  async close(): Promise<void> {
+    if (!this.program) return;
+    // The object (or adopted fd) can go: the attachment and the pins keep the program alive.
+    if (this.program.objectId !== undefined) this.bpf.closeObject(this.program.objectId);
+    else this.bpf.closeFd(this.program.fd);
+    this.program = undefined;
+  }
+
+  private modeProgId(attached: NonNullable<ReturnType<SantaNative['queryXdp']>>, target: XdpTarget): number {
+    return target.xdpMode === 'generic' ? attached.genericProgId : attached.nativeProgId;
+  }
+
+  /** The program pinned for this very object file, if it exists. */
+  private currentProgram(): { fd: number; id: number } | undefined {
+    if (this.program) return this.program;
+    if (!existsSync(this.progPin)) return undefined;
+    const fd = this.bpf.objGet(this.progPin);
+    this.program = { fd, id: this.bpf.progInfo(fd).id };
+    return this.program;
+  }
+
+  private isSantaProgram(progId: number): boolean {
+    const fd = this.bpf.progGetFdById(progId);
+    try {
+      return this.bpf.progInfo(fd).name === this.abi.progName;
+    } finally {
+      this.bpf.closeFd(fd);
+    }
+  }
+
+  private loadProgram(): { fd: number; id: number; objectId: number } {
+    mkdirSync(this.options.pinDir, { recursive: true });
+    const mapMaxEntries: Record<string, number> = { [this.abi.maps.hits]: this.options.maxEntries };
+    for (const tier of this.abi.tiers) mapMaxEntries[tier.mapName] = this.options.maxEntries;
+    const load = () => this.bpf.loadObject(this.options.objectPath, { pinMaps: this.options.pinDir, mapMaxEntries });
+    let object;
+    try {
+      object = load();
+    } catch (e) {
+      // Pinned maps of another layout or capacity cannot be reused; the cache is rebuilt anyway.
+      if (!isBpfError(e) || !existsSync(join(this.options.pinDir, this.abi.maps.settings))) throw e;
+      for (const name of santaMapNames(this.abi)) {
+        const pin = join(this.options.pinDir, name);
+        if (existsSync(pin)) unlinkSync(pin);
+      }
+      object = load();
+    }
+    const fd = object.progs[this.abi.progName];
+    if (fd === undefined) throw new Error(`${this.options.objectPath} has no program ${this.abi.progName}`);
+    if (existsSync(this.progPin)) unlinkSync(this.progPin);
+    this.bpf.pinObject(fd, this.progPin);
+    this.program = { fd, id: this.bpf.progInfo(fd).id, objectId: object.id };
+    return this.program as { fd: number; id: number; objectId: number };
+  }
+
+  private removeStaleProgramPins(): void {
+    for (const name of readdirSync(this.options.pinDir)) {
+      if (name.startsWith(PROG_PIN_PREFIX) && join(this.options.pinDir, name) !== this.progPin) unlinkSync(join(this.options.pinDir, name));
+    }
+  }
+}
+
+function describeTarget(target: XdpTarget): string {
+  return target.netns ? `interface ${target.iface} in ${target.netns}` : `interface ${target.iface}`;
+}

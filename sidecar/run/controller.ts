@@ -1,0 +1,318 @@
+/**
+ * The cache controller: one tick turns the ranking into installed entries.
+ *
+ *   hit counters -> ranking -> hot questions -> build (per zone serial) -> capacity
+ *   -> verify new or changed answers against BIND -> diff -> batch apply + lease renewal
+ *
+ * Zone withdrawals do not wait for a tick: withdrawZone() deletes a zone's entries at once.
+ */
+import { createHash } from 'node:crypto';
+import { cacheEntry, CacheEncodeError, hostOrder, type CacheKey } from '../bpf/codec';
+import type { SantaAbi } from '../bpf/abi';
+import { diffEntries, selectWithinCapacity, type Capacity, type PlannedEntry } from '../cache/plan';
+import { SlotAllocator } from '../cache/slots';
+import type { HotSetRanking } from '../ranking/hot-set-ranking';
+import { KEY_DO, KEY_EDNS, KEY_RD, type QuestionKey } from '../ranking/question-key';
+import { buildResponse, type ServerOptions } from '../response/build';
+import { verifyResponse } from '../response/verify';
+import { typeName } from '../zone/types';
+import { soaSerialOf, type ZoneRegistry } from './zone-registry';
+
+/** The query came over IPv6 (santa_abi.h SANTA_KEY_V6): BIND orders glue by family. */
+export const KEY_V6 = 0x08;
+
+/** The map operations the controller needs (SantaMaps implements them). */
+export interface CacheMaps {
+  install(entries: readonly (CacheKey & { value: Buffer })[]): number;
+  remove(keys: readonly CacheKey[]): number;
+  readHits(slots: readonly number[]): number[];
+  zeroSlots(slots: readonly number[]): void;
+}
+
+/** Asks BIND itself (never the XDP cache: over TCP) the same question with the same bits. */
+export type AskBind = (key: QuestionKey) => Promise<Buffer>;
+
+export interface ControllerOptions {
+  registry: ZoneRegistry;
+  ranking: HotSetRanking;
+  maps: CacheMaps;
+  abi: SantaAbi;
+  server: ServerOptions;
+  capacity: Capacity;
+  /** Hit-counter slots (max_entries of santa_hits). */
+  slots: number;
+  leaseMs: number;
+  /** null: install without asking BIND (tests of the program only; never in production). */
+  askBind: AskBind | null;
+  /** CLOCK_MONOTONIC in ns, the clock bpf_ktime_get_ns() reads. */
+  monotonicNs?: () => bigint;
+  nowMs?: () => number;
+  /** A failed verification is retried after this long (BIND may not have reloaded yet). */
+  verifyRetryMs?: number;
+  /** Most verifications per tick, so one tick stays short after a big change. */
+  verifyBudget?: number;
+}
+
+interface Candidate extends PlannedEntry {
+  key: QuestionKey;
+  zone: string;
+  serial: number;
+  entry: CacheKey & { value: Buffer };
+  wire: Buffer;
+}
+
+interface InstalledEntry {
+  id: string;
+  key: QuestionKey;
+  zone: string;
+  digest: string;
+  bytes: number;
+  slot: number;
+  cacheKey: CacheKey;
+  value: Buffer;
+  /** Hit counter value already fed to the ranking. */
+  hitsSeen: number;
+}
+
+export interface TickReport {
+  ranked: number;
+  candidates: number;
+  refused: Map<string, number>;
+  verified: number;
+  verifyFailures: number;
+  added: number;
+  changed: number;
+  removed: number;
+  renewed: number;
+  durationMs: number;
+}
+
+export interface ControllerTotals {
+  verifyChecks: number;
+  verifyFailures: number;
+  installs: number;
+  removals: number;
+  renewals: number;
+  withdrawals: number;
+  ticks: number;
+}
+
+export class CacheController {
+  private readonly installed = new Map<string, InstalledEntry>();
+  private readonly slots: SlotAllocator;
+  /** Built answers by question id, valid while the zone serial is the same. */
+  private readonly built = new Map<string, { serial: number; candidate: Candidate | null; reason?: string }>();
+  /** Verification results by digest (a digest names the exact reply bytes). */
+  private readonly verified = new Set<string>();
+  private readonly failedAt = new Map<string, number>();
+  readonly totals: ControllerTotals = { verifyChecks: 0, verifyFailures: 0, installs: 0, removals: 0, renewals: 0, withdrawals: 0, ticks: 0 };
+  lastVerifyFailure: { question: string; mismatches: string[] } | undefined;
+
+  constructor(private readonly o: ControllerOptions) {
+    this.slots = new SlotAllocator(o.slots);
+  }
+
+  private monoNs(): bigint {
+    return (this.o.monotonicNs ?? process.hrtime.bigint)();
+  }
+
+  private nowMs(): number {
+    return (this.o.nowMs ?? Date.now)();
+  }
+
+  /** Entries installed now, with their zone and bytes. */
+  entries(): ReadonlyArray<Readonly<InstalledEntry>> {
+    return [...this.installed.values()];
+  }
+
+  get installedBytes(): number {
+    let bytes = 0;
+    for (const e of this.installed.values()) bytes += e.bytes;
+    return bytes;
+  }
+
+  /** Deletes every entry of `zone` from the maps now. */
+  withdrawZone(zone: string): number {
+    const gone = [...this.installed.values()].filter((e) => e.zone === zone);
+    this.removeEntries(gone);
+    for (const [id, b] of this.built) if (b.candidate?.zone === zone) this.built.delete(id);
+    this.totals.withdrawals += gone.length;
+    return gone.length;
+  }
+
+  /** Deletes everything (shutdown with purge, mode change). */
+  withdrawAll(): number {
+    const gone = [...this.installed.values()];
+    this.removeEntries(gone);
+    return gone.length;
+  }
+
+  async tick(): Promise<TickReport> {
+    const started = this.nowMs();
+    this.feedHits();
+    this.o.ranking.advanceTo(started);
+    const ranked = this.o.ranking.top(this.o.capacity.entries * 2);
+    const refused = new Map<string, number>();
+    const candidates: Candidate[] = [];
+    for (const r of ranked) {
+      const c = this.candidateFor(r.id, r.key);
+      if (typeof c === 'string') refused.set(c, (refused.get(c) ?? 0) + 1);
+      else candidates.push(c);
+    }
+    const chosen = selectWithinCapacity(candidates, this.o.capacity);
+    const { accepted, checks, failures } = await this.verifyAll(chosen);
+    // Zones may have been withdrawn while BIND was being asked: re-check before installing.
+    const live = accepted.filter((c) => this.isServable(c.zone, c.serial));
+    const diff = diffEntries(this.installed, live);
+    this.removeEntries(diff.remove.map((id) => this.installed.get(id) as InstalledEntry));
+    const expires = this.monoNs() + BigInt(this.o.leaseMs) * 1_000_000n;
+    const writes: InstalledEntry[] = [];
+    const fresh: number[] = [];
+    for (const c of diff.add) {
+      const slot = this.slots.allocate();
+      fresh.push(slot);
+      writes.push(this.entryFrom(c, slot, 0));
+    }
+    for (const c of diff.change) {
+      const old = this.installed.get(c.id) as InstalledEntry;
+      writes.push(this.entryFrom(c, old.slot, old.hitsSeen));
+    }
+    for (const c of diff.keep) writes.push(this.installed.get(c.id) as InstalledEntry);
+    // A reused slot must not carry the counts of the question that had it before.
+    if (fresh.length) this.o.maps.zeroSlots(fresh);
+    for (const e of writes) {
+      hostOrder.writeU64(e.value, this.o.abi.value.expiresNs, expires);
+      this.installed.set(e.id, e);
+    }
+    this.o.maps.install(writes.map((e) => ({ ...e.cacheKey, value: e.value })));
+    this.totals.installs += diff.add.length + diff.change.length;
+    this.totals.renewals += diff.keep.length;
+    this.totals.ticks++;
+    return {
+      ranked: ranked.length,
+      candidates: candidates.length,
+      refused,
+      verified: checks,
+      verifyFailures: failures,
+      added: diff.add.length,
+      changed: diff.change.length,
+      removed: diff.remove.length,
+      renewed: diff.keep.length,
+      durationMs: this.nowMs() - started,
+    };
+  }
+
+  /** Feeds the program's per-entry hit deltas to the ranking: cached questions never reach
+   * BIND's log again, so without this they would look cold and be evicted. */
+  private feedHits(): void {
+    const entries = [...this.installed.values()];
+    if (entries.length === 0) return;
+    const counts = this.o.maps.readHits(entries.map((e) => e.slot));
+    entries.forEach((e, i) => {
+      const delta = counts[i] - e.hitsSeen;
+      if (delta > 0) this.o.ranking.addHits(e.key, delta);
+      e.hitsSeen = counts[i];
+    });
+  }
+
+  private isServable(zone: string, serial: number): boolean {
+    const z = this.o.registry.get(zone);
+    return z !== undefined && z.state.status === 'offloaded' && z.model !== undefined && soaSerialOf(z.model) === serial;
+  }
+
+  /** The prebuilt entry for a question, or the reason it cannot be cached. */
+  private candidateFor(id: string, key: QuestionKey): Candidate | string {
+    const zone = this.o.registry.zoneFor(key.name);
+    if (!zone) return 'no offloaded zone';
+    if (zone.state.status !== 'offloaded' || !zone.model) return `zone ${zone.state.status}`;
+    const serial = soaSerialOf(zone.model);
+    const memo = this.built.get(id);
+    if (memo && memo.serial === serial) return memo.candidate ?? (memo.reason as string);
+    const result = this.build(id, key, zone.state.zone, serial);
+    this.built.set(id, typeof result === 'string' ? { serial, candidate: null, reason: result } : { serial, candidate: result });
+    return result;
+  }
+
+  private build(id: string, key: QuestionKey, zone: string, serial: number): Candidate | string {
+    const model = this.o.registry.get(zone)?.model;
+    if (!model) return 'zone not parsed';
+    const bits = {
+      rd: (key.flags & KEY_RD) !== 0,
+      edns: (key.flags & KEY_EDNS) !== 0,
+      do: (key.flags & KEY_DO) !== 0,
+      family: (key.flags & KEY_V6 ? 6 : 4) as 4 | 6,
+    };
+    const question = { name: key.name, type: key.qtype, class: key.qclass };
+    const built = buildResponse(model, question, bits, this.o.server);
+    if (!built.cacheable) return built.reason;
+    try {
+      const entry = cacheEntry({ question, keyFlags: key.flags, reply: built.wire, slot: 0, expiresNs: 0n }, this.o.abi);
+      const digest = createHash('sha256').update(built.wire).update(String(key.flags)).digest('hex');
+      return { id, key, zone, serial, entry, wire: built.wire, digest, bytes: entry.value.length - this.o.abi.value.tail };
+    } catch (e) {
+      if (e instanceof CacheEncodeError) return e.message;
+      throw e;
+    }
+  }
+
+  private async verifyAll(chosen: Candidate[]): Promise<{ accepted: Candidate[]; checks: number; failures: number }> {
+    const ask = this.o.askBind;
+    if (!ask) return { accepted: chosen, checks: 0, failures: 0 };
+    const retryMs = this.o.verifyRetryMs ?? 10_000;
+    let budget = this.o.verifyBudget ?? 2000;
+    const now = this.nowMs();
+    const pending = chosen.filter((c) => {
+      if (this.verified.has(c.digest)) return false;
+      const failed = this.failedAt.get(c.digest);
+      return failed === undefined || now - failed >= retryMs;
+    });
+    let checks = 0;
+    let failures = 0;
+    const queue = pending.slice(0, budget);
+    budget -= queue.length;
+    const worker = async () => {
+      for (let c = queue.shift(); c; c = queue.shift()) {
+        checks++;
+        this.totals.verifyChecks++;
+        try {
+          const result = verifyResponse(c.wire, await ask(c.key));
+          if (result.mismatches.length === 0) {
+            this.verified.add(c.digest);
+            this.failedAt.delete(c.digest);
+            continue;
+          }
+          this.lastVerifyFailure = { question: describe(c.key), mismatches: result.mismatches };
+        } catch (e) {
+          this.lastVerifyFailure = { question: describe(c.key), mismatches: [`BIND did not answer: ${(e as Error).message}`] };
+        }
+        failures++;
+        this.totals.verifyFailures++;
+        this.failedAt.set(c.digest, this.nowMs());
+      }
+    };
+    await Promise.all(Array.from({ length: 16 }, worker));
+    return { accepted: chosen.filter((c) => this.verified.has(c.digest)), checks, failures };
+  }
+
+  private entryFrom(c: Candidate, slot: number, hitsSeen: number): InstalledEntry {
+    const value = Buffer.from(c.entry.value);
+    hostOrder.writeU32(value, this.o.abi.value.slot, slot);
+    return { id: c.id, key: c.key, zone: c.zone, digest: c.digest, bytes: c.bytes, slot, cacheKey: { mapName: c.entry.mapName, key: c.entry.key }, value, hitsSeen };
+  }
+
+  private removeEntries(entries: InstalledEntry[]): void {
+    if (entries.length === 0) return;
+    this.o.maps.remove(entries.map((e) => e.cacheKey));
+    for (const e of entries) {
+      this.installed.delete(e.id);
+      // Only now that the key is gone can no packet count into the slot.
+      this.slots.release(e.slot);
+    }
+    this.totals.removals += entries.length;
+  }
+}
+
+function describe(key: QuestionKey): string {
+  const bits = [key.flags & KEY_RD ? 'RD' : '', key.flags & KEY_EDNS ? 'EDNS' : '', key.flags & KEY_DO ? 'DO' : '', key.flags & KEY_V6 ? 'v6' : 'v4'].filter(Boolean);
+  return `${key.name} ${typeName(key.qtype)} ${bits.join('+')}`;
+}

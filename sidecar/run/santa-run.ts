@@ -1,0 +1,254 @@
+/**
+ * `santa run`: the long-running sidecar. Wires the parts together and owns every timer, watcher
+ * and socket; the decisions live in the parts (ranking, builder, controller, freshness).
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import chokidar, { type FSWatcher } from 'chokidar';
+import type { Logger } from 'pino';
+import { santaAbi } from '../bpf/abi';
+import { loadNative } from '../bpf/native';
+import { SantaMaps } from '../bpf/maps';
+import type { SantaConfig } from '../config';
+import { encodeQuery, exchange, soaSerial, type ServerAddress } from '../dns/client';
+import { DnstapSocketReceiver } from '../dnstap/socket-receiver';
+import { createLoader, targetsOf } from './loaders';
+import { createMetrics, startMetricsServer, type MetricsServer, type PassReason, type XdpCounters } from '../metrics';
+import { readNamedConf, type NamedConf } from '../named-conf/read';
+import { QueryLogFollower } from '../querylog/follow-query-log';
+import { HotSetRanking } from '../ranking/hot-set-ranking';
+import { KEY_DO, KEY_EDNS, KEY_RD, type QueryEvent, type QuestionKey } from '../ranking/question-key';
+import { CacheController, KEY_V6, type AskBind } from './controller';
+import { ZoneRegistry, type ZoneChange } from './zone-registry';
+
+export interface RunOptions {
+  config: SantaConfig;
+  log: Logger;
+  version: string;
+  /** Where BIND answers the sidecar's own TCP questions (verify, serial polls). */
+  bind?: { v4: ServerAddress; v6?: ServerAddress };
+  /** How often each zone's serial is asked of BIND. */
+  serialPollMs?: number;
+}
+
+export interface RunningSanta {
+  readonly controller: CacheController;
+  readonly registry: ZoneRegistry;
+  readonly maps: SantaMaps;
+  readonly metrics: MetricsServer | undefined;
+  /** Runs one control-loop round now (tests, `kill -USR1`). */
+  tickNow(): Promise<void>;
+  /** Stops timers, watchers and sockets. Entries stay until their leases expire. */
+  stop(): Promise<void>;
+}
+
+/** The XDP object built with this checkout (xdp/build/santa.bpf.o). */
+export function defaultObjectPath(): string {
+  for (const up of ['../../xdp/build/santa.bpf.o', '../../../xdp/build/santa.bpf.o']) {
+    const candidate = resolve(__dirname, up);
+    if (existsSync(candidate)) return candidate;
+  }
+  throw new Error('xdp/build/santa.bpf.o is missing: run `make -C xdp` (or set bpf_object)');
+}
+
+/** Ports and addresses BIND listens on, for the program's "is this for us" check. */
+function listenSettings(conf: NamedConf): { ports: number[]; v4: string[]; v6: string[] } {
+  const ports = new Set<number>();
+  const v4: string[] = [];
+  const v6: string[] = [];
+  let anyV4 = conf.options.listenOn.length === 0;
+  let anyV6 = conf.options.listenOnV6.length === 0;
+  for (const l of conf.options.listenOn) {
+    ports.add(l.port ?? 53);
+    for (const a of l.addresses) {
+      if (/^\d+\.\d+\.\d+\.\d+$/.test(a)) v4.push(a);
+      else anyV4 = true;
+    }
+  }
+  for (const l of conf.options.listenOnV6) {
+    ports.add(l.port ?? 53);
+    for (const a of l.addresses) {
+      if (a.includes(':') && !a.includes('/')) v6.push(a);
+      else anyV6 = true;
+    }
+  }
+  return { ports: ports.size ? [...ports] : [53], v4: anyV4 ? [] : v4, v6: anyV6 ? [] : v6 };
+}
+
+export async function runSanta(options: RunOptions): Promise<RunningSanta> {
+  const { config, log } = options;
+  const abi = santaAbi();
+  const conf = readNamedConf(config.namedConf);
+  const registry = new ZoneRegistry(conf);
+  for (const s of registry.skipped) log.warn({ zone: s.zone, reason: s.reason }, 'zone not offloaded');
+  const bind = options.bind ?? { v4: { host: '127.0.0.1', port: 53 }, v6: { host: '::1', port: 53 } };
+
+  const targets = targetsOf(config);
+  const loader = createLoader(config, config.bpfObject ?? defaultObjectPath());
+  const attachments = [];
+  for (const target of targets) {
+    const a = await loader.ensure(target);
+    log.info({ iface: target.iface, netns: target.netns, programId: a.programId, adopted: a.adopted, replaced: a.replaced }, 'XDP program in place');
+    attachments.push(a);
+  }
+  const source = attachments[0].maps;
+  const bpf = loadNative();
+  const maps = source.kind === 'pinned' ? SantaMaps.openPinned(source.dir, bpf, abi) : SantaMaps.fromLoadedObject({ id: -1, progs: {}, maps: { ...source.fds } }, bpf, abi);
+  const listen = listenSettings(conf);
+  maps.writeSettings({ mode: config.mode, maxUdpSize: conf.options.maxUdpSize, ports: listen.ports, v4Addrs: listen.v4, v6Addrs: listen.v6 });
+
+  const ranking = new HotSetRanking({ capacity: Math.max(1024, config.cache.maxEntries * 4), halfLifeMs: config.ranking.intervalSeconds * 1000 * 30, startMs: Date.now() });
+  const askBind: AskBind = (key: QuestionKey) => {
+    const server = key.flags & KEY_V6 ? bind.v6 ?? bind.v4 : bind.v4;
+    const bits = { rd: (key.flags & KEY_RD) !== 0, edns: (key.flags & KEY_EDNS) !== 0, do: (key.flags & KEY_DO) !== 0, udpSize: 1232 };
+    const id = (Math.random() * 0x10000) >>> 0;
+    return exchange(encodeQuery({ name: key.name, type: key.qtype }, bits, id), server, 'tcp');
+  };
+  const controller = new CacheController({
+    registry,
+    ranking,
+    maps,
+    abi,
+    server: { minimalResponses: conf.options.minimalResponses, ednsUdpSize: conf.options.ednsUdpSize, maxUdpSize: conf.options.maxUdpSize },
+    capacity: { entries: config.cache.maxEntries, bytes: config.cache.maxBytes },
+    slots: maps.capacity(abi.maps.hits),
+    leaseMs: config.cache.leaseSeconds * 1000,
+    askBind: config.verify ? askBind : null,
+  });
+
+  let zoneReloads = 0;
+  let zoneReloadErrors = 0;
+  const act = (change: ZoneChange) => {
+    if (change.actions.withdraw) {
+      const n = controller.withdrawZone(change.zone);
+      log.info({ zone: change.zone, entries: n, status: change.state.status }, 'zone withdrawn');
+    }
+    if (change.actions.reparse) {
+      const parsed = registry.reparse(change.zone);
+      zoneReloads++;
+      if (parsed.state.status === 'error') {
+        zoneReloadErrors++;
+        log.error({ zone: change.zone, error: parsed.state.error }, 'zone file does not parse: zone withdrawn until it does');
+      }
+      act(parsed);
+    }
+  };
+  const pollSerials = async () => {
+    await Promise.all(
+      registry.names().map(async (zone) => {
+        let serial: number | null = null;
+        try {
+          serial = await soaSerial(zone, bind.v4);
+        } catch (e) {
+          log.debug({ zone, error: (e as Error).message }, 'serial poll failed');
+        }
+        act(registry.apply(zone, { kind: 'bind-serial', serial }));
+      }),
+    );
+  };
+  for (const zone of registry.names()) act(registry.reparse(zone));
+  await pollSerials();
+
+  // Query source: every query BIND logs is one observation of its question.
+  const observe = (event: QueryEvent) => {
+    if (event.tcp || event.signed || event.ednsVersion > 0) return;
+    const v6 = event.client.includes(':') ? KEY_V6 : 0;
+    ranking.observe({ name: event.name, qtype: event.qtype, qclass: event.qclass, flags: event.flags | v6 });
+  };
+  let querySource: { stop(): Promise<void>; snapshot(): { source: string; records: number; unreadable: number } } | undefined;
+  if (config.queries.path) {
+    if (config.queries.source === 'querylog') {
+      const follower = new QueryLogFollower(config.queries.path, observe);
+      await follower.start();
+      querySource = { stop: () => follower.stop(), snapshot: () => ({ source: 'querylog', records: follower.stats.lines, unreadable: follower.stats.unreadable.count }) };
+    } else {
+      const receiver = new DnstapSocketReceiver(config.queries.path, observe, { onError: (e) => log.warn({ error: e.message }, 'dnstap connection error') });
+      await receiver.listen();
+      querySource = { stop: () => receiver.close(), snapshot: () => ({ source: 'dnstap', records: receiver.stats.frames, unreadable: receiver.stats.unreadable.count }) };
+    }
+  }
+
+  const zoneByFile = registry.zoneFiles();
+  const watcher: FSWatcher = chokidar.watch([...zoneByFile.keys(), ...conf.files], { ignoreInitial: true, awaitWriteFinish: false });
+  watcher.on('all', (event, file) => {
+    const zone = zoneByFile.get(resolve(file));
+    if (zone) {
+      log.info({ zone, file, event }, 'zone file changed');
+      act(registry.apply(zone, { kind: 'file-changed' }));
+    } else {
+      log.warn({ file, event }, 'named.conf changed: restart santa to pick up new zones or options');
+    }
+  });
+
+  const metrics = createMetrics(
+    {
+      xdp: () => xdpCounters(maps.readStats()),
+      cache: () => ({ entries: controller.entries().length, bytes: controller.installedBytes, capacityEntries: config.cache.maxEntries, capacityBytes: config.cache.maxBytes }),
+      zones: () => registry.all().map((z) => ({ zone: z.state.zone, serial: z.state.parsedSerial ?? undefined, state: z.state.status })),
+      loop: () => ({ zoneReloads, zoneReloadErrors, ...controller.totals }),
+      querySource: () => querySource?.snapshot(),
+      mode: () => config.mode,
+    },
+    { version: options.version, loader: config.loader },
+  );
+  let lastTickOk = true;
+  let metricsServer: MetricsServer | undefined;
+  if (config.metrics.listen.port !== 0 || config.metrics.listen.host !== '') {
+    metricsServer = await startMetricsServer({
+      host: config.metrics.listen.host,
+      port: config.metrics.listen.port,
+      render: () => metrics.render(),
+      contentType: metrics.registry.contentType,
+      health: () => ({ ok: lastTickOk, detail: lastTickOk ? 'control loop running' : 'last control-loop round failed' }),
+    });
+    log.info({ address: metricsServer.address }, 'metrics listening');
+  }
+
+  let ticking: Promise<void> | undefined;
+  const tickNow = async () => {
+    if (ticking) return ticking;
+    ticking = (async () => {
+      try {
+        const report = await controller.tick();
+        metrics.observeLoop(report.durationMs / 1000);
+        lastTickOk = true;
+        log.debug({ ...report, refused: Object.fromEntries(report.refused) }, 'control loop');
+      } catch (e) {
+        lastTickOk = false;
+        log.error({ error: (e as Error).message }, 'control-loop round failed');
+      } finally {
+        ticking = undefined;
+      }
+    })();
+    return ticking;
+  };
+  const tickTimer = setInterval(() => void tickNow(), config.ranking.intervalSeconds * 1000);
+  const pollTimer = setInterval(() => void pollSerials(), options.serialPollMs ?? 1000);
+  await tickNow();
+
+  return {
+    controller,
+    registry,
+    maps,
+    metrics: metricsServer,
+    tickNow,
+    async stop() {
+      clearInterval(tickTimer);
+      clearInterval(pollTimer);
+      await ticking;
+      await watcher.close();
+      await querySource?.stop();
+      await metricsServer?.close();
+      maps.close();
+      await loader.close();
+    },
+  };
+}
+
+function xdpCounters(stats: Record<string, number>): XdpCounters {
+  const pass: Partial<Record<PassReason, number>> = {};
+  for (const [name, value] of Object.entries(stats)) {
+    if (name.startsWith('PASS_')) pass[name.slice(5).toLowerCase() as PassReason] = value;
+  }
+  return { packets: stats.PACKETS, dnsQueries: stats.DNS_QUERIES, hits: stats.HITS, dryRunHits: stats.DRY_RUN_HITS, txBytes: stats.TX_BYTES, pass };
+}

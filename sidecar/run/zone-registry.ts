@@ -1,0 +1,121 @@
+/**
+ * The zones Santa may answer for: what named.conf declares, the model parsed from each zone file,
+ * and each zone's freshness state. Parsing happens here (file I/O at the edge); the freshness
+ * rules are the pure state machine in ../freshness.
+ */
+import type { NamedConf, ZoneConfig } from '../named-conf/read';
+import { initialZoneState, nextZoneState, type ZoneActions, type ZoneEvent, type ZoneState } from '../freshness/zone-state';
+import { parseZoneFile } from '../zone/parse';
+import type { Zone } from '../zone/model';
+
+export interface RegisteredZone {
+  readonly config: ZoneConfig;
+  state: ZoneState;
+  /** The last model that parsed; only served while state.status is 'offloaded'. */
+  model: Zone | undefined;
+}
+
+export interface ZoneChange {
+  zone: string;
+  actions: ZoneActions;
+  state: ZoneState;
+}
+
+/** Serial from SOA RDATA in uncompressed wire form (MNAME, RNAME, then five 32-bit fields). */
+export function soaSerialOf(zone: Zone): number {
+  const rdata = zone.soa.rdata[0];
+  let at = 0;
+  for (let names = 0; names < 2; names++) {
+    while (rdata[at] !== 0) at += rdata[at] + 1;
+    at += 1;
+  }
+  return rdata.readUInt32BE(at);
+}
+
+export class ZoneRegistry {
+  private readonly zones = new Map<string, RegisteredZone>();
+  /** Zones named.conf declares that Santa will not answer for, with the reason. */
+  readonly skipped: ReadonlyArray<{ zone: string; reason: string }>;
+
+  constructor(conf: NamedConf) {
+    const skipped: { zone: string; reason: string }[] = [];
+    for (const config of conf.zones) {
+      if (!config.offloadable || !config.file) {
+        skipped.push({ zone: config.name, reason: config.reason ?? 'no zone file' });
+        continue;
+      }
+      const name = config.name.toLowerCase();
+      if (this.zones.has(name)) {
+        // The same zone in two views can be answered differently per client: leave it to BIND.
+        this.zones.delete(name);
+        skipped.push({ zone: config.name, reason: 'declared more than once (views)' });
+        continue;
+      }
+      this.zones.set(name, { config, state: initialZoneState(name), model: undefined });
+    }
+    this.skipped = skipped;
+  }
+
+  names(): string[] {
+    return [...this.zones.keys()];
+  }
+
+  get(zone: string): RegisteredZone | undefined {
+    return this.zones.get(zone);
+  }
+
+  all(): RegisteredZone[] {
+    return [...this.zones.values()];
+  }
+
+  /** The zone whose data answers `qname` (lower-case presentation form): the longest suffix. */
+  zoneFor(qname: string): RegisteredZone | undefined {
+    let name = qname.endsWith('.') && qname !== '.' ? qname.slice(0, -1) : qname;
+    for (;;) {
+      const found = this.zones.get(name === '' ? '.' : name);
+      if (found) return found;
+      if (name === '' || name === '.') return undefined;
+      const dot = nextLabelBoundary(name);
+      name = dot < 0 ? '' : name.slice(dot + 1);
+    }
+  }
+
+  /** Files whose change means a zone must be re-read. */
+  zoneFiles(): Map<string, string> {
+    const files = new Map<string, string>();
+    for (const [name, z] of this.zones) if (z.config.file) files.set(z.config.file, name);
+    return files;
+  }
+
+  /** Feeds one event to a zone's state machine and returns what the controller must do. */
+  apply(zone: string, event: ZoneEvent): ZoneChange {
+    const z = this.zones.get(zone);
+    if (!z) throw new Error(`zone ${zone} is not registered`);
+    const step = nextZoneState(z.state, event);
+    z.state = step.state;
+    return { zone, actions: step.actions, state: step.state };
+  }
+
+  /** Parses a zone's file; a failure affects this zone only. */
+  reparse(zone: string): ZoneChange {
+    const z = this.zones.get(zone);
+    if (!z) throw new Error(`zone ${zone} is not registered`);
+    try {
+      const model = parseZoneFile(z.config.file as string, z.config.name);
+      z.model = model;
+      return this.apply(zone, { kind: 'parsed', serial: soaSerialOf(model) });
+    } catch (e) {
+      z.model = undefined;
+      return this.apply(zone, { kind: 'parse-failed', error: (e as Error).message });
+    }
+  }
+}
+
+/** Index of the dot that ends the first label, skipping escaped dots ("a\.b.example"). */
+function nextLabelBoundary(name: string): number {
+  for (let i = 0; i < name.length; i++) {
+    if (name[i] === '\\') i += /[0-9]/.test(name[i + 1] ?? '') ? 3 : 1;
+    else if (name[i] === '.') return i;
+  }
+  return -1;
+}
