@@ -18,7 +18,7 @@ import {
   SantaSettings,
   sumPerCpuU64,
 } from './codec';
-import { LoadedObject, loadNative, MapInfo, SantaNative } from './native';
+import { isBpfError, LoadedObject, loadNative, MapInfo, SantaNative } from './native';
 
 export interface CacheEntry extends CacheKey {
   /** As cacheValue returns it (compact) or full-size: the rest is zero-filled. */
@@ -111,7 +111,10 @@ export class SantaMaps {
     return this.info.get(mapName)!.maxEntries;
   }
 
-  /** Inserts or replaces entries; returns how many were written. */
+  /**
+   * Inserts or replaces entries; returns how many were written. A failure (e.g. a full map)
+   * throws an Error whose `written` counts the entries already in, in the order given per tier.
+   */
   install(entries: readonly CacheEntry[]): number {
     let written = 0;
     for (const [mapName, group] of groupByMap(entries)) {
@@ -136,16 +139,36 @@ export class SantaMaps {
           e.value.copy(values, i * valueSize);
           values.fill(0, i * valueSize + e.value.length, (i + 1) * valueSize);
         }
-        written += this.bpf.updateBatch(
-          fd,
-          keys.subarray(0, count * tier.keySize),
-          values.subarray(0, count * valueSize),
-          count,
-          this.bpf.updateFlags.ANY,
-        );
+        try {
+          written += this.bpf.updateBatch(
+            fd,
+            keys.subarray(0, count * tier.keySize),
+            values.subarray(0, count * valueSize),
+            count,
+            this.bpf.updateFlags.ANY,
+          );
+        } catch (e) {
+          throw this.installError(e, mapName, written, entries.length);
+        }
       }
     }
     return written;
+  }
+
+  /** Says how far an install got (entries before it are in the maps) and why it stopped. */
+  private installError(e: unknown, mapName: string, writtenBefore: number, total: number): Error {
+    if (!isBpfError(e)) return e as Error;
+    const written = writtenBefore + (e.done ?? 0);
+    const full = e.code === 'E2BIG' ? ` (${mapName} is full: max_entries ${this.capacity(mapName)})` : '';
+    const err = new Error(`install: ${written} of ${total} entries written, then ${e.message}${full}`) as Error & {
+      code: string;
+      errno: number;
+      written: number;
+    };
+    err.code = e.code;
+    err.errno = e.errno;
+    err.written = written;
+    return err;
   }
 
   /** Deletes entries; keys that are not installed are ignored. Returns how many were removed. */

@@ -102,12 +102,15 @@ describe('loadObject', () => {
     expect(e.code).toBe('ENOENT');
     expect(e.errno).toBe(2);
     expect(e.message).toMatch(/\/nonexistent\/santa\.bpf\.o/);
+    const notElf = bpfErrorOf(() => bpf.loadObject(__filename));
+    expect(notElf.code).toBe('LIBBPF_ERRNO__FORMAT');
+    expect(notElf.libbpfLog).toMatch(/not a proper ELF object/);
   });
 
   it('carries the verifier log when the kernel rejects a program', () => {
     const e = bpfErrorOf(() => bpf.loadObject(INVALID_OBJ));
     expect(e.code).toBe('EACCES');
-    expect(e.message).toMatch(/loadObject: load .*invalid\.bpf\.o/);
+    expect(e.message).toMatch(/loadObject: load .*invalid\.bpf\.o: prog 'fx_unchecked': BPF program load failed/);
     expect(e.verifierLog).toMatch(/-- program fx_unchecked --/);
     expect(e.verifierLog).toMatch(/invalid access to packet/);
     expect(e.libbpfLog).toMatch(/fx_unchecked/);
@@ -139,6 +142,7 @@ describe('pins', () => {
     close(load({ pinMaps: dir }));
     const e = bpfErrorOf(() => bpf.loadObject(FIXTURE_OBJ, { pinMaps: dir, mapMaxEntries: { fx_hash: 2048 } }));
     expect(e.code).toBe('EINVAL');
+    expect(e.message).toMatch(/couldn't reuse pinned map at '.*\/changed\/fx_hash': parameter mismatch/);
     expect(e.libbpfLog).toMatch(/fx_hash/);
   });
 

@@ -95,6 +95,23 @@ describe('SantaMaps', () => {
     expect(maps!.remove(entries)).toBe(BULK - half.length);
   });
 
+  it('says how far an install got when a map fills up', () => {
+    const capacity = maps!.capacity(abi.tiers[1].mapName);
+    const names = Array.from({ length: capacity + 5 }, (_, i) => `${'m'.repeat(40)}.n${i}.example.test`);
+    const tooMany = names.map((n, i) => entryFor(n, i));
+    expect(new Set(tooMany.map((e) => e.mapName))).toEqual(new Set([abi.tiers[1].mapName]));
+    let error: (Error & { code?: string; written?: number }) | undefined;
+    try {
+      maps!.install(tooMany);
+    } catch (e) {
+      error = e as Error & { code?: string; written?: number };
+    }
+    expect(error?.code).toBe('E2BIG');
+    expect(error?.written).toBe(capacity);
+    expect(error?.message).toMatch(new RegExp(`install: ${capacity} of ${capacity + 5} entries written, then .*${abi.tiers[1].mapName} is full: max_entries ${capacity}`));
+    expect(maps!.remove(tooMany)).toBe(capacity);
+  });
+
   it('reads hit slots and counters summed over CPUs, and zeroes slots', () => {
     const frame = Buffer.alloc(64, 0x42);
     const before = maps!.readStats();

@@ -45,16 +45,31 @@
 
 static const char *errno_name(int err)
 {
+	/* libbpf's own codes (enum libbpf_errno), e.g. for a file that is not a BPF ELF object. */
+	static const char *const libbpf_names[] = {
+		"LIBBPF_ERRNO__LIBELF", "LIBBPF_ERRNO__FORMAT",	  "LIBBPF_ERRNO__KVERSION",
+		"LIBBPF_ERRNO__ENDIAN", "LIBBPF_ERRNO__INTERNAL", "LIBBPF_ERRNO__RELOC",
+		"LIBBPF_ERRNO__LOAD",	"LIBBPF_ERRNO__VERIFY",	  "LIBBPF_ERRNO__PROG2BIG",
+		"LIBBPF_ERRNO__KVER",	"LIBBPF_ERRNO__PROGTYPE", "LIBBPF_ERRNO__WRNGPID",
+		"LIBBPF_ERRNO__INVSEQ", "LIBBPF_ERRNO__NLPARSE",
+	};
 	if (err == ENOTSUPP_KERNEL)
 		return "ENOTSUPP";
+	if (err >= __LIBBPF_ERRNO__START && err < __LIBBPF_ERRNO__START + (int)ARRAY_SIZE(libbpf_names))
+		return libbpf_names[err - __LIBBPF_ERRNO__START];
 	const char *name = strerrorname_np(err);
 	return name ? name : "EUNKNOWN";
 }
 
 static const char *errno_text(int err)
 {
+	static char buf[128];
 	if (err == ENOTSUPP_KERNEL)
 		return "Operation not supported by this map or program type";
+	if (err >= __LIBBPF_ERRNO__START && err < __LIBBPF_ERRNO__END) {
+		libbpf_strerror(err, buf, sizeof(buf));
+		return buf;
+	}
 	return strerror(err);
 }
 
@@ -480,7 +495,11 @@ static napi_value load_object(napi_env env, napi_callback_info info)
 	if (!obj) {
 		int err = errno;
 		libbpf_capture_end();
-		throw_errno(env, err, "loadObject: open %s", path);
+		char what[PATH_BUF + 64];
+		snprintf(what, sizeof(what), "loadObject: open %s", path);
+		napi_value error = make_errno_error(env, err, what);
+		set_string_prop(env, error, "libbpfLog", libbpf_log);
+		napi_throw(env, error);
 		return NULL;
 	}
 	if (!apply_max_entries(env, obj, get_prop(env, opts, "mapMaxEntries"), path) ||
@@ -517,8 +536,14 @@ static napi_value load_object(napi_env env, napi_callback_info info)
 
 	if (err) {
 		napi_value error;
-		char what[PATH_BUF + 64];
-		snprintf(what, sizeof(what), "loadObject: load %s", path);
+		char what[PATH_BUF + 512];
+		/* libbpf's first warning usually names the culprit (a program, an incompatible pin). */
+		const char *first = libbpf_log;
+		if (!strncmp(first, "libbpf: ", 8))
+			first += 8;
+		int first_len = (int)strcspn(first, "\n");
+		snprintf(what, sizeof(what), "loadObject: load %s%s%.*s", path, first_len ? ": " : "",
+			 first_len > 300 ? 300 : first_len, first);
 		error = make_errno_error(env, -err, what);
 		/* Concatenate the logs of programs the kernel commented on, each under its name. */
 		size_t total = 1;
