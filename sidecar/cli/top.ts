@@ -44,6 +44,8 @@ export interface TopOptions {
   /** Draw a progress bar on stderr (default: when stderr is a terminal). */
   progress?: boolean;
   signal?: AbortSignal;
+  /** Sees every query as it is read (a live display, a test waiting for traffic). */
+  onEvent?: (event: QueryEvent) => void;
 }
 
 export interface TopIo {
@@ -80,6 +82,7 @@ export async function runTop(options: TopOptions, io: TopIo): Promise<TopReport>
   const distinct = new DistinctEstimate();
   const onEvent = (e: QueryEvent) => {
     queries++;
+    options.onEvent?.(e);
     if (!isCacheable(e)) return;
     cacheable++;
     ranking.observe(e);
