@@ -306,6 +306,32 @@ static napi_value new_buffer_copy(napi_env env, const void *data, size_t len)
 	return b;
 }
 
+static void free_buffer(napi_env env, void *data, void *hint)
+{
+	(void)env;
+	(void)hint;
+	free(data);
+}
+
+/* Hands a malloc()ed block to JS without copying (a whole map's values can be 100+ MB);
+ * falls back to a copy where external buffers are not allowed. Frees `data` either way. */
+static napi_value adopt_buffer(napi_env env, void *data, size_t len)
+{
+	napi_value b = NULL;
+	if (len == 0 || !data) {
+		free(data);
+		return new_buffer_copy(env, "", 0);
+	}
+	void *fitted = realloc(data, len);
+	if (fitted)
+		data = fitted;
+	if (napi_create_external_buffer(env, len, data, free_buffer, NULL, &b) == napi_ok)
+		return b;
+	b = new_buffer_copy(env, data, len);
+	free(data);
+	return b;
+}
+
 static napi_value number(napi_env env, double d)
 {
 	napi_value v = NULL;
@@ -1268,10 +1294,10 @@ static napi_value map_lookup_batch(napi_env env, napi_callback_info info)
 		return NULL;
 	}
 	napi_value r = new_object(env);
-	napi_value kb = new_buffer_copy(env, kbuf, (size_t)total * ks);
-	napi_value vb = kb ? new_buffer_copy(env, vbuf, (size_t)total * vs) : NULL;
-	free(kbuf);
-	free(vbuf);
+	napi_value kb = adopt_buffer(env, kbuf, (size_t)total * ks);
+	napi_value vb = kb ? adopt_buffer(env, vbuf, (size_t)total * vs) : NULL;
+	if (!kb && vbuf)
+		free(vbuf);
 	if (!kb || !vb)
 		return NULL;
 	napi_set_named_property(env, r, "keys", kb);
