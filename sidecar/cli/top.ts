@@ -18,6 +18,7 @@ import { DnstapSocketReceiver } from '../dnstap/socket-receiver';
 import { readQueryLogFile, readQueryLogStream } from '../querylog/read-file';
 import { UnreadableTally } from '../querylog/unreadable-tally';
 import { hitRateSvg, formatCount } from '../ranking/hit-rate-svg';
+import { isCacheable } from '../ranking/feed';
 import { HotSetRanking, RankedQuestion } from '../ranking/hot-set-ranking';
 import { QueryEvent, QuestionKey, KEY_DO, KEY_EDNS, KEY_RD } from '../ranking/question-key';
 import { rrClassToText, rrTypeToText } from '../ranking/rr-mnemonics';
@@ -66,11 +67,6 @@ export interface TopReport {
   readonly top: readonly RankedQuestion[];
   readonly whatIf: readonly WhatIfRow[];
   readonly unreadable: string | undefined;
-}
-
-/** The XDP program passes TCP and EDNS versions it cannot answer like BIND (BADVERS). */
-export function isCacheable(e: QueryEvent): boolean {
-  return !e.tcp && e.ednsVersion <= 0;
 }
 
 export async function runTop(options: TopOptions, io: TopIo): Promise<TopReport> {

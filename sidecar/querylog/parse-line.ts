@@ -95,9 +95,20 @@ export function parseQueryLine(line: string): ParsedLine {
   if (classEnd < 0 || classEnd > end) return unreadable('no query class');
   const typeEnd = line.indexOf(' ', classEnd + 1);
   if (typeEnd < 0 || typeEnd > end) return unreadable('no query type');
-  const qclass = rrClassFromText(line.slice(nameEnd + 1, classEnd));
+  // IN, A and AAAA are nearly all traffic: recognise them without cutting a string.
+  const classLen = classEnd - nameEnd - 1;
+  const qclass =
+    classLen === 2 && line.charCodeAt(nameEnd + 1) === 73 && line.charCodeAt(nameEnd + 2) === 78
+      ? 1
+      : rrClassFromText(line.slice(nameEnd + 1, classEnd));
   if (qclass < 0) return unreadable('unknown class');
-  const qtype = rrTypeFromText(line.slice(classEnd + 1, typeEnd));
+  const typeLen = typeEnd - classEnd - 1;
+  const qtype =
+    typeLen === 1 && line.charCodeAt(classEnd + 1) === 65
+      ? 1
+      : typeLen === 4 && line.startsWith('AAAA', classEnd + 1)
+        ? 28
+        : rrTypeFromText(line.slice(classEnd + 1, typeEnd));
   if (qtype < 0) return unreadable('unknown type');
 
   // Flags: +/- (RD), S (signed), E(n) (EDNS version n), T (TCP), D (DO), C (CD), V/K (cookie)

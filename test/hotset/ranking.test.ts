@@ -1,4 +1,5 @@
 /** The ranking's guarantees, checked against exact counts. */
+import { rankingFeed } from '../../sidecar/ranking/feed';
 import { HotSetRanking } from '../../sidecar/ranking/hot-set-ranking';
 import { KEY_EDNS, KEY_RD, QuestionKey, questionKeyId } from '../../sidecar/ranking/question-key';
 import { seededRandom, zipfSampler } from './zipf';
@@ -120,5 +121,21 @@ describe('HotSetRanking with XDP hit counts', () => {
   it('rejects a nonsensical configuration', () => {
     expect(() => new HotSetRanking({ capacity: 0 })).toThrow(/capacity/);
     expect(() => new HotSetRanking({ capacity: 1, halfLifeMs: 0 })).toThrow(/half-life/);
+  });
+});
+
+describe('rankingFeed', () => {
+  it('ranks UDP queries with EDNS 0 or none, at the clock it is given', () => {
+    const ranking = new HotSetRanking({ capacity: 10, halfLifeMs: 1000 });
+    let now = 0;
+    const { sink, counters } = rankingFeed(ranking, () => now);
+    const base = { qtype: 1, qclass: 1, flags: KEY_RD, cd: false, signed: false, client: '', clientPort: 0, destination: '', view: undefined, ecs: undefined };
+    sink({ ...base, name: 'a', tcp: false, ednsVersion: 0 });
+    sink({ ...base, name: 'b', tcp: true, ednsVersion: 0 });
+    sink({ ...base, name: 'c', tcp: false, ednsVersion: 1 });
+    now = 1000;
+    sink({ ...base, name: 'd', tcp: false, ednsVersion: -1 });
+    expect(counters).toEqual({ queries: 4, ranked: 2 });
+    expect(ranking.top().map((q) => [q.key.name, q.count])).toEqual([['d', 1], ['a', 0.5]]);
   });
 });
