@@ -573,14 +573,31 @@ static __always_inline struct santa_value *lookup(struct santa_scratch *s, __u32
 
 /* ---- the reply --------------------------------------------------------------------- */
 
-/* Grows the frame by `grow`, `tail` bytes of it at the end; all or nothing. */
-static __always_inline int split(struct xdp_md *ctx, int grow, int tail)
+/* Grows the frame by `grow` bytes using both ends: as much tailroom as the driver gives, the
+ * rest from the headroom. Tailroom is not visible to XDP, so a binary search finds the largest
+ * tail growth (about 11 helper calls, and only on frames neither end can grow alone). All or
+ * nothing: on failure the frame is as it was. */
+static __always_inline int split(struct xdp_md *ctx, __u32 grow)
 {
-	if (tail >= grow || bpf_xdp_adjust_tail(ctx, tail))
+	__u32 ok = 0, bad = grow; /* tail growth known to succeed / to fail */
+
+	for (int i = 0; i < 12; i++) {
+		__u32 mid = ok + ((bad - ok) >> 1);
+
+		if (bad - ok <= 1)
+			break;
+		if (bpf_xdp_adjust_tail(ctx, (int)mid) == 0) {
+			bpf_xdp_adjust_tail(ctx, -(int)mid);
+			ok = mid;
+		} else {
+			bad = mid;
+		}
+	}
+	if (ok == 0 || bpf_xdp_adjust_tail(ctx, (int)ok))
 		return -1;
-	if (bpf_xdp_adjust_head(ctx, tail - grow) == 0)
+	if (bpf_xdp_adjust_head(ctx, (int)ok - (int)grow) == 0)
 		return 0;
-	bpf_xdp_adjust_tail(ctx, -tail);
+	bpf_xdp_adjust_tail(ctx, -(int)ok);
 	return -1;
 }
 
@@ -606,10 +623,8 @@ static __always_inline int resize(struct xdp_md *ctx, struct query *q, __u32 rep
 	*moved = 1;
 	if (bpf_xdp_adjust_head(ctx, -grow) == 0)
 		return 0;
-	/* Neither end has room alone: take a little from the tail and the rest from the head.
-	 * Tailroom is unknown, so try a few sizes. */
-	if (split(ctx, grow, 128) == 0 || split(ctx, grow, 64) == 0 ||
-	    split(ctx, grow, 32) == 0 || split(ctx, grow, 16) == 0)
+	/* Neither end has room alone: take a little from the tail and the rest from the head. */
+	if (grow > 0 && split(ctx, grow) == 0)
 		return 0;
 	return -1;
 }
