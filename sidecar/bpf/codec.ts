@@ -9,7 +9,7 @@ import { endianness } from 'os';
 import { isIPv4, isIPv6 } from 'net';
 import { perCpuStride, SantaAbi, santaAbi, tierByMapName, tierForNameLength } from './abi';
 import { addBytes, addWord, foldSum } from './checksum';
-import { classCode, lowerWireName, nameToWire, typeCode, wireNameLabels, wireToName } from './dns-wire';
+import { classCode, lowerWireName, lowerWireNameInPlace, nameToWire, typeCode, wireNameLabels, wireNamesEqual, wireToName } from './dns-wire';
 import { analyzeReply, ReplyLayout } from './reply-layout';
 
 const HOST_LE = endianness() === 'LE';
@@ -83,9 +83,13 @@ function checkKeyFlags(flags: number, abi: SantaAbi): void {
 /** The key under which the XDP program looks up `question` asked with these query bits. */
 export function cacheKey(question: Question, flags: number, abi: SantaAbi = santaAbi()): CacheKey {
   checkKeyFlags(flags, abi);
-  const wire = typeof question.name === 'string' ? nameToWire(question.name) : Buffer.from(question.name);
-  wireNameLabels(wire);
-  const name = lowerWireName(wire);
+  let name: Buffer;
+  if (typeof question.name === 'string') {
+    name = lowerWireNameInPlace(nameToWire(question.name)); // a fresh, valid name of our own
+  } else {
+    wireNameLabels(question.name);
+    name = lowerWireName(question.name);
+  }
   const tier = tierForNameLength(abi, name.length);
   const h = abi.keyHeader;
   const key = Buffer.alloc(tier.keySize);
@@ -158,12 +162,11 @@ export function cacheEntry(input: CacheEntryInput, abi: SantaAbi = santaAbi()): 
   const h = abi.keyHeader;
   const tier = tierByMapName(abi, key.mapName);
   const keyedName = key.key.subarray(tier.nameOffset, tier.nameOffset + key.key[h.nameLen]);
-  const got = lowerWireName(layout.questionName);
-  if (!got.equals(keyedName) || layout.qtype !== key.key.readUInt16BE(h.qtype) || layout.qclass !== key.key.readUInt16BE(h.qclass)) {
+  if (!wireNamesEqual(layout.questionName, keyedName) || layout.qtype !== key.key.readUInt16BE(h.qtype) || layout.qclass !== key.key.readUInt16BE(h.qclass)) {
     const want = decodeCacheKey(key.mapName, key.key, abi);
     throw new CacheEncodeError(
       describeQuestion(want.name, want.qtype, want.qclass),
-      `the reply answers ${describeQuestion(got, layout.qtype, layout.qclass)}`,
+      `the reply answers ${describeQuestion(layout.questionName, layout.qtype, layout.qclass)}`,
     );
   }
   return { ...key, value: encodeValue(layout, input, abi) };
@@ -282,6 +285,28 @@ export function sumPerCpuU64(perCpu: Uint8Array, valueSize: number, offset = 0):
   let total = 0n;
   for (let cpu = 0; cpu < b.length; cpu += stride) total += readU64(b, cpu + offset);
   return total;
+}
+
+/**
+ * Totals over CPUs of the u64 at the start of each of `count` per-CPU values laid end to end
+ * (what lookupBatch returns for a per-CPU map). Plain numbers, exact below 2^53: summing
+ * hundreds of thousands of BigInts would cost more than the syscall.
+ */
+export function perCpuTotals(values: Uint8Array, count: number, valueSize: number, cpus: number): Float64Array {
+  const stride = perCpuStride(valueSize);
+  if (values.length !== count * cpus * stride) {
+    throw new RangeError(`${values.length} bytes is not ${count} values of ${cpus} CPUs x ${stride} bytes`);
+  }
+  const b = Buffer.from(values.buffer, values.byteOffset, values.length);
+  const [lo, hi] = HOST_LE ? [0, 4] : [4, 0];
+  const read32 = HOST_LE ? (o: number) => b.readUInt32LE(o) : (o: number) => b.readUInt32BE(o);
+  const totals = new Float64Array(count);
+  for (let i = 0, off = 0; i < count; i++) {
+    let sum = 0;
+    for (let c = 0; c < cpus; c++, off += stride) sum += read32(off + lo) + read32(off + hi) * 0x100000000;
+    totals[i] = sum;
+  }
+  return totals;
 }
 
 /** santa_stats (all CPUs) -> counter name -> total. Exact below 2^53. */

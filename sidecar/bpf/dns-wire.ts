@@ -65,7 +65,7 @@ export function nameToWire(name: string): Buffer {
   wire[labelStart] = 0;
   const length = labelStart + 1;
   if (length > MAX_NAME) throw new DnsNameError(name, `${length} bytes in wire format, more than ${MAX_NAME}`);
-  return Buffer.from(wire.subarray(0, length));
+  return wire.subarray(0, length);
 }
 
 const DOT = 0x2e;
@@ -94,7 +94,11 @@ export function wireNameLabels(wire: Uint8Array): number[] {
 
 /** The comparison form: ASCII A-Z in label contents lower-cased, nothing else touched. */
 export function lowerWireName(wire: Uint8Array): Buffer {
-  const out = Buffer.from(wire);
+  return lowerWireNameInPlace(Buffer.from(wire));
+}
+
+/** lowerWireName without the copy, for a buffer the caller owns. */
+export function lowerWireNameInPlace(out: Buffer): Buffer {
   let off = 0;
   while (off < out.length && out[off] !== 0) {
     const end = off + 1 + out[off];
@@ -104,6 +108,17 @@ export function lowerWireName(wire: Uint8Array): Buffer {
     off = end;
   }
   return out;
+}
+
+/** Whether two wire names are equal as DNS compares them (ASCII case-insensitively). */
+export function wireNamesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] >= 0x41 && a[i] <= 0x5a ? a[i] | 0x20 : a[i];
+    const y = b[i] >= 0x41 && b[i] <= 0x5a ? b[i] | 0x20 : b[i];
+    if (x !== y) return false;
+  }
+  return true;
 }
 
 /** Wire name back to presentation format, for messages and listings. */

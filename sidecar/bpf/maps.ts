@@ -15,6 +15,7 @@ import {
   DecodedValue,
   encodeSettings,
   hostOrder,
+  perCpuTotals,
   SantaSettings,
   sumPerCpuU64,
 } from './codec';
@@ -220,13 +221,13 @@ export class SantaMaps {
       });
     }
     const all = this.bpf.lookupBatch(fd);
-    const perSlot = perCpuStride(size) * this.cpus;
-    const index = new Map<number, number>();
-    for (let i = 0; i < all.count; i++) index.set(hostOrder.readU32(all.keys, 4 * i), i);
+    const totals = perCpuTotals(all.values, all.count, size, this.cpus);
+    // An array map lists its indices in order, but do not rely on it.
+    const row = new Int32Array(this.info.get(this.abi.maps.hits)!.maxEntries).fill(-1);
+    for (let i = 0; i < all.count; i++) row[hostOrder.readU32(all.keys, 4 * i)] = i;
     return slots.map((slot) => {
-      const i = index.get(slot);
-      if (i === undefined) throw new Error(`hit slot ${slot} missing from the hits map`);
-      return Number(sumPerCpuU64(all.values.subarray(i * perSlot, (i + 1) * perSlot), size));
+      if (row[slot] < 0) throw new Error(`hit slot ${slot} missing from the hits map`);
+      return totals[row[slot]];
     });
   }
 

@@ -16,6 +16,7 @@ import {
   formatIpv6,
   fullValue,
   keyFlags,
+  perCpuTotals,
   SantaSettings,
 } from '../../sidecar/bpf/codec';
 import { emulateReply, programChecksum } from './emulate';
@@ -296,6 +297,13 @@ describe('counters and settings', () => {
     hits.writeBigUInt64LE(5n, 0);
     hits.writeBigUInt64LE(7n, 16);
     expect(decodeHits(hits)).toBe(12);
+    // Three slots of two CPUs, one beyond 32 bits.
+    const slots = Buffer.alloc(3 * 2 * 8);
+    slots.writeBigUInt64LE(1n, 0);
+    slots.writeBigUInt64LE(2n, 8);
+    slots.writeBigUInt64LE(0x1_0000_0001n, 32);
+    slots.writeBigUInt64LE(5n, 40);
+    expect([...perCpuTotals(slots, 3, 8, 2)]).toEqual([3, 0, 0x1_0000_0006]);
     expect(() => decodeStats(buf.subarray(1))).toThrow(/not a whole number/);
   });
 
