@@ -1,54 +1,47 @@
 /**
  * The bundled demo (run it through deploy/demo.sh, which installs and builds first).
  *
- * Two network namespaces joined by a veth pair: BIND 9 serving zones-example/ in the server one,
- * dnsperf in the client one. The demo
- *   1. sends a short learning load (a Zipf mix over the zones' names plus a tail of names that
- *      do not exist) to BIND alone, with its query log on;
- *   2. ranks the questions in that log, asks BIND for each top question's answer, and installs
- *      those answers in the XDP program attached to the server's veth;
- *   3. sends the same load again and reports how many queries XDP answered and the latency
- *      dnsperf saw for XDP answers and for BIND's.
+ * Two network namespaces joined by a veth pair: BIND 9 serving zones-example/ (query log on) and
+ * `santa run` (native loader, XDP on the server's veth) in the server one, dnsperf in the client
+ * one. The demo
+ *   1. sends a warm-up load (a Zipf mix over the zones' names plus a tail of names that do not
+ *      exist): Santa reads BIND's query log, ranks the questions, builds their answers from the
+ *      zone files, checks each against BIND and installs it;
+ *   2. sends the same load again and reports how many queries XDP answered (Santa's own
+ *      Prometheus metrics) and the latency dnsperf saw for cached questions and for the rest.
  * Everything it starts is removed at the end, also on failure or Ctrl-C.
  *
- * Options: --seconds N (measured load, default 5), --rate QPS (default 5000), --entries N
- * (cache size, default 32), --mode native|generic (default native), --zones named.conf.
+ * Options: --seconds N (measured load, default 5), --warmup N (default 4), --rate QPS (default
+ * 5000), --entries N (cache size, default 32), --mode native|generic (default native),
+ * --zones named.conf (default zones-example/named.conf).
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { machine, tmpdir } from 'os';
 import { dirname, join, relative, resolve } from 'path';
 import { readNamedConf } from '../sidecar/named-conf/read';
 import { parseZoneFile } from '../sidecar/zone/parse';
-import { parseQueryLine, isUnreadable } from '../sidecar/querylog/parse-line';
-import { KEY_DO, KEY_EDNS, KEY_RD, QuestionKey, questionKeyId } from '../sidecar/ranking/question-key';
-import { rrClassToText, rrTypeToText } from '../sidecar/ranking/rr-mnemonics';
-import { loadNative, LoadedObject, XdpMode } from '../sidecar/bpf/native';
-import { cacheEntry, CacheEncodeError, keyFlags } from '../sidecar/bpf/codec';
-import { CacheEntry, SantaMaps } from '../sidecar/bpf/maps';
+import { rrTypeToText } from '../sidecar/ranking/rr-mnemonics';
 import { startBind, BindServer } from '../test/support/bind';
-import { queryMany } from '../test/support/dns-client';
 import { createTopology, Topology } from '../test/support/netns';
-import { run } from '../test/support/process';
+import { Background, run, waitFor } from '../test/support/process';
 import { requireRoot, requireTools } from '../test/support/require-root';
 
 const ROOT = resolve(__dirname, '..');
-// SANTA_BPF_OBJECT: try another build of the program (e.g. while xdp/ is being changed).
-const SANTA_OBJECT = resolve(process.env.SANTA_BPF_OBJECT ?? join(ROOT, 'xdp/build/santa.bpf.o'));
 const PASS_SOURCE = join(ROOT, 'test/e2e/fixtures/xdp_pass.bpf.c');
-const FALLBACK_ZONE = { name: 'example.test', file: join(ROOT, 'test/e2e/fixtures/example.test.zone') };
-const LEARN_SECONDS = 2;
-const LEASE_NS = 120n * 1_000_000_000n;
+const SANTA_CLI = join(ROOT, 'sidecar/cli/main.ts');
+const METRICS = '127.0.0.1:9553';
 
 interface Options {
   seconds: number;
+  warmup: number;
   rate: number;
   entries: number;
-  mode: XdpMode;
+  mode: 'native' | 'generic';
   namedConf: string;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { seconds: 5, rate: 5000, entries: 32, mode: 'native', namedConf: join(ROOT, 'zones-example/named.conf') };
+  const o: Options = { seconds: 5, warmup: 4, rate: 5000, entries: 32, mode: 'native', namedConf: join(ROOT, 'zones-example/named.conf') };
   for (let i = 0; i < argv.length; i++) {
     const [flag, value] = [argv[i], argv[i + 1]];
     const num = (lo: number, hi: number) => {
@@ -58,8 +51,9 @@ function parseArgs(argv: string[]): Options {
       return n;
     };
     if (flag === '--seconds') o.seconds = num(1, 60);
+    else if (flag === '--warmup') o.warmup = num(2, 60);
     else if (flag === '--rate') o.rate = num(100, 100_000);
-    else if (flag === '--entries') o.entries = num(1, 10_000);
+    else if (flag === '--entries') o.entries = num(1, 100_000);
     else if (flag === '--mode' && (value === 'native' || value === 'generic')) (o.mode = value), i++;
     else if (flag === '--zones' && value) (o.namedConf = resolve(value)), i++;
     else throw new Error(`unknown option ${flag} (see the header of deploy/demo.ts)`);
@@ -72,21 +66,20 @@ interface DemoZone {
   file: string;
 }
 
-function demoZones(namedConf: string): { zones: DemoZone[]; directory?: string; source: string } {
-  if (!existsSync(namedConf)) return { zones: [FALLBACK_ZONE], source: `${FALLBACK_ZONE.file} (no ${namedConf} yet)` };
+function demoZones(namedConf: string): { zones: DemoZone[]; directory: string } {
   const conf = readNamedConf(namedConf);
   // The example names its installed location (/etc/bind/zones-example); run from the checkout.
   const configured = conf.options.directory;
   const directory = existsSync(configured) ? configured : dirname(namedConf);
   const zones = conf.zones
-    .filter((z) => z.offloadable && z.file && z.type.match(/^(primary|master)$/) && z.view === undefined)
+    .filter((z) => z.offloadable && z.file && /^(primary|master)$/.test(z.type) && z.view === undefined)
     .map((z) => ({ name: z.name, file: resolve(directory, relative(configured, z.file!)) }));
   if (zones.length === 0) throw new Error(`${namedConf} has no primary zone outside views to serve`);
-  return { zones, directory, source: namedConf };
+  return { zones, directory };
 }
 
-/** Every (name, type) the zones answer with data, hottest first in a fixed pseudo-random order. */
-function candidateQuestions(zones: DemoZone[], directory: string | undefined): Array<{ name: string; type: string }> {
+/** Every (name, type) the zones answer with data, in a fixed pseudo-random order. */
+function candidateQuestions(zones: DemoZone[], directory: string): Array<{ name: string; type: string }> {
   const out: Array<{ name: string; type: string }> = [];
   for (const z of zones) {
     const zone = parseZoneFile(z.file, z.name, { includeBase: directory });
@@ -99,12 +92,15 @@ function candidateQuestions(zones: DemoZone[], directory: string | undefined): A
       }
     }
   }
-  return shuffle(out, 42);
+  return shuffle(out, lcg(42));
 }
 
-function shuffle<T>(xs: T[], seed: number): T[] {
+function lcg(seed: number): () => number {
   let s = seed;
-  const rand = () => ((s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x80000000);
+  return () => (s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x80000000;
+}
+
+function shuffle<T>(xs: T[], rand: () => number): T[] {
   const a = [...xs];
   for (let i = a.length - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));
@@ -119,8 +115,7 @@ function queryFile(candidates: Array<{ name: string; type: string }>, zones: Dem
   const total = weights.reduce((a, b) => a + b, 0);
   const cumulative: number[] = [];
   weights.reduce((acc, w, i) => (cumulative[i] = acc + w / total), 0);
-  let s = 7;
-  const rand = () => ((s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x80000000);
+  const rand = lcg(7);
   const out: string[] = [];
   for (let i = 0; i < lines; i++) {
     if (rand() < 0.1) {
@@ -138,7 +133,7 @@ function queryFile(candidates: Array<{ name: string; type: string }>, zones: Dem
 interface DnsperfRun {
   sent: number;
   completed: number;
-  /** Per answered query: lower-cased "name type" and latency in ms (with -v). */
+  /** Per answered query (with -v): lower-cased "name TYPE" and latency in ms. */
   answers: Array<{ question: string; ms: number }>;
 }
 
@@ -151,34 +146,51 @@ async function dnsperf(topo: Topology, file: string, seconds: number, rate: numb
   const answers: DnsperfRun['answers'] = [];
   for (const line of r.stdout.split('\n')) {
     const m = /^> \S+ (\S+) (\S+) ([\d.]+)$/.exec(line);
-    if (m) answers.push({ question: `${m[1].toLowerCase().replace(/\.$/, '')} ${m[2].toUpperCase()}`, ms: Number(m[3]) * 1000 });
+    if (m) answers.push({ question: questionText(m[1], m[2]), ms: Number(m[3]) * 1000 });
   }
   return { sent, completed, answers };
 }
 
+function questionText(name: string, type: string): string {
+  return `${name.toLowerCase().replace(/\.$/, '')} ${type.toUpperCase()}`;
+}
+
+/** Prometheus text format -> "name{labels}" -> value (enough for Santa's own metrics). */
+function parseMetrics(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][\w:]*(?:\{[^}]*\})?) (\S+)$/.exec(line);
+    if (m) out.set(m[1], Number(m[2]));
+  }
+  return out;
+}
+
 function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 function latencyLine(label: string, ms: number[]): string {
   const s = [...ms].sort((a, b) => a - b);
-  const f = (x: number) => (Number.isNaN(x) ? '   -  ' : x.toFixed(3).padStart(6));
-  return `  ${label.padEnd(22)} ${String(s.length).padStart(7)} answers   p50 ${f(percentile(s, 50))} ms   p90 ${f(percentile(s, 90))} ms   p99 ${f(percentile(s, 99))} ms`;
+  const f = (x: number) => (Number.isNaN(x) ? '     -' : x.toFixed(3).padStart(6));
+  return `  ${label.padEnd(30)}${String(s.length).padStart(7)} answers   p50 ${f(percentile(s, 50))} ms   p90 ${f(percentile(s, 90))} ms   p99 ${f(percentile(s, 99))} ms`;
 }
 
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   requireRoot('demo');
-  requireTools('demo', ['named', 'dnsperf', 'clang']);
-  if (!existsSync(SANTA_OBJECT)) throw new Error(`${SANTA_OBJECT} is missing: run make -C xdp`);
-  const bpf = loadNative();
+  requireTools('demo', ['named', 'dnsperf', 'clang', 'curl']);
   const work = mkdtempSync(join(tmpdir(), 'santa-demo-'));
+  const pinDir = `/sys/fs/bpf/santa-demo-${process.pid}`;
+  const santaConfig = join(work, 'santa.yaml');
+  const tsx = require.resolve('tsx/cjs');
+  const santaArgv = (...args: string[]) => [process.execPath, '--require', tsx, SANTA_CLI, ...args, '-c', santaConfig];
   let topo: Topology | undefined;
   let bind: BindServer | undefined;
-  const objects: LoadedObject[] = [];
+  let santa: Background | undefined;
   const cleanup = async () => {
-    for (const o of objects.splice(0)) bpf.closeObject(o.id);
+    await santa?.stop();
+    if (topo && existsSync(santaConfig)) await topo.exec(topo.server, santaArgv('detach', '--purge'), { allowFailure: true });
+    rmSync(pinDir, { recursive: true, force: true });
     await bind?.stop();
     await topo?.destroy();
     rmSync(work, { recursive: true, force: true });
@@ -187,15 +199,16 @@ async function main(): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const { zones, directory, source } = demoZones(opts.namedConf);
+    const { zones, directory } = demoZones(opts.namedConf);
     const candidates = candidateQuestions(zones, directory);
-    console.log(`Santa demo: BIND 9 and the XDP answer cache on a veth pair (${opts.mode} XDP)`);
-    console.log(`  zones: ${zones.map((z) => z.name).join(', ')} from ${source}; ${candidates.length} questions with data`);
+    console.log(`Santa demo: BIND 9 and santa run (${opts.mode} XDP) on a veth pair, dnsperf as the client`);
+    console.log(`  zones ${zones.map((z) => z.name).join(', ')} from ${opts.namedConf}: ${candidates.length} questions with data`);
 
     topo = await createTopology();
     bind = await startBind({
       netns: topo.server.ns,
-      addresses: [topo.server.v4, topo.server.v6],
+      // Santa asks BIND over 127.0.0.1 (verify, serial polls); clients come over the veth.
+      addresses: [topo.server.v4, topo.server.v6, '127.0.0.1', '::1'],
       zones: zones.map((z) => ({ name: z.name, file: z.file })),
       directory,
       queryLog: true,
@@ -203,94 +216,84 @@ async function main(): Promise<void> {
     const load = join(work, 'queries.txt');
     writeFileSync(load, queryFile(candidates, zones, 20_000));
 
-    // 1. Learn: BIND alone, query log on.
-    const learn = await dnsperf(topo, load, LEARN_SECONDS, opts.rate, false);
-    const counts = new Map<string, { key: QuestionKey; n: number }>();
-    for (const line of bind.queryLog().split('\n')) {
-      if (!line) continue;
-      const q = parseQueryLine(line);
-      if (isUnreadable(q) || q.tcp) continue;
-      const id = questionKeyId(q);
-      const c = counts.get(id);
-      if (c) c.n++;
-      else counts.set(id, { key: q, n: 1 });
-    }
-    const top = [...counts.values()].sort((a, b) => b.n - a.n).slice(0, opts.entries);
-    const logged = [...counts.values()].reduce((a, c) => a + c.n, 0);
-    console.log(`\n1. learning: ${learn.sent} queries to BIND alone in ${LEARN_SECONDS} s; its query log names ${counts.size} distinct questions`);
-
-    // 2. Cache: BIND's own answer (over TCP) for each top question, installed in the XDP maps.
-    const answers = await queryMany(
-      top.map(({ key }) => ({
-        name: key.name,
-        type: key.qtype,
-        class: rrClassToText(key.qclass) as 'IN',
-        rd: (key.flags & KEY_RD) !== 0,
-        edns: (key.flags & KEY_EDNS) !== 0 ? { do: (key.flags & KEY_DO) !== 0 } : false,
-      })),
-      { server: topo.server.v4, transport: 'tcp', netns: topo.client.ns },
-    );
-    const passObject = join(work, 'xdp_pass.bpf.o');
-    await run(['clang', '-O2', '-target', 'bpf', `-I/usr/include/${machine()}-linux-gnu`, '-c', PASS_SOURCE, '-o', passObject]);
-    const santa = bpf.loadObject(SANTA_OBJECT);
-    objects.push(santa);
-    const maps = SantaMaps.fromLoadedObject(santa, bpf);
-    const now = process.hrtime.bigint();
-    const entries: CacheEntry[] = [];
-    const cached = new Set<string>();
-    const refused: string[] = [];
-    top.forEach(({ key }, i) => {
-      const a = answers[i].answer;
-      const what = `${key.name} ${rrTypeToText(key.qtype)}`;
-      if (!a) return void refused.push(`${what}: ${answers[i].error}`);
-      try {
-        const flags = keyFlags({ recursionDesired: (key.flags & KEY_RD) !== 0, edns: (key.flags & KEY_EDNS) !== 0, dnssecOk: (key.flags & KEY_DO) !== 0 });
-        entries.push(cacheEntry({ question: { name: key.name, type: key.qtype, class: key.qclass }, reply: a.raw, slot: i, expiresNs: now + LEASE_NS, keyFlags: flags }));
-        cached.add(what); // the form dnsperf's -v lines are normalised to below
-      } catch (e) {
-        if (!(e instanceof CacheEncodeError)) throw e;
-        refused.push(`${what}: ${e.message}`);
-      }
-    });
-    maps.zeroSlots(entries.map((_, i) => i));
-    maps.install(entries);
-    maps.writeSettings({ mode: 'on', maxUdpSize: 0, ports: [], v4Addrs: [topo.server.v4], v6Addrs: [topo.server.v6] });
     if (opts.mode === 'native') {
-      const pass = bpf.loadObject(passObject);
-      objects.push(pass);
-      bpf.attachXdp(pass.progs.santa_test_pass, topo.client.ifname, 'native', topo.client.nsPath);
+      // Native XDP_TX on a veth delivers only to a peer that runs an XDP program of its own.
+      const passObject = join(work, 'xdp_pass.bpf.o');
+      await run(['clang', '-O2', '-target', 'bpf', `-I/usr/include/${machine()}-linux-gnu`, '-c', PASS_SOURCE, '-o', passObject]);
+      await run(['ip', '-n', topo.client.ns, 'link', 'set', 'dev', topo.client.ifname, 'xdpdrv', 'obj', passObject, 'sec', 'xdp']);
     }
-    bpf.attachXdp(santa.progs.santa_xdp, topo.server.ifname, opts.mode, topo.server.nsPath);
-    const coverage = top.reduce((a, c) => a + c.n, 0) / Math.max(1, logged);
-    console.log(
-      `2. cached: the top ${top.length} questions (${(coverage * 100).toFixed(1)}% of the learning load) -> ` +
-        `${entries.length} entries installed from BIND's own answers${refused.length ? `, ${refused.length} refused` : ''}`,
+    writeFileSync(
+      santaConfig,
+      [
+        `named_conf: ${bind.confPath}`,
+        'interfaces:',
+        `  - name: ${topo.server.ifname}`,
+        `    xdp_mode: ${opts.mode}`,
+        'mode: on',
+        'loader: native',
+        `pin_dir: ${pinDir}`,
+        'queries:',
+        '  source: querylog',
+        `  path: ${bind.queryLogPath}`,
+        'cache:',
+        `  max_entries: ${opts.entries}`,
+        '  lease_seconds: 10',
+        'ranking:',
+        '  interval_seconds: 1',
+        'verify: true',
+        'metrics:',
+        `  listen: ${METRICS}`,
+        'log:',
+        '  level: warn',
+        '',
+      ].join('\n'),
     );
-    for (const r of refused.slice(0, 5)) console.log(`     refused ${r}`);
+    santa = topo.spawn(topo.server, santaArgv('run'));
+    const scrape = async () => parseMetrics((await topo!.exec(topo!.server, ['curl', '-sf', `http://${METRICS}/metrics`])).stdout);
+    const running = santa;
+    await waitFor('santa run to serve /metrics', async () => (running.hasExited() ? undefined : (await scrape()).size > 0 || undefined), {
+      timeoutMs: 60_000,
+      intervalMs: 500,
+      describe: () => `santa run ${running.hasExited() ? 'exited' : 'is running'}; its output:\n${running.output()}`,
+    });
+    console.log(`  santa run: pid ${santa.pid} in ${topo.server.ns}, metrics on http://${METRICS}/metrics there`);
 
-    // 3. Measure: the same load again, now through XDP.
-    const before = maps.readStats();
-    const logBefore = bind.queryLog().length;
+    // 1. Warm-up: Santa learns the hot questions from BIND's query log and installs them.
+    const warm = await dnsperf(topo, load, opts.warmup, opts.rate, false);
+    const installed = await waitFor('Santa to install entries', async () => ((await scrape()).get('santa_cache_entries') || undefined), {
+      timeoutMs: 15_000,
+      intervalMs: 500,
+      describe: () => running.output(),
+    });
+    const m0 = await scrape();
+    console.log(`\n1. warm-up: ${warm.sent} queries in ${opts.warmup} s; Santa ranked BIND's query log and installed ${installed} entries`);
+    console.log(`   (verified against BIND first: ${m0.get('santa_verify_checks_total') ?? 0} checks, ${m0.get('santa_verify_failures_total') ?? 0} failures)`);
+
+    // 2. Measure: the same load, now with the hot set in XDP.
+    const before = await scrape();
     const measured = await dnsperf(topo, load, opts.seconds, opts.rate, true);
-    const after = maps.readStats();
-    const delta = (k: string) => (after[k] ?? 0) - (before[k] ?? 0);
-    const bindLogged = bind.queryLog().slice(logBefore).split('\n').filter((l) => l.includes(' query: ')).length;
+    const after = await scrape();
+    const delta = (k: string) => (after.get(k) ?? 0) - (before.get(k) ?? 0);
+    const hits = delta('santa_cache_hits_total');
+    const misses = delta('santa_cache_misses_total');
+    const status = JSON.parse((await topo.exec(topo.server, santaArgv('status', '--json', '--top', String(opts.entries)))).stdout) as {
+      top: Array<{ question: string; hits: number }>;
+    };
+    const cached = new Set(status.top.map((t) => t.question.split(' ')).map(([name, type]) => questionText(name, type)));
     const hitMs = measured.answers.filter((a) => cached.has(a.question)).map((a) => a.ms);
     const missMs = measured.answers.filter((a) => !cached.has(a.question)).map((a) => a.ms);
-    const hits = delta('HITS');
-    console.log(`3. measured: dnsperf from the client namespace, ${opts.seconds} s at up to ${opts.rate} qps`);
-    console.log(`  queries sent / answered       ${measured.sent} / ${measured.completed}`);
-    console.log(`  answered by XDP (hits)        ${hits}  (hit ratio ${((hits / Math.max(1, measured.completed)) * 100).toFixed(1)}%)`);
-    console.log(`  passed to BIND                ${delta('PASS_MISS')} misses, ${delta('PACKETS') - delta('DNS_QUERIES')} non-DNS packets; BIND logged ${bindLogged} queries`);
-    console.log(latencyLine('latency of XDP hits', hitMs));
-    console.log(latencyLine('latency of BIND answers', missMs));
-    console.log(
-      '\n  Counters come from the program\'s santa_stats map; `santa run` exports them on /metrics' +
-        ' (see the README\'s metrics section).',
-    );
-    for (const end of [topo.server, topo.client]) {
-      if (bpf.queryXdp(end.ifname, end.nsPath)) bpf.detachXdp(end.ifname, end === topo.server ? opts.mode : 'native', end.nsPath);
-    }
+    console.log(`2. measured: dnsperf from the client namespace, ${opts.seconds} s at up to ${opts.rate} qps`);
+    console.log(`  queries sent / answered          ${measured.sent} / ${measured.completed}`);
+    console.log(`  answered by XDP (hits)           ${hits}`);
+    console.log(`  passed to BIND as misses         ${misses}`);
+    console.log(`  hit ratio                        ${((100 * hits) / Math.max(1, measured.completed)).toFixed(1)}% of all answers`);
+    console.log(latencyLine('latency, cached questions', hitMs));
+    console.log(latencyLine('latency, answered by BIND', missMs));
+    console.log('\n  most-hit cached questions (santa status):');
+    for (const t of status.top.slice(0, 5)) console.log(`    ${String(t.hits).padStart(8)}  ${t.question}`);
+    console.log(`\n  Santa's metrics (http://${METRICS}/metrics in the server namespace; reference: sidecar/metrics/README.md):`);
+    const shown = /^santa_(xdp_packets_total\{result="tx"|xdp_packets_total\{result="pass",reason="miss"|cache_(entries|hit_ratio|updates_total)|zone_state)/;
+    for (const [series, value] of after) if (shown.test(series) && value !== 0) console.log(`    ${series} ${value}`);
   } finally {
     await cleanup();
     process.removeListener('SIGINT', onSignal);
@@ -299,6 +302,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e) => {
-  console.error(`demo failed: ${(e as Error).stack ?? e}`);
+  console.error(`demo failed: ${(e as Error).message ?? e}`);
   process.exit(1);
 });
