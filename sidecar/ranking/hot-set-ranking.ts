@@ -15,6 +15,7 @@
  * The minimum is kept in a binary heap (weights are not integers once decayed, so the
  * bucket list of the original paper does not apply); an update is O(log capacity).
  */
+import { KeyIndex, hashKey } from './key-index';
 import { QuestionKey, questionKeyId } from './question-key';
 
 export interface RankingOptions {
@@ -37,8 +38,8 @@ export interface RankedQuestion {
 }
 
 interface Entry {
-  id: string;
   key: QuestionKey;
+  hash: number; // hashKey(key)
   count: number; // stored units (landmark scale)
   error: number;
   heapIndex: number;
@@ -50,7 +51,7 @@ const RESCALE_EXPONENT = 256;
 export class HotSetRanking {
   readonly capacity: number;
   private readonly halfLifeMs: number;
-  private readonly byId = new Map<string, Entry>();
+  private readonly index: KeyIndex<Entry>;
   private readonly heap: Entry[] = [];
   private landmarkMs: number;
   private nowMs: number;
@@ -65,6 +66,7 @@ export class HotSetRanking {
     const halfLife = options.halfLifeMs ?? Infinity;
     if (!(halfLife > 0)) throw new RangeError(`ranking half-life must be > 0 ms, got ${halfLife}`);
     this.capacity = options.capacity;
+    this.index = new KeyIndex<Entry>(options.capacity);
     this.halfLifeMs = halfLife;
     this.landmarkMs = options.startMs ?? 0;
     this.nowMs = this.landmarkMs;
@@ -90,60 +92,54 @@ export class HotSetRanking {
   }
 
   observe(key: QuestionKey, weight = 1): void {
-    this.observeId(questionKeyId(key), key, weight);
-  }
-
-  /** Adds the XDP program's hits for a cached key since the last read. */
-  addHits(key: QuestionKey, hits: number): void {
-    if (hits > 0) this.observeId(questionKeyId(key), key, hits);
-  }
-
-  /** observe() for callers that already hold the key's id. */
-  observeId(id: string, key: QuestionKey, weight: number): void {
     if (!(weight > 0)) return;
     const w = weight * this.unit;
     this.totalStored += w;
-    const hit = this.byId.get(id);
+    const hash = hashKey(key);
+    const hit = this.index.find(key, hash);
     if (hit !== undefined) {
       hit.count += w;
       this.siftDown(hit.heapIndex);
       return;
     }
     if (this.heap.length < this.capacity) {
-      const own = ownCopy(id, key);
-      const entry: Entry = { id: own.id, key: own.key, count: w, error: 0, heapIndex: this.heap.length };
+      const entry: Entry = { key: ownKey(key), hash, count: w, error: 0, heapIndex: this.heap.length };
       this.heap.push(entry);
-      this.byId.set(own.id, entry);
+      this.index.insert(entry);
       this.siftUp(entry.heapIndex);
       return;
     }
     // Space-Saving: the new key takes the place of the least counted one and inherits its
     // count as possible over-estimate.
     const min = this.heap[0];
-    this.byId.delete(min.id);
-    const own = ownCopy(id, key);
-    min.id = own.id;
-    min.key = own.key;
+    this.index.remove(min);
+    min.key = ownKey(key);
+    min.hash = hash;
     min.error = min.count;
     min.count += w;
-    this.byId.set(own.id, min);
+    this.index.insert(min);
     this.siftDown(0);
   }
 
+  /** Adds the XDP program's hits for a cached key since the last read. */
+  addHits(key: QuestionKey, hits: number): void {
+    if (hits > 0) this.observe(key, hits);
+  }
+
   estimate(key: QuestionKey): { count: number; error: number } | undefined {
-    const e = this.byId.get(questionKeyId(key));
+    const e = this.index.find(key, hashKey(key));
     return e === undefined ? undefined : { count: e.count / this.unit, error: e.error / this.unit };
   }
 
   /** The n heaviest keys, heaviest first. O(capacity log capacity): call it per planning
    * round, not per query. */
   top(n: number = this.capacity): RankedQuestion[] {
-    const sorted = this.heap.slice().sort((a, b) => b.count - a.count || (a.id < b.id ? -1 : 1));
+    const sorted = this.heap.slice().sort((a, b) => b.count - a.count || compareKeys(a.key, b.key));
     const out: RankedQuestion[] = [];
     const limit = Math.min(n, sorted.length);
     for (let i = 0; i < limit; i++) {
       const e = sorted[i];
-      out.push({ key: e.key, id: e.id, count: e.count / this.unit, error: e.error / this.unit });
+      out.push({ key: e.key, id: questionKeyId(e.key), count: e.count / this.unit, error: e.error / this.unit });
     }
     return out;
   }
@@ -195,14 +191,19 @@ export class HotSetRanking {
 }
 
 /**
- * Copies of the id and key that share nothing with the caller's strings. Names parsed from
- * a log are substrings of the chunk they were read in (V8 slices share their parent), so a
+ * A copy of the key that shares nothing with the caller's strings. Names parsed from a log
+ * are substrings of the chunk they were read in (V8 slices share their parent), so a
  * long-lived entry holding one would keep a megabyte of log alive. Taking a substring of a
- * concatenation makes V8 flatten the concatenation into a new string first, which is the
- * cheapest copy JavaScript offers; it runs only when a key enters the ranking.
+ * concatenation makes V8 flatten the concatenation into a new string first, the cheapest
+ * copy JavaScript offers; it runs only when a key enters the ranking.
  */
-function ownCopy(id: string, key: QuestionKey): { id: string; key: QuestionKey } {
-  const ownId = (id + ' ').slice(0, id.length);
-  const name = ownId.slice(0, ownId.indexOf(' '));
-  return { id: ownId, key: { name, qtype: key.qtype, qclass: key.qclass, flags: key.flags } };
+function ownKey(key: QuestionKey): QuestionKey {
+  const name = (key.name + ' ').slice(0, key.name.length);
+  return { name, qtype: key.qtype, qclass: key.qclass, flags: key.flags };
+}
+
+/** A total order for ties, so top() is deterministic. */
+function compareKeys(a: QuestionKey, b: QuestionKey): number {
+  if (a.name !== b.name) return a.name < b.name ? -1 : 1;
+  return a.qtype - b.qtype || a.qclass - b.qclass || a.flags - b.flags;
 }
