@@ -29,6 +29,11 @@ export interface LoadedObject {
   maps: Record<string, number>;
 }
 
+export interface XdpAttachOptions {
+  replace?: boolean;
+  expectedProgFd?: number;
+}
+
 export interface XdpAttachment {
   /** The program in `mode`; in 'multi' mode, the kernel's choice among them. */
   progId: number;
@@ -139,9 +144,13 @@ export interface SantaNative {
   loadObject(path: string, opts?: LoadOptions): LoadedObject;
   closeObject(id: number): void;
 
-  /** Fails with EBUSY when a program is attached in this mode already, unless `replace`. */
-  attachXdp(progFd: number, ifname: string, mode: XdpMode, netnsPath?: string, opts?: { replace?: boolean }): void;
-  detachXdp(ifname: string, mode: XdpMode, netnsPath?: string): void;
+  /**
+   * Fails with EBUSY when a program is attached in this mode already, unless `replace` (any
+   * program) or `expectedProgFd` (atomically, only that program: EEXIST otherwise).
+   */
+  attachXdp(progFd: number, ifname: string, mode: XdpMode, netnsPath?: string, opts?: XdpAttachOptions): void;
+  /** With `expectedProgFd`, detaches only that program (EEXIST if another one is attached). */
+  detachXdp(ifname: string, mode: XdpMode, netnsPath?: string, opts?: { expectedProgFd?: number }): void;
   queryXdp(ifname: string, netnsPath?: string): XdpAttachment | null;
 
   pinObject(fd: number, path: string): void;

@@ -87,6 +87,25 @@ describe.each<XdpMode>(['generic', 'native'])('%s mode', (mode) => {
       bpf.detachXdp(s.ifname, mode, s.nsPath);
     }
   });
+
+  it('replaces and detaches only the expected program when told which', () => {
+    const s = topo!.server;
+    const { fx_xdp: mine, fx_pass: theirs } = obj!.progs;
+    bpf.attachXdp(theirs, s.ifname, mode, s.nsPath);
+    try {
+      expect(codeOf(() => bpf.attachXdp(mine, s.ifname, mode, s.nsPath, { expectedProgFd: mine }))).toMatch(
+        /^EEXIST: .*the attached program is not the expected one/,
+      );
+      expect(codeOf(() => bpf.detachXdp(s.ifname, mode, s.nsPath, { expectedProgFd: mine }))).toMatch(/^EEXIST: detachXdp/);
+      expect(bpf.queryXdp(s.ifname, s.nsPath)!.progId).toBe(bpf.progInfo(theirs).id);
+      bpf.attachXdp(mine, s.ifname, mode, s.nsPath, { expectedProgFd: theirs });
+      expect(bpf.queryXdp(s.ifname, s.nsPath)!.progId).toBe(bpf.progInfo(mine).id);
+      bpf.detachXdp(s.ifname, mode, s.nsPath, { expectedProgFd: mine });
+      expect(bpf.queryXdp(s.ifname, s.nsPath)).toBeNull();
+    } finally {
+      if (bpf.queryXdp(s.ifname, s.nsPath)) bpf.detachXdp(s.ifname, mode, s.nsPath);
+    }
+  });
 });
 
 describe('errors', () => {

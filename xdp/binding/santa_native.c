@@ -705,8 +705,28 @@ static int ifindex_of(napi_env env, const char *ifname, const char *netns, const
 	return (int)ifindex;
 }
 
-/* attachXdp(progFd, ifname, mode, netnsPath?, { replace? }): without replace, an interface
- * that already runs an XDP program in this mode fails with EBUSY instead of losing it. */
+/* The { expectedProgFd } option: act only if that very program is the one attached, atomically
+ * (XDP_FLAGS_REPLACE), so a loader never replaces or removes a program that is not its own. */
+static bool expected_prog(napi_env env, napi_value opts, uint32_t *flags,
+			  struct bpf_xdp_attach_opts *xopts)
+{
+	uint32_t fd = 0;
+	napi_value v = get_prop(env, opts, "expectedProgFd");
+	if (!arg_present(env, v))
+		return true;
+	if (!arg_u32(env, v, "option expectedProgFd", &fd) || fd > INT32_MAX) {
+		if (fd > INT32_MAX)
+			throw_arg(env, "option expectedProgFd is not a file descriptor");
+		return false;
+	}
+	xopts->old_prog_fd = (int)fd;
+	*flags |= XDP_FLAGS_REPLACE;
+	return true;
+}
+
+/* attachXdp(progFd, ifname, mode, netnsPath?, { replace?, expectedProgFd? }): without either
+ * option, an interface that already runs an XDP program in this mode fails with EBUSY instead of
+ * losing it; with expectedProgFd, it fails with EEXIST unless that program is attached. */
 static napi_value attach_xdp(napi_env env, napi_callback_info info)
 {
 	size_t argc = 5;
@@ -716,58 +736,66 @@ static napi_value attach_xdp(napi_env env, napi_callback_info info)
 	int prog_fd;
 	uint32_t flags;
 	bool replace = false;
+	LIBBPF_OPTS(bpf_xdp_attach_opts, xopts);
 
 	NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
 	if (!arg_fd(env, argv[0], "progFd", &prog_fd) ||
 	    !arg_string(env, argv[1], "ifname", ifname, sizeof(ifname)) ||
 	    !xdp_mode_flags(env, argv[2], "attachXdp", &flags) ||
 	    !arg_opt_string(env, argv[3], "netnsPath", ns_buf, sizeof(ns_buf), &netns) ||
-	    !arg_opt_bool(env, argv[4], "replace", &replace))
+	    !arg_opt_bool(env, argv[4], "replace", &replace) ||
+	    !expected_prog(env, argv[4], &flags, &xopts))
 		return NULL;
-	if (!replace)
+	if (!replace && !(flags & XDP_FLAGS_REPLACE))
 		flags |= XDP_FLAGS_UPDATE_IF_NOEXIST;
 
 	struct netns_guard g;
 	if (!netns_enter(env, netns, "attachXdp", &g))
 		return NULL;
 	int ifindex = ifindex_of(env, ifname, netns, "attachXdp");
-	int err = ifindex ? bpf_xdp_attach(ifindex, prog_fd, flags, NULL) : 0;
+	int err = ifindex ? bpf_xdp_attach(ifindex, prog_fd, flags, &xopts) : 0;
 	netns_leave(&g);
 	if (!ifindex)
 		return NULL;
 	if (err) {
-		throw_errno(env, err, "attachXdp: program fd %d on %s%s%s", prog_fd, ifname,
-			    netns ? " in netns " : "", netns ? netns : "");
+		throw_errno(env, err, "attachXdp: program fd %d on %s%s%s%s", prog_fd, ifname,
+			    netns ? " in netns " : "", netns ? netns : "",
+			    err == -EEXIST && (flags & XDP_FLAGS_REPLACE) ?
+				    " (the attached program is not the expected one)" : "");
 		return NULL;
 	}
 	return undefined(env);
 }
 
-/* detachXdp(ifname, mode, netnsPath?) */
+/* detachXdp(ifname, mode, netnsPath?, { expectedProgFd? }) */
 static napi_value detach_xdp(napi_env env, napi_callback_info info)
 {
-	size_t argc = 3;
-	napi_value argv[3] = { 0 };
+	size_t argc = 4;
+	napi_value argv[4] = { 0 };
 	char ifname[IF_NAMESIZE], ns_buf[PATH_BUF];
 	const char *netns;
 	uint32_t flags;
+	LIBBPF_OPTS(bpf_xdp_attach_opts, xopts);
 
 	NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
 	if (!arg_string(env, argv[0], "ifname", ifname, sizeof(ifname)) ||
 	    !xdp_mode_flags(env, argv[1], "detachXdp", &flags) ||
-	    !arg_opt_string(env, argv[2], "netnsPath", ns_buf, sizeof(ns_buf), &netns))
+	    !arg_opt_string(env, argv[2], "netnsPath", ns_buf, sizeof(ns_buf), &netns) ||
+	    !expected_prog(env, argv[3], &flags, &xopts))
 		return NULL;
 	struct netns_guard g;
 	if (!netns_enter(env, netns, "detachXdp", &g))
 		return NULL;
 	int ifindex = ifindex_of(env, ifname, netns, "detachXdp");
-	int err = ifindex ? bpf_xdp_detach(ifindex, flags, NULL) : 0;
+	int err = ifindex ? bpf_xdp_detach(ifindex, flags, &xopts) : 0;
 	netns_leave(&g);
 	if (!ifindex)
 		return NULL;
 	if (err) {
-		throw_errno(env, err, "detachXdp: %s%s%s", ifname, netns ? " in netns " : "",
-			    netns ? netns : "");
+		throw_errno(env, err, "detachXdp: %s%s%s%s", ifname, netns ? " in netns " : "",
+			    netns ? netns : "",
+			    err == -EEXIST && (flags & XDP_FLAGS_REPLACE) ?
+				    " (the attached program is not the expected one)" : "");
 		return NULL;
 	}
 	return undefined(env);
