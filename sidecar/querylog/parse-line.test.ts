@@ -56,6 +56,7 @@ describe('parseQueryLine', () => {
   it('keeps escapes and lower-cases only A-Z', () => {
     expect(event('client @0x1 10.0.0.1#1 (A\\032B\\255.Test): query: A\\032B\\255.Test IN A + (10.0.0.2)').name).toBe('a\\032b\\255.test');
     expect(event('client @0x1 10.0.0.1#1 (.): query: . IN NS + (10.0.0.2)').name).toBe('.');
+    expect(event('client @0x1 10.0.0.1#1 (x): query: ÀB.Test IN A + (10.0.0.2)').name).toBe('Àb.test');
   });
 
   it('tolerates a trailing CR', () => {

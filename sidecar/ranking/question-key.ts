@@ -45,28 +45,24 @@ export function questionKeyId(k: QuestionKey): string {
   return k.name + ' ' + k.qtype + ' ' + k.qclass + ' ' + k.flags;
 }
 
-/** Inverse of questionKeyId. Returns undefined for a string it did not make. */
-export function parseQuestionKeyId(id: string): QuestionKey | undefined {
-  const parts = id.split(' ');
-  if (parts.length !== 4 || parts[0] === '') return undefined;
-  const qtype = Number(parts[1]);
-  const qclass = Number(parts[2]);
-  const flags = Number(parts[3]);
-  if (!isU16(qtype) || !isU16(qclass) || !Number.isInteger(flags) || flags < 0 || flags > 7) {
-    return undefined;
-  }
-  return { name: parts[0], qtype, qclass, flags };
-}
-
-function isU16(n: number): boolean {
-  return Number.isInteger(n) && n >= 0 && n <= 0xffff;
-}
-
-/** Lower-cases A-Z only, as DNS compares names; leaves escapes and other bytes alone. */
+/** Lower-cases A-Z only, as DNS compares names; leaves escapes and other bytes alone.
+ * (String.prototype.toLowerCase would also fold non-ASCII letters, which BIND escapes as
+ * \DDD anyway, so it is used only when the name is pure ASCII.) */
 export function dnsLowerCase(name: string): string {
+  let hasUpper = false;
   for (let i = 0; i < name.length; i++) {
     const c = name.charCodeAt(i);
-    if (c >= 65 && c <= 90) return name.toLowerCase();
+    if (c >= 65 && c <= 90) hasUpper = true;
+    else if (c > 127) return asciiLowerCase(name);
   }
-  return name;
+  return hasUpper ? name.toLowerCase() : name;
+}
+
+function asciiLowerCase(s: string): string {
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    out += c >= 65 && c <= 90 ? String.fromCharCode(c + 32) : s[i];
+  }
+  return out;
 }
