@@ -526,23 +526,44 @@ __noinline int santa_build_key(struct xdp_md *ctx, struct santa_scratch *s, stru
 					      : SANTA_TIER3_NAME;
 	/* One pass over the question, a word at a time: keep it as received (the headroom path
 	 * rewrites it), sum it for the UDP checksum, and lower-case the name into the key.
-	 * Label lengths are <= 63, below 'A', so only name characters change. */
+	 * Label lengths are <= 63, below 'A', so only name characters change. Whole words
+	 * first, then the last partial word, so the loop body stays a single straight path. */
 	for (i = 0; i < SANTA_QUESTION_WORDS; i++) {
 		__u32 at = i * 8;
+		__u8 *p;
 		__u64 w;
 
-		if (at >= qlen)
+		if (at + 8 > qlen)
 			break;
 		/* Packet pointers re-derived per word: none lives across iterations, so the
 		 * verifier's states for one word do not multiply into the next. */
 		data = (void *)(long)*(volatile __u32 *)&ctx->data;
 		data_end = (void *)(long)*(volatile __u32 *)&ctx->data_end;
-		if (read_word(data + question_off + at, data_end, qlen - at, &w))
+		p = data + question_off + at;
+		if ((void *)(p + 8) > data_end)
 			return SANTA_CNT_PASS_MALFORMED;
+		w = *(__u64 *)p;
 		saved[i] = w;
 		sum += csum_word(w);
-		if (i < SANTA_TIER3_NAME / 8 && at < tier)
-			name[i] = lower_word(keep_bytes(w, at < name_len ? name_len - at : 0));
+		if (i < SANTA_TIER3_NAME / 8)
+			name[i] = at < name_len ? lower_word(keep_bytes(w, name_len - at)) : 0;
+	}
+	if (i * 8 < qlen) {
+		__u32 at = VERIFIER_MASK(i * 8, 0x1f8), idx = VERIFIER_MASK(i, 0x3f);
+		__u64 w;
+
+		if (idx >= SANTA_QUESTION_WORDS)
+			return SANTA_CNT_PASS_MALFORMED; /* unreachable: qlen <= 259 */
+		data = (void *)(long)ctx->data;
+		data_end = (void *)(long)ctx->data_end;
+		if (read_word(data + question_off + at, data_end, qlen - at, &w))
+			return SANTA_CNT_PASS_MALFORMED;
+		saved[idx] = w;
+		sum += csum_word(w);
+		/* A 255-byte name ends in word 31; word 32 holds only qtype and qclass. */
+		if (idx < SANTA_TIER3_NAME / 8)
+			name[idx] = at < name_len ? lower_word(keep_bytes(w, name_len - at)) : 0;
+		i++;
 	}
 	/* The rest of the tier's name buffer (the question's last word may stop short of it). */
 	for (; i < SANTA_TIER3_NAME / 8; i++) {

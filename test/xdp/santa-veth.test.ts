@@ -33,15 +33,31 @@ async function expectAnswered(v: VethSanta, replySize: number, slot: number, opt
   expect(v.santa.hits(slot)).toBe(hitsBefore + 1);
 }
 
+/**
+ * Asks for a reply too big for the frame. veth sometimes hands XDP a frame copied into a full
+ * page (depending on how the sender's skb was allocated), and then even a big reply fits; so
+ * up to five queries are sent, each must end as a correct answer or as PASS_NO_ROOM (refused
+ * by the kernel), and at least one must be NO_ROOM.
+ */
 async function expectNoRoom(v: VethSanta, replySize: number, slot: number): Promise<void> {
   const name = `r${replySize}.example.test`;
-  v.santa.install(txtEntryOfReplySize(name, replySize, slot));
-  const before = v.santa.maps.readStats();
-  const r = await dig(v, name, 'TXT');
-  const after = v.santa.maps.readStats();
-  expect(r.code).not.toBe(0); // passed to the kernel, where nothing listens
-  expect(after.PASS_NO_ROOM - before.PASS_NO_ROOM).toBe(1);
-  expect(after.HITS).toBe(before.HITS);
+  const entry = txtEntryOfReplySize(name, replySize, slot);
+  v.santa.install(entry);
+  let noRoom = 0;
+  for (let attempt = 0; attempt < 5 && noRoom === 0; attempt++) {
+    const before = v.santa.maps.readStats();
+    const r = await dig(v, name, 'TXT');
+    const after = v.santa.maps.readStats();
+    if (r.code === 0) {
+      expect(r.lines).toEqual([entry.strings.map((t) => `"${t}"`).join(' ')]);
+      expect(after.HITS - before.HITS).toBe(1);
+    } else {
+      expect(after.PASS_NO_ROOM - before.PASS_NO_ROOM).toBe(1);
+      expect(after.HITS).toBe(before.HITS);
+      noRoom++;
+    }
+  }
+  expect(noRoom).toBe(1);
 }
 
 describe.each(['native', 'generic'] as const)('%s mode', (mode) => {
