@@ -6,7 +6,8 @@
  * map layout of santa_abi.h as the C compiler sees it.
  *
  * Every call is synchronous: each is one or a few bpf()/netlink syscalls, cheaper than a hop to
- * the thread pool, and setns() must happen on the thread that does the work anyway.
+ * the thread pool, and setns() must happen on the thread that does the work anyway. Use it from
+ * one JS thread: the table of loaded objects and libbpf's message capture are process-wide.
  *
  * Failures throw an Error whose `code` is the errno name (e.g. "ENOENT"), `errno` the number,
  * and whose message names the operation and the map, program or interface. Load failures also
