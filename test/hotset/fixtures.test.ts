@@ -53,4 +53,17 @@ describe('captured BIND 9.18 query-log lines', () => {
       expect(e).toMatchObject(extra);
     });
   });
+
+  it('topology-bind918.log (end-to-end topology, IPv4 and IPv6) reads to the expected keys', () => {
+    const { events, decoder } = readFixture('topology-bind918.log');
+    expect(decoder.stats.unreadable.summary()).toBeUndefined();
+    expect(events.map((e) => [e.name, e.qtype, e.flags, e.tcp, e.client, e.destination])).toEqual([
+      ['www.example.test', 16, ED, false, '10.53.0.1', '10.53.0.2'],
+      ['www.example.test', 1, KEY_EDNS, false, '10.53.0.1', '10.53.0.2'],
+      ['www.example.test', 1, ED | KEY_DO, false, '10.53.0.1', '10.53.0.2'],
+      ['www.example.test', 28, ED, false, 'fd53::1', 'fd53::2'],
+      ['www.example.test', 1, ED, true, '10.53.0.1', '10.53.0.2'],
+      ['missing.example.test', 1, KEY_RD, false, 'fd53::1', 'fd53::2'],
+    ]);
+  });
 });
