@@ -61,8 +61,6 @@ struct {
 	__type(value, struct santa_stats);
 } santa_stats SEC(".maps");
 
-/* The question buffer, in whole 8-byte words. */
-#define SANTA_MSG_BUF 272
 #define SANTA_QUESTION_MAX (SANTA_NAME_MAX + 4)
 #define SANTA_QUESTION_WORDS ((SANTA_QUESTION_MAX + 7) / 8)
 #define SANTA_L2_MAX (ETH_HLEN + 2 * 4)
@@ -70,16 +68,13 @@ struct {
 /* Per-CPU working memory: the BPF stack (512 bytes) cannot hold a key and a question. */
 struct santa_scratch {
 	struct santa_key_256 key; /* shared by all tiers: each map reads only its own prefix */
-	__u8 msg[SANTA_MSG_BUF];  /* the question as received, for replies built in headroom */
+	__u64 question[SANTA_QUESTION_WORDS]; /* as received, for replies built in headroom */
 	__u8 l2[SANTA_L2_MAX];    /* the reply's L2 header: MACs swapped, VLAN tags kept */
 	__u8 pad[2];
 	__u64 v6_src[2], v6_dst[2];
 };
 
 _Static_assert(SANTA_COUNTER_MAX == 16, "counter index mask in santa_xdp");
-_Static_assert(SANTA_MSG_BUF >= SANTA_QUESTION_WORDS * 8,
-	       "scratch message buffer");
-_Static_assert(__builtin_offsetof(struct santa_scratch, msg) % 8 == 0, "msg alignment");
 _Static_assert(__builtin_offsetof(struct santa_key_256, name) % 8 == 0, "key name alignment");
 
 struct {
@@ -516,7 +511,7 @@ __noinline int santa_build_key(struct xdp_md *ctx, struct santa_scratch *s, stru
 	__u32 question_off = (q->dns_off & 0x7f) + DNS_HLEN;
 	__u32 name_len = q->name_len, qlen = name_len + 4, tier, i;
 	void *data, *data_end;
-	__u64 *name = (__u64 *)s->key.name, *saved = (__u64 *)s->msg, sum = 0;
+	__u64 *name = (__u64 *)s->key.name, *saved = s->question, sum = 0;
 
 	if (name_len == 0 || name_len > SANTA_NAME_MAX)
 		return SANTA_CNT_PASS_MALFORMED;
@@ -754,7 +749,7 @@ static __always_inline int reply(struct xdp_md *ctx, struct santa_scratch *s, st
 	if (write_headers(ctx, s, q, v, udp_len, flags, (__u16)sum))
 		return -2;
 	if (moved && (qlen < 5 || qlen > SANTA_QUESTION_MAX ||
-		      bpf_xdp_store_bytes(ctx, q_off, s->msg, qlen)))
+		      bpf_xdp_store_bytes(ctx, q_off, s->question, qlen)))
 		return -2;
 	if (tail_len < 1 || tail_len > SANTA_TAIL_MAX ||
 	    bpf_xdp_store_bytes(ctx, q_off + qlen, (void *)v->tail, tail_len))
