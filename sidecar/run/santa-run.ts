@@ -27,8 +27,10 @@ export interface RunOptions {
   version: string;
   /** Where BIND answers the sidecar's own TCP questions (verify, serial polls). */
   bind?: { v4: ServerAddress; v6?: ServerAddress };
-  /** How often each zone's serial is asked of BIND. */
+  /** How often each zone's serial is asked of BIND (and its file checked for changes). */
   serialPollMs?: number;
+  /** Quiet time after a zone file event before the file is read. */
+  reparseDelayMs?: number;
 }
 
 export interface RunningSanta {
@@ -123,17 +125,34 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
       const n = controller.withdrawZone(change.zone);
       log.info({ zone: change.zone, entries: n, status: change.state.status }, 'zone withdrawn');
     }
-    if (change.actions.reparse) {
-      const parsed = registry.reparse(change.zone);
-      zoneReloads++;
-      if (parsed.state.status === 'error') {
-        zoneReloadErrors++;
-        log.error({ zone: change.zone, error: parsed.state.error }, 'zone file does not parse: zone withdrawn until it does');
-      }
-      act(parsed);
+    if (change.actions.reparse) scheduleReparse(change.zone);
+  };
+  // A change event can arrive while the file is still being written: the zone is withdrawn at
+  // once, but read only once the file has been quiet for a moment.
+  const pendingReparse = new Map<string, NodeJS.Timeout>();
+  const reparseNow = (zone: string) => {
+    pendingReparse.delete(zone);
+    const parsed = registry.reparse(zone);
+    zoneReloads++;
+    if (parsed.state.status === 'error') {
+      zoneReloadErrors++;
+      log.error({ zone, error: parsed.state.error }, 'zone file does not parse: zone withdrawn until it does');
+    } else {
+      log.info({ zone, serial: parsed.state.parsedSerial, status: parsed.state.status }, 'zone parsed');
     }
+    act(parsed);
+  };
+  const scheduleReparse = (zone: string) => {
+    clearTimeout(pendingReparse.get(zone));
+    pendingReparse.set(zone, setTimeout(() => reparseNow(zone), options.reparseDelayMs ?? 200));
   };
   const pollSerials = async () => {
+    for (const zone of registry.names()) {
+      if (!pendingReparse.has(zone) && registry.changedOnDisk(zone)) {
+        log.info({ zone }, 'zone file differs from the one parsed');
+        act(registry.apply(zone, { kind: 'file-changed' }));
+      }
+    }
     await Promise.all(
       registry.names().map(async (zone) => {
         let serial: number | null = null;
@@ -146,7 +165,7 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
       }),
     );
   };
-  for (const zone of registry.names()) act(registry.reparse(zone));
+  for (const zone of registry.names()) reparseNow(zone);
   await pollSerials();
 
   // Query source: every query BIND logs is one observation of its question.
@@ -235,6 +254,7 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
     async stop() {
       clearInterval(tickTimer);
       clearInterval(pollTimer);
+      for (const t of pendingReparse.values()) clearTimeout(t);
       await ticking;
       await watcher.close();
       await querySource?.stop();

@@ -3,6 +3,7 @@
  * and each zone's freshness state. Parsing happens here (file I/O at the edge); the freshness
  * rules are the pure state machine in ../freshness.
  */
+import { statSync } from 'node:fs';
 import type { NamedConf, ZoneConfig } from '../named-conf/read';
 import { initialZoneState, nextZoneState, type ZoneActions, type ZoneEvent, type ZoneState } from '../freshness/zone-state';
 import { parseZoneFile } from '../zone/parse';
@@ -13,6 +14,8 @@ export interface RegisteredZone {
   state: ZoneState;
   /** The last model that parsed; only served while state.status is 'offloaded'. */
   model: Zone | undefined;
+  /** Size and mtime of the file when it was last parsed: a change we were not told of shows. */
+  stamp: string | undefined;
 }
 
 export interface ZoneChange {
@@ -51,7 +54,7 @@ export class ZoneRegistry {
         skipped.push({ zone: config.name, reason: 'declared more than once (views)' });
         continue;
       }
-      this.zones.set(name, { config, state: initialZoneState(name), model: undefined });
+      this.zones.set(name, { config, state: initialZoneState(name), model: undefined, stamp: undefined });
     }
     this.skipped = skipped;
   }
@@ -96,10 +99,18 @@ export class ZoneRegistry {
     return { zone, actions: step.actions, state: step.state };
   }
 
+  /** Whether the zone file differs from the one last parsed (a missed or coalesced event, or a
+   * write still in progress when it was read). */
+  changedOnDisk(zone: string): boolean {
+    const z = this.zones.get(zone);
+    return z !== undefined && z.stamp !== undefined && fileStamp(z.config.file as string) !== z.stamp;
+  }
+
   /** Parses a zone's file; a failure affects this zone only. */
   reparse(zone: string): ZoneChange {
     const z = this.zones.get(zone);
     if (!z) throw new Error(`zone ${zone} is not registered`);
+    z.stamp = fileStamp(z.config.file as string);
     try {
       const model = parseZoneFile(z.config.file as string, z.config.name);
       z.model = model;
@@ -108,6 +119,15 @@ export class ZoneRegistry {
       z.model = undefined;
       return this.apply(zone, { kind: 'parse-failed', error: (e as Error).message });
     }
+  }
+}
+
+function fileStamp(file: string): string {
+  try {
+    const st = statSync(file);
+    return `${st.size}:${st.mtimeMs}:${st.ino}`;
+  } catch {
+    return 'missing';
   }
 }
 
