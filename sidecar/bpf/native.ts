@@ -27,6 +27,8 @@ export interface LoadedObject {
   progs: Record<string, number>;
   /** Map name -> fd (owned by the object); internal maps (.rodata, .bss) are left out. */
   maps: Record<string, number>;
+  /** Program name -> verifier log, only when loaded with logLevel > 0. */
+  verifierLogs?: Record<string, string>;
 }
 
 export interface XdpAttachOptions {

@@ -97,6 +97,16 @@ describe('loadObject', () => {
     expect(e.message).toMatch(/no_such_map/);
   });
 
+  it('returns the verifier logs of a successful load when asked for them', () => {
+    const quiet = load();
+    expect(quiet.verifierLogs).toBeUndefined();
+    close(quiet);
+    const verbose = load({ logLevel: 2 });
+    expect(Object.keys(verbose.verifierLogs!).sort()).toEqual(['fx_pass', 'fx_xdp']);
+    expect(verbose.verifierLogs!.fx_xdp).toMatch(/processed \d+ insns/);
+    close(verbose);
+  });
+
   it('throws ENOENT naming a missing file', () => {
     const e = bpfErrorOf(() => bpf.loadObject('/nonexistent/santa.bpf.o'));
     expect(e.code).toBe('ENOENT');

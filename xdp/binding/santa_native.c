@@ -489,7 +489,8 @@ static bool apply_pin_dir(napi_env env, struct bpf_object *obj, const char *dir,
 	return true;
 }
 
-/* loadObject(path, { mapMaxEntries?, pinMaps?, logLevel? }) -> { id, progs, maps } */
+/* loadObject(path, { mapMaxEntries?, pinMaps?, logLevel? }) -> { id, progs, maps, verifierLogs? }
+ * (verifierLogs, program name -> log, only when logLevel > 0) */
 static napi_value load_object(napi_env env, napi_callback_info info)
 {
 	size_t argc = 2;
@@ -599,15 +600,26 @@ static napi_value load_object(napi_env env, napi_callback_info info)
 		napi_throw(env, error);
 		return NULL;
 	}
+	objects[slot] = obj;
+	napi_value result = object_result(env, slot + 1, obj);
+	/* Asked-for logs (logLevel > 0) of a successful load: instruction counts, states. */
+	if (log_level) {
+		napi_value verifier_logs = new_object(env);
+		size_t k = 0;
+		bpf_object__for_each_program(prog, obj) {
+			if (k < i)
+				set_string_prop(env, verifier_logs, bpf_program__name(prog), logs[k]);
+			k++;
+		}
+		napi_set_named_property(env, result, "verifierLogs", verifier_logs);
+	}
 	/* Loaded programs keep no reference to the buffers. */
 	bpf_object__for_each_program(prog, obj)
 		bpf_program__set_log_buf(prog, NULL, 0);
 	for (size_t k = 0; k < i; k++)
 		free(logs[k]);
 	free(logs);
-
-	objects[slot] = obj;
-	return object_result(env, slot + 1, obj);
+	return result;
 }
 
 /* closeObject(id): closes the object's program and map fds (pins and attachments stay). */
