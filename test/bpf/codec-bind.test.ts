@@ -6,9 +6,10 @@
  * to that query: the same header, the query's question bytes exactly, the same records.
  *
  * Not byte for byte, and this test documents why. BIND 9.18 rotates the order of records
- * inside an RRset between responses, and compresses names case-sensitively: for a query in
- * mixed case it spells owner names out in the zone's case instead of pointing at the question.
- * The program's replies point at the question, so their owner names echo the query's case.
+ * inside an RRset between responses, and its name compression depends on the query's case: to
+ * "ExAmPlE.tEsT" it answered with an owner spelled "example" (the zone's case) plus a pointer to
+ * the question's "tEsT", where for the lower-case query the whole owner was a pointer to 12.
+ * The program replays the latter, so its owner names echo the query's case.
  * DNS names compare case-insensitively (RFC 4343) and resolvers check 0x20 only in the
  * question, so both are the same answer; records are compared with names lower-cased and
  * each section sorted.
