@@ -192,6 +192,13 @@ export class SantaMaps {
     return removed;
   }
 
+  /** One installed entry, or null. */
+  lookup(key: CacheKey): InstalledEntry | null {
+    const value = this.bpf.lookup(this.fd(key.mapName), key.key);
+    if (!value) return null;
+    return { key: decodeCacheKey(key.mapName, key.key, this.abi), value: decodeCacheValue(value, this.abi) };
+  }
+
   /** Every installed entry, decoded. */
   entries(): InstalledEntry[] {
     const out: InstalledEntry[] = [];

@@ -73,8 +73,10 @@ describe('SantaMaps', () => {
       expect(found!.value.slot).toBe(i + 1);
       expect(found!.value.expiresNs).toBe(BigInt(i + 1) * 1_000_000_007n);
     }
+    expect(maps!.lookup(entries[2])).toEqual(listed.find((l) => l.key.mapName === entries[2].mapName));
     expect(maps!.remove(entries)).toBe(entries.length);
     expect(maps!.entries()).toEqual([]);
+    expect(maps!.lookup(entries[2])).toBeNull();
   });
 
   it('installs and removes ten thousand entries in batches, ignoring absent keys on removal', () => {
