@@ -214,6 +214,44 @@ static __always_inline int served_v6(const struct santa_settings *cfg, const __u
 	return 0;
 }
 
+/* The IPv4 header checksum, options included (the kernel drops a header that fails it). */
+static __always_inline int ipv4_header_ok(struct iphdr *ip, void *data_end, __u32 ihl)
+{
+	__u64 sum = 0;
+
+	for (__u32 i = 0; i < 60 / 4; i++) {
+		__u32 *w = (__u32 *)ip + i;
+
+		if (i * 4 >= ihl)
+			break;
+		/* Keeps the bound check on this pointer (clang would rewrite it against data_end,
+		 * which the verifier refuses). */
+		asm volatile("" : "+r"(w));
+		if ((void *)(w + 1) > data_end)
+			return 0;
+		sum += *w;
+	}
+	return csum_fold(sum) == 0xffff;
+}
+
+/* A source the reply may go to: not unspecified, loopback, group or limited broadcast (the
+ * kernel treats those as martians and BIND never sees them). */
+static __always_inline int unicast_source_v4(__be32 addr)
+{
+	__u32 a = bpf_ntohl(addr);
+
+	return (a >> 24) != 0 && (a >> 24) != 127 && (a >> 28) != 0xe && a != 0xffffffff;
+}
+
+static __always_inline int unicast_source_v6(const __u64 *addr)
+{
+	__u64 hi = bpf_be64_to_cpu(addr[0]), lo = bpf_be64_to_cpu(addr[1]);
+
+	if ((hi >> 56) == 0xff)
+		return 0; /* multicast */
+	return !(hi == 0 && (lo == 0 || lo == 1)); /* :: and ::1 */
+}
+
 /* IPv6 next-header values that are extension headers (RFC 8200 4, RFC 7045). */
 static __always_inline int ipv6_ext_header(__u8 nexthdr)
 {
@@ -255,6 +293,10 @@ __noinline int santa_parse_headers(struct xdp_md *ctx, const struct santa_settin
 	__be16 proto;
 
 	if ((void *)(eth + 1) > data_end)
+		return SANTA_CNT_PASS_NOT_DNS;
+	/* Group-addressed frames are not queries to this host, and a group source cannot be
+	 * answered (the reply would go to the group). */
+	if ((eth->h_dest[0] | eth->h_source[0]) & 1)
 		return SANTA_CNT_PASS_NOT_DNS;
 	q->frame_len = data_end - data;
 	proto = eth->h_proto;
@@ -300,6 +342,11 @@ __noinline int santa_parse_headers(struct xdp_md *ctx, const struct santa_settin
 		 * padded on Ethernet. */
 		if (tot_len < ihl + sizeof(*udp) || l2 + tot_len > q->frame_len)
 			return SANTA_CNT_PASS_MALFORMED;
+		/* What the kernel would drop before BIND sees it must not be answered either. */
+		if (!ipv4_header_ok(ip, data_end, ihl))
+			return SANTA_CNT_PASS_MALFORMED;
+		if (!unicast_source_v4(ip->saddr))
+			return SANTA_CNT_PASS_UNSUPPORTED;
 		l4_len = tot_len - ihl;
 	} else if (proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = data + l2;
@@ -330,6 +377,8 @@ __noinline int santa_parse_headers(struct xdp_md *ctx, const struct santa_settin
 		st->counters[SANTA_CNT_DNS_QUERIES]++;
 		if (payload_len < sizeof(*udp) || l2 + sizeof(*ip6) + payload_len > q->frame_len)
 			return SANTA_CNT_PASS_MALFORMED;
+		if (!unicast_source_v6(s->v6_src))
+			return SANTA_CNT_PASS_UNSUPPORTED;
 		l4_len = payload_len;
 	} else {
 		return SANTA_CNT_PASS_NOT_DNS;

@@ -297,6 +297,27 @@ describe('what is served: ports and addresses', () => {
     expect(normalizeAddress('fd53::2')).toBe(normalizeAddress('fd53:0::2'));
   });
 
+  it('never answers what the kernel would drop: group MACs, martian sources, bad IPv4 header checksums', () => {
+    const groupMac = Buffer.from(frame(V4, { name: 'svc.example.test' }));
+    groupMac[0] |= 1;
+    expectPass(groupMac, 'PASS_NOT_DNS', false);
+    const groupSourceMac = Buffer.from(frame(V6, { name: 'svc.example.test' }));
+    groupSourceMac[6] |= 1;
+    expectPass(groupSourceMac, 'PASS_NOT_DNS', false);
+    for (const src of ['0.0.0.0', '127.0.0.1', '224.0.0.1', '255.255.255.255']) {
+      expectPass(frame({ ...V4, src }, { name: 'svc.example.test' }), 'PASS_UNSUPPORTED');
+    }
+    for (const src of ['::', '::1', 'ff02::1']) {
+      expectPass(frame({ ...V6, src }, { name: 'svc.example.test' }), 'PASS_UNSUPPORTED');
+    }
+    const badSum = Buffer.from(frame({ ...V4, ipv4Options: Buffer.alloc(4, 1) }, { name: 'svc.example.test' }));
+    badSum[14 + 10] ^= 0x40;
+    expectPass(badSum, 'PASS_MALFORMED');
+    const badOption = Buffer.from(frame({ ...V4, ipv4Options: Buffer.alloc(8, 1) }, { name: 'svc.example.test' }));
+    badOption[14 + 20 + 5] ^= 0x01; // covered by the checksum too
+    expectPass(badOption, 'PASS_MALFORMED');
+  });
+
   it('never answers for a multicast or broadcast destination', () => {
     expectPass(frame({ ...V4, dst: '224.0.0.251' }, { name: 'svc.example.test' }), 'PASS_NOT_DNS', false);
     expectPass(frame({ ...V4, dst: '255.255.255.255' }, { name: 'svc.example.test' }), 'PASS_NOT_DNS', false);
