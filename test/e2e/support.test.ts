@@ -74,6 +74,30 @@ describe('BIND on loopback', () => {
   });
 });
 
+describe('BIND from a complete named.conf', () => {
+  it('fills in the placeholders and serves what the text says', async () => {
+    const bind = await startBind({
+      namedConfText:
+        '@CONTROLS@\n' +
+        'options {\n\tdirectory "@WORKDIR@";\n\tpid-file "@WORKDIR@/named.pid";\n' +
+        '\tlisten-on port @PORT@ { 127.0.0.1; };\n\tlisten-on-v6 { none; };\n\trecursion no;\n\tquerylog yes;\n};\n' +
+        '@LOGGING@\n' +
+        'zone "example.test" { type primary; file "zones/example.test.zone"; };\n',
+      files: { 'zones/example.test.zone': ZONE },
+      probeZone: 'example.test',
+    });
+    try {
+      expect(readFileSync(bind.confPath, 'utf8')).not.toMatch(/@[A-Z_]+@/);
+      expect(await bind.rndc('status')).toMatch(/server is up and running/);
+      const a = await query({ name: 'www.example.test', type: 'AAAA' }, { server: '127.0.0.1', port: bind.port });
+      expect(dataOf(a.packet.answers)).toEqual(['2001:db8::80']);
+      expect(bind.queryLog()).toContain('query: www.example.test IN AAAA');
+    } finally {
+      await bind.stop();
+    }
+  });
+});
+
 describe('BIND start-up failures', () => {
   it('names the problem when named.conf is invalid', async () => {
     await expect(startBind({ zones: [{ name: 'example.test', text: ZONE }], extraOptions: 'no-such-option yes;' })).rejects.toThrow(
