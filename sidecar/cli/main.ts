@@ -106,5 +106,8 @@ async function main(argv: string[]): Promise<void> {
 main(process.argv).catch((e: unknown) => {
   if (e instanceof ConfigError) process.stderr.write(`santa: configuration error\n${e.message}\n`);
   else process.stderr.write(`santa: ${(e as Error).stack ?? String(e)}\n`);
+  // The verifier's last lines say why a program was refused; the whole log can be thousands.
+  const verifierLog = (e as { verifierLog?: string }).verifierLog;
+  if (verifierLog) process.stderr.write(`verifier log (last lines):\n${verifierLog.trimEnd().split('\n').slice(-25).join('\n')}\n`);
   process.exit(e instanceof ConfigError ? 2 : 1);
 });

@@ -202,7 +202,7 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
   const metrics = createMetrics(
     {
       xdp: () => xdpCounters(maps.readStats()),
-      cache: () => ({ entries: controller.entries().length, bytes: controller.installedBytes, capacityEntries: config.cache.maxEntries, capacityBytes: config.cache.maxBytes }),
+      cache: () => ({ entries: controller.entries().length, bytes: controller.installedBytes, capacityEntries: config.cache.maxEntries, capacityBytes: config.cache.maxBytes, hitRatio }),
       zones: () => registry.all().map((z) => ({ zone: z.state.zone, serial: z.state.parsedSerial ?? undefined, state: z.state.status })),
       loop: () => ({ zoneReloads, zoneReloadErrors, ...controller.totals }),
       querySource: () => querySource?.snapshot(),
@@ -223,11 +223,22 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
     log.info({ address: metricsServer.address }, 'metrics listening');
   }
 
+  // Hit ratio over the last round: hits against the queries that could have hit.
+  let hitRatio: number | undefined;
+  let lastCounts = maps.readStats();
+  const updateHitRatio = () => {
+    const now = maps.readStats();
+    const hits = now.HITS - lastCounts.HITS;
+    const misses = now.PASS_MISS + now.PASS_EXPIRED - (lastCounts.PASS_MISS + lastCounts.PASS_EXPIRED);
+    hitRatio = hits + misses > 0 ? hits / (hits + misses) : hitRatio;
+    lastCounts = now;
+  };
   let ticking: Promise<void> | undefined;
   const tickNow = async () => {
     if (ticking) return ticking;
     ticking = (async () => {
       try {
+        updateHitRatio();
         const report = await controller.tick();
         metrics.observeLoop(report.durationMs / 1000);
         lastTickOk = true;

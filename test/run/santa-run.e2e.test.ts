@@ -163,6 +163,32 @@ describe('santa run (native loader) between real namespaces and a real BIND', ()
     expect(await ask('two.test')).toBe('198.51.100.2'); // BIND still serves its last good data
   }, 30_000);
 
+  it('exports its hit counter to a real Prometheus', async () => {
+    requireTools('Prometheus scrape', ['prometheus', 'curl']);
+    const promDir = join(work, 'prometheus');
+    writeFileSync(
+      join(work, 'prometheus.yml'),
+      ['global: { scrape_interval: 1s }', 'scrape_configs:', '  - job_name: santa', '    static_configs: [{ targets: ["127.0.0.1:9153"] }]', ''].join('\n'),
+    );
+    const prom = topo.spawn(topo.server, ['prometheus', `--config.file=${join(work, 'prometheus.yml')}`, `--storage.tsdb.path=${promDir}`, '--web.listen-address=127.0.0.1:9090']);
+    try {
+      const hitsNow = stats().HITS;
+      expect(hitsNow).toBeGreaterThan(0);
+      const fromPrometheus = async () => {
+        const r = await topo.exec(topo.server, ['curl', '-sf', 'http://127.0.0.1:9090/api/v1/query?query=santa_cache_hits_total'], { allowFailure: true });
+        if (r.code !== 0) return undefined;
+        const body = JSON.parse(r.stdout) as { data: { result: { value: [number, string] }[] } };
+        const v = body.data.result[0]?.value[1];
+        return v === undefined ? undefined : Number(v);
+      };
+      const seen = await waitFor('Prometheus to scrape santa', async () => ((await fromPrometheus()) ?? 0) >= hitsNow || undefined, { timeoutMs: 30_000, intervalMs: 500, describe: () => prom.output() });
+      expect(seen).toBe(true);
+      expect(await fromPrometheus()).toBe(stats().HITS);
+    } finally {
+      await prom.stop(2000);
+    }
+  }, 60_000);
+
   it('lets entries lapse after SIGKILL so that BIND answers everything', async () => {
     santa?.child.kill('SIGKILL');
     await santa?.exited();
