@@ -40,9 +40,8 @@ export interface RankedQuestion {
 interface Entry {
   key: QuestionKey;
   hash: number; // hashKey(key)
-  count: number; // stored units (landmark scale)
-  error: number;
-  heapIndex: number;
+  error: number; // stored units (landmark scale)
+  heapIndex: number; // position in heap and in counts
 }
 
 /** Renormalise when stored units exceed 2^RESCALE_EXPONENT times the current scale. */
@@ -53,6 +52,9 @@ export class HotSetRanking {
   private readonly halfLifeMs: number;
   private readonly index: KeyIndex<Entry>;
   private readonly heap: Entry[] = [];
+  /** counts[i] is heap[i]'s count in stored units. Kept beside the heap rather than in the
+   * entries so that sifting compares neighbouring numbers instead of chasing pointers. */
+  private readonly counts: Float64Array;
   private landmarkMs: number;
   private nowMs: number;
   /** Weight of one observation at nowMs, in stored units. */
@@ -67,6 +69,7 @@ export class HotSetRanking {
     if (!(halfLife > 0)) throw new RangeError(`ranking half-life must be > 0 ms, got ${halfLife}`);
     this.capacity = options.capacity;
     this.index = new KeyIndex<Entry>(options.capacity);
+    this.counts = new Float64Array(options.capacity);
     this.halfLifeMs = halfLife;
     this.landmarkMs = options.startMs ?? 0;
     this.nowMs = this.landmarkMs;
@@ -98,13 +101,14 @@ export class HotSetRanking {
     const hash = hashKey(key);
     const hit = this.index.find(key, hash);
     if (hit !== undefined) {
-      hit.count += w;
+      this.counts[hit.heapIndex] += w;
       this.siftDown(hit.heapIndex);
       return;
     }
     if (this.heap.length < this.capacity) {
-      const entry: Entry = { key: ownKey(key), hash, count: w, error: 0, heapIndex: this.heap.length };
+      const entry: Entry = { key: ownKey(key), hash, error: 0, heapIndex: this.heap.length };
       this.heap.push(entry);
+      this.counts[entry.heapIndex] = w;
       this.index.insert(entry);
       this.siftUp(entry.heapIndex);
       return;
@@ -115,8 +119,8 @@ export class HotSetRanking {
     this.index.remove(min);
     min.key = ownKey(key);
     min.hash = hash;
-    min.error = min.count;
-    min.count += w;
+    min.error = this.counts[0];
+    this.counts[0] += w;
     this.index.insert(min);
     this.siftDown(0);
   }
@@ -128,27 +132,30 @@ export class HotSetRanking {
 
   estimate(key: QuestionKey): { count: number; error: number } | undefined {
     const e = this.index.find(key, hashKey(key));
-    return e === undefined ? undefined : { count: e.count / this.unit, error: e.error / this.unit };
+    return e === undefined ? undefined : { count: this.counts[e.heapIndex] / this.unit, error: e.error / this.unit };
   }
 
   /** The n heaviest keys, heaviest first. O(capacity log capacity): call it per planning
    * round, not per query. */
   top(n: number = this.capacity): RankedQuestion[] {
-    const sorted = this.heap.slice().sort((a, b) => b.count - a.count || compareKeys(a.key, b.key));
+    const counts = this.counts;
+    const sorted = this.heap
+      .map((e) => ({ e, count: counts[e.heapIndex] }))
+      .sort((a, b) => b.count - a.count || compareKeys(a.e.key, b.e.key));
     const out: RankedQuestion[] = [];
     const limit = Math.min(n, sorted.length);
     for (let i = 0; i < limit; i++) {
-      const e = sorted[i];
-      out.push({ key: e.key, id: questionKeyId(e.key), count: e.count / this.unit, error: e.error / this.unit });
+      const { e, count } = sorted[i];
+      out.push({ key: e.key, id: questionKeyId(e.key), count: count / this.unit, error: e.error / this.unit });
     }
     return out;
   }
 
   private rescale(exponent: number): void {
     const factor = 2 ** -exponent;
-    for (const e of this.heap) {
-      e.count *= factor;
-      e.error *= factor;
+    for (let i = 0; i < this.heap.length; i++) {
+      this.counts[i] *= factor;
+      this.heap[i].error *= factor;
     }
     this.totalStored *= factor;
     this.landmarkMs = this.nowMs;
@@ -157,35 +164,43 @@ export class HotSetRanking {
 
   private siftUp(i: number): void {
     const heap = this.heap;
+    const counts = this.counts;
     const e = heap[i];
+    const c = counts[i];
     while (i > 0) {
       const parent = (i - 1) >> 1;
+      if (counts[parent] <= c) break;
       const p = heap[parent];
-      if (p.count <= e.count) break;
       heap[i] = p;
+      counts[i] = counts[parent];
       p.heapIndex = i;
       i = parent;
     }
     heap[i] = e;
+    counts[i] = c;
     e.heapIndex = i;
   }
 
   private siftDown(i: number): void {
     const heap = this.heap;
+    const counts = this.counts;
     const n = heap.length;
     const e = heap[i];
+    const c = counts[i];
     for (;;) {
       const left = 2 * i + 1;
       if (left >= n) break;
       const right = left + 1;
-      const child = right < n && heap[right].count < heap[left].count ? right : left;
-      const c = heap[child];
-      if (c.count >= e.count) break;
-      heap[i] = c;
-      c.heapIndex = i;
+      const child = right < n && counts[right] < counts[left] ? right : left;
+      if (counts[child] >= c) break;
+      const moved = heap[child];
+      heap[i] = moved;
+      counts[i] = counts[child];
+      moved.heapIndex = i;
       i = child;
     }
     heap[i] = e;
+    counts[i] = c;
     e.heapIndex = i;
   }
 }
