@@ -14,7 +14,8 @@
  *  2. live: dnsperf in a client namespace sends Q queries/s for S seconds over a veth pair to
  *     the program attached in native mode (the minimal responder in its place for the ceiling):
  *     warm caches, real frames, the figure the targets are about.
- * Each test-run row is the median of R rounds. Needs root. Numbers, not assertions.
+ * Each test-run row is the median of R rounds. Needs root. Numbers, not assertions; on a busy
+ * machine compare the ratios to the minimal responder more than the absolute figures.
  */
 import * as dnsPacket from 'dns-packet';
 import { SantaUnderTest } from '../xdp/harness';
@@ -24,7 +25,7 @@ import { join } from 'path';
 import { REPO } from '../bpf/setup';
 import { requireRoot } from '../support/require-root';
 import { mkdtempSync, rmSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
+import { cpus, loadavg, tmpdir } from 'os';
 import { dig, startVethSanta, txtEntryOfReplySize, VethSanta } from '../xdp/veth';
 
 const MINIMAL_OBJ = join(REPO, 'xdp', 'build', 'minimal.bpf.o');
@@ -54,7 +55,7 @@ interface Case {
 
 async function main(): Promise<void> {
   requireRoot('xdp-cost benchmark');
-  const runs = arg('--runs', 200_000);
+  const runs = arg('--runs', 20_000);
   const rounds = arg('--rounds', 5);
   const santa = SantaUnderTest.load();
   const bpf = loadNative();
@@ -97,6 +98,8 @@ async function main(): Promise<void> {
 
     const ns = (label: string) => median(perRound.get(label)!);
     const minimalNs = ns(cases[0].label);
+    // Shared CI machines run other work; the load says how much to trust absolute numbers.
+    console.log(`load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} CPUs`);
     console.log(`santa_xdp cost per packet: bpf_stats over ${runs} test runs (repeat=1), median of ${rounds} rounds`);
     console.log('| case | ns/packet | x minimal |');
     console.log('|---|---:|---:|');
