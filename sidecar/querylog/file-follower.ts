@@ -9,8 +9,8 @@
  *   files rotated in between are found by their numbered names (`<path>.0`, `.1`, ... as BIND
  *   and logrotate name them) and read in order before the new file.
  *
- * It polls (stat + positional reads) instead of relying on inotify alone: inotify misses
- * events on some file systems and a poll also bounds how stale the ranking can be.
+ * It polls (stat + positional reads) rather than waiting on inotify, which misses changes on
+ * some file systems; the poll period also bounds how stale the ranking can get.
  * A truncation followed by more writes than were read before it, all within one poll
  * interval, looks like growth; `tail -F` has the same blind spot.
  */
