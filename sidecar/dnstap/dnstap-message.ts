@@ -8,8 +8,10 @@ import { QueryEvent } from '../ranking/question-key';
 import { UnreadableTally } from '../querylog/unreadable-tally';
 import { WireError, readWireQuestion } from './query-wire';
 
-/** Message.Type values (dnstap.proto). BIND logs a received query as CLIENT_QUERY when it
- * has RD set and as AUTH_QUERY when not, so an authoritative server needs both. */
+/** Message.Type values (dnstap.proto). BIND 9.18 tags a received query AUTH_QUERY unless it
+ * will recurse for it (RD set in a view with recursion), then CLIENT_QUERY: an authoritative
+ * server (`recursion no`) logs every query as AUTH_QUERY, seen with dnstap-read. Santa takes
+ * both, so `dnstap { auth query; client query; };` covers servers with recursive views too. */
 export const MessageType = {
   AUTH_QUERY: 1,
   AUTH_RESPONSE: 2,
