@@ -8,10 +8,10 @@ import { QueryEvent } from '../ranking/question-key';
 import { UnreadableTally } from '../querylog/unreadable-tally';
 import { WireError, readWireQuestion } from './query-wire';
 
-/** Message.Type values (dnstap.proto). BIND 9.18 tags a received query AUTH_QUERY unless it
- * will recurse for it (RD set in a view with recursion), then CLIENT_QUERY: an authoritative
- * server (`recursion no`) logs every query as AUTH_QUERY, seen with dnstap-read. Santa takes
- * both, so `dnstap { auth query; client query; };` covers servers with recursive views too. */
+/** Message.Type values (dnstap.proto). An authoritative BIND 9.18 (`recursion no`) tags every
+ * received query AUTH_QUERY, RD set or not (seen with dnstap-read); CLIENT_QUERY is for
+ * queries a recursive view serves. Santa takes both, so `dnstap { auth query; client query; };`
+ * also covers servers with recursive views. */
 export const MessageType = {
   AUTH_QUERY: 1,
   AUTH_RESPONSE: 2,
