@@ -118,6 +118,19 @@ export class SantaUnderTest {
     return reply;
   }
 
+  /** Installs a complete response as given (e.g. a hand-built one with compression pointers). */
+  installReply(question: { name: string; type: string }, reply: Buffer, bits: { rd?: boolean; edns?: boolean; dnssecOk?: boolean }, slot: number): void {
+    const entry = cacheEntry({
+      question,
+      reply,
+      slot,
+      expiresNs: monotonicNs() + 60_000_000_000n,
+      keyFlags: keyFlags({ recursionDesired: !!bits.rd, edns: !!bits.edns, dnssecOk: !!bits.dnssecOk }),
+    });
+    this.maps.zeroSlot(slot);
+    this.maps.install([entry]);
+  }
+
   hits(slot: number): number {
     return this.maps.readHits([slot])[0];
   }

@@ -18,7 +18,7 @@ import {
   QuerySpec,
   verifyReply,
 } from '../support/packets';
-import { nameOfLength, seededRandom } from '../bpf/wire';
+import { nameOfLength, pointer, rawReply, rr, seededRandom } from '../bpf/wire';
 import { EntrySpec, SantaUnderTest, XDP_PASS, XDP_TX } from './harness';
 
 const V4: FrameSpec = { src: '10.53.0.1', dst: '10.53.0.2', sport: 41000 };
@@ -107,6 +107,21 @@ describe('hits and misses', () => {
 
   it.each(cases)('%s: a miss passes untouched', (_, spec) => {
     expectPass(frame(spec, { name: 'not-installed.example.test' }), 'PASS_MISS');
+  });
+
+  it('owner names compressed to the question echo the query case, at odd and even name lengths', () => {
+    // As BIND compresses: the answer owner is a pointer to offset 12, the question name.
+    for (const name of ['ptr.example.test', 'ptr1.example.test']) {
+      const stored = rawReply({
+        flags: 0x8400,
+        qname: name,
+        answers: [rr(pointer(12), 1, 300, Buffer.from([192, 0, 2, 44]))],
+      });
+      santa.installReply({ name, type: 'A' }, stored, {}, nextSlot++);
+      const asked = name.toUpperCase();
+      const reply = expectHit(frame(V6, { name: asked }));
+      expect(reply.answers).toEqual([{ name: asked, type: 'A', class: 'IN', ttl: 300, flush: false, data: '192.0.2.44' }]);
+    }
   });
 
   it('each hit moves the entry own hit counter', () => {
