@@ -811,7 +811,7 @@ static __always_inline int reply(struct xdp_md *ctx, struct santa_scratch *s, st
 SEC("xdp")
 int santa_xdp(struct xdp_md *ctx)
 {
-	__u32 zero = 0, mode, dns_len, *slot_hits;
+	__u32 zero = 0, mode, dns_len;
 	struct santa_settings *cfg;
 	struct santa_scratch *s;
 	struct santa_stats *st;
@@ -871,8 +871,7 @@ int santa_xdp(struct xdp_md *ctx)
 	if (sent < 0)
 		return XDP_ABORTED; /* cannot happen once sized; visible in xdp:xdp_exception */
 
-	slot_hits = &v->slot;
-	hits = bpf_map_lookup_elem(&santa_hits, slot_hits);
+	hits = bpf_map_lookup_elem(&santa_hits, &v->slot);
 	if (hits)
 		(*hits)++;
 	st->counters[SANTA_CNT_HITS]++;
