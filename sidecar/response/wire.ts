@@ -4,7 +4,7 @@
  * default), reuses the first place a suffix was written, never points past offset 0x3fff, and
  * compresses names inside RDATA only for the RFC 1035 types (RFC 3597 section 4).
  */
-import { labels, nameFromWire, nameToWire } from '../zone/name';
+import { nameToWire } from '../zone/name';
 import { COMPRESSIBLE_RDATA, T } from '../zone/types';
 
 export interface WireRR {
@@ -32,13 +32,16 @@ export const NAME_LAYOUT = new Map<number, LayoutStep[]>([
 ]);
 
 export class MessageWriter {
-  private buf = Buffer.alloc(512);
+  private buf = Buffer.allocUnsafe(512);
   private length = 12;
+  /** Wire-form suffix (as a latin1 string) -> offset of its first copy in the message. */
   private readonly suffixes = new Map<string, number>();
+  private lastName = '';
+  private lastWire: Buffer = Buffer.alloc(0);
 
   private room(n: number): void {
     if (this.length + n <= this.buf.length) return;
-    const bigger = Buffer.alloc(Math.max(this.buf.length * 2, this.length + n));
+    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.length + n));
     this.buf.copy(bigger, 0, 0, this.length);
     this.buf = bigger;
   }
@@ -56,33 +59,53 @@ export class MessageWriter {
    * message, exactly as named does.
    */
   name(name: string, compress: boolean): void {
-    if (name === '.') {
+    let wire = this.lastWire;
+    if (name !== this.lastName) {
+      wire = nameToWire(name);
+      this.lastName = name;
+      this.lastWire = wire;
+    }
+    this.nameWire(wire, 0, compress);
+  }
+
+  /**
+   * Writes the uncompressed name found at `start` in `src`; returns where it ends in `src`.
+   * Suffixes are compared byte for byte (case-sensitively, as BIND does for responses).
+   */
+  nameWire(src: Buffer, start: number, compress: boolean): number {
+    let end = start;
+    let labelCount = 0;
+    while (src[end] !== 0) {
+      end += src[end] + 1;
+      labelCount++;
+    }
+    end++;
+    if (labelCount === 0) {
       this.room(1);
       this.buf[this.length++] = 0;
-      return;
+      return end;
     }
-    const parts = labels(name);
-    const wire = nameToWire(name);
-    const suffix = (n: number) => (n === 0 ? name : `${parts.slice(n).join('.')}.`);
+    const second = start + src[start] + 1;
     let matched = -1;
     let pointer = 0;
     if (compress) {
-      const tries = Math.min(parts.length, 2);
-      for (let n = 0; n < tries; n++) {
-        const at = this.suffixes.get(suffix(n));
+      let at = this.suffixes.get(src.toString('latin1', start, end));
+      if (at !== undefined) {
+        matched = 0;
+        pointer = at;
+      } else if (labelCount > 1) {
+        at = this.suffixes.get(src.toString('latin1', second, end));
         if (at !== undefined) {
-          matched = n;
+          matched = 1;
           pointer = at;
-          break;
         }
       }
     }
-    const start = this.length;
-    const literal = matched < 0 ? parts.length : matched;
-    let literalBytes = 0;
-    for (let i = 0; i < literal; i++) literalBytes += wire[literalBytes] + 1;
+    const written = this.length;
+    const literalEnd = matched === 0 ? start : matched === 1 ? second : end - 1;
+    const literalBytes = literalEnd - start;
     this.room(literalBytes + 2);
-    wire.copy(this.buf, this.length, 0, literalBytes);
+    src.copy(this.buf, this.length, start, literalEnd);
     this.length += literalBytes;
     if (matched >= 0) {
       this.buf.writeUInt16BE(0xc000 | pointer, this.length);
@@ -92,11 +115,10 @@ export class MessageWriter {
     }
     // Remember at most two suffixes of the literal part; a later copy replaces an earlier one
     // (BIND puts new entries at the head of its lists).
-    let at = start;
-    for (let i = 0; i < Math.min(literal, 2) && at < 0x4000; i++) {
-      this.suffixes.set(suffix(i), at);
-      at += wire[at - start] + 1;
-    }
+    const literalLabels = matched < 0 ? labelCount : matched;
+    if (literalLabels >= 1 && written < 0x4000) this.suffixes.set(src.toString('latin1', start, end), written);
+    if (literalLabels >= 2 && written + (second - start) < 0x4000) this.suffixes.set(src.toString('latin1', second, end), written + (second - start));
+    return end;
   }
 
   u16(v: number): void {
@@ -157,9 +179,7 @@ export class MessageWriter {
     let at = 0;
     for (const step of layout) {
       if (step === 'name') {
-        const { name, end } = nameFromWire(rdata, at);
-        this.name(name, compress);
-        at = end;
+        at = this.nameWire(rdata, at, compress);
       } else if (step === 'strings3') {
         const from = at;
         for (let i = 0; i < 3; i++) at += rdata[at] + 1;
@@ -177,6 +197,6 @@ export class MessageWriter {
   }
 
   done(): Buffer {
-    return Buffer.from(this.buf.subarray(0, this.length));
+    return this.buf.subarray(0, this.length);
   }
 }

@@ -35,18 +35,37 @@ const CLOSE = 0x29;
 export class MasterLexer {
   private pos = 0;
   private line = 1;
+  /** Token objects are reused from entry to entry: a zone has millions of them. */
+  private readonly pool: Token[] = [];
+  private readonly entry: Entry = { line: 0, blankOwner: false, tokens: [] };
 
   constructor(private readonly text: string) {}
 
-  /** The next entry with at least one token, or null at the end. */
+  private push(tokens: Token[], text: string, quoted: boolean): void {
+    let t = this.pool[tokens.length];
+    if (!t) {
+      t = { text, quoted };
+      this.pool.push(t);
+    } else {
+      t.text = text;
+      t.quoted = quoted;
+    }
+    tokens.push(t);
+  }
+
+  /**
+   * The next entry with at least one token, or null at the end. The entry and its tokens are
+   * valid only until the following call.
+   */
   next(): Entry | null {
     const text = this.text;
     const n = text.length;
+    const tokens = this.entry.tokens;
     while (this.pos < n) {
       const startLine = this.line;
       const first = text.charCodeAt(this.pos);
       const blankOwner = first === SPACE || first === TAB;
-      const tokens: Token[] = [];
+      tokens.length = 0;
       let depth = 0;
       let openedAt = 0;
       for (;;) {
@@ -84,7 +103,7 @@ export class MasterLexer {
               this.pos++;
             }
           }
-          tokens.push({ text: text.slice(start, this.pos), quoted: true });
+          this.push(tokens, text.slice(start, this.pos), true);
           this.pos++;
         } else {
           const start = this.pos;
@@ -98,10 +117,14 @@ export class MasterLexer {
             this.pos++;
           }
           if (this.pos > n) throw new LexError(this.line, 'file ends in a lone backslash');
-          tokens.push({ text: text.slice(start, this.pos), quoted: false });
+          this.push(tokens, text.slice(start, this.pos), false);
         }
       }
-      if (tokens.length > 0) return { line: startLine, blankOwner, tokens };
+      if (tokens.length > 0) {
+        this.entry.line = startLine;
+        this.entry.blankOwner = blankOwner;
+        return this.entry;
+      }
     }
     return null;
   }

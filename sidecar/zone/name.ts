@@ -8,11 +8,9 @@
 
 export class NameError extends Error {}
 
-const SPECIAL = new Set(['.', ';', '\\', '(', ')', '"', '@', '$']);
-
 /** True for bytes BIND prints without an escape. */
 function plain(byte: number): boolean {
-  return byte > 0x20 && byte < 0x7f && !SPECIAL.has(String.fromCharCode(byte));
+  return byte > 0x20 && byte < 0x7f && byte !== 0x2e && byte !== 0x3b && byte !== 0x5c && byte !== 0x28 && byte !== 0x29 && byte !== 0x22 && byte !== 0x40 && byte !== 0x24;
 }
 
 /** Splits presentation text (no trailing dot handling) into label byte arrays, decoding escapes. */
@@ -78,16 +76,7 @@ export function parseName(text: string, origin: string): string {
   const absolute = text.endsWith('.') && !(hasEscape && escapedFinalDot(text));
   const body = absolute ? text.slice(0, -1) : text;
   let result: string;
-  if (!hasEscape && /^[A-Za-z0-9_*\-/+=:!#%&',<>?[\]^`{|}~.]+$/.test(body)) {
-    // Common case: nothing to decode, only lengths to check.
-    const parts = body.split('.');
-    let wire = 1;
-    for (const p of parts) {
-      if (p.length === 0) throw new NameError(`empty label in name '${text}'`);
-      if (p.length > 63) throw new NameError(`label longer than 63 bytes in name '${text}'`);
-      wire += p.length + 1;
-    }
-    if (wire > 255) throw new NameError(`name '${text}' is longer than 255 bytes`);
+  if (!hasEscape && plainNameLengthsOk(body, text)) {
     result = body;
   } else {
     const labels = decodeLabels(body);
@@ -97,6 +86,28 @@ export function parseName(text: string, origin: string): string {
   const full = absolute ? `${result}.` : origin === '.' ? `${result}.` : `${result}.${origin}`;
   if (!absolute && wireLength(full) > 255) throw new NameError(`name '${text}' with origin ${origin} is longer than 255 bytes`);
   return full;
+}
+
+/**
+ * The common case, checked in one pass: only characters BIND prints unescaped, and label and
+ * name lengths within limits. False sends the name through the general (escaping) path.
+ */
+function plainNameLengthsOk(body: string, text: string): boolean {
+  let label = 0;
+  for (let i = 0; i < body.length; i++) {
+    const c = body.charCodeAt(i);
+    if (c === 0x2e) {
+      if (label === 0) throw new NameError(`empty label in name '${text}'`);
+      label = 0;
+    } else if (c > 0x20 && c < 0x7f && c !== 0x3b && c !== 0x28 && c !== 0x29 && c !== 0x22 && c !== 0x40 && c !== 0x24) {
+      if (++label > 63) throw new NameError(`label longer than 63 bytes in name '${text}'`);
+    } else {
+      return false;
+    }
+  }
+  if (label === 0) throw new NameError(`empty label in name '${text}'`);
+  if (body.length + 2 > 255) throw new NameError(`name '${text}' is longer than 255 bytes`);
+  return true;
 }
 
 function escapedFinalDot(text: string): boolean {
@@ -127,27 +138,29 @@ export function labels(name: string): string[] {
 /** Uncompressed wire form of an absolute canonical name. */
 export function nameToWire(name: string): Buffer {
   if (name === '.') return Buffer.from([0]);
-  const body = name.slice(0, -1);
-  if (!body.includes('\\') && !/[^\x00-\x7f]/.test(body)) {
-    const buf = Buffer.allocUnsafe(body.length + 2);
-    let lenAt = 0;
-    let len = 0;
-    for (let i = 0; i < body.length; i++) {
-      const c = body.charCodeAt(i);
-      if (c === 0x2e) {
-        buf[lenAt] = len;
-        lenAt = i + 1;
-        len = 0;
-      } else {
-        buf[i + 1] = c;
-        len++;
-      }
+  const n = name.length - 1;
+  const buf = Buffer.allocUnsafe(n + 2);
+  let lenAt = 0;
+  let len = 0;
+  for (let i = 0; i < n; i++) {
+    const c = name.charCodeAt(i);
+    if (c === 0x5c || c > 0x7f) return nameToWireEscaped(name);
+    if (c === 0x2e) {
+      buf[lenAt] = len;
+      lenAt = i + 1;
+      len = 0;
+    } else {
+      buf[i + 1] = c;
+      len++;
     }
-    buf[lenAt] = len;
-    buf[body.length + 1] = 0;
-    return buf;
   }
-  const parts = decodeLabels(body);
+  buf[lenAt] = len;
+  buf[n + 1] = 0;
+  return buf;
+}
+
+function nameToWireEscaped(name: string): Buffer {
+  const parts = decodeLabels(name.slice(0, -1));
   const bytes: number[] = [];
   for (const l of parts) bytes.push(l.length, ...l);
   bytes.push(0);
@@ -160,17 +173,26 @@ export function wireLength(name: string): number {
 
 /** Reads an uncompressed name from wire at `offset`; returns the name and the offset after it. */
 export function nameFromWire(buf: Buffer, offset: number): { name: string; end: number } {
-  const parts: string[] = [];
+  let out = '';
   let at = offset;
   for (;;) {
     const len = buf[at];
     if (len === undefined) throw new NameError('name runs past the end of its buffer');
     if (len === 0) break;
     if (len > 63) throw new NameError('compressed or invalid label in uncompressed data');
-    parts.push(encodeLabel([...buf.subarray(at + 1, at + 1 + len)]));
+    if (at + 1 + len > buf.length) throw new NameError('name runs past the end of its buffer');
+    let simple = true;
+    for (let i = at + 1; i <= at + len; i++) {
+      if (!plain(buf[i])) {
+        simple = false;
+        break;
+      }
+    }
+    out += simple ? buf.toString('latin1', at + 1, at + 1 + len) : encodeLabel([...buf.subarray(at + 1, at + 1 + len)]);
+    out += '.';
     at += 1 + len;
   }
-  return { name: parts.length ? `${parts.join('.')}.` : '.', end: at + 1 };
+  return { name: out === '' ? '.' : out, end: at + 1 };
 }
 
 /** The lookup key: ASCII lower case (RFC 4343). */
@@ -193,6 +215,8 @@ function escapedAt(text: string, dotIndex: number): boolean {
 /** The name one label up (`parent("a.b.") === "b."`); the root's parent is undefined. */
 export function parent(name: string): string | undefined {
   if (name === '.') return undefined;
+  const dot = name.indexOf('.');
+  if (dot > 0 && name.lastIndexOf('\\', dot) < 0) return dot === name.length - 1 ? '.' : name.slice(dot + 1);
   const first = labels(name)[0];
   const rest = name.slice(first.length + 1);
   return rest === '' ? '.' : rest;

@@ -8,9 +8,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Entry, LexError, MasterLexer } from './lexer';
-import { Zone, ZoneNode, RRset, ZoneWarning } from './model';
+import { addEmptyNonTerminals, Zone, ZoneWarning } from './model';
+import { RecordStore } from './store';
 import { isSubdomainKey, nameKey, nameFromWire, parseName, NameError } from './name';
-import { encodeRdata, isTtl, parseTtl, RdataError, Token } from './rdata';
+import { encodeRdata, isTtl, parseTtl, RdataError, Token, writeAddress } from './rdata';
 import { classCode, className, META_TYPES, T, typeCode, typeName } from './types';
 
 export class ZoneParseError extends Error {
@@ -52,19 +53,6 @@ export function parseZoneFile(file: string, origin: string, opts: ZoneFileOption
   return parseZoneText(text, origin, file, resolver, opts.class);
 }
 
-interface PendingRRset {
-  name: string;
-  ttl: number;
-  rdata: Buffer[];
-  line: number;
-  file: string;
-}
-
-interface PendingNode {
-  name: string;
-  rrsets: Map<number, PendingRRset>;
-}
-
 /** Parser state that `$INCLUDE` saves and restores. */
 interface Scope {
   file: string;
@@ -83,39 +71,56 @@ export function parseZoneText(text: string, origin: string, fileName: string, in
     throw new ZoneParseError(fileName, 0, `bad zone origin '${origin}': ${(e as Error).message}`);
   }
   const originKey = nameKey(zoneOrigin);
-  const nodes = new Map<string, PendingNode>();
+  const store = new RecordStore();
+  const index = new Map<string, number>();
   const warnings: ZoneWarning[] = [];
   let defaultTtl: number | undefined;
   let lastTtl: number | undefined;
   let soaMinimum: number | undefined;
   let recordCount = 0;
+  // Consecutive records usually share an owner: remember the last one's key and node.
+  let lastOwner = '';
+  let lastKey = '';
+  let lastNode = -1;
 
-  const addRecord = (scope: Scope, line: number, owner: string, ttl: number | undefined, type: number, rdata: Buffer) => {
-    const key = nameKey(owner);
-    if (!isSubdomainKey(key, originKey)) {
-      warnings.push({ file: scope.file, line, message: `ignoring out-of-zone data (${owner})` });
-      return;
+  /** Adds a record whose RDATA has been written to the arena at `offset` (not yet committed). */
+  const addRecord = (scope: Scope, line: number, owner: string, ttl: number | undefined, type: number, offset: number, length: number) => {
+    let key: string;
+    let node: number;
+    if (owner === lastOwner) {
+      key = lastKey;
+      node = lastNode;
+    } else {
+      key = nameKey(owner);
+      if (!isSubdomainKey(key, originKey)) {
+        warnings.push({ file: scope.file, line, message: `ignoring out-of-zone data (${owner})` });
+        return;
+      }
+      const known = index.get(key);
+      node = known ?? store.addNode(owner);
+      if (known === undefined) index.set(key, node);
+      lastOwner = owner;
+      lastKey = key;
+      lastNode = node;
     }
-    if (type === T.SOA && key === originKey) soaMinimum = rdata.readUInt32BE(rdata.length - 4);
-    let effectiveTtl = ttl ?? defaultTtl ?? lastTtl ?? soaMinimum;
+    const arena = store.arena;
+    if (type === T.SOA && key === originKey) soaMinimum = arena.readUInt32BE(offset + length - 4);
+    const effectiveTtl = ttl ?? defaultTtl ?? lastTtl ?? soaMinimum;
     if (effectiveTtl === undefined) throw new ZoneParseError(scope.file, line, 'no TTL specified and no $TTL or SOA to take it from');
     if (ttl !== undefined) lastTtl = ttl;
-    let node = nodes.get(key);
-    if (!node) {
-      node = { name: owner, rrsets: new Map() };
-      nodes.set(key, node);
-    }
-    const set = node.rrsets.get(type);
-    if (!set) {
-      node.rrsets.set(type, { name: owner, ttl: effectiveTtl, rdata: [rdata], line, file: scope.file });
-    } else {
-      if (set.ttl !== effectiveTtl) {
-        warnings.push({ file: scope.file, line, message: `TTL ${effectiveTtl} differs from the RRset's TTL ${set.ttl}: using ${set.ttl} as BIND does` });
-        effectiveTtl = set.ttl;
+    // Same owner and type seen before: BIND keeps the first TTL and drops exact duplicates.
+    // Only short chains are searched here; model building removes any other duplicates.
+    let steps = 0;
+    let ttlWarned = false;
+    for (let rr = store.nodeFirst[node]; rr >= 0 && steps < 64; rr = store.rrNext[rr], steps++) {
+      if (store.rrType[rr] !== type) continue;
+      if (store.rrTtl[rr] !== effectiveTtl && !ttlWarned) {
+        ttlWarned = true;
+        warnings.push({ file: scope.file, line, message: `TTL ${effectiveTtl} differs from the RRset's TTL ${store.rrTtl[rr]}: using ${store.rrTtl[rr]} as BIND does` });
       }
-      if (set.rdata.length < 64 ? set.rdata.some((r) => r.equals(rdata)) : false) return;
-      set.rdata.push(rdata);
+      if (store.rrLength[rr] === length && arena.compare(arena, offset, offset + length, store.rrOffset[rr], store.rrOffset[rr] + length) === 0) return;
     }
+    store.addRecord(node, type, effectiveTtl, offset, length, line, store.fileIndex(scope.file));
     recordCount++;
   };
 
@@ -178,24 +183,21 @@ export function parseZoneText(text: string, origin: string, fileName: string, in
       }
     }
     let owner: string;
-    let rest: Token[];
     if (entry.blankOwner) {
       if (scope.owner === undefined) throw new ZoneParseError(scope.file, entry.line, 'record without an owner name and no previous owner to inherit');
       owner = scope.owner;
-      rest = tokens;
     } else {
       owner = parseName(first.text, scope.origin);
-      rest = tokens.slice(1);
     }
     scope.owner = owner;
-    record(scope, entry.line, owner, rest);
+    record(scope, entry.line, owner, tokens, entry.blankOwner ? 0 : 1);
   };
 
-  const record = (scope: Scope, line: number, owner: string, fields: Token[]) => {
+  const record = (scope: Scope, line: number, owner: string, fields: Token[], from = 0) => {
     let ttl: number | undefined;
     let cls: number | undefined;
-    let i = 0;
-    for (; i < 2 && i < fields.length; i++) {
+    let i = from;
+    for (; i < from + 2 && i < fields.length; i++) {
       const t = fields[i].text;
       if (ttl === undefined && !fields[i].quoted && isTtl(t)) ttl = parseTtl(t);
       else if (cls === undefined && !fields[i].quoted && classCode(t) !== undefined && typeCode(t) === undefined) cls = classCode(t);
@@ -207,14 +209,23 @@ export function parseZoneText(text: string, origin: string, fileName: string, in
     if (type === undefined || typeToken.quoted) throw new ZoneParseError(scope.file, line, `unknown RR type '${typeToken.text}'`);
     if (META_TYPES.has(type)) throw new ZoneParseError(scope.file, line, `type ${typeName(type)} cannot appear in a zone file`);
     if (cls !== undefined && cls !== zoneClass) throw new ZoneParseError(scope.file, line, `class ${className(cls)} does not match the zone's class ${className(zoneClass)}`);
-    let rdata: Buffer;
+    let offset: number;
+    let length: number;
     try {
-      rdata = encodeRdata(type, fields.slice(i + 1), scope.origin);
+      const value = fields[i + 1];
+      if ((type === T.A || type === T.AAAA) && fields.length === i + 2 && !value.quoted && value.text !== '\\#') {
+        offset = store.reserve(16);
+        length = writeAddress(type, value.text, store.arena, offset);
+      } else {
+        const rdata = encodeRdata(type, fields, scope.origin, i + 1);
+        offset = store.reserve(rdata.length);
+        length = rdata.copy(store.arena, offset);
+      }
     } catch (e) {
       if (e instanceof RdataError) throw new ZoneParseError(scope.file, line, `${typeName(type)} record for ${owner}: ${e.message}`);
       throw e;
     }
-    addRecord(scope, line, owner, ttl, type, rdata);
+    addRecord(scope, line, owner, ttl, type, offset, length);
   };
 
   /** `$GENERATE range lhs [ttl] [class] type rhs`, with BIND's `${offset,width,base}` modifiers. */
@@ -242,7 +253,7 @@ export function parseZoneText(text: string, origin: string, fileName: string, in
 
   const scope: Scope = { file: fileName, origin: zoneOrigin, owner: undefined };
   parseFile(text, scope, 0);
-  return finish(zoneOrigin, originKey, zoneClass, nodes, recordCount, warnings, fileName);
+  return finish(zoneOrigin, originKey, zoneClass, store, index, recordCount, warnings, fileName);
 }
 
 /** Replaces `$` and `${offset[,width[,base]]}` in a $GENERATE template; `\$` is a literal `$`. */
@@ -291,74 +302,109 @@ function formatGenerated(value: number, width: number, base: string): string {
   return s.padStart(width, '0');
 }
 
-/** Canonical RDATA order for sorting: names in lower case for the types RFC 4034 6.2 lists. */
-function canonical(type: number, rdata: Buffer): Buffer {
-  const nameAt = type === T.NS || type === T.CNAME || type === T.PTR || type === T.DNAME ? 0 : type === T.MX || type === T.AFSDB || type === T.KX ? 2 : type === T.SRV ? 6 : -1;
-  if (nameAt < 0) return rdata;
-  const out = Buffer.from(rdata);
-  for (let i = nameAt; i < out.length; i++) if (out[i] >= 0x41 && out[i] <= 0x5a) out[i] |= 0x20;
-  return out;
+/** Where a record came from, for messages about it. */
+function at(store: RecordStore, rr: number): [string, number] {
+  return [store.files[store.rrFile[rr]], store.rrLine[rr]];
 }
 
-function finish(origin: string, originKey: string, zoneClass: number, pending: Map<string, PendingNode>, recordCount: number, warnings: ZoneWarning[], fileName: string): Zone {
-  const apex = pending.get(originKey);
-  const soa = apex?.rrsets.get(T.SOA);
-  if (!soa) throw new ZoneParseError(fileName, 0, `zone ${origin} has no SOA record at its apex`);
-  if (soa.rdata.length > 1) throw new ZoneParseError(soa.file, soa.line, `zone ${origin} has more than one SOA record`);
-  if (!apex?.rrsets.get(T.NS)) throw new ZoneParseError(soa.file, soa.line, `zone ${origin} has no NS records at its apex`);
-  const nodes = new Map<string, ZoneNode>();
-  const nsec3 = new Map<string, ZoneNode>();
-  for (const [key, node] of pending) {
-    const soaHere = node.rrsets.get(T.SOA);
-    if (soaHere && key !== originKey) throw new ZoneParseError(soaHere.file, soaHere.line, `SOA record for ${node.name} is not at the top of the zone`);
-    const cname = node.rrsets.get(T.CNAME);
-    if (cname) {
-      if (cname.rdata.length > 1) throw new ZoneParseError(cname.file, cname.line, `more than one CNAME at ${node.name}`);
-      for (const [type, set] of node.rrsets) {
-        if (type !== T.CNAME && type !== T.RRSIG && type !== T.NSEC && type !== T.KEY) {
-          throw new ZoneParseError(set.file, set.line, `CNAME and other data at ${node.name} (${typeName(type)})`);
-        }
+/**
+ * Checks the whole zone the way BIND's loader does and derives the lookup structure, without
+ * building per-record objects.
+ */
+function finish(origin: string, originKey: string, zoneClass: number, store: RecordStore, index: Map<string, number>, recordCount: number, warnings: ZoneWarning[], fileName: string): Zone {
+  const apex = index.get(originKey);
+  const fail = (rr: number, message: string): never => {
+    throw new ZoneParseError(...at(store, rr), message);
+  };
+  let soaCount = 0;
+  let soaRecord = -1;
+  let apexNs = false;
+  if (apex !== undefined) {
+    for (const rr of store.records(apex)) {
+      if (store.rrType[rr] === T.SOA) {
+        soaCount++;
+        soaRecord = rr;
+      }
+      if (store.rrType[rr] === T.NS) apexNs = true;
+    }
+  }
+  if (soaCount === 0) throw new ZoneParseError(fileName, 0, `zone ${origin} has no SOA record at its apex`);
+  if (soaCount > 1) fail(soaRecord, `zone ${origin} has more than one SOA record`);
+  if (!apexNs) fail(soaRecord, `zone ${origin} has no NS records at its apex`);
+
+  const nsec3Index = new Map<string, number>();
+  const delegations = new Set<string>();
+  const wildcards = new Set<string>();
+  const nsRecords: number[] = [];
+  let signed = false;
+  const types: number[] = [];
+  for (const [key, id] of index) {
+    const first = store.nodeFirst[id];
+    types.length = 0;
+    let cname = -1;
+    let dname = -1;
+    for (let rr = first; rr >= 0; rr = store.rrNext[rr]) {
+      const type = store.rrType[rr];
+      if (!types.includes(type)) types.push(type);
+      if (type === T.SOA && id !== apex) fail(rr, `SOA record for ${store.names[id]} is not at the top of the zone`);
+      if (type === T.CNAME) {
+        if (cname >= 0 && !store.rdataEquals(cname, rr)) fail(rr, `more than one CNAME at ${store.names[id]}`);
+        cname = rr;
+      } else if (type === T.DNAME) {
+        if (dname >= 0 && !store.rdataEquals(dname, rr)) fail(rr, `more than one DNAME at ${store.names[id]}`);
+        dname = rr;
+      } else if (type === T.NS) {
+        nsRecords.push(rr);
+      } else if (type === T.RRSIG || type === T.DNSKEY || type === T.NSEC3) {
+        signed = true;
       }
     }
-    const dname = node.rrsets.get(T.DNAME);
-    if (dname && dname.rdata.length > 1) throw new ZoneParseError(dname.file, dname.line, `more than one DNAME at ${node.name}`);
-    const rrsets = new Map<number, RRset>();
-    for (const [type, set] of node.rrsets) {
-      const sorted = set.rdata.length > 1 ? dedupeSorted(type, set.rdata) : set.rdata;
-      rrsets.set(type, Object.freeze({ name: set.name, type, ttl: set.ttl, rdata: Object.freeze(sorted) }));
+    if (cname >= 0) {
+      for (let rr = first; rr >= 0; rr = store.rrNext[rr]) {
+        const type = store.rrType[rr];
+        if (type !== T.CNAME && type !== T.RRSIG && type !== T.NSEC && type !== T.KEY) fail(rr, `CNAME and other data at ${store.names[id]} (${typeName(type)})`);
+      }
     }
-    // NSEC3 records live in a namespace of their own: named answers their owner names with
-    // NXDOMAIN, and they make no empty non-terminals.
-    const onlyNsec3 = rrsets.has(T.NSEC3) && [...rrsets.keys()].every((t) => t === T.NSEC3 || t === T.RRSIG);
-    (onlyNsec3 ? nsec3 : nodes).set(key, Object.freeze({ name: node.name, rrsets }));
+    if (types.includes(T.NSEC3) && types.every((t) => t === T.NSEC3 || t === T.RRSIG)) {
+      // NSEC3 records live in a namespace of their own: named answers their owner names with
+      // NXDOMAIN, and they make no empty non-terminals.
+      nsec3Index.set(key, id);
+      continue;
+    }
+    if (id !== apex && types.includes(T.NS)) delegations.add(key);
+    if (key.startsWith('*.')) wildcards.add(key);
   }
-  checkNameServerAddresses(origin, originKey, pending);
-  return new Zone({ origin, class: zoneClass, nodes, nsec3, recordCount, warnings });
-}
-
-function dedupeSorted(type: number, rdata: Buffer[]): Buffer[] {
-  const keyed = rdata.map((r) => ({ r, c: canonical(type, r) })).sort((a, b) => Buffer.compare(a.c, b.c));
-  const out: Buffer[] = [];
-  for (let i = 0; i < keyed.length; i++) if (i === 0 || !keyed[i].c.equals(keyed[i - 1].c)) out.push(keyed[i].r);
-  return out;
+  for (const key of nsec3Index.keys()) index.delete(key);
+  const emptyNonTerminals = new Set<string>();
+  for (const key of index.keys()) addEmptyNonTerminals(key, originKey, index, emptyNonTerminals);
+  checkNameServerAddresses(origin, originKey, store, index, nsRecords);
+  store.trim();
+  return new Zone({ origin, class: zoneClass, store, index, nsec3Index, delegations, wildcards, emptyNonTerminals, signed, recordCount, warnings });
 }
 
 /**
  * BIND's check-integrity (on for primary zones): an NS name inside the zone must have an
  * address record, otherwise the zone does not load.
  */
-function checkNameServerAddresses(origin: string, originKey: string, pending: Map<string, PendingNode>): void {
-  for (const node of pending.values()) {
-    const ns = node.rrsets.get(T.NS);
-    if (!ns) continue;
-    for (const r of ns.rdata) {
-      const target = nameFromWire(r, 0).name;
-      const key = nameKey(target);
-      if (!isSubdomainKey(key, originKey)) continue;
-      const t = pending.get(key);
-      if (!t || (!t.rrsets.has(T.A) && !t.rrsets.has(T.AAAA))) {
-        throw new ZoneParseError(ns.file, ns.line, `NS '${target}' of ${node.name} is inside zone ${origin} but has no address records (A or AAAA)`);
-      }
+function checkNameServerAddresses(origin: string, originKey: string, store: RecordStore, index: Map<string, number>, nsRecords: number[]): void {
+  for (const rr of nsRecords) {
+    const target = nameFromWire(store.rdata(rr), 0).name;
+    const key = nameKey(target);
+    if (!isSubdomainKey(key, originKey)) continue;
+    const id = index.get(key);
+    let hasAddress = false;
+    if (id !== undefined) {
+      for (let r = store.nodeFirst[id]; r >= 0 && !hasAddress; r = store.rrNext[r]) hasAddress = store.rrType[r] === T.A || store.rrType[r] === T.AAAA;
+    }
+    if (!hasAddress) {
+      const owner = store.names[ownerOf(store, rr)];
+      throw new ZoneParseError(...at(store, rr), `NS '${target}' of ${owner} is inside zone ${origin} but has no address records (A or AAAA)`);
     }
   }
+}
+
+/** The node a record belongs to (a scan: only used on the error path). */
+function ownerOf(store: RecordStore, record: number): number {
+  for (let id = 0; id < store.nodeCount; id++) for (let rr = store.nodeFirst[id]; rr >= 0; rr = store.rrNext[rr]) if (rr === record) return id;
+  return 0;
 }

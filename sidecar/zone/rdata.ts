@@ -4,7 +4,6 @@
  * Each type's syntax follows its RFC and what BIND's zone loader accepts; any type may also use
  * the RFC 3597 generic form `\# <length> <hex>`.
  */
-import { isIPv4, isIPv6 } from 'node:net';
 import { nameToWire, parseName, NameError } from './name';
 import { T, typeCode, typeName } from './types';
 
@@ -50,10 +49,10 @@ class Writer {
 
 /** Cursor over the RDATA tokens of one record, with typed readers that say what they expected. */
 class Fields {
-  private at = 0;
   constructor(
     private readonly tokens: Token[],
     private readonly origin: string,
+    private at: number,
   ) {}
   get remaining(): number {
     return this.tokens.length - this.at;
@@ -126,30 +125,92 @@ function characterString(w: Writer, t: Token, what: string): void {
   w.bytes(bytes);
 }
 
+/** Dotted-quad IPv4 as inet_pton reads it (four decimal parts, no leading zeros). */
 function ipv4(text: string): number[] {
-  if (!isIPv4(text)) throw new RdataError(`bad IPv4 address '${text}'`);
-  return text.split('.').map(Number);
+  const out: number[] = [];
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 0x2e;
+    if (c === 0x2e) {
+      if (digits === 0 || value > 255 || out.length === 4) throw new RdataError(`bad IPv4 address '${text}'`);
+      out.push(value);
+      value = 0;
+      digits = 0;
+    } else if (c >= 0x30 && c <= 0x39) {
+      if (digits > 0 && value === 0) throw new RdataError(`bad IPv4 address '${text}'`);
+      value = value * 10 + (c - 0x30);
+      digits++;
+    } else {
+      throw new RdataError(`bad IPv4 address '${text}'`);
+    }
+  }
+  if (out.length !== 4) throw new RdataError(`bad IPv4 address '${text}'`);
+  return out;
 }
 
+/**
+ * Writes an A or AAAA address straight into `out` (the zone's record arena): the common case
+ * of a zone file, kept free of intermediate objects.
+ */
+export function writeAddress(type: number, text: string, out: Buffer, at: number): number {
+  if (type === T.A) {
+    let part = 0;
+    let value = 0;
+    let digits = 0;
+    for (let i = 0; i <= text.length; i++) {
+      const c = i < text.length ? text.charCodeAt(i) : 0x2e;
+      if (c === 0x2e) {
+        if (digits === 0 || value > 255 || part === 4) throw new RdataError(`bad IPv4 address '${text}'`);
+        out[at + part++] = value;
+        value = 0;
+        digits = 0;
+      } else if (c >= 0x30 && c <= 0x39 && !(digits > 0 && value === 0)) {
+        value = value * 10 + (c - 0x30);
+        digits++;
+      } else {
+        throw new RdataError(`bad IPv4 address '${text}'`);
+      }
+    }
+    if (part !== 4) throw new RdataError(`bad IPv4 address '${text}'`);
+    return 4;
+  }
+  const bytes = ipv6(text);
+  for (let i = 0; i < 16; i++) out[at + i] = bytes[i];
+  return 16;
+}
+
+/** IPv6 in any RFC 4291 text form, including `::` and a trailing dotted quad. */
 function ipv6(text: string): number[] {
-  if (!isIPv6(text) || text.includes('%')) throw new RdataError(`bad IPv6 address '${text}'`);
+  const bad = () => new RdataError(`bad IPv6 address '${text}'`);
   let s = text;
-  if (s.includes('.')) {
-    // Embedded IPv4 (::ffff:192.0.2.1): rewrite it as the last two hex groups.
-    const at = s.lastIndexOf(':');
-    const [a, b, c, d] = ipv4(s.slice(at + 1));
-    s = `${s.slice(0, at + 1)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  let tail: number[] | undefined;
+  const lastColon = s.lastIndexOf(':');
+  if (lastColon < 0) throw bad();
+  if (s.indexOf('.', lastColon) >= 0) {
+    try {
+      tail = ipv4(s.slice(lastColon + 1));
+    } catch {
+      throw bad();
+    }
+    s = `${s.slice(0, lastColon + 1)}0:0`;
   }
-  const halves = s.split('::');
-  const left = halves[0] ? halves[0].split(':') : [];
-  const right = halves.length > 1 && halves[1] ? halves[1].split(':') : [];
-  const groups = halves.length > 1 ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right] : left;
-  if (groups.length !== 8) throw new RdataError(`bad IPv6 address '${text}'`);
+  const gap = s.indexOf('::');
+  if (gap >= 0 && s.indexOf('::', gap + 1) >= 0) throw bad();
+  const groups = (part: string): number[] => {
+    if (part === '') return [];
+    return part.split(':').map((g) => {
+      if (g.length < 1 || g.length > 4 || !/^[0-9a-fA-F]+$/.test(g)) throw bad();
+      return parseInt(g, 16);
+    });
+  };
+  const left = groups(gap < 0 ? s : s.slice(0, gap));
+  const right = gap < 0 ? [] : groups(s.slice(gap + 2));
+  if (gap < 0 ? left.length !== 8 : left.length + right.length > 7) throw bad();
+  const all = [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
   const out: number[] = [];
-  for (const g of groups) {
-    const v = parseInt(g, 16);
-    out.push(v >> 8, v & 0xff);
-  }
+  for (const g of all) out.push(g >> 8, g & 0xff);
+  if (tail) out.splice(12, 4, ...tail);
   return out;
 }
 
@@ -454,14 +515,26 @@ export function hasTextSyntax(type: number): boolean {
 }
 
 /** Encodes the RDATA tokens of one record of `type`; relative names are completed with `origin`. */
-export function encodeRdata(type: number, tokens: Token[], origin: string): Buffer {
-  if (tokens.length > 0 && tokens[0].text === '\\#' && !tokens[0].quoted) return generic(tokens);
-  // A is by far the most common type: skip the general machinery.
-  if (type === T.A && tokens.length === 1) return Buffer.from(ipv4(tokens[0].text));
+export function encodeRdata(type: number, tokens: Token[], origin: string, start = 0): Buffer {
+  const first = tokens[start];
+  if (first && first.text === '\\#' && !first.quoted) return generic(tokens.slice(start));
+  // A, AAAA and single-name types make up most zones: skip the general machinery.
+  if (tokens.length === start + 1) {
+    if (type === T.A) return Buffer.from(ipv4(first.text));
+    if (type === T.AAAA) return Buffer.from(ipv6(first.text));
+    if ((type === T.CNAME || type === T.NS || type === T.PTR) && !first.quoted) {
+      try {
+        return nameToWire(parseName(first.text, origin));
+      } catch (e) {
+        if (e instanceof NameError) throw new RdataError(`target name: ${e.message}`);
+        throw e;
+      }
+    }
+  }
   const encoder = ENCODERS.get(type);
   if (!encoder) throw new RdataError(`type ${typeName(type)} has no supported text form here: use RFC 3597 '\\# length hex'`);
   const w = new Writer();
-  const f = new Fields(tokens, origin);
+  const f = new Fields(tokens, origin, start);
   encoder(w, f);
   f.end(typeName(type));
   if (w.length > 65535) throw new RdataError('RDATA longer than 65535 bytes');
@@ -491,5 +564,7 @@ export function parseTtl(text: string, what = 'TTL'): number {
 
 /** Whether a token looks like a TTL (so a record line's fields can be told apart). */
 export function isTtl(text: string): boolean {
+  const c = text.charCodeAt(0);
+  if (!(c >= 0x30 && c <= 0x39)) return false;
   return /^\d+$/.test(text) || /^(\d+[wdhms])+$/i.test(text);
 }

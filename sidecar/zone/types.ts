@@ -1,6 +1,6 @@
 /** RR type and class mnemonics (IANA registry) and BIND's TYPEnnn / CLASSnnn generic forms. */
 
-const TYPES: Record<string, number> = {
+const TYPES: Record<string, number> = Object.assign(Object.create(null) as Record<string, number>, {
   A: 1, NS: 2, MD: 3, MF: 4, CNAME: 5, SOA: 6, MB: 7, MG: 8, MR: 9, NULL: 10, WKS: 11, PTR: 12,
   HINFO: 13, MINFO: 14, MX: 15, TXT: 16, RP: 17, AFSDB: 18, X25: 19, ISDN: 20, RT: 21, NSAP: 22,
   'NSAP-PTR': 23, SIG: 24, KEY: 25, PX: 26, GPOS: 27, AAAA: 28, LOC: 29, NXT: 30, EID: 31,
@@ -11,15 +11,17 @@ const TYPES: Record<string, number> = {
   UINFO: 100, UID: 101, GID: 102, UNSPEC: 103, NID: 104, L32: 105, L64: 106, LP: 107,
   EUI48: 108, EUI64: 109, TKEY: 249, TSIG: 250, IXFR: 251, AXFR: 252, MAILB: 253, MAILA: 254,
   ANY: 255, URI: 256, CAA: 257, AVC: 258, DOA: 259, AMTRELAY: 260, TA: 32768, DLV: 32769,
-};
+});
 
 const TYPE_NAMES = new Map<number, string>(Object.entries(TYPES).map(([k, v]) => [v, k]));
 
-export const CLASSES: Record<string, number> = { IN: 1, CH: 3, HS: 4, NONE: 254, ANY: 255 };
+export const CLASSES: Record<string, number> = Object.assign(Object.create(null) as Record<string, number>, { IN: 1, CH: 3, HS: 4, NONE: 254, ANY: 255 });
 const CLASS_NAMES = new Map<number, string>(Object.entries(CLASSES).map(([k, v]) => [v, k]));
 
 /** Type code for a mnemonic or TYPEnnn (case-insensitive); undefined when it is neither. */
 export function typeCode(text: string): number | undefined {
+  const exact = TYPES[text];
+  if (exact !== undefined) return exact;
   const upper = text.toUpperCase();
   const known = TYPES[upper];
   if (known !== undefined) return known;
@@ -33,6 +35,7 @@ export function typeName(code: number): string {
 }
 
 export function classCode(text: string): number | undefined {
+  if (text === 'IN') return 1;
   const upper = text.toUpperCase();
   const known = CLASSES[upper];
   if (known !== undefined) return known;
