@@ -6,6 +6,7 @@
 import {
   boolean,
   byteSize,
+  commandLine,
   filePath,
   integer,
   interfaceList,
@@ -43,6 +44,8 @@ export interface SantaConfig {
   cache: { maxEntries: number; maxBytes: number; leaseSeconds: number };
   ranking: { intervalSeconds: number };
   verify: boolean;
+  /** Where BIND answers Santa's own TCP questions (verify, serial polls), and how to reload it. */
+  bind: { address: ListenAddress; addressV6?: ListenAddress; reloadCommand?: string };
   metrics: { listen: ListenAddress };
   log: { level: LogLevel };
 }
@@ -182,6 +185,28 @@ export const SETTINGS: ReadonlyArray<SettingSpec> = [
     assign: (c, v) => (c.verify = v),
   }),
   setting({
+    key: 'bind.address',
+    help: "where BIND answers Santa's own questions over TCP (verifying answers, polling zone serials); TCP never reaches the XDP cache",
+    parser: listenAddress(),
+    default: { host: '127.0.0.1', port: 53 },
+    defaultText: '127.0.0.1:53',
+    assign: (c, v) => (c.bind.address = v),
+  }),
+  setting({
+    key: 'bind.address_v6',
+    help: 'an IPv6 address of BIND, to verify answers for IPv6 clients (BIND orders glue by the client\'s family); unset: IPv6 questions are not cached',
+    parser: listenAddress(),
+    example: '[::1]:53',
+    assign: (c, v) => (c.bind.addressV6 = v),
+  }),
+  setting({
+    key: 'bind.reload_command',
+    help: 'run after a zone file changes and its entries are withdrawn, with {zone} replaced by the zone name (e.g. rndc reload {zone}); unset: BIND is reloaded by someone else',
+    parser: commandLine(),
+    example: 'rndc reload {zone}',
+    assign: (c, v) => (c.bind.reloadCommand = v),
+  }),
+  setting({
     key: 'metrics.listen',
     help: 'address of the HTTP server for /metrics and /healthz',
     parser: listenAddress(),
@@ -234,6 +259,7 @@ export function emptyConfig(): SantaConfig {
     cache: { maxEntries: 0, maxBytes: 0, leaseSeconds: 0 },
     ranking: { intervalSeconds: 0 },
     verify: true,
+    bind: { address: { host: '', port: 0 } },
     metrics: { listen: { host: '', port: 0 } },
     log: { level: 'info' },
   };

@@ -160,6 +160,19 @@ export function oneOf<T extends string>(choices: readonly T[]): ValueParser<T> {
 
 /** A file-system path, made absolute against baseDir so the running process does not depend
  * on its working directory. */
+/** A command line, split on whitespace when run (no shell: nothing is expanded). */
+export function commandLine(): ValueParser<string> {
+  const allowed = 'a command line';
+  return {
+    allowed,
+    parse(raw) {
+      const text = stringFrom(raw, allowed).trim();
+      if (text === '' || text.includes('\0')) throw mismatch(allowed, raw);
+      return text;
+    },
+  };
+}
+
 export function filePath(): ValueParser<string> {
   const allowed = 'a file path';
   return {

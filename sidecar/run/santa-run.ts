@@ -11,6 +11,8 @@ import { loadNative } from '../bpf/native';
 import { SantaMaps } from '../bpf/maps';
 import type { SantaConfig } from '../config';
 import { encodeQuery, exchange, soaSerial, type ServerAddress } from '../dns/client';
+import { execFile } from 'node:child_process';
+import { readDnstapFile } from '../dnstap/read-file';
 import { DnstapSocketReceiver } from '../dnstap/socket-receiver';
 import { createLoader, targetsOf } from './loaders';
 import { createMetrics, startMetricsServer, type MetricsServer, type PassReason, type XdpCounters } from '../metrics';
@@ -25,8 +27,6 @@ export interface RunOptions {
   config: SantaConfig;
   log: Logger;
   version: string;
-  /** Where BIND answers the sidecar's own TCP questions (verify, serial polls). */
-  bind?: { v4: ServerAddress; v6?: ServerAddress };
   /** How often each zone's serial is asked of BIND (and its file checked for changes). */
   serialPollMs?: number;
   /** Quiet time after a zone file event before the file is read. */
@@ -83,7 +83,7 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
   const conf = readNamedConf(config.namedConf);
   const registry = new ZoneRegistry(conf);
   for (const s of registry.skipped) log.warn({ zone: s.zone, reason: s.reason }, 'zone not offloaded');
-  const bind = options.bind ?? { v4: { host: '127.0.0.1', port: 53 }, v6: { host: '::1', port: 53 } };
+  const bind: { v4: ServerAddress; v6?: ServerAddress } = { v4: config.bind.address, v6: config.bind.addressV6 };
 
   const targets = targetsOf(config);
   const loader = createLoader(config, config.bpfObject ?? defaultObjectPath());
@@ -100,8 +100,10 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
   maps.writeSettings({ mode: config.mode, maxUdpSize: conf.options.maxUdpSize, ports: listen.ports, v4Addrs: listen.v4, v6Addrs: listen.v6 });
 
   const ranking = new HotSetRanking({ capacity: Math.max(1024, config.cache.maxEntries * 4), halfLifeMs: config.ranking.intervalSeconds * 1000 * 30, startMs: Date.now() });
-  const askBind: AskBind = (key: QuestionKey) => {
-    const server = key.flags & KEY_V6 ? bind.v6 ?? bind.v4 : bind.v4;
+  const askBind: AskBind = async (key: QuestionKey) => {
+    const server = key.flags & KEY_V6 ? bind.v6 : bind.v4;
+    // BIND orders glue by the client's family: an IPv6 answer can only be checked over IPv6.
+    if (!server) throw new Error('no bind.address_v6 configured to verify answers for IPv6 clients');
     const bits = { rd: (key.flags & KEY_RD) !== 0, edns: (key.flags & KEY_EDNS) !== 0, do: (key.flags & KEY_DO) !== 0, udpSize: 1232 };
     const id = (Math.random() * 0x10000) >>> 0;
     return exchange(encodeQuery({ name: key.name, type: key.qtype }, bits, id), server, 'tcp');
@@ -130,6 +132,7 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
   // A change event can arrive while the file is still being written: the zone is withdrawn at
   // once, but read only once the file has been quiet for a moment.
   const pendingReparse = new Map<string, NodeJS.Timeout>();
+  const edited = new Set<string>();
   const reparseNow = (zone: string) => {
     pendingReparse.delete(zone);
     const parsed = registry.reparse(zone);
@@ -139,8 +142,14 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
       log.error({ zone, error: parsed.state.error }, 'zone file does not parse: zone withdrawn until it does');
     } else {
       log.info({ zone, serial: parsed.state.parsedSerial, status: parsed.state.status }, 'zone parsed');
+      // The zone's entries are gone by now, so BIND may load the new data.
+      if (edited.delete(zone) && config.bind.reloadCommand) void reloadBind(config.bind.reloadCommand, zone, log);
     }
     act(parsed);
+  };
+  const fileChanged = (zone: string) => {
+    edited.add(zone);
+    act(registry.apply(zone, { kind: 'file-changed' }));
   };
   const scheduleReparse = (zone: string) => {
     clearTimeout(pendingReparse.get(zone));
@@ -150,7 +159,7 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
     for (const zone of registry.names()) {
       if (!pendingReparse.has(zone) && registry.changedOnDisk(zone)) {
         log.info({ zone }, 'zone file differs from the one parsed');
-        act(registry.apply(zone, { kind: 'file-changed' }));
+        fileChanged(zone);
       }
     }
     await Promise.all(
@@ -172,19 +181,33 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
   const observe = (event: QueryEvent) => {
     if (event.tcp || event.signed || event.ednsVersion > 0) return;
     const v6 = event.client.includes(':') ? KEY_V6 : 0;
+    if (v6 && !bind.v6) return; // cannot be verified: see bind.address_v6
     ranking.observe({ name: event.name, qtype: event.qtype, qclass: event.qclass, flags: event.flags | v6 });
   };
   let querySource: { stop(): Promise<void>; snapshot(): { source: string; records: number; unreadable: number } } | undefined;
-  if (config.queries.path) {
-    if (config.queries.source === 'querylog') {
-      const follower = new QueryLogFollower(config.queries.path, observe);
+  const path = config.queries.path as string;
+  switch (config.queries.source) {
+    case 'querylog': {
+      const follower = new QueryLogFollower(path, observe);
       await follower.start();
       querySource = { stop: () => follower.stop(), snapshot: () => ({ source: 'querylog', records: follower.stats.lines, unreadable: follower.stats.unreadable.count }) };
-    } else {
-      const receiver = new DnstapSocketReceiver(config.queries.path, observe, { onError: (e) => log.warn({ error: e.message }, 'dnstap connection error') });
+      break;
+    }
+    case 'dnstap-socket': {
+      const receiver = new DnstapSocketReceiver(path, observe, { onError: (e) => log.warn({ error: e.message }, 'dnstap connection error') });
       await receiver.listen();
       querySource = { stop: () => receiver.close(), snapshot: () => ({ source: 'dnstap', records: receiver.stats.frames, unreadable: receiver.stats.unreadable.count }) };
+      break;
     }
+    case 'dnstap-file': {
+      // A file is a one-off seed for the ranking; from then on XDP hit counts keep it current.
+      const stats = await readDnstapFile(path, observe);
+      log.info({ path, frames: stats.frames, queries: stats.queries }, 'dnstap file read');
+      querySource = { stop: async () => undefined, snapshot: () => ({ source: 'dnstap', records: stats.frames, unreadable: stats.unreadable.count }) };
+      break;
+    }
+    case 'none':
+      break;
   }
 
   const zoneByFile = registry.zoneFiles();
@@ -193,7 +216,7 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
     const zone = zoneByFile.get(resolve(file));
     if (zone) {
       log.info({ zone, file, event }, 'zone file changed');
-      act(registry.apply(zone, { kind: 'file-changed' }));
+      fileChanged(zone);
     } else {
       log.warn({ file, event }, 'named.conf changed: restart santa to pick up new zones or options');
     }
@@ -282,4 +305,16 @@ function xdpCounters(stats: Record<string, number>): XdpCounters {
     if (name.startsWith('PASS_')) pass[name.slice(5).toLowerCase() as PassReason] = value;
   }
   return { packets: stats.PACKETS, dnsQueries: stats.DNS_QUERIES, hits: stats.HITS, dryRunHits: stats.DRY_RUN_HITS, txBytes: stats.TX_BYTES, pass };
+}
+
+/** Runs the configured reload command for one zone (no shell: arguments split on spaces). */
+function reloadBind(command: string, zone: string, log: Logger): Promise<void> {
+  const [file, ...args] = command.replace(/\{zone\}/g, zone).split(/\s+/);
+  return new Promise((done) => {
+    execFile(file, args, { timeout: 30_000 }, (error, stdout, stderr) => {
+      if (error) log.error({ zone, command, error: error.message, stderr: stderr.trim() }, 'BIND reload command failed');
+      else log.info({ zone, output: stdout.trim() }, 'BIND reloaded the zone');
+      done();
+    });
+  });
 }

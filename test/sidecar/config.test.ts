@@ -53,6 +53,7 @@ describe('defaults and precedence', () => {
       cache: { maxEntries: 100000, maxBytes: 64 * 2 ** 20, leaseSeconds: 30 },
       ranking: { intervalSeconds: 5 },
       verify: true,
+      bind: { address: { host: '127.0.0.1', port: 53 } },
       metrics: { listen: { host: '127.0.0.1', port: 9553 } },
       log: { level: 'info' },
     });
@@ -396,7 +397,7 @@ describe('the example file and help', () => {
     const text = readFileSync(example, 'utf8');
     expect(() => resolveConfig({ yaml: { file: example, text }, cwd: '/' })).not.toThrow();
     // Commented-out settings count: the example documents every key.
-    const uncommented = text.replace(/^(\s*)# ?(?=[a-z_]+:)/gm, '$1');
+    const uncommented = text.replace(/^(\s*)# ?(?=[a-z0-9_]+:)/gm, '$1');
     const doc = parseDocument(uncommented);
     for (const s of SETTINGS) expect([s.key, doc.getIn(s.key.split('.'), true) !== undefined]).toEqual([s.key, true]);
   });
@@ -414,8 +415,8 @@ describe('the example file and help', () => {
     expect(rows.map((r) => r.key)).toEqual(SETTINGS.map((s) => s.key));
     for (const r of rows) {
       expect(r.help.length).toBeGreaterThan(10);
-      expect(r.env).toMatch(/^SANTA_[A-Z_]+$/);
-      expect(r.flag).toMatch(/^--[a-z-]+$/);
+      expect(r.env).toMatch(/^SANTA_[A-Z0-9_]+$/);
+      expect(r.flag).toMatch(/^--[a-z0-9-]+$/);
     }
     expect(rows.find((r) => r.key === 'metrics.listen')?.default).toBe('127.0.0.1:9553');
   });
