@@ -37,6 +37,7 @@ packages=(
   iproute2         # ip netns / veth / xdp
   ethtool          # veth offload settings
   tcpdump          # captures replies on the client veth to check their checksums
+  curl             # the demo reads santa run's /metrics inside its namespace
   util-linux       # nsenter
   docker-compose   # validates docker-compose.yml (no engine needed)
   linux-perf       # profiling the benchmarks
