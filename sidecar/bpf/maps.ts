@@ -33,7 +33,8 @@ export interface InstalledEntry {
 
 /** Entries per batch syscall: large enough to amortise the syscall, small enough (~5 MB of
  * values) that the staging buffers stay modest. */
-const BATCH = 4096;
+export const INSTALL_BATCH = 4096;
+const BATCH = INSTALL_BATCH;
 /** Up to this many slots, single lookups beat reading the whole hits map. */
 const SINGLE_LOOKUP_SLOTS = 32;
 
@@ -124,7 +125,11 @@ export class SantaMaps {
       const valueSize = this.abi.value.size;
       const n = Math.min(BATCH, group.length);
       const keys = Buffer.allocUnsafe(n * tier.keySize);
-      const values = Buffer.allocUnsafe(n * valueSize);
+      // Compact values need zero padding. The staging buffer starts zeroed and each row
+      // remembers how much of it holds data, so a row is cleared only where its previous
+      // value was longer: a few bytes per entry instead of the whole 1.2 KB row.
+      const values = Buffer.alloc(n * valueSize);
+      const used = new Int32Array(n);
       const minValue = this.abi.value.tail;
       for (let start = 0; start < group.length; start += BATCH) {
         const count = Math.min(BATCH, group.length - start);
@@ -136,9 +141,10 @@ export class SantaMaps {
                 `expected ${tier.keySize} and ${minValue}..${valueSize}`,
             );
           }
-          e.key.copy(keys, i * tier.keySize);
-          e.value.copy(values, i * valueSize);
-          values.fill(0, i * valueSize + e.value.length, (i + 1) * valueSize);
+          keys.set(e.key, i * tier.keySize);
+          values.set(e.value, i * valueSize);
+          if (used[i] > e.value.length) values.fill(0, i * valueSize + e.value.length, i * valueSize + used[i]);
+          used[i] = e.value.length;
         }
         try {
           written += this.bpf.updateBatch(
@@ -184,7 +190,7 @@ export class SantaMaps {
         for (let i = 0; i < count; i++) {
           const k = group[start + i].key;
           if (k.length !== tier.keySize) throw new RangeError(`key ${start + i} for ${mapName} is ${k.length} bytes, not ${tier.keySize}`);
-          k.copy(buf, i * tier.keySize);
+          buf.set(k, i * tier.keySize);
         }
         removed += this.bpf.deleteBatch(fd, buf.subarray(0, count * tier.keySize), count);
       }

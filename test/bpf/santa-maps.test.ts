@@ -8,7 +8,7 @@ import { join } from 'path';
 import { requireRoot } from '../support/require-root';
 import { santaAbi, santaMapNames } from '../../sidecar/bpf/abi';
 import { cacheEntry, keyFlags, SantaSettings } from '../../sidecar/bpf/codec';
-import { CacheEntry, SantaMaps } from '../../sidecar/bpf/maps';
+import { CacheEntry, INSTALL_BATCH, SantaMaps } from '../../sidecar/bpf/maps';
 import { LoadedObject, loadNative, SantaNative } from '../../sidecar/bpf/native';
 import { Bpffs, buildNativeAndFixtures, FIXTURE_OBJ, mountPrivateBpffs, SANTA_MAPS_OBJ } from './setup';
 import { nameOfLength, pointer, rawReply, rr, wireName } from './wire';
@@ -95,6 +95,20 @@ describe('SantaMaps', () => {
     expect(maps!.remove([...half, ...absent])).toBe(half.length);
     expect(maps!.entries().length).toBe(BULK - half.length);
     expect(maps!.remove(entries)).toBe(BULK - half.length);
+  });
+
+  it('stores compact values zero-padded, also in staging rows reused by a later batch', () => {
+    // Entry 0 (long tail) and entry INSTALL_BATCH (short tail) share a staging row.
+    const batch = Array.from({ length: INSTALL_BATCH + 1 }, (_, i) =>
+      entryFor(`p${i}.example.test`, i, i === 0 ? 'x'.repeat(200) : i === INSTALL_BATCH ? 'y' : `p${i}`),
+    );
+    expect(maps!.install(batch)).toBe(batch.length);
+    for (const e of [batch[0], batch[INSTALL_BATCH]]) {
+      const raw = bpf.lookup(obj!.maps[e.mapName], e.key)!;
+      expect(raw.subarray(0, e.value.length)).toEqual(e.value);
+      expect(raw.subarray(e.value.length).every((b) => b === 0)).toBe(true);
+    }
+    expect(maps!.remove(batch)).toBe(batch.length);
   });
 
   it('says how far an install got when a map fills up', () => {
