@@ -20,7 +20,7 @@ import { UnreadableTally } from '../querylog/unreadable-tally';
 import { hitRateSvg, formatCount } from '../ranking/hit-rate-svg';
 import { isCacheable } from '../ranking/feed';
 import { HotSetRanking, RankedQuestion } from '../ranking/hot-set-ranking';
-import { QueryEvent, QuestionKey, KEY_DO, KEY_EDNS, KEY_RD } from '../ranking/question-key';
+import { QueryEvent, QuestionKey, KEY_DO, KEY_EDNS, KEY_RD, KEY_V6 } from '../ranking/question-key';
 import { rrClassToText, rrTypeToText } from '../ranking/rr-mnemonics';
 import { DEFAULT_WHAT_IF_SIZES, WhatIfRow, abiEntryBytes, hitRateCurve, whatIf } from '../ranking/what-if';
 
@@ -203,7 +203,7 @@ export function formatTopReport(r: TopReport): string {
 }
 
 function describeKey(k: QuestionKey): string {
-  const bits = [k.flags & KEY_RD ? 'rd' : '', k.flags & KEY_EDNS ? 'edns' : 'no-edns', k.flags & KEY_DO ? 'do' : '']
+  const bits = [k.flags & KEY_RD ? 'rd' : '', k.flags & KEY_EDNS ? 'edns' : 'no-edns', k.flags & KEY_DO ? 'do' : '', k.flags & KEY_V6 ? 'v6' : '']
     .filter(Boolean)
     .join(',');
   return `${k.name} ${rrClassToText(k.qclass)} ${rrTypeToText(k.qtype)} [${bits}]`;

@@ -4,7 +4,7 @@
 import { existsSync } from 'fs';
 import { join, resolve } from 'path';
 import * as protobuf from 'protobufjs';
-import { QueryEvent } from '../ranking/question-key';
+import { KEY_V6, QueryEvent } from '../ranking/question-key';
 import { UnreadableTally } from '../querylog/unreadable-tally';
 import { WireError, readWireQuestion } from './query-wire';
 
@@ -20,12 +20,14 @@ export const MessageType = {
 } as const;
 
 const SOCKET_PROTOCOL_TCP = 2;
+const SOCKET_FAMILY_INET6 = 2;
 const DNSTAP_TYPE_MESSAGE = 1;
 
 interface DnstapFrame {
   type: number;
   message?: {
     type: number;
+    socketFamily?: number;
     socketProtocol?: number;
     queryAddress?: Uint8Array;
     responseAddress?: Uint8Array;
@@ -104,7 +106,7 @@ export class DnstapEventDecoder {
       name: q.name,
       qtype: q.qtype,
       qclass: q.qclass,
-      flags: q.flags,
+      flags: m.socketFamily === SOCKET_FAMILY_INET6 || m.queryAddress?.length === 16 ? q.flags | KEY_V6 : q.flags,
       ednsVersion: q.ednsVersion,
       cd: q.cd,
       tcp: m.socketProtocol === SOCKET_PROTOCOL_TCP,

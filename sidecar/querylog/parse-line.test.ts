@@ -1,6 +1,6 @@
 /** Hand-written lines for the shapes the captured BIND 9.18 fixtures (test/hotset) do not
  * cover: other releases, syslog prefixes, scoped IPv6, generic types and classes, garbage. */
-import { KEY_DO, KEY_EDNS, KEY_RD, QueryEvent } from '../ranking/question-key';
+import { KEY_DO, KEY_EDNS, KEY_RD, KEY_V6, QueryEvent } from '../ranking/question-key';
 import { isUnreadable, parseQueryLine } from './parse-line';
 
 function event(line: string): QueryEvent {
@@ -43,7 +43,7 @@ describe('parseQueryLine', () => {
   it('reads scoped IPv6 clients, TCP, CD, signer, generic type and class, ECS', () => {
     const e = event('2026-11-27T04:01:46.923Z client @0x1 fe80::1%eth0#5353/key k1.example (x.example.test): view v6 only: query: x.example.test CLASS9 TYPE65000 +SE(0)TDCV (fe80::53%eth0) [ECS 2001:db8::/56/0]');
     expect(e).toMatchObject({
-      name: 'x.example.test', qtype: 65000, qclass: 9, flags: KEY_RD | KEY_EDNS | KEY_DO,
+      name: 'x.example.test', qtype: 65000, qclass: 9, flags: KEY_RD | KEY_EDNS | KEY_DO | KEY_V6,
       tcp: true, cd: true, signed: true, client: 'fe80::1%eth0', clientPort: 5353,
       destination: 'fe80::53%eth0', ecs: '2001:db8::/56/0',
     });

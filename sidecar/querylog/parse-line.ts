@@ -13,7 +13,7 @@
  * scans with indexOf/charCodeAt rather than a regular expression: it runs once per query
  * BIND answers, and the query log can carry a million lines per second.
  */
-import { KEY_DO, KEY_EDNS, KEY_RD, QueryEvent, dnsLowerCase } from '../ranking/question-key';
+import { KEY_DO, KEY_EDNS, KEY_RD, KEY_V6, QueryEvent, dnsLowerCase } from '../ranking/question-key';
 import { rrClassFromText, rrTypeFromText } from '../ranking/rr-mnemonics';
 
 export interface UnreadableLine {
@@ -116,6 +116,7 @@ export function parseQueryLine(line: string): ParsedLine {
   const rdChar = line.charCodeAt(i);
   if (rdChar !== CH_PLUS && rdChar !== CH_MINUS) return unreadable('flags do not start with + or -');
   let flags = rdChar === CH_PLUS ? KEY_RD : 0;
+  if (client.indexOf(':') >= 0) flags |= KEY_V6; // only IPv6 addresses contain a colon
   let ednsVersion = -1;
   let tcp = false;
   let cd = false;

@@ -7,6 +7,8 @@
 export const KEY_RD = 0x01; // SANTA_KEY_RD: minimal-responses no-auth-recursive drops authority
 export const KEY_EDNS = 0x02; // SANTA_KEY_EDNS: an OPT record was sent, the reply carries one
 export const KEY_DO = 0x04; // SANTA_KEY_DO: DNSSEC OK
+/** SANTA_KEY_V6: the query came over IPv6; BIND orders A/AAAA glue by the client's family. */
+export const KEY_V6 = 0x08;
 
 export interface QuestionKey {
   /** Presentation form as BIND prints it (RFC 1035 escapes), ASCII lower-cased, no trailing
@@ -14,7 +16,7 @@ export interface QuestionKey {
   readonly name: string;
   readonly qtype: number;
   readonly qclass: number;
-  /** KEY_RD | KEY_EDNS | KEY_DO */
+  /** KEY_RD | KEY_EDNS | KEY_DO | KEY_V6 */
   readonly flags: number;
 }
 

@@ -12,7 +12,7 @@ import { readDnstapFile } from '../../sidecar/dnstap/read-file';
 import { DnstapSocketReceiver } from '../../sidecar/dnstap/socket-receiver';
 import { QueryLogDecoder } from '../../sidecar/querylog/decoder';
 import { QueryLogFollower } from '../../sidecar/querylog/follow-query-log';
-import { KEY_DO, KEY_EDNS, KEY_RD, QueryEvent } from '../../sidecar/ranking/question-key';
+import { KEY_DO, KEY_EDNS, KEY_RD, KEY_V6, QueryEvent } from '../../sidecar/ranking/question-key';
 import { BindServer, startBind } from '../support/bind';
 import { run, waitFor } from '../support/process';
 import { requireTools } from '../support/require-root';
@@ -104,7 +104,7 @@ describe('query log and dnstap from a real BIND', () => {
       expect({ dig: q.dig, match }).toMatchObject({ dig: q.dig, match: { qclass: 1, client: '127.0.0.1' } });
     }
     expect(fromDnstap.find((e) => e.name === 'tcp.example.test')).toMatchObject({ tcp: true, flags: KEY_RD | KEY_EDNS });
-    expect(fromDnstap.find((e) => e.client === '::1')).toMatchObject({ name: 'www.example.test', qtype: 1, destination: '::1' });
+    expect(fromDnstap.find((e) => e.client === '::1')).toMatchObject({ name: 'www.example.test', qtype: 1, destination: '::1', flags: KEY_RD | KEY_EDNS | KEY_V6 });
     expect(fromLog.find((e) => e.ecs !== undefined)?.ecs).toBe('198.51.100.0/24/0');
   });
 

@@ -21,16 +21,23 @@ import {
 import { DnstapEventDecoder, addressText } from '../../sidecar/dnstap/dnstap-message';
 import { readWireQuestion, WireError } from '../../sidecar/dnstap/query-wire';
 import { DnstapSocketReceiver } from '../../sidecar/dnstap/socket-receiver';
-import { KEY_DO, KEY_EDNS, KEY_RD, QueryEvent } from '../../sidecar/ranking/question-key';
+import { KEY_DO, KEY_EDNS, KEY_RD, KEY_V6, QueryEvent } from '../../sidecar/ranking/question-key';
 import { run, waitFor } from '../support/process';
 
 const Dnstap = protobuf.loadSync(join(__dirname, '../../sidecar/dnstap/dnstap.proto')).lookupType('dnstap.Dnstap');
 
-function dnstapPayload(query: Buffer, messageType = 5): Uint8Array {
+function dnstapPayload(query: Buffer, messageType = 5, queryAddress = Buffer.from([192, 0, 2, 9])): Uint8Array {
   return Dnstap.encode(
     Dnstap.fromObject({
       type: 1,
-      message: { type: messageType, socketProtocol: 1, queryAddress: Buffer.from([192, 0, 2, 9]), queryPort: 5353, queryMessage: query },
+      message: {
+        type: messageType,
+        socketFamily: queryAddress.length === 16 ? 2 : 1,
+        socketProtocol: 1,
+        queryAddress,
+        queryPort: 5353,
+        queryMessage: query,
+      },
     }),
   ).finish();
 }
@@ -124,15 +131,17 @@ describe('dnstap payloads', () => {
     d.payload(dnstapPayload(query('a.test', { rd: true }), 5));
     d.payload(dnstapPayload(query('b.test'), 1));
     d.payload(dnstapPayload(query('c.test'), 6));
+    d.payload(dnstapPayload(query('v6.test', { edns: true }), 1, Buffer.from('fd530000000000000000000000000001', 'hex')));
     d.payload(Buffer.from([0xff, 0xff, 0xff]));
     d.payload(dnstapPayload(Buffer.from([1, 2, 3])));
     expect(events.map((e) => [e.name, e.flags, e.client, e.clientPort])).toEqual([
       ['a.test', KEY_RD, '192.0.2.9', 5353],
       ['b.test', 0, '192.0.2.9', 5353],
+      ['v6.test', KEY_EDNS | KEY_V6, 'fd53::1', 5353],
     ]);
-    expect(d.stats).toMatchObject({ frames: 5, queries: 2, ignored: 1 });
+    expect(d.stats).toMatchObject({ frames: 6, queries: 3, ignored: 1 });
     expect(d.stats.unreadable.count).toBe(2);
-    expect(d.stats.unreadable.samples.map((s) => s.where)).toEqual(['test:frame 4', 'test:frame 5']);
+    expect(d.stats.unreadable.samples.map((s) => s.where)).toEqual(['test:frame 5', 'test:frame 6']);
   });
 });
 

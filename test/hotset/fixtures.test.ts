@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { QueryLogDecoder } from '../../sidecar/querylog/decoder';
-import { KEY_DO, KEY_EDNS, KEY_RD, QueryEvent } from '../../sidecar/ranking/question-key';
+import { KEY_DO, KEY_EDNS, KEY_RD, KEY_V6, QueryEvent } from '../../sidecar/ranking/question-key';
 
 const FIXTURES = join(__dirname, 'fixtures');
 
@@ -27,8 +27,8 @@ const EXPECTED: Array<[string, number, number, number, Partial<QueryEvent>]> = [
   ['www.example.test', 123, 1, ED, {}],
   ['www.example.test', 1, 1, ED, { cd: true }],
   ['www.example.test', 1, 1, ED, { signed: true }],
-  ['www.example.test', 28, 1, ED, { client: '::1', destination: '::1', view: 'outside' }],
-  ['weird\\(x\\).example.test', 1, 1, ED, {}],
+  ['www.example.test', 28, 1, ED | KEY_V6, { client: '::1', destination: '::1', view: 'outside' }],
+  ['weird\\(x\\).example.test', 1, 1, ED | KEY_V6, {}],
   ['www.example.test', 1, 1, ED, {}],
   ['.', 2, 3, ED, { view: undefined }],
   ['www.example.test', 255, 1, ED, { tcp: true, ecs: '2001:db8::/48/0' }],
@@ -61,9 +61,9 @@ describe('captured BIND 9.18 query-log lines', () => {
       ['www.example.test', 16, ED, false, '10.53.0.1', '10.53.0.2'],
       ['www.example.test', 1, KEY_EDNS, false, '10.53.0.1', '10.53.0.2'],
       ['www.example.test', 1, ED | KEY_DO, false, '10.53.0.1', '10.53.0.2'],
-      ['www.example.test', 28, ED, false, 'fd53::1', 'fd53::2'],
+      ['www.example.test', 28, ED | KEY_V6, false, 'fd53::1', 'fd53::2'],
       ['www.example.test', 1, ED, true, '10.53.0.1', '10.53.0.2'],
-      ['missing.example.test', 1, KEY_RD, false, 'fd53::1', 'fd53::2'],
+      ['missing.example.test', 1, KEY_RD | KEY_V6, false, 'fd53::1', 'fd53::2'],
     ]);
   });
 });
