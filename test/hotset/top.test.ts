@@ -6,7 +6,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { PassThrough, Readable } from 'stream';
+import * as dnsPacket from 'dns-packet';
+import * as protobuf from 'protobufjs';
 import { TopIo, TopReport, formatTopReport, runTop } from '../../sidecar/cli/top';
+import { ControlType, DNSTAP_CONTENT_TYPE, encodeControlFrame, encodeDataFrame } from '../../sidecar/dnstap/frame-streams';
 import { startBind } from '../support/bind';
 import { run, waitFor } from '../support/process';
 import { requireTools } from '../support/require-root';
@@ -102,6 +105,24 @@ describe('santa top on a Zipf query log', () => {
     const err = streams.stderr.text();
     expect(err).toMatch(/^\r\[[#.]+\] +\d+% [\d.]+ MiB of [\d.]+ MiB +[\dk.M]+ queries\/s\x1b\[K/);
     expect(err.endsWith('\r\x1b[K')).toBe(true);
+  });
+
+  it('recognises a dnstap file by its first frame', async () => {
+    const Dnstap = protobuf.loadSync(join(__dirname, '../../sidecar/dnstap/dnstap.proto')).lookupType('dnstap.Dnstap');
+    const frame = (name: string) => {
+      const query = dnsPacket.encode({ type: 'query', id: 1, questions: [{ type: 'A', class: 'IN', name }] });
+      return encodeDataFrame(Dnstap.encode(Dnstap.fromObject({ type: 1, message: { type: 1, queryAddress: Buffer.from([10, 53, 0, 1]), queryMessage: query } })).finish());
+    };
+    const tapPath = join(dir, 'queries.dnstap');
+    writeFileSync(tapPath, Buffer.concat([
+      encodeControlFrame(ControlType.START, [DNSTAP_CONTENT_TYPE]),
+      frame('a.example.test'), frame('b.example.test'), frame('a.example.test'),
+      encodeControlFrame(ControlType.STOP),
+    ]));
+    const report = await runTop({ input: tapPath, sizes: [1], progress: false }, io());
+    expect(report).toMatchObject({ format: 'dnstap', queries: 3, whatIf: [{ size: 1, entries: 1 }] });
+    expect(report.top.map((q) => [q.key.name, q.count])).toEqual([['a.example.test', 2], ['b.example.test', 1]]);
+    expect(report.whatIf[0].share).toBeCloseTo(2 / 3, 12);
   });
 
   it('runs as a command: file, stdin, JSON, and a clear error for a missing file', async () => {
