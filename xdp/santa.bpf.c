@@ -471,6 +471,8 @@ __noinline int santa_parse_dns(struct xdp_md *ctx, const struct santa_settings *
 	q->qflags = hdr[1];
 	if (flags & DNS_RD)
 		key_flags |= SANTA_KEY_RD;
+	if (q->is_v6)
+		key_flags |= SANTA_KEY_V6;
 
 	/* The question name: at most 127 labels plus the root fit in 255 bytes. */
 	for (i = 0; i < (SANTA_NAME_MAX + 1) / 2; i++) {

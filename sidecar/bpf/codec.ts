@@ -42,6 +42,8 @@ export interface QueryBits {
   recursionDesired: boolean;
   edns: boolean;
   dnssecOk: boolean;
+  /** Asked over IPv6: BIND orders A/AAAA glue by the client's address family. */
+  ipv6?: boolean;
 }
 
 export interface CacheKey {
@@ -62,7 +64,10 @@ export interface DecodedKey {
 export function keyFlags(bits: QueryBits, abi: SantaAbi = santaAbi()): number {
   if (bits.dnssecOk && !bits.edns) throw new RangeError('DO needs EDNS: a query without OPT has no DO bit');
   return (
-    (bits.recursionDesired ? abi.keyFlags.RD : 0) | (bits.edns ? abi.keyFlags.EDNS : 0) | (bits.dnssecOk ? abi.keyFlags.DO : 0)
+    (bits.recursionDesired ? abi.keyFlags.RD : 0) |
+    (bits.edns ? abi.keyFlags.EDNS : 0) |
+    (bits.dnssecOk ? abi.keyFlags.DO : 0) |
+    (bits.ipv6 ? abi.keyFlags.V6 : 0)
   );
 }
 
@@ -71,11 +76,12 @@ export function queryBits(flags: number, abi: SantaAbi = santaAbi()): QueryBits 
     recursionDesired: (flags & abi.keyFlags.RD) !== 0,
     edns: (flags & abi.keyFlags.EDNS) !== 0,
     dnssecOk: (flags & abi.keyFlags.DO) !== 0,
+    ipv6: (flags & abi.keyFlags.V6) !== 0,
   };
 }
 
 function checkKeyFlags(flags: number, abi: SantaAbi): void {
-  const known = abi.keyFlags.RD | abi.keyFlags.EDNS | abi.keyFlags.DO;
+  const known = abi.keyFlags.RD | abi.keyFlags.EDNS | abi.keyFlags.DO | abi.keyFlags.V6;
   if (!Number.isInteger(flags) || (flags & ~known) !== 0) throw new RangeError(`key flags 0x${flags.toString(16)} has unknown bits`);
   if (flags & abi.keyFlags.DO && !(flags & abi.keyFlags.EDNS)) throw new RangeError('key flag DO set without EDNS');
 }

@@ -100,7 +100,7 @@ export interface NativeAbi {
     MAX_ADDRS: number;
     TIER_COUNT: number;
   };
-  keyFlags: { RD: number; EDNS: number; DO: number };
+  keyFlags: { RD: number; EDNS: number; DO: number; V6: number };
   keyHeader: { size: number; qtype: number; qclass: number; flags: number; nameLen: number; pad: number };
   tiers: Array<{ nameSize: number; keySize: number; nameOffset: number; mapName: string }>;
   value: {

@@ -12,14 +12,11 @@ import type { SantaAbi } from '../bpf/abi';
 import { diffEntries, selectWithinCapacity, type Capacity, type PlannedEntry } from '../cache/plan';
 import { SlotAllocator } from '../cache/slots';
 import type { HotSetRanking } from '../ranking/hot-set-ranking';
-import { KEY_DO, KEY_EDNS, KEY_RD, type QuestionKey } from '../ranking/question-key';
+import { KEY_DO, KEY_EDNS, KEY_RD, KEY_V6, type QuestionKey } from '../ranking/question-key';
 import { buildResponse, type ServerOptions } from '../response/build';
 import { verifyResponse } from '../response/verify';
 import { typeName } from '../zone/types';
 import { soaSerialOf, type ZoneRegistry } from './zone-registry';
-
-/** The query came over IPv6 (santa_abi.h SANTA_KEY_V6): BIND orders glue by family. */
-export const KEY_V6 = 0x08;
 
 /** The map operations the controller needs (SantaMaps implements them). */
 export interface CacheMaps {

@@ -19,8 +19,8 @@ import { createMetrics, startMetricsServer, type MetricsServer, type PassReason,
 import { readNamedConf, type NamedConf } from '../named-conf/read';
 import { QueryLogFollower } from '../querylog/follow-query-log';
 import { HotSetRanking } from '../ranking/hot-set-ranking';
-import { KEY_DO, KEY_EDNS, KEY_RD, type QueryEvent, type QuestionKey } from '../ranking/question-key';
-import { CacheController, KEY_V6, type AskBind } from './controller';
+import { KEY_DO, KEY_EDNS, KEY_RD, KEY_V6, type QueryEvent, type QuestionKey } from '../ranking/question-key';
+import { CacheController, type AskBind } from './controller';
 import { ZoneRegistry, type ZoneChange } from './zone-registry';
 
 export interface RunOptions {

@@ -28,6 +28,8 @@ export interface EntrySpec {
   slot: number;
   /** Lease length from now; negative for an entry that has already expired. */
   leaseMs?: number;
+  /** Client address families the entry is keyed for (SANTA_KEY_V6); default both. */
+  families?: Array<'v4' | 'v6'>;
 }
 
 export interface RunResult {
@@ -104,31 +106,36 @@ export class SantaUnderTest {
   /** Installs the entry under the key its spec describes; returns the response it was built from. */
   install(e: EntrySpec): Buffer {
     const reply = responseFor(e);
-    const flags = keyFlags({ recursionDesired: !!e.rd, edns: !!e.edns, dnssecOk: !!e.dnssecOk });
     const expiresNs = monotonicNs() + BigInt(Math.round((e.leaseMs ?? 60_000) * 1e6));
-    const entry = cacheEntry({
-      question: { name: e.name, type: e.type ?? 'A' },
-      reply,
-      slot: e.slot,
-      expiresNs: expiresNs > 0n ? expiresNs : 0n,
-      keyFlags: flags,
-    });
+    // One key per client family, sharing the slot: these replies carry no glue whose order
+    // would differ by family.
+    const entries = (e.families ?? ['v4', 'v6']).map((family) =>
+      cacheEntry({
+        question: { name: e.name, type: e.type ?? 'A' },
+        reply,
+        slot: e.slot,
+        expiresNs: expiresNs > 0n ? expiresNs : 0n,
+        keyFlags: keyFlags({ recursionDesired: !!e.rd, edns: !!e.edns, dnssecOk: !!e.dnssecOk, ipv6: family === 'v6' }),
+      }),
+    );
     this.maps.zeroSlot(e.slot);
-    this.maps.install([entry]);
+    this.maps.install(entries);
     return reply;
   }
 
   /** Installs a complete response as given (e.g. a hand-built one with compression pointers). */
   installReply(question: { name: string; type: string }, reply: Buffer, bits: { rd?: boolean; edns?: boolean; dnssecOk?: boolean }, slot: number): void {
-    const entry = cacheEntry({
-      question,
-      reply,
-      slot,
-      expiresNs: monotonicNs() + 60_000_000_000n,
-      keyFlags: keyFlags({ recursionDesired: !!bits.rd, edns: !!bits.edns, dnssecOk: !!bits.dnssecOk }),
-    });
+    const entries = [false, true].map((ipv6) =>
+      cacheEntry({
+        question,
+        reply,
+        slot,
+        expiresNs: monotonicNs() + 60_000_000_000n,
+        keyFlags: keyFlags({ recursionDesired: !!bits.rd, edns: !!bits.edns, dnssecOk: !!bits.dnssecOk, ipv6 }),
+      }),
+    );
     this.maps.zeroSlot(slot);
-    this.maps.install([entry]);
+    this.maps.install(entries);
   }
 
   hits(slot: number): number {

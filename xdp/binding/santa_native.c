@@ -1484,6 +1484,7 @@ static napi_value abi(napi_env env, napi_callback_info info)
 	SET(key_flags, "RD", SANTA_KEY_RD);
 	SET(key_flags, "EDNS", SANTA_KEY_EDNS);
 	SET(key_flags, "DO", SANTA_KEY_DO);
+	SET(key_flags, "V6", SANTA_KEY_V6);
 
 	SET(key_hdr, "size", sizeof(struct santa_key_hdr));
 	OFF(key_hdr, santa_key_hdr, qtype, "qtype");
