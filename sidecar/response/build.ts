@@ -267,10 +267,13 @@ function lookup(zone: Zone, name: string, qtype: number): Lookup {
   ancestors.push(zone.originKey);
   for (let i = ancestors.length - 1; i >= 0; i--) {
     const at = ancestors[i];
+    // Only zone cuts and DNAMEs matter on the way down; both are in small sets.
+    const cut = at !== zone.originKey && zone.delegations.has(at) && !(at === key && qtype === T.DS);
+    if (!cut && !(at !== key && zone.dnames.has(at))) continue;
     const node = zone.node(at);
     if (!node) continue;
     const ns = node.rrsets.get(T.NS);
-    if (ns && at !== zone.originKey && !(at === key && qtype === T.DS)) return { kind: 'referral', cut: ns };
+    if (ns && cut) return { kind: 'referral', cut: ns };
     const dname = node.rrsets.get(T.DNAME);
     if (dname && at !== key) {
       const target = nameFromWire(dname.rdata[0], 0).name;
@@ -284,7 +287,8 @@ function lookup(zone: Zone, name: string, qtype: number): Lookup {
   // Closest encloser: the longest existing ancestor; its wildcard child, if any, answers.
   for (let i = 1; i < ancestors.length; i++) {
     if (!zone.exists(ancestors[i])) continue;
-    const wild = zone.node(`*.${ancestors[i] === '.' ? '' : ancestors[i]}`);
+    const wildKey = `*.${ancestors[i] === '.' ? '' : ancestors[i]}`;
+    const wild = zone.wildcards.has(wildKey) ? zone.node(wildKey) : undefined;
     if (wild) return fromNode(wild.rrsets, name, qtype, true);
     return { kind: 'nxdomain' };
   }

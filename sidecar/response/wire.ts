@@ -34,8 +34,35 @@ export const NAME_LAYOUT = new Map<number, LayoutStep[]>([
 export class MessageWriter {
   private buf = Buffer.allocUnsafe(512);
   private length = 12;
-  /** Wire-form suffix (as a latin1 string) -> offset of its first copy in the message. */
-  private readonly suffixes = new Map<string, number>();
+  /**
+   * The compression table: suffixes written literally, as (source buffer, start, length) and
+   * the message offset they were written at. A message holds a few dozen at most, so a scan
+   * beats hashing.
+   */
+  private readonly tableSrc: Buffer[] = [];
+  private readonly tableStart: number[] = [];
+  private readonly tableLength: number[] = [];
+  private readonly tableOffset: number[] = [];
+
+  private find(src: Buffer, start: number, length: number): number {
+    // Newest first: BIND puts new entries at the head of its lists.
+    for (let i = this.tableSrc.length - 1; i >= 0; i--) {
+      if (this.tableLength[i] !== length) continue;
+      const other = this.tableSrc[i];
+      const from = this.tableStart[i];
+      let j = 0;
+      while (j < length && other[from + j] === src[start + j]) j++;
+      if (j === length) return this.tableOffset[i];
+    }
+    return -1;
+  }
+
+  private remember(src: Buffer, start: number, length: number, offset: number): void {
+    this.tableSrc.push(src);
+    this.tableStart.push(start);
+    this.tableLength.push(length);
+    this.tableOffset.push(offset);
+  }
   private lastName = '';
   private lastWire: Buffer = Buffer.alloc(0);
 
@@ -89,13 +116,13 @@ export class MessageWriter {
     let matched = -1;
     let pointer = 0;
     if (compress) {
-      let at = this.suffixes.get(src.toString('latin1', start, end));
-      if (at !== undefined) {
+      let at = this.find(src, start, end - start);
+      if (at >= 0) {
         matched = 0;
         pointer = at;
       } else if (labelCount > 1) {
-        at = this.suffixes.get(src.toString('latin1', second, end));
-        if (at !== undefined) {
+        at = this.find(src, second, end - second);
+        if (at >= 0) {
           matched = 1;
           pointer = at;
         }
@@ -105,8 +132,10 @@ export class MessageWriter {
     const literalEnd = matched === 0 ? start : matched === 1 ? second : end - 1;
     const literalBytes = literalEnd - start;
     this.room(literalBytes + 2);
-    src.copy(this.buf, this.length, start, literalEnd);
-    this.length += literalBytes;
+    const buf = this.buf;
+    let out = this.length;
+    for (let i = start; i < literalEnd; i++) buf[out++] = src[i];
+    this.length = out;
     if (matched >= 0) {
       this.buf.writeUInt16BE(0xc000 | pointer, this.length);
       this.length += 2;
@@ -116,8 +145,8 @@ export class MessageWriter {
     // Remember at most two suffixes of the literal part; a later copy replaces an earlier one
     // (BIND puts new entries at the head of its lists).
     const literalLabels = matched < 0 ? labelCount : matched;
-    if (literalLabels >= 1 && written < 0x4000) this.suffixes.set(src.toString('latin1', start, end), written);
-    if (literalLabels >= 2 && written + (second - start) < 0x4000) this.suffixes.set(src.toString('latin1', second, end), written + (second - start));
+    if (literalLabels >= 1 && written < 0x4000) this.remember(src, start, end - start, written);
+    if (literalLabels >= 2 && written + (second - start) < 0x4000) this.remember(src, second, end - second, written + (second - start));
     return end;
   }
 
@@ -135,7 +164,12 @@ export class MessageWriter {
 
   raw(b: Buffer): void {
     this.room(b.length);
-    b.copy(this.buf, this.length);
+    if (b.length < 32) {
+      // A native copy costs more than the loop for the few bytes of most RDATA.
+      for (let i = 0; i < b.length; i++) this.buf[this.length + i] = b[i];
+    } else {
+      b.copy(this.buf, this.length);
+    }
     this.length += b.length;
   }
 

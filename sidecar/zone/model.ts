@@ -141,6 +141,7 @@ export interface ZoneInit {
   /** Key -> node id for names that hold only NSEC3 records. */
   nsec3Index: Map<string, number>;
   delegations: Set<string>;
+  dnames: Set<string>;
   wildcards: Set<string>;
   emptyNonTerminals: Set<string>;
   signed: boolean;
@@ -160,6 +161,8 @@ export class Zone {
   readonly nsec3Nodes: ReadonlyMap<string, ZoneNode>;
   /** Keys of names with NS below the apex: the zone cuts. */
   readonly delegations: ReadonlySet<string>;
+  /** Keys of names that own a DNAME. */
+  readonly dnames: ReadonlySet<string>;
   /** Keys of wildcard owners (`*.parent.`). */
   readonly wildcards: ReadonlySet<string>;
   /** Keys of names that exist only because names below them do. */
@@ -172,7 +175,8 @@ export class Zone {
 
   private readonly store: RecordStore;
   private readonly index: Map<string, number>;
-  private readonly cache = new Map<number, ZoneNode>();
+  /** Recently used names by key: hot names are found without touching the large index. */
+  private readonly cache = new Map<string, ZoneNode>();
 
   constructor(init: ZoneInit) {
     this.origin = init.origin;
@@ -181,12 +185,13 @@ export class Zone {
     this.store = init.store;
     this.index = init.index;
     this.delegations = init.delegations;
+    this.dnames = init.dnames;
     this.wildcards = init.wildcards;
     this.emptyNonTerminals = init.emptyNonTerminals;
     this.signed = init.signed;
     this.recordCount = init.recordCount;
     this.warnings = Object.freeze([...init.warnings]);
-    this.nodes = new LazyNodeMap(init.index, (id) => this.cached(id));
+    this.nodes = new LazyNodeMap(init.index, (id) => this.build(id));
     this.nsec3Nodes = new LazyNodeMap(init.nsec3Index, (id) => this.build(id));
     const apex = this.node(this.originKey);
     const soa = apex?.rrsets.get(T.SOA);
@@ -198,13 +203,19 @@ export class Zone {
   }
 
   node(key: string): ZoneNode | undefined {
+    let node = this.cache.get(key);
+    if (node) return node;
     const id = this.index.get(key);
-    return id === undefined ? undefined : this.cached(id);
+    if (id === undefined) return undefined;
+    if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+    node = this.build(id);
+    this.cache.set(key, node);
+    return node;
   }
 
   /** Whether the name exists in the zone (has data, or has names below it). */
   exists(key: string): boolean {
-    return this.index.has(key) || this.emptyNonTerminals.has(key);
+    return this.cache.has(key) || this.index.has(key) || this.emptyNonTerminals.has(key);
   }
 
   rrset(key: string, type: number): RRset | undefined {
@@ -214,16 +225,6 @@ export class Zone {
   /** Owner names of all nodes, without building their RRsets. */
   *names(): IterableIterator<string> {
     for (const id of this.index.values()) yield this.store.names[id];
-  }
-
-  private cached(id: number): ZoneNode {
-    let node = this.cache.get(id);
-    if (!node) {
-      if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
-      node = this.build(id);
-      this.cache.set(id, node);
-    }
-    return node;
   }
 
   private build(id: number): ZoneNode {

@@ -84,7 +84,8 @@ export function parseName(text: string, origin: string): string {
     result = labels.map(encodeLabel).join('.');
   }
   const full = absolute ? `${result}.` : origin === '.' ? `${result}.` : `${result}.${origin}`;
-  if (!absolute && wireLength(full) > 255) throw new NameError(`name '${text}' with origin ${origin} is longer than 255 bytes`);
+  // Escapes only make the text longer than the wire form, so short text needs no check.
+  if (!absolute && full.length + 1 > 255 && wireLength(full) > 255) throw new NameError(`name '${text}' with origin ${origin} is longer than 255 bytes`);
   return full;
 }
 

@@ -334,6 +334,7 @@ function finish(origin: string, originKey: string, zoneClass: number, store: Rec
 
   const nsec3Index = new Map<string, number>();
   const delegations = new Set<string>();
+  const dnames = new Set<string>();
   const wildcards = new Set<string>();
   const nsRecords: number[] = [];
   let signed = false;
@@ -372,6 +373,7 @@ function finish(origin: string, originKey: string, zoneClass: number, store: Rec
       continue;
     }
     if (id !== apex && types.includes(T.NS)) delegations.add(key);
+    if (dname >= 0) dnames.add(key);
     if (key.startsWith('*.')) wildcards.add(key);
   }
   for (const key of nsec3Index.keys()) index.delete(key);
@@ -379,7 +381,7 @@ function finish(origin: string, originKey: string, zoneClass: number, store: Rec
   for (const key of index.keys()) addEmptyNonTerminals(key, originKey, index, emptyNonTerminals);
   checkNameServerAddresses(origin, originKey, store, index, nsRecords);
   store.trim();
-  return new Zone({ origin, class: zoneClass, store, index, nsec3Index, delegations, wildcards, emptyNonTerminals, signed, recordCount, warnings });
+  return new Zone({ origin, class: zoneClass, store, index, nsec3Index, delegations, dnames, wildcards, emptyNonTerminals, signed, recordCount, warnings });
 }
 
 /**

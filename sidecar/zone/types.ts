@@ -25,6 +25,7 @@ export function typeCode(text: string): number | undefined {
   const upper = text.toUpperCase();
   const known = TYPES[upper];
   if (known !== undefined) return known;
+  if (!upper.startsWith('TYPE')) return undefined;
   const m = /^TYPE(\d{1,5})$/.exec(upper);
   if (m && Number(m[1]) <= 0xffff) return Number(m[1]);
   return undefined;
@@ -35,10 +36,13 @@ export function typeName(code: number): string {
 }
 
 export function classCode(text: string): number | undefined {
-  if (text === 'IN') return 1;
+  const exact = CLASSES[text];
+  if (exact !== undefined) return exact;
+  if (text.length < 2) return undefined;
   const upper = text.toUpperCase();
   const known = CLASSES[upper];
   if (known !== undefined) return known;
+  if (!upper.startsWith('CLASS')) return undefined;
   const m = /^CLASS(\d{1,5})$/.exec(upper);
   if (m && Number(m[1]) <= 0xffff) return Number(m[1]);
   return undefined;
