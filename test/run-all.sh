@@ -2,7 +2,7 @@
 # `npm test`: everything needed to go from a fresh Debian 12 clone (as root) to a full test run.
 #
 #   1. system packages, Node check, bpffs     deploy/install-deps.sh --check-or-install
-#   2. bpfman-rpc 0.6.0 when missing          deploy/install-bpfman.sh (skip: SANTA_SKIP_BPFMAN=1)
+#   2. bpfman-rpc 0.6.0 when missing          deploy/install-bpfman.sh (skip: SKIP_BPFMAN_INSTALL=1)
 #   3. npm ci when node_modules is missing or older than package-lock.json
 #   4. the BPF objects and native binding     make -C xdp
 #   5. type check                             npx tsc --noEmit -p .
@@ -14,6 +14,9 @@
 #
 #   npm test                        everything
 #   npm test -- test/e2e            only some tests (arguments go to jest; steps 1-5 still run)
+#
+# Its own switches are not named SANTA_*: santa run refuses unknown SANTA_* variables, and the
+# tests that start it inherit this environment.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,7 +42,7 @@ needs_npm_ci() {
 }
 
 step deps bash deploy/install-deps.sh --check-or-install
-if [ -x deploy/install-bpfman.sh ] && [ "${SANTA_SKIP_BPFMAN:-0}" != 1 ]; then
+if [ -x deploy/install-bpfman.sh ] && [ "${SKIP_BPFMAN_INSTALL:-0}" != 1 ]; then
   step bpfman bash deploy/install-bpfman.sh
 fi
 if needs_npm_ci; then

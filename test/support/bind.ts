@@ -22,7 +22,7 @@
  *   output in the message.
  * - In a network namespace (`netns`), named runs under nsenter and listens on port 53 of the given
  *   addresses by default; elsewhere on a free port of 127.0.0.1.
- * - stop() terminates named (SIGTERM, then SIGKILL) and removes workDir unless SANTA_KEEP_TEST_DIRS=1.
+ * - stop() terminates named (SIGTERM, then SIGKILL) and removes workDir unless KEEP_TEST_DIRS=1.
  *   An exit hook kills any named a failing test left behind, and the first startBind of a test
  *   process stops servers whose test process died without either (removeStaleServers).
  *
@@ -342,7 +342,7 @@ function numbered(text: string): string {
 }
 
 function removeWorkDir(dir: string): void {
-  if (process.env.SANTA_KEEP_TEST_DIRS === '1' || !existsSync(dir)) return;
+  if (process.env.KEEP_TEST_DIRS === '1' || !existsSync(dir)) return;
   rmSync(dir, { recursive: true, force: true });
 }
 
@@ -354,7 +354,7 @@ function removeWorkDir(dir: string): void {
  */
 export function removeStaleServers(): string[] {
   const removed: string[] = [];
-  if (process.env.SANTA_KEEP_TEST_DIRS === '1') return removed;
+  if (process.env.KEEP_TEST_DIRS === '1') return removed;
   let entries: string[];
   try {
     entries = readdirSync(tmpdir()).filter((n) => n.startsWith(WORKDIR_PREFIX));
