@@ -65,9 +65,24 @@ export class NativeLoader implements Loader {
       );
     }
     const program = current ?? this.loadProgram();
-    this.bpf.attachXdp(program.fd, target.iface, target.xdpMode, target.netns, { replace: attachedId !== 0 });
+    if (attachedId === 0) {
+      this.bpf.attachXdp(program.fd, target.iface, target.xdpMode, target.netns);
+    } else {
+      // Replace exactly the program we inspected: if anything else was attached meanwhile, the
+      // kernel refuses (EEXIST) instead of us removing a program that is not ours.
+      this.withProgFd(attachedId, (expectedProgFd) => this.bpf.attachXdp(program.fd, target.iface, target.xdpMode, target.netns, { expectedProgFd }));
+    }
     this.removeStaleProgramPins();
     return { target, programId: program.id, maps, adopted: false, replaced: attachedId !== 0 };
+  }
+
+  private withProgFd<T>(progId: number, use: (fd: number) => T): T {
+    const fd = this.bpf.progGetFdById(progId);
+    try {
+      return use(fd);
+    } finally {
+      this.bpf.closeFd(fd);
+    }
   }
 
   async detach(target: XdpTarget): Promise<boolean> {
@@ -77,7 +92,7 @@ export class NativeLoader implements Loader {
     if (!this.isSantaProgram(attachedId)) {
       throw new Error(`${describeTarget(target)} runs XDP program id ${attachedId}, which is not Santa's: left in place`);
     }
-    this.bpf.detachXdp(target.iface, target.xdpMode, target.netns);
+    this.withProgFd(attachedId, (expectedProgFd) => this.bpf.detachXdp(target.iface, target.xdpMode, target.netns, { expectedProgFd }));
     return true;
   }
 
@@ -128,12 +143,7 @@ export class NativeLoader implements Loader {
   }
 
   private isSantaProgram(progId: number): boolean {
-    const fd = this.bpf.progGetFdById(progId);
-    try {
-      return this.bpf.progInfo(fd).name === this.abi.progName;
-    } finally {
-      this.bpf.closeFd(fd);
-    }
+    return this.withProgFd(progId, (fd) => this.bpf.progInfo(fd).name === this.abi.progName);
   }
 
   private loadProgram(): { fd: number; id: number; objectId: number } {
