@@ -15,7 +15,7 @@
  * 5000), --entries N (cache size, default 32), --mode native|generic (default native),
  * --zones named.conf (default zones-example/named.conf).
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'fs';
 import { machine, tmpdir } from 'os';
 import { dirname, join, relative, resolve } from 'path';
 import { readNamedConf } from '../sidecar/named-conf/read';
@@ -23,7 +23,7 @@ import { parseZoneFile } from '../sidecar/zone/parse';
 import { rrTypeToText } from '../sidecar/ranking/rr-mnemonics';
 import { startBind, BindServer } from '../test/support/bind';
 import { createTopology, Topology } from '../test/support/netns';
-import { Background, run, waitFor } from '../test/support/process';
+import { Background, pidAlive, run, waitFor } from '../test/support/process';
 import { requireRoot, requireTools } from '../test/support/require-root';
 
 const ROOT = resolve(__dirname, '..');
@@ -175,11 +175,27 @@ function latencyLine(label: string, ms: number[]): string {
   return `  ${label.padEnd(30)}${String(s.length).padStart(7)} answers   p50 ${f(percentile(s, 50))} ms   p90 ${f(percentile(s, 90))} ms   p99 ${f(percentile(s, 99))} ms`;
 }
 
+/** Pins and work directories of earlier demos that died before cleaning up (named by their pid). */
+function removeStaleDemoFiles(): void {
+  for (const [dir, pattern] of [
+    ['/sys/fs/bpf', /^santa-demo-(\d+)$/],
+    [tmpdir(), /^santa-demo-(\d+)-/],
+  ] as const) {
+    for (const entry of readdirSync(dir)) {
+      const pid = Number(pattern.exec(entry)?.[1]);
+      if (pid && pid !== process.pid && !pidAlive(pid)) rmSync(join(dir, entry), { recursive: true, force: true });
+    }
+  }
+}
+
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   requireRoot('demo');
   requireTools('demo', ['named', 'dnsperf', 'clang', 'curl']);
-  const work = mkdtempSync(join(tmpdir(), 'santa-demo-'));
+  // `deploy/demo.sh | head` closes stdout early: keep going to the cleanup instead of dying.
+  process.stdout.on('error', () => undefined);
+  removeStaleDemoFiles();
+  const work = mkdtempSync(join(tmpdir(), `santa-demo-${process.pid}-`));
   const pinDir = `/sys/fs/bpf/santa-demo-${process.pid}`;
   const santaConfig = join(work, 'santa.yaml');
   const tsx = require.resolve('tsx/cjs');
