@@ -69,6 +69,8 @@ interface InstalledEntry {
   value: Buffer;
   /** Hit counter value already fed to the ranking. */
   hitsSeen: number;
+  /** Lease end as last written to the map. */
+  expiresNs: bigint;
 }
 
 export interface TickReport {
@@ -148,10 +150,13 @@ export class CacheController {
     const started = this.nowMs();
     this.feedHits();
     this.o.ranking.advanceTo(started);
-    const ranked = this.o.ranking.top(this.o.capacity.entries * 2);
+    // Walk the ranking until enough answers are buildable: questions Santa cannot answer
+    // (other zones, ANY, too large) must not use up the cache's places.
+    const ranked = this.o.ranking.top();
     const refused = new Map<string, number>();
     const candidates: Candidate[] = [];
     for (const r of ranked) {
+      if (candidates.length >= this.o.capacity.entries) break;
       const c = this.candidateFor(r.id, r.key);
       if (typeof c === 'string') refused.set(c, (refused.get(c) ?? 0) + 1);
       else candidates.push(c);
@@ -174,16 +179,26 @@ export class CacheController {
       const old = this.installed.get(c.id) as InstalledEntry;
       writes.push(this.entryFrom(c, old.slot, old.hitsSeen));
     }
-    for (const c of diff.keep) writes.push(this.installed.get(c.id) as InstalledEntry);
+    // Unchanged entries are rewritten only once half their lease is gone: renewal is the
+    // steady-state cost, and a lease of several rounds leaves room for a late round.
+    const renewBefore = expires - (BigInt(this.o.leaseMs) * 1_000_000n) / 2n;
+    let renewed = 0;
+    for (const c of diff.keep) {
+      const e = this.installed.get(c.id) as InstalledEntry;
+      if (e.expiresNs > renewBefore) continue;
+      writes.push(e);
+      renewed++;
+    }
     // A reused slot must not carry the counts of the question that had it before.
     if (fresh.length) this.o.maps.zeroSlots(fresh);
     for (const e of writes) {
       hostOrder.writeU64(e.value, this.o.abi.value.expiresNs, expires);
+      e.expiresNs = expires;
       this.installed.set(e.id, e);
     }
-    this.o.maps.install(writes.map((e) => ({ ...e.cacheKey, value: e.value })));
+    if (writes.length) this.o.maps.install(writes.map((e) => ({ ...e.cacheKey, value: e.value })));
     this.totals.installs += diff.add.length + diff.change.length;
-    this.totals.renewals += diff.keep.length;
+    this.totals.renewals += renewed;
     this.totals.ticks++;
     return {
       ranked: ranked.length,
@@ -194,7 +209,7 @@ export class CacheController {
       added: diff.add.length,
       changed: diff.change.length,
       removed: diff.remove.length,
-      renewed: diff.keep.length,
+      renewed,
       durationMs: this.nowMs() - started,
     };
   }
@@ -294,7 +309,7 @@ export class CacheController {
   private entryFrom(c: Candidate, slot: number, hitsSeen: number): InstalledEntry {
     const value = Buffer.from(c.entry.value);
     hostOrder.writeU32(value, this.o.abi.value.slot, slot);
-    return { id: c.id, key: c.key, zone: c.zone, digest: c.digest, bytes: c.bytes, slot, cacheKey: { mapName: c.entry.mapName, key: c.entry.key }, value, hitsSeen };
+    return { id: c.id, key: c.key, zone: c.zone, digest: c.digest, bytes: c.bytes, slot, cacheKey: { mapName: c.entry.mapName, key: c.entry.key }, value, hitsSeen, expiresNs: 0n };
   }
 
   private removeEntries(entries: InstalledEntry[]): void {

@@ -1,0 +1,177 @@
+/**
+ * The controller's decisions with real parts (zone parser, builder, ranking, codec) and an
+ * in-memory stand-in for the kernel maps; the real maps are exercised by test/run/*.e2e.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { santaAbi } from '../bpf/abi';
+import { decodeCacheValue, type CacheKey } from '../bpf/codec';
+import { interpretNamedConf } from '../named-conf/read';
+import { buildResponse } from '../response/build';
+import { HotSetRanking } from '../ranking/hot-set-ranking';
+import { KEY_EDNS, KEY_RD, type QuestionKey } from '../ranking/question-key';
+import { CacheController, type AskBind, type CacheMaps } from './controller';
+import { ZoneRegistry } from './zone-registry';
+
+const abi = santaAbi();
+
+class MemoryMaps implements CacheMaps {
+  readonly entries = new Map<string, Buffer>();
+  readonly hits = new Map<number, number>();
+  readonly zeroed: number[] = [];
+  writes = 0;
+  install(entries: readonly (CacheKey & { value: Buffer })[]): number {
+    for (const e of entries) this.entries.set(e.key.toString('hex'), Buffer.from(e.value));
+    this.writes += entries.length;
+    return entries.length;
+  }
+  remove(keys: readonly CacheKey[]): number {
+    return keys.filter((k) => this.entries.delete(k.key.toString('hex'))).length;
+  }
+  readHits(slots: readonly number[]): number[] {
+    return slots.map((s) => this.hits.get(s) ?? 0);
+  }
+  zeroSlots(slots: readonly number[]): void {
+    for (const s of slots) this.hits.set(s, 0);
+    this.zeroed.push(...slots);
+  }
+  values() {
+    return [...this.entries.values()].map((v) => decodeCacheValue(v));
+  }
+}
+
+const ZONE = `$TTL 300
+@ IN SOA ns1 hostmaster 7 3600 600 86400 300
+@ IN NS ns1
+ns1 IN A 192.0.2.53
+www IN A 192.0.2.1
+big IN TXT "${'x'.repeat(200)}"
+`;
+
+describe('CacheController', () => {
+  let dir: string;
+  let registry: ZoneRegistry;
+  let clockMs = 1_000_000;
+  let monoNs = 5_000_000_000n;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'santa-controller-'));
+    writeFileSync(join(dir, 'db.test'), ZONE);
+    const conf = interpretNamedConf(`options { directory "${dir}"; recursion no; }; zone "example.test" { type primary; file "db.test"; };`, join(dir, 'named.conf'), () => '');
+    registry = new ZoneRegistry(conf);
+    registry.reparse('example.test');
+    registry.apply('example.test', { kind: 'bind-serial', serial: 7 });
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const q = (name: string, qtype = 1): QuestionKey => ({ name, qtype, qclass: 1, flags: KEY_RD | KEY_EDNS });
+
+  function controller(maps: MemoryMaps, ranking: HotSetRanking, askBind: AskBind | null, capacity = { entries: 100, bytes: 1 << 20 }) {
+    return new CacheController({
+      registry,
+      ranking,
+      maps,
+      abi,
+      server: { minimalResponses: 'no-auth-recursive', ednsUdpSize: 1232 },
+      capacity,
+      slots: 16,
+      leaseMs: 30_000,
+      askBind,
+      nowMs: () => clockMs,
+      monotonicNs: () => monoNs,
+      verifyRetryMs: 10_000,
+    });
+  }
+
+  it('installs a hot question with its lease, and renews it only once half the lease is gone', async () => {
+    const maps = new MemoryMaps();
+    const ranking = new HotSetRanking({ capacity: 64 });
+    ranking.observe(q('www.example.test'), 5);
+    const c = controller(maps, ranking, null);
+    const first = await c.tick();
+    expect(first.added).toBe(1);
+    expect(maps.values()[0].expiresNs).toBe(monoNs + 30_000_000_000n);
+    const writes = maps.writes;
+    monoNs += 10_000_000_000n; // a third of the lease
+    expect((await c.tick()).renewed).toBe(0);
+    expect(maps.writes).toBe(writes);
+    monoNs += 6_000_000_000n; // past half
+    expect((await c.tick()).renewed).toBe(1);
+    expect(maps.values()[0].expiresNs).toBe(monoNs + 30_000_000_000n);
+  });
+
+  it('installs only answers BIND gives identically, and asks again after the retry interval', async () => {
+    const maps = new MemoryMaps();
+    const ranking = new HotSetRanking({ capacity: 64 });
+    ranking.observe(q('www.example.test'), 5);
+    let bindAgrees = false;
+    const asked: string[] = [];
+    const ask: AskBind = async (key) => {
+      asked.push(key.name);
+      // Stands in for BIND: the same answer when it agrees, another address when it does not.
+      const built = buildResponse(registry.get('example.test')!.model!, { name: key.name, type: key.qtype }, { rd: true, edns: true, do: false }, { minimalResponses: 'no-auth-recursive', ednsUdpSize: 1232 });
+      if (!built.cacheable) throw new Error(built.reason);
+      const reply = Buffer.from(built.wire);
+      if (!bindAgrees) reply[reply.indexOf(Buffer.from([192, 0, 2, 1]))+ 3] = 2;
+      return reply;
+    };
+    const c = controller(maps, ranking, ask);
+    const r1 = await c.tick();
+    expect(r1.verifyFailures).toBe(1);
+    expect(maps.entries.size).toBe(0);
+    expect(c.lastVerifyFailure?.mismatches.join(' ')).toMatch(/answer/);
+    bindAgrees = true;
+    await c.tick();
+    expect(asked).toHaveLength(1); // not asked again before the retry interval
+    expect(maps.entries.size).toBe(0);
+    clockMs += 10_000;
+    const r3 = await c.tick();
+    expect(r3.verified).toBe(1);
+    expect(maps.entries.size).toBe(1);
+  });
+
+  it('withdraws a zone at once and hands a freed slot out zeroed', async () => {
+    const maps = new MemoryMaps();
+    const ranking = new HotSetRanking({ capacity: 64 });
+    ranking.observe(q('www.example.test'), 5);
+    const c = controller(maps, ranking, null);
+    await c.tick();
+    const slot = maps.values()[0].slot;
+    maps.hits.set(slot, 42);
+    expect(c.withdrawZone('example.test')).toBe(1);
+    expect(maps.entries.size).toBe(0);
+    ranking.observe(q('ns1.example.test'), 50);
+    await c.tick(); // the zone is still offloaded, so both come back; one takes the freed slot
+    expect(maps.zeroed).toContain(slot);
+    expect(maps.hits.get(slot)).toBe(0);
+  });
+
+  it('feeds the program\'s hit deltas back into the ranking', async () => {
+    const maps = new MemoryMaps();
+    const ranking = new HotSetRanking({ capacity: 64 });
+    ranking.observe(q('www.example.test'), 1);
+    const c = controller(maps, ranking, null);
+    await c.tick();
+    maps.hits.set(maps.values()[0].slot, 1000);
+    await c.tick();
+    expect(ranking.estimate(q('www.example.test'))?.count).toBe(1001);
+    await c.tick(); // no new hits: no double counting
+    expect(ranking.estimate(q('www.example.test'))?.count).toBe(1001);
+  });
+
+  it('keeps within capacity and skips what the builder refuses, saying why', async () => {
+    const maps = new MemoryMaps();
+    const ranking = new HotSetRanking({ capacity: 64 });
+    ranking.observe(q('example.test', 255), 9); // ANY
+    ranking.observe(q('www.elsewhere.test'), 8);
+    ranking.observe(q('www.example.test'), 7);
+    ranking.observe(q('ns1.example.test'), 6);
+    const c = controller(maps, ranking, null, { entries: 1, bytes: 1 << 20 });
+    const r = await c.tick();
+    expect(r.added).toBe(1);
+    expect(maps.entries.size).toBe(1);
+    expect([...r.refused.keys()].join(' | ')).toMatch(/no offloaded zone/);
+    expect([...r.refused.keys()].join(' | ')).toMatch(/ANY/);
+  });
+});
