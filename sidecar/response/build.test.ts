@@ -50,6 +50,8 @@ describe('buildResponse', () => {
     expect(run('no-auth-recursive', true)).toEqual([1, 1, 0, 1]);
     expect(run('no-auth', false)).toEqual([1, 1, 0, 1]);
     expect(run('yes', false)).toEqual([1, 1, 0, 0]);
+    const ns = counts(built(buildResponse(zone, { name: 'example.test', type: 'NS' }, RD0, { ...DEFAULTS, minimalResponses: 'yes' })));
+    expect(ns).toEqual([1, 1, 0, 1]);
   });
 
   it('adds an OPT with the configured size and echoes DO', () => {

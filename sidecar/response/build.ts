@@ -228,7 +228,10 @@ export function buildResponse(zone: Zone, question: ResponseQuestion, bits: Quer
     msg.add(msg.authority, zone.apexNs);
     addAddresses(zone, msg, zone.apexNs, false);
   }
-  const additional = server.minimalResponses === 'yes' && kind !== 'referral' ? [] : msg.records(msg.additional, bits.family === 6 ? T.AAAA : T.A);
+  // minimal-responses yes still sends the addresses of the servers in an NS answer (seen with
+  // named 9.18), and referral glue; other additional data goes.
+  const keepAdditional = server.minimalResponses !== 'yes' || kind === 'referral' || qtype === T.NS;
+  const additional = keepAdditional ? msg.records(msg.additional, bits.family === 6 ? T.AAAA : T.A) : [];
   const answer = msg.records(msg.answer);
   const authority = msg.records(msg.authority);
 

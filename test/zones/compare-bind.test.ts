@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { readNamedConf, NamedConf } from '../../sidecar/named-conf/read';
 import { parseZoneFile } from '../../sidecar/zone/parse';
 import { Zone } from '../../sidecar/zone/model';
-import { buildResponse, QueryBits } from '../../sidecar/response/build';
+import { buildResponse, MinimalResponses, QueryBits, ServerOptions } from '../../sidecar/response/build';
 import { verifyResponse } from '../../sidecar/response/verify';
 import { typeCode, typeName } from '../../sidecar/zone/types';
 import { parseName } from '../../sidecar/zone/name';
@@ -101,64 +101,110 @@ describe('response builder vs real BIND 9.18 on zones-example', () => {
   });
 
   it('builds what BIND sends for every name and type, RD 0/1, EDNS off/on/DO', async () => {
-    const server = bind as BindServer;
-    const cases: Case[] = [];
-    for (const zone of zones) for (const q of questionsFor(zone)) for (const bits of BIT_VARIANTS) cases.push({ zone, name: q.name, type: q.type, bits });
-
-    const replies: BatchResult[] = new Array(cases.length);
-    for (const family of [4, 6]) {
-      const indexes = cases.map((c, i) => ((c.bits.family ?? 4) === family ? i : -1)).filter((i) => i >= 0);
-      const wires = indexes.map((i) => encodeQuery(cases[i].name, typeCode(cases[i].type) as number, cases[i].bits));
-      const answers = await queryMany(wires, { server: family === 4 ? '127.0.0.1' : '::1', port: server.port, timeoutMs: 2000, retries: 2 });
-      indexes.forEach((caseIndex, j) => (replies[caseIndex] = answers[j]));
-    }
-
-    const failures: string[] = [];
-    const refusals = new Map<string, number>();
-    let compared = 0;
-    let identical = 0;
-    let identicalExceptOrder = 0;
-    const kinds = new Map<string, number>();
-    cases.forEach((c, i) => {
-      const label = `${c.name} ${c.type} rd=${+c.bits.rd} edns=${+c.bits.edns} do=${+c.bits.do} ipv${c.bits.family ?? 4}`;
-      const reply = replies[i];
-      if (!reply.answer) {
-        failures.push(`${label}: BIND did not answer: ${reply.error}`);
-        return;
-      }
-      const built = buildResponse(c.zone, { name: c.name, type: c.type }, c.bits, { minimalResponses: conf.options.minimalResponses, ednsUdpSize: conf.options.ednsUdpSize, maxUdpSize: conf.options.maxUdpSize });
-      if (!built.cacheable) {
-        const reason = built.reason.replace(/\d+ bytes, more/, 'N bytes, more');
-        refusals.set(reason, (refusals.get(reason) ?? 0) + 1);
-        if (!EXPECTED_REFUSALS.some((r) => r.test(built.reason))) failures.push(`${label}: unexpected refusal: ${built.reason}`);
-        // A size refusal is right only if BIND's own UDP answer is not the full one.
-        if (/bytes, more than/.test(built.reason)) {
-          const tc = (reply.answer.raw[2] & 0x02) !== 0;
-          const full = buildResponse(c.zone, { name: c.name, type: c.type }, { ...c.bits, udpSize: 65535 }, { minimalResponses: conf.options.minimalResponses, ednsUdpSize: conf.options.ednsUdpSize, maxUdpSize: 65535 });
-          const bindSentEverything = full.cacheable && verifyResponse(full.wire, reply.answer.raw).mismatches.length === 0;
-          if (!tc && bindSentEverything) failures.push(`${label}: refused for size, but BIND sent the whole answer in ${reply.answer.raw.length} bytes`);
-        }
-        return;
-      }
-      compared++;
-      kinds.set(built.kind, (kinds.get(built.kind) ?? 0) + 1);
-      const v = verifyResponse(built.wire, reply.answer.raw);
-      if (v.mismatches.length > 0) failures.push(`${label}:\n    ${v.mismatches.join('\n    ')}\n    ours ${built.wire.toString('hex')}\n    BIND ${reply.answer.raw.toString('hex')}`);
-      if (v.byteIdentical) identical++;
-      else if (v.identicalExceptOrder) identicalExceptOrder++;
-    });
-
-    const report = [
-      `questions sent to BIND: ${cases.length} (${cases.length / BIT_VARIANTS.length} name/type pairs x ${BIT_VARIANTS.length} bit variants)`,
-      `built and compared: ${compared}; equal by verify: ${compared - failures.length}`,
-      `byte-identical: ${identical}; identical except RRset rotation: ${identicalExceptOrder}; other byte differences: ${compared - identical - identicalExceptOrder}`,
-      `kinds: ${[...kinds].map(([k, n]) => `${k}=${n}`).join(' ')}`,
-      `left to BIND: ${[...refusals].map(([r, n]) => `${n} x "${r}"`).join('; ') || 'none'}`,
-    ].join('\n');
-    console.log(report);
-    expect(failures.slice(0, 20)).toEqual([]);
-    expect(compared).toBeGreaterThan(1000);
+    const result = await compareWithBind(bind as BindServer, zones, BIT_VARIANTS, serverOptions(conf.options.minimalResponses));
+    console.log(result.report);
+    expect(result.failures.slice(0, 20)).toEqual([]);
+    expect(result.compared).toBeGreaterThan(1000);
     // Every compared answer is equal; the bytes may differ only by BIND's RRset rotation.
-    expect(identical + identicalExceptOrder).toBe(compared);
+    expect(result.identical + result.identicalExceptOrder).toBe(result.compared);
   }, 300_000);
 });
+
+describe('response builder vs real BIND 9.18 with other minimal-responses settings', () => {
+  const conf = readNamedConf(path.join(EXAMPLE, 'named.conf'));
+  const zones = conf.zones.map((z) => parseZoneFile(z.file as string, z.name, { includeBase: conf.options.directory }));
+  const variants: QueryBits[] = [
+    { rd: false, edns: false, do: false },
+    { rd: true, edns: true, do: false, udpSize: 1232 },
+    { rd: false, edns: true, do: false, udpSize: 1232 },
+  ];
+
+  it.each<MinimalResponses>(['no', 'yes', 'no-auth'])('minimal-responses %s', async (setting) => {
+    requireTools('BIND comparison', ['named', 'named-checkconf']);
+    const bind = await startBind({
+      zones: conf.zones.map((z) => ({ name: z.name, file: z.file as string })),
+      directory: conf.options.directory,
+      extraOptions: `minimal-responses ${setting};`,
+    });
+    try {
+      const result = await compareWithBind(bind, zones, variants, serverOptions(setting));
+      console.log(`minimal-responses ${setting}:\n${result.report}`);
+      expect(result.failures.slice(0, 20)).toEqual([]);
+      expect(result.compared).toBeGreaterThan(500);
+      expect(result.identical + result.identicalExceptOrder).toBe(result.compared);
+    } finally {
+      await bind.stop();
+    }
+  }, 300_000);
+});
+
+function serverOptions(minimalResponses: MinimalResponses): ServerOptions {
+  return { minimalResponses, ednsUdpSize: 1232, maxUdpSize: 1232 };
+}
+
+interface Comparison {
+  report: string;
+  failures: string[];
+  compared: number;
+  identical: number;
+  identicalExceptOrder: number;
+}
+
+/** Asks BIND every question of `zones` with each of `variants` and compares with the builder. */
+async function compareWithBind(server: BindServer, zones: Zone[], variants: QueryBits[], options: ServerOptions): Promise<Comparison> {
+  const cases: Case[] = [];
+  for (const zone of zones) for (const q of questionsFor(zone)) for (const bits of variants) cases.push({ zone, name: q.name, type: q.type, bits });
+
+  const replies: BatchResult[] = new Array(cases.length);
+  for (const family of [4, 6]) {
+    const indexes = cases.map((c, i) => ((c.bits.family ?? 4) === family ? i : -1)).filter((i) => i >= 0);
+    if (indexes.length === 0) continue;
+    const wires = indexes.map((i) => encodeQuery(cases[i].name, typeCode(cases[i].type) as number, cases[i].bits));
+    const answers = await queryMany(wires, { server: family === 4 ? '127.0.0.1' : '::1', port: server.port, timeoutMs: 2000, retries: 2 });
+    indexes.forEach((caseIndex, j) => (replies[caseIndex] = answers[j]));
+  }
+
+  const failures: string[] = [];
+  const refusals = new Map<string, number>();
+  let compared = 0;
+  let identical = 0;
+  let identicalExceptOrder = 0;
+  const kinds = new Map<string, number>();
+  cases.forEach((c, i) => {
+    const label = `${c.name} ${c.type} rd=${+c.bits.rd} edns=${+c.bits.edns} do=${+c.bits.do} ipv${c.bits.family ?? 4}`;
+    const reply = replies[i];
+    if (!reply.answer) {
+      failures.push(`${label}: BIND did not answer: ${reply.error}`);
+      return;
+    }
+    const built = buildResponse(c.zone, { name: c.name, type: c.type }, c.bits, options);
+    if (!built.cacheable) {
+      const reason = built.reason.replace(/\d+ bytes, more/, 'N bytes, more');
+      refusals.set(reason, (refusals.get(reason) ?? 0) + 1);
+      if (!EXPECTED_REFUSALS.some((r) => r.test(built.reason))) failures.push(`${label}: unexpected refusal: ${built.reason}`);
+      // A size refusal is right only if BIND's own UDP answer is not the full one.
+      if (/bytes, more than/.test(built.reason)) {
+        const tc = (reply.answer.raw[2] & 0x02) !== 0;
+        const full = buildResponse(c.zone, { name: c.name, type: c.type }, { ...c.bits, udpSize: 65535 }, { ...options, maxUdpSize: 65535 });
+        const bindSentEverything = full.cacheable && verifyResponse(full.wire, reply.answer.raw).mismatches.length === 0;
+        if (!tc && bindSentEverything) failures.push(`${label}: refused for size, but BIND sent the whole answer in ${reply.answer.raw.length} bytes`);
+      }
+      return;
+    }
+    compared++;
+    kinds.set(built.kind, (kinds.get(built.kind) ?? 0) + 1);
+    const v = verifyResponse(built.wire, reply.answer.raw);
+    if (v.mismatches.length > 0) failures.push(`${label}:\n    ${v.mismatches.join('\n    ')}\n    ours ${built.wire.toString('hex')}\n    BIND ${reply.answer.raw.toString('hex')}`);
+    if (v.byteIdentical) identical++;
+    else if (v.identicalExceptOrder) identicalExceptOrder++;
+  });
+
+  const report = [
+    `questions sent to BIND: ${cases.length} (${cases.length / variants.length} name/type pairs x ${variants.length} bit variants)`,
+    `built and compared: ${compared}; equal by verify: ${compared - failures.length}`,
+    `byte-identical: ${identical}; identical except RRset rotation: ${identicalExceptOrder}; other byte differences: ${compared - identical - identicalExceptOrder}`,
+    `kinds: ${[...kinds].map(([k, n]) => `${k}=${n}`).join(' ')}`,
+    `left to BIND: ${[...refusals].map(([r, n]) => `${n} x "${r}"`).join('; ') || 'none'}`,
+  ].join('\n');
+  return { report, failures, compared, identical, identicalExceptOrder };
+}
