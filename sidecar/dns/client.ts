@@ -6,6 +6,7 @@
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import * as packet from 'dns-packet';
+import type { QueryBits } from '../response/build';
 // dns-packet names types it does not know UNKNOWN_<n>, and encodes them back from that name.
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const packetTypes: { toString(code: number): string } = require('dns-packet/types');
@@ -17,14 +18,8 @@ export interface ServerAddress {
   port: number;
 }
 
-export interface QueryBits {
-  rd: boolean;
-  edns: boolean;
-  do: boolean;
-  /** Advertised EDNS UDP size; ignored without EDNS. */
-  udpSize?: number;
-  cd?: boolean;
-}
+/** The same query bits the response builder takes: a query asks exactly what was built. */
+export type { QueryBits } from '../response/build';
 
 export interface Question {
   name: string;
