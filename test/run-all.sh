@@ -68,6 +68,15 @@ counts=$(node -e '
   try { r = JSON.parse(fs.readFileSync(process.argv[1], "utf8")); } catch {}
   const suitesBroken = (r.testResults || []).filter((s) => s.status === "failed" && (s.assertionResults || []).length === 0).length;
   console.log(`${r.numPassedTests || 0} ${(r.numFailedTests || 0) + suitesBroken} ${r.numTotalTests || 0}`);
+  // The failures again, one line each, so the end of a long CI log says what broke.
+  const rel = (f) => require("path").relative(process.cwd(), f);
+  const lines = [];
+  for (const s of r.testResults || []) {
+    const failed = (s.assertionResults || []).filter((a) => a.status === "failed");
+    if (s.status === "failed" && failed.length === 0) lines.push(`  ${rel(s.name)}: suite did not run`);
+    for (const a of failed) lines.push(`  ${rel(s.name)} > ${a.fullName}`);
+  }
+  if (lines.length) console.error(["failed tests:", ...lines.slice(0, 40), ...(lines.length > 40 ? [`  ... and ${lines.length - 40} more`] : [])].join("\n"));
 ' "$report")
 read -r passed failed_tests total <<<"$counts"
 
