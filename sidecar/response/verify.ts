@@ -62,6 +62,11 @@ export function verifyResponse(built: Buffer, bind: Buffer): VerifyResult {
   return { mismatches, byteIdentical, identicalExceptOrder };
 }
 
+/** Just the mismatches (empty when BIND's answer and ours are equivalent). */
+export function responseMismatches(built: Buffer, bind: Buffer): string[] {
+  return verifyResponse(built, bind).mismatches;
+}
+
 function present(rr: DecodedRR): string {
   return `${rr.name} ${rr.ttl} ${className(rr.class)} ${typeName(rr.type)} ${rr.rdata.toString('hex')}`;
 }

@@ -32,6 +32,16 @@ const BACKSLASH = 0x5c;
 const OPEN = 0x28;
 const CLOSE = 0x29;
 
+/** Words most records repeat, by length: returned as constants instead of new strings. */
+const COMMON_WORDS: string[][] = [[], ['A'], ['IN', 'NS', 'MX'], ['TXT', 'SRV', 'PTR', 'SOA', 'CAA'], ['AAAA'], ['CNAME', 'DNAME']];
+
+function commonWord(text: string, start: number, end: number): string | undefined {
+  const words = COMMON_WORDS[end - start];
+  if (!words) return undefined;
+  for (const w of words) if (text.startsWith(w, start)) return w;
+  return undefined;
+}
+
 export class MasterLexer {
   private pos = 0;
   private line = 1;
@@ -117,7 +127,7 @@ export class MasterLexer {
             this.pos++;
           }
           if (this.pos > n) throw new LexError(this.line, 'file ends in a lone backslash');
-          this.push(tokens, text.slice(start, this.pos), false);
+          this.push(tokens, commonWord(text, start, this.pos) ?? text.slice(start, this.pos), false);
         }
       }
       if (tokens.length > 0) {
