@@ -1,0 +1,56 @@
+/**
+ * The vocabulary of the reference model: what it is told (settings, installed entries, the
+ * clock) and what it decides. Reasons are the counter names of santa_abi.h without the
+ * SANTA_CNT_ prefix, as the native binding exports them.
+ */
+import type { SantaSettings } from '../../../sidecar/bpf/codec';
+
+export type ModelSettings = SantaSettings;
+
+export type PassReason =
+  | 'PASS_DISABLED'
+  | 'PASS_NOT_DNS'
+  | 'PASS_FRAGMENT'
+  | 'PASS_MALFORMED'
+  | 'PASS_UNSUPPORTED'
+  | 'PASS_EDNS_VERSION'
+  | 'PASS_EDNS_OPTIONS'
+  | 'PASS_MISS'
+  | 'PASS_EXPIRED'
+  | 'PASS_TOO_BIG'
+  | 'PASS_NO_ROOM'
+  | 'DRY_RUN_HITS';
+
+/** The query properties that select one of BIND's responses (issue 2, "Key"). */
+export interface KeyBits {
+  rd: boolean;
+  edns: boolean;
+  dnssecOk: boolean;
+  v6: boolean;
+}
+
+/** One installed answer, described by what it means rather than by its map encoding. */
+export interface ModelEntry {
+  /** Wire name, lower-cased. */
+  name: Buffer;
+  qtype: number;
+  qclass: number;
+  bits: KeyBits;
+  /** The complete response BIND sends for this question and these bits (any ID). */
+  response: Buffer;
+  /** Lease end on the kernel's monotonic clock. */
+  expiresNs: bigint;
+  slot: number;
+}
+
+export interface ModelWorld {
+  settings: ModelSettings;
+  entries: ReadonlyMap<string, ModelEntry>;
+  nowNs: bigint;
+  /** Largest frame the driver can grow to; the test run has far more than any reply needs. */
+  maxFrame: number;
+}
+
+export type Decision =
+  | { verdict: 'pass'; reason: PassReason; /** counted as a DNS query on the way */ dnsQuery: boolean }
+  | { verdict: 'tx'; reply: Buffer; slot: number };

@@ -1,0 +1,135 @@
+/**
+ * The differential XDP fuzzer: installs the universe, then runs `cases` generated frames
+ * through the real program, switching settings every block of cases, and reports throughput,
+ * the spread of outcomes, and every disagreement with the model (each saved as a regression).
+ * Case i of seed s is regenerated from (s, i) alone.
+ */
+import { SantaUnderTest } from '../../xdp/harness';
+import { Rng } from '../random';
+import { generateCase } from './generate';
+import { outcomeName, runCase } from './oracle';
+import { RegressionCase, saveRegression } from './regressions';
+import { SETTINGS_VARIANTS, SettingsVariant } from './settings';
+import { buildUniverse, Universe } from './universe';
+
+/** Real hardware answers at most this large a frame; the test run grows far beyond any reply. */
+export const TEST_RUN_MAX_FRAME = 3000;
+const SETTINGS_STREAM = 0x80000000;
+
+export interface FuzzOptions {
+  seed: number;
+  cases: number;
+  /** First case index (to resume or to rerun one case). */
+  first?: number;
+  /** Cases per settings block. */
+  settingsEvery?: number;
+  /** Stop after this many failures. */
+  maxFailures?: number;
+  /** Where failing cases are saved; undefined: not saved. */
+  regressionDir?: string;
+  /** Stop early after this long, reporting how many cases ran. */
+  timeLimitMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface FuzzFailure {
+  seed: number;
+  index: number;
+  kind: string;
+  settingsName: string;
+  frameHex: string;
+  model: string;
+  problems: string[];
+  savedAs?: string;
+}
+
+export interface FuzzReport {
+  seed: number;
+  cases: number;
+  elapsedMs: number;
+  casesPerSecond: number;
+  outcomes: Record<string, number>;
+  kinds: Record<string, number>;
+  failures: FuzzFailure[];
+  /** Per-entry hit counters that did not move as the model's hits say. */
+  hitCounterMismatches: string[];
+}
+
+export function settingsForBlock(seed: number, block: number): SettingsVariant {
+  const rng = new Rng(seed, SETTINGS_STREAM + block);
+  return rng.weighted(SETTINGS_VARIANTS.map((v) => [v.weight, v] as const));
+}
+
+export class XdpFuzzer {
+  readonly universe: Universe = buildUniverse();
+  private readonly slots: number[];
+
+  constructor(readonly santa: SantaUnderTest) {
+    this.slots = [...new Set(this.universe.entries.map((e) => e.slot))];
+    santa.maps.zeroSlots(this.slots);
+    santa.maps.install(this.universe.mapEntries);
+  }
+
+  world(variant: SettingsVariant) {
+    return { settings: variant.settings, entries: this.universe.index, maxFrame: TEST_RUN_MAX_FRAME };
+  }
+
+  run(opts: FuzzOptions): FuzzReport {
+    const every = opts.settingsEvery ?? 1000;
+    const first = opts.first ?? 0;
+    const log = opts.log ?? (() => undefined);
+    const report: FuzzReport = { seed: opts.seed, cases: 0, elapsedMs: 0, casesPerSecond: 0, outcomes: {}, kinds: {}, failures: [], hitCounterMismatches: [] };
+    const expectedHits = new Map<number, number>();
+    const hitsBefore = this.santa.maps.readHits(this.slots);
+    const start = Date.now();
+    let variant: SettingsVariant | undefined;
+    let block = -1;
+    for (let index = first; index < first + opts.cases; index++) {
+      if (Math.floor(index / every) !== block) {
+        block = Math.floor(index / every);
+        variant = settingsForBlock(opts.seed, block);
+        this.santa.settings(variant.settings);
+      }
+      const v = variant!;
+      const c = generateCase(Rng.forCase(opts.seed, index), this.universe, v.settings);
+      const verdict = runCase(this.santa, this.world(v), c.frame);
+      const outcome = outcomeName(verdict.decision);
+      report.outcomes[outcome] = (report.outcomes[outcome] ?? 0) + 1;
+      const kind = c.kind.split(':')[0];
+      report.kinds[kind] = (report.kinds[kind] ?? 0) + 1;
+      if (verdict.decision.verdict === 'tx' && verdict.problems.length === 0) {
+        expectedHits.set(verdict.decision.slot, (expectedHits.get(verdict.decision.slot) ?? 0) + 1);
+      }
+      report.cases++;
+      if (verdict.problems.length > 0) {
+        const failure: FuzzFailure = {
+          seed: opts.seed,
+          index,
+          kind: c.kind,
+          settingsName: v.name,
+          frameHex: c.frame.toString('hex'),
+          model: outcome,
+          problems: verdict.problems,
+        };
+        if (opts.regressionDir) {
+          const saved: RegressionCase = { ...failure, settings: v.settings };
+          failure.savedAs = saveRegression(saved, opts.regressionDir);
+        }
+        log(`FAIL seed ${opts.seed} case ${index} (${c.kind}, settings ${v.name}, model ${outcome}): ${verdict.problems.join('; ')}\n  frame ${failure.frameHex}`);
+        report.failures.push(failure);
+        if (report.failures.length >= (opts.maxFailures ?? 20)) break;
+      }
+      if (opts.timeLimitMs !== undefined && (index & 255) === 0 && Date.now() - start > opts.timeLimitMs) break;
+    }
+    report.elapsedMs = Date.now() - start;
+    report.casesPerSecond = Math.round((report.cases / Math.max(1, report.elapsedMs)) * 1000);
+    const hitsAfter = this.santa.maps.readHits(this.slots);
+    this.slots.forEach((slot, i) => {
+      const moved = hitsAfter[i] - hitsBefore[i];
+      const want = expectedHits.get(slot) ?? 0;
+      // A failing case may or may not have counted; only judge runs without failures.
+      if (report.failures.length === 0 && moved !== want) report.hitCounterMismatches.push(`slot ${slot}: ${moved} hits counted, model ${want}`);
+    });
+    return report;
+  }
+}
