@@ -11,9 +11,15 @@
  *   authority section. DNAME synthesises a CNAME with the DNAME's TTL.
  * - Negative answers carry the SOA with TTL min(SOA TTL, SOA minimum).
  * - Positive answers carry the apex NS in authority (unless the answer already holds it) when
- *   minimal-responses allows; additional A/AAAA for NS, MX and SRV targets in the zone, each
- *   name/type at most once in the message.
- * - RRsets in canonical order (BIND rotates from there on each answer, see verify.ts).
+ *   minimal-responses allows; (C)DS and (C)DNSKEY answers never do.
+ * - Additional data follows BIND's additionaldata rules (NS, MX, SRV, SVCB/HTTPS targets, NAPTR
+ *   replacements), only from this zone, each name/type at most once in the message, rendered
+ *   in BIND's passes: the client's own address family first (so IPv4 and IPv6 clients get
+ *   different bytes: `bits.family`), then the other, then everything else.
+ * - RRsets in canonical order. BIND rotates multi-record RRsets on each answer, so its bytes
+ *   match ours only for one rotation; verify.ts tells that case apart.
+ * - Names compressed exactly as BIND's compressor does (wire.ts); the answer owner keeps the
+ *   zone's case, so a question in another case (0x20) is not pointed at.
  */
 import { Zone, RRset } from '../zone/model';
 import { isSubdomainKey, nameFromWire, nameKey, nameToWire, parent, parseName } from '../zone/name';
