@@ -22,7 +22,7 @@
  *     full, valid UDP checksum (verified here, not by the kernel, which may trust veth frames).
  * Native XDP_TX on veth needs an XDP program on the peer: the client end gets an XDP_PASS one.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'fs';
 import { machine, tmpdir } from 'os';
 import { join, resolve } from 'path';
 import { startBind, BindServer } from '../support/bind';
@@ -93,13 +93,26 @@ let santa: LoadedObject | undefined;
 let pass: LoadedObject | undefined;
 let maps: SantaMaps;
 let workDir: string;
-/** BIND's own reply to each cached case, fetched over TCP before anything is attached. */
-const bindReplies = new Map<CachedCase, DnsAnswer>();
+type Family = 4 | 6;
+const FAMILIES: Family[] = [4, 6];
+const FAMILY_CASES: Array<[string, Family]> = [
+  ['IPv4', 4],
+  ['IPv6', 6],
+];
+/** BIND's own reply to each cached case, per address family, fetched over TCP before anything
+ * is attached. Entries are per family too: BIND orders glue by the client's family, so the key
+ * says which family a query came over (SANTA_KEY_V6). */
+const bindReplies = new Map<string, DnsAnswer>();
+const replyOf = (c: CachedCase, f: Family) => bindReplies.get(`${c.label}/${f}`)!;
+const slotOf = (c: CachedCase, f: Family) => c.slot * 2 + (f === 6 ? 1 : 0);
+const serverOf = (f: Family) => (f === 4 ? topo.server.v4 : topo.server.v6);
+const clientOf = (f: Family) => (f === 4 ? topo.client.v4 : topo.client.v6);
 let sentinels = 0;
 
 beforeAll(async () => {
   requireRoot('XDP end-to-end test');
   requireTools('XDP end-to-end test', ['named', 'dig', 'kdig', 'tcpdump', 'clang']);
+  if (!existsSync(SANTA_OBJECT)) throw new Error(`${SANTA_OBJECT} is missing: build it with \`make -C xdp\``);
   workDir = mkdtempSync(join(tmpdir(), 'santa-e2e-'));
   bpf = loadNative();
   topo = await createTopology();
@@ -119,35 +132,43 @@ beforeAll(async () => {
   maps.writeSettings({ mode: 'on', maxUdpSize: 0, ports: [], v4Addrs: [topo.server.v4], v6Addrs: [topo.server.v6] });
 
   const all = [...CACHED, ...BUILT];
-  const answers = await queryMany(
-    all.map((c) => spec(c)),
-    { server: topo.server.v4, transport: 'tcp', netns: topo.client.ns },
-  );
-  all.forEach((c, i) => {
-    const a = answers[i];
-    if (!a.answer) throw new Error(`BIND did not answer ${c.label} over TCP: ${a.error}`);
-    expect(a.answer.rcode).toBe('NOERROR');
-    bindReplies.set(c, a.answer);
-  });
+  for (const f of FAMILIES) {
+    const answers = await queryMany(
+      all.map((c) => spec(c)),
+      { server: serverOf(f), transport: 'tcp', netns: topo.client.ns },
+    );
+    all.forEach((c, i) => {
+      const a = answers[i];
+      if (!a.answer) throw new Error(`BIND did not answer ${c.label} over TCP/IPv${f}: ${a.error}`);
+      expect(a.answer.rcode).toBe('NOERROR');
+      bindReplies.set(`${c.label}/${f}`, a.answer);
+    });
+  }
   const zone = parseZoneFile(ZONE_FILE, 'example.test', { includeBase: ZONES_DIR });
   const now = process.hrtime.bigint(); // CLOCK_MONOTONIC, the clock bpf_ktime_get_ns reads
-  const entry = (c: CachedCase, reply: Buffer) =>
-    cacheEntry({ question: { name: c.name, type: c.type }, reply, slot: c.slot, expiresNs: now + LEASE_NS, keyFlags: keyFlags(c.bits) });
-  const entries = [
-    ...CACHED.map((c) => entry(c, bindReplies.get(c)!.raw)),
+  const entry = (c: CachedCase, f: Family, reply: Buffer) =>
+    cacheEntry({
+      question: { name: c.name, type: c.type },
+      reply,
+      slot: slotOf(c, f),
+      expiresNs: now + LEASE_NS,
+      keyFlags: keyFlags({ ...c.bits, ipv6: f === 6 }),
+    });
+  const entries = FAMILIES.flatMap((f) => [
+    ...CACHED.map((c) => entry(c, f, replyOf(c, f).raw)),
     ...BUILT.map((c) => {
       const built = buildResponse(
         zone,
         { name: c.name, type: c.type },
-        { rd: c.bits.recursionDesired, edns: c.bits.edns, do: c.bits.dnssecOk, udpSize: 1232 },
+        { rd: c.bits.recursionDesired, edns: c.bits.edns, do: c.bits.dnssecOk, udpSize: 1232, family: f },
         { minimalResponses: 'no-auth-recursive', ednsUdpSize: 1232 },
       );
       if (!built.cacheable) throw new Error(`the response builder refuses ${c.label}: ${built.reason}`);
-      return entry(c, built.wire);
+      return entry(c, f, built.wire);
     }),
-  ];
-  maps.zeroSlots(all.map((c) => c.slot));
-  expect(maps.install(entries)).toBe(all.length);
+  ]);
+  maps.zeroSlots(FAMILIES.flatMap((f) => all.map((c) => slotOf(c, f))));
+  expect(maps.install(entries)).toBe(2 * all.length);
 });
 
 afterAll(async () => {
@@ -198,6 +219,7 @@ async function startCapture(file: string): Promise<Background> {
 
 describe.each<XdpMode>(['generic', 'native'])('XDP in %s mode', (mode) => {
   beforeAll(() => {
+    if (!santa || !pass) throw new Error('the XDP objects were not loaded: see the first failure above');
     if (mode === 'native') bpf.attachXdp(pass!.progs.santa_test_pass, topo.client.ifname, 'native', topo.client.nsPath);
     bpf.attachXdp(santa!.progs.santa_xdp, topo.server.ifname, mode, topo.server.nsPath);
     const attached = bpf.queryXdp(topo.server.ifname, topo.server.nsPath);
@@ -217,28 +239,26 @@ describe.each<XdpMode>(['generic', 'native'])('XDP in %s mode', (mode) => {
     }
   });
 
-  it.each([
-    ['IPv4', () => topo.server.v4],
-    ['IPv6', () => topo.server.v6],
-  ])('answers cached questions from XDP over %s, with the query\'s 0x20 case, ID and RD', async (_family, server) => {
+  it.each(FAMILY_CASES)('answers cached questions from XDP over %s, with the query\'s 0x20 case, ID and RD', async (familyName, f) => {
     const logOffset = bind.queryLog().length;
     const statsBefore = maps.readStats();
-    const hitsBefore = maps.readHits(CACHED.map((c) => c.slot));
+    const slots = CACHED.map((c) => slotOf(c, f));
+    const hitsBefore = maps.readHits(slots);
     const csumErrorsBefore = await checksumErrors();
-    const pcapFile = join(workDir, `${mode}-${_family}.pcap`);
+    const pcapFile = join(workDir, `${mode}-${familyName}.pcap`);
     const tcpdump = await startCapture(pcapFile);
 
     const ids = CACHED.map((_, i) => 0x5a00 + i);
     const results = await queryMany(
       CACHED.map((c, i) => spec(c, mixCase(c.name), ids[i])),
-      { server: server(), netns: topo.client.ns },
+      { server: serverOf(f), netns: topo.client.ns },
     );
 
     CACHED.forEach((c, i) => {
       const r = results[i];
       expect(r.error).toBeUndefined();
       const got = r.answer!;
-      const fromBind = bindReplies.get(c)!;
+      const fromBind = replyOf(c, f);
       const questionLength = got.query.length - 12 - (c.bits.edns ? 11 : 0);
       // ID from the query; flags, counts and every record exactly BIND's.
       expect(got.raw.readUInt16BE(0)).toBe(ids[i]);
@@ -250,7 +270,7 @@ describe.each<XdpMode>(['generic', 'native'])('XDP in %s mode', (mode) => {
       expect(got.packet.flag_rd).toBe(c.bits.recursionDesired);
     });
 
-    expect(maps.readHits(CACHED.map((c) => c.slot))).toEqual(hitsBefore.map((h) => h + 1));
+    expect(maps.readHits(slots)).toEqual(hitsBefore.map((h) => h + 1));
     const stats = maps.readStats();
     expect(stats.HITS - statsBefore.HITS).toBe(CACHED.length);
 
@@ -271,55 +291,51 @@ describe.each<XdpMode>(['generic', 'native'])('XDP in %s mode', (mode) => {
         ip: true,
         udp: true,
       });
-      expect(d.src).toBe(server());
-      expect(d.dst).toBe(_family === 'IPv4' ? topo.client.v4 : topo.client.v6);
+      expect(d.src).toBe(serverOf(f));
+      expect(d.dst).toBe(clientOf(f));
     }
     expect(await checksumErrors()).toEqual(csumErrorsBefore);
   });
 
-  it.each([
-    ['IPv4', () => topo.server.v4],
-    ['IPv6', () => topo.server.v6],
-  ])('serves replies the response builder made from the zone file, equivalent to BIND\'s, over %s', async (_family, server) => {
-    const hitsBefore = maps.readHits(BUILT.map((c) => c.slot));
+  it.each(FAMILY_CASES)('serves replies the response builder made from the zone file, equivalent to BIND\'s, over %s', async (_name, f) => {
+    const slots = BUILT.map((c) => slotOf(c, f));
+    const hitsBefore = maps.readHits(slots);
     const results = await queryMany(
       BUILT.map((c) => spec(c, mixCase(c.name))),
-      { server: server(), netns: topo.client.ns },
+      { server: serverOf(f), netns: topo.client.ns },
     );
-    expect(maps.readHits(BUILT.map((c) => c.slot))).toEqual(hitsBefore.map((h) => h + 1));
+    expect(maps.readHits(slots)).toEqual(hitsBefore.map((h) => h + 1));
     BUILT.forEach((c, i) => {
       expect(results[i].error).toBeUndefined();
-      expect(comparable(results[i].answer!)).toEqual(comparable(bindReplies.get(c)!));
+      expect(comparable(results[i].answer!)).toEqual(comparable(replyOf(c, f)));
     });
   });
 
   it('serves dig and kdig, real clients, from XDP', async () => {
     const www = CACHED[0];
     const wwwAaaa = CACHED[1];
-    const hitsBefore = maps.readHits([www.slot, wwwAaaa.slot]);
+    const slots = FAMILIES.flatMap((f) => [slotOf(www, f), slotOf(wwwAaaa, f)]);
+    const hitsBefore = maps.readHits(slots);
     const logOffset = bind.queryLog().length;
-    const expectedA = aData(bindReplies.get(www)!);
-    const expectedAaaa = aData(bindReplies.get(wwwAaaa)!);
 
-    for (const server of [topo.server.v4, topo.server.v6]) {
-      const dig = await topo.exec(topo.client, ['dig', `@${server}`, '+norec', '+nocookie', '+short', '+tries=1', '+time=2', 'WWW.example.TEST', 'A']);
-      expect(dig.stdout.trim().split('\n')).toEqual(expectedA);
-      const kdig = await topo.exec(topo.client, ['kdig', `@${server}`, '+short', '+retry=0', '+time=2', 'www.EXAMPLE.test', 'AAAA']);
-      expect(kdig.stdout.trim().split('\n')).toEqual(expectedAaaa);
+    for (const f of FAMILIES) {
+      const dig = await topo.exec(topo.client, ['dig', `@${serverOf(f)}`, '+norec', '+nocookie', '+short', '+tries=1', '+time=2', 'WWW.example.TEST', 'A']);
+      expect(dig.stdout.trim().split('\n')).toEqual(aData(replyOf(www, f)));
+      const kdig = await topo.exec(topo.client, ['kdig', `@${serverOf(f)}`, '+short', '+retry=0', '+time=2', 'www.EXAMPLE.test', 'AAAA']);
+      expect(kdig.stdout.trim().split('\n')).toEqual(aData(replyOf(wwwAaaa, f)));
     }
 
-    expect(maps.readHits([www.slot, wwwAaaa.slot])).toEqual(hitsBefore.map((h) => h + 2));
+    expect(maps.readHits(slots)).toEqual(hitsBefore.map((h) => h + 1));
     const logged = await queryLogSince(logOffset);
     expect(loggedQueriesFor(logged, 'www.example.test')).toEqual([]);
   });
 
-  it.each([
-    ['IPv4', () => topo.server.v4],
-    ['IPv6', () => topo.server.v6],
-  ])('leaves uncached questions to BIND over %s', async (_family, server) => {
+  it.each(FAMILY_CASES)('leaves uncached questions to BIND over %s', async (_name, f) => {
+    const server = () => serverOf(f);
+    const allSlots = FAMILIES.flatMap((g) => [...CACHED, ...BUILT].map((c) => slotOf(c, g)));
     const logOffset = bind.queryLog().length;
     const statsBefore = maps.readStats();
-    const hitsBefore = maps.readHits(CACHED.map((c) => c.slot));
+    const hitsBefore = maps.readHits(allSlots);
     const uncached = [
       // A name with no entry.
       spec({ name: 'mail.example.test', type: 'A', bits: DIG_BITS }),
@@ -332,7 +348,7 @@ describe.each<XdpMode>(['generic', 'native'])('XDP in %s mode', (mode) => {
     const stats = maps.readStats();
     expect(stats.HITS - statsBefore.HITS).toBe(0);
     expect(stats.PASS_MISS - statsBefore.PASS_MISS).toBe(uncached.length);
-    expect(maps.readHits(CACHED.map((c) => c.slot))).toEqual(hitsBefore);
+    expect(maps.readHits(allSlots)).toEqual(hitsBefore);
 
     const logged = await queryLogSince(logOffset);
     expect(loggedQueriesFor(logged, 'mail.example.test')).toHaveLength(1);
