@@ -72,9 +72,14 @@ struct santa_scratch {
 	__u8 l2[SANTA_L2_MAX];    /* the reply's L2 header: MACs swapped, VLAN tags kept */
 	__u8 pad[2];
 	__u64 v6_src[2], v6_dst[2];
+	/* The query's client cookie (word 0) and server cookie (words 1-2); while hashing, words
+	 * 0-1 and then the IPv6 client address (words 2-3) are the SipHash input of RFC 9018. */
+	__u64 cookie_in[4];
+	/* The reply's OPT rdlen and COOKIE option (30 bytes, zero-padded to whole words). */
+	__u64 cookie_out[4];
 };
 
-_Static_assert(SANTA_COUNTER_MAX == 16, "counter index mask in santa_xdp");
+_Static_assert(SANTA_COUNTER_MAX <= 32, "counter index mask in santa_xdp");
 _Static_assert(__builtin_offsetof(struct santa_key_256, name) % 8 == 0, "key name alignment");
 
 struct {
@@ -97,6 +102,25 @@ struct {
 #define DNS_PLAIN_UDP_MAX 512
 #define REPLY_TTL 64
 
+/* DNS cookies: RFC 7873 option 10; RFC 9018 server cookie (version 1, 3 reserved bytes, 32-bit
+ * timestamp, 8-byte SipHash-2-4) as BIND 9.18 builds it with cookie-algorithm siphash24. */
+#define EDNS_COOKIE 10
+#define COOKIE_CLIENT_LEN 8
+#define COOKIE_SERVER_LEN 16
+#define COOKIE_OPTION_LEN (4 + COOKIE_CLIENT_LEN + COOKIE_SERVER_LEN) /* what the reply adds */
+#define COOKIE_VERSION 1
+/* BIND accepts a server cookie minted at most an hour ago and at most 5 minutes ahead (clock
+ * skew between servers sharing a secret). */
+#define COOKIE_MAX_AGE 3600
+#define COOKIE_MAX_AHEAD 300
+#define NS_PER_SEC 1000000000ULL
+
+enum cookie_state {
+	COOKIE_NONE = 0,   /* no OPT options */
+	COOKIE_CLIENT,     /* a client cookie only: the reply mints a server cookie */
+	COOKIE_SERVER,     /* client and a 16-byte server cookie: valid ones hit */
+};
+
 struct vlan_tag {
 	__be16 tci;
 	__be16 proto;
@@ -117,6 +141,8 @@ struct query {
 	__be16 sport, dport;
 	__be16 id, qflags;
 	__u8 is_v6;
+	__u8 cookie;      /* enum cookie_state */
+	__u64 cookie_sum; /* checksum part of the reply's COOKIE option and longer lengths */
 };
 
 /* x & mask, done in the program rather than proven away by the compiler: the verifier needs
@@ -443,6 +469,41 @@ static __always_inline int read_word(__u8 *p, void *data_end, __u32 n, __u64 *wo
 	return 0;
 }
 
+/* An OPT RDATA of rdlen bytes at opt + 11: 0 when it is exactly one COOKIE option that can
+ * be answered (q->cookie says which kind; the cookies are saved in s->cookie_in), else the
+ * pass reason. Cookie lengths follow RFC 7873 5.2: a client cookie of 8 bytes, optionally a
+ * server cookie of 8..32; BIND only recognises its own 16-byte form, so any other length goes
+ * to BIND, as do malformed lengths (FORMERR from BIND). */
+static __always_inline __u32 parse_cookie(const struct santa_settings *cfg, struct santa_scratch *s,
+					  struct query *q, __u8 *opt, void *data_end, __u32 rdlen)
+{
+	__u32 code, len;
+
+	if (!cfg->cookie_on || !cfg->clock_offset_ns)
+		return SANTA_CNT_PASS_EDNS_OPTIONS;
+	if ((void *)(opt + 11 + 4) > data_end)
+		return SANTA_CNT_PASS_MALFORMED;
+	code = (__u32)opt[11] << 8 | opt[12];
+	len = (__u32)opt[13] << 8 | opt[14];
+	if (code != EDNS_COOKIE || len + 4 != rdlen)
+		return SANTA_CNT_PASS_EDNS_OPTIONS; /* other options, or more than one */
+	if (len == COOKIE_CLIENT_LEN) {
+		if ((void *)(opt + 15 + COOKIE_CLIENT_LEN) > data_end)
+			return SANTA_CNT_PASS_MALFORMED;
+		__builtin_memcpy(s->cookie_in, opt + 15, COOKIE_CLIENT_LEN);
+		q->cookie = COOKIE_CLIENT;
+		return 0;
+	}
+	if (len == COOKIE_CLIENT_LEN + COOKIE_SERVER_LEN) {
+		if ((void *)(opt + 15 + COOKIE_CLIENT_LEN + COOKIE_SERVER_LEN) > data_end)
+			return SANTA_CNT_PASS_MALFORMED;
+		__builtin_memcpy(s->cookie_in, opt + 15, COOKIE_CLIENT_LEN + COOKIE_SERVER_LEN);
+		q->cookie = COOKIE_SERVER;
+		return 0;
+	}
+	return SANTA_CNT_PASS_BAD_COOKIE;
+}
+
 /* The DNS header, question and optional OPT record: returns 0 for a query we could answer,
  * else the pass reason. */
 __noinline int santa_parse_dns(struct xdp_md *ctx, const struct santa_settings *cfg,
@@ -510,6 +571,7 @@ __noinline int santa_parse_dns(struct xdp_md *ctx, const struct santa_settings *
 	}
 
 	q->limit = DNS_PLAIN_UDP_MAX;
+	q->cookie = COOKIE_NONE;
 	if (hdr[5]) {
 		/* OPT: root owner (1), type (2), class = UDP size (2), TTL = extended rcode (1),
 		 * version (1), flags (2), rdlen (2). */
@@ -528,8 +590,12 @@ __noinline int santa_parse_dns(struct xdp_md *ctx, const struct santa_settings *
 		end += 11 + rdlen;
 		if (end > msg_end)
 			return SANTA_CNT_PASS_MALFORMED;
-		if (rdlen)
-			return SANTA_CNT_PASS_EDNS_OPTIONS;
+		if (rdlen) {
+			__u32 why = parse_cookie(cfg, s, q, opt, data_end, rdlen);
+
+			if (why)
+				return why;
+		}
 		if (opt[7] & (EDNS_DO >> 8))
 			key_flags |= SANTA_KEY_DO;
 		key_flags |= SANTA_KEY_EDNS;
@@ -636,6 +702,148 @@ static __always_inline struct santa_value *lookup(struct santa_scratch *s, __u32
 	default:
 		return bpf_map_lookup_elem(&santa_cache_256, &s->key);
 	}
+}
+
+/* ---- cookies ---------------------------------------------------------------------- */
+
+static __always_inline __u64 rotl64(__u64 x, __u32 b)
+{
+	return (x << b) | (x >> (64 - b));
+}
+
+#define SIPROUND                                                               \
+	do {                                                                   \
+		v0 += v1; v1 = rotl64(v1, 13); v1 ^= v0; v0 = rotl64(v0, 32);  \
+		v2 += v3; v3 = rotl64(v3, 16); v3 ^= v2;                       \
+		v0 += v3; v3 = rotl64(v3, 21); v3 ^= v0;                       \
+		v2 += v1; v1 = rotl64(v1, 17); v1 ^= v2; v2 = rotl64(v2, 32);  \
+	} while (0)
+
+/* Little-endian 64-bit load, as SipHash reads its key and message. */
+static __always_inline __u64 le64(__u64 w)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return w;
+#else
+	return __builtin_bswap64(w);
+#endif
+}
+
+/* SipHash-2-4 of n_words whole 8-byte words of m and a final word (the last 0..7 bytes with
+ * the message length in its top byte), keyed by k; returns the digest as its 8 bytes in
+ * memory order. */
+static __always_inline __u64 siphash24(const __u64 *k, const __u64 *m, __u32 n_words, __u64 last)
+{
+	__u64 k0 = le64(k[0]), k1 = le64(k[1]);
+	__u64 v0 = k0 ^ 0x736f6d6570736575ULL, v1 = k1 ^ 0x646f72616e646f6dULL;
+	__u64 v2 = k0 ^ 0x6c7967656e657261ULL, v3 = k1 ^ 0x7465646279746573ULL;
+
+#pragma unroll
+	for (__u32 i = 0; i < 4; i++) {
+		__u64 w = le64(m[i]);
+
+		if (i >= n_words)
+			break;
+		v3 ^= w;
+		SIPROUND;
+		SIPROUND;
+		v0 ^= w;
+	}
+	v3 ^= last;
+	SIPROUND;
+	SIPROUND;
+	v0 ^= last;
+	v2 ^= 0xff;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	return le64(v0 ^ v1 ^ v2 ^ v3);
+}
+
+/* The SipHash of RFC 9018 over s->cookie_in words 0-1 (client cookie, version, reserved,
+ * timestamp) and the client address (BIND hashes the peer's address: 4 or 16 bytes). */
+static __always_inline __u64 cookie_hash(const struct santa_settings *cfg, struct santa_scratch *s,
+					 const struct query *q)
+{
+	const __u64 *key = (const __u64 *)cfg->cookie_secret;
+
+	if (q->is_v6) {
+		s->cookie_in[2] = s->v6_src[0];
+		s->cookie_in[3] = s->v6_src[1];
+		return siphash24(key, s->cookie_in, 4, 32ULL << 56);
+	}
+	/* 20 bytes: two words, then the 4 address bytes with the length in the top byte. */
+	return siphash24(key, s->cookie_in, 2, 20ULL << 56 | le64(place_bytes(q->v4_src, 0, 4)));
+}
+
+/* Checks a presented server cookie and mints the reply's: 0, with s->cookie_out holding the
+ * OPT rdlen and COOKIE option the reply ends with and q->cookie_sum their checksum part, or
+ * SANTA_CNT_PASS_BAD_COOKIE. `tail_len` is the entry's: the option's checksum parity depends
+ * on where it lands. A global function so the verifier checks SipHash once. */
+__noinline int santa_cookie(const struct santa_settings *cfg, struct santa_scratch *s,
+			    struct query *q, __u32 tail_len)
+{
+	if (!cfg || !s || !q)
+		return SANTA_CNT_PASS_BAD_COOKIE;
+
+	__u32 now = (bpf_ktime_get_ns() + cfg->clock_offset_ns) / NS_PER_SEC;
+	__u8 *out = (__u8 *)s->cookie_out;
+	__u64 client = s->cookie_in[0], sum = 0;
+
+	if (q->cookie == COOKIE_SERVER) {
+		__u8 *server = (__u8 *)&s->cookie_in[1];
+		__u64 presented = s->cookie_in[2];
+		__u32 when = (__u32)server[4] << 24 | (__u32)server[5] << 16 |
+			     (__u32)server[6] << 8 | server[7];
+
+		/* Serial-number arithmetic on 32-bit seconds, as BIND compares them. */
+		if ((__s32)(when - (now + COOKIE_MAX_AHEAD)) > 0 ||
+		    (__s32)(when - (now - COOKIE_MAX_AGE)) < 0)
+			return SANTA_CNT_PASS_BAD_COOKIE;
+		if (server[0] != COOKIE_VERSION || server[1] | server[2] | server[3])
+			return SANTA_CNT_PASS_BAD_COOKIE;
+		if (cookie_hash(cfg, s, q) != presented)
+			return SANTA_CNT_PASS_BAD_COOKIE;
+	}
+
+	/* BIND mints with the current time on every response; so does this. */
+	out[0] = 0;
+	out[1] = COOKIE_OPTION_LEN;
+	out[2] = 0;
+	out[3] = EDNS_COOKIE;
+	out[4] = 0;
+	out[5] = COOKIE_CLIENT_LEN + COOKIE_SERVER_LEN;
+	__builtin_memcpy(out + 6, &client, 8);
+	{
+		__u8 *server = (__u8 *)&s->cookie_in[1];
+		__u64 hash;
+
+		server[0] = COOKIE_VERSION;
+		server[1] = 0;
+		server[2] = 0;
+		server[3] = 0;
+		server[4] = now >> 24;
+		server[5] = now >> 16;
+		server[6] = now >> 8;
+		server[7] = now;
+		hash = cookie_hash(cfg, s, q);
+		__builtin_memcpy(out + 14, server, 8);
+		__builtin_memcpy(out + 22, &hash, 8);
+	}
+	out[30] = 0;
+	out[31] = 0;
+
+	/* rdlen (0 in the entry) and the option, at an odd checksum offset when the question
+	 * and tail add up odd: the one's-complement sum of byte-swapped words is the swapped
+	 * sum. The UDP length, counted twice, grows by the option. */
+	for (__u32 i = 0; i < 4; i++)
+		sum += csum_word(s->cookie_out[i]);
+	sum = csum_fold(sum);
+	if ((q->name_len + 4 + tail_len) & 1)
+		sum = ((sum & 0xff) << 8) | (sum >> 8);
+	q->cookie_sum = sum + 2 * bpf_htons(COOKIE_OPTION_LEN);
+	return 0;
 }
 
 /* ---- the reply --------------------------------------------------------------------- */
@@ -771,7 +979,7 @@ static __always_inline int reply(struct xdp_md *ctx, struct santa_scratch *s, st
 
 	/* Everything the checksum needs is known before the frame is touched. */
 	flags = *(__be16 *)v->hdr | (q->qflags & bpf_htons(DNS_RD | DNS_CD));
-	sum = v->csum_const + q->id + flags + q->qsum + q->sport + q->dport;
+	sum = v->csum_const + q->id + flags + q->qsum + q->sport + q->dport + q->cookie_sum;
 	if (q->is_v6)
 		sum += csum_word(s->v6_src[0]) + csum_word(s->v6_src[1]) +
 		       csum_word(s->v6_dst[0]) + csum_word(s->v6_dst[1]);
@@ -804,6 +1012,10 @@ static __always_inline int reply(struct xdp_md *ctx, struct santa_scratch *s, st
 		return -2;
 	if (tail_len < 1 || tail_len > SANTA_TAIL_MAX ||
 	    bpf_xdp_store_bytes(ctx, q_off + qlen, (void *)v->tail, tail_len))
+		return -2;
+	/* Over the OPT rdlen, which ends the entry, and on past it: the COOKIE option. */
+	if (q->cookie && (tail_len < 2 || bpf_xdp_store_bytes(ctx, q_off + qlen + tail_len - 2,
+							      s->cookie_out, 2 + COOKIE_OPTION_LEN)))
 		return -2;
 	return reply_len;
 }
@@ -856,6 +1068,22 @@ int santa_xdp(struct xdp_md *ctx)
 		goto pass;
 	}
 	dns_len = DNS_HLEN + q.name_len + 4 + v->tail_len;
+	if (q.cookie) {
+		why = santa_cookie(cfg, s, &q, v->tail_len);
+		if (why)
+			goto pass;
+		/* The entry must end with an option-less OPT for the COOKIE option to follow it
+		 * (the codec refuses anything else; this keeps a bad value from being served). */
+		{
+			__u32 at = v->tail_len - 2;
+
+			if (at > SANTA_TAIL_MAX - 2 || v->tail[at] | v->tail[at + 1]) {
+				why = SANTA_CNT_PASS_UNSUPPORTED;
+				goto pass;
+			}
+		}
+		dns_len += COOKIE_OPTION_LEN;
+	}
 	if (dns_len > q.limit) {
 		why = SANTA_CNT_PASS_TOO_BIG;
 		goto pass;
@@ -882,6 +1110,9 @@ int santa_xdp(struct xdp_md *ctx)
 
 pass:
 	/* The parse stages return counter indices; the mask shows the verifier the bound. */
-	st->counters[VERIFIER_MASK(why, 0xf)]++;
+	why = VERIFIER_MASK(why, 0x1f);
+	if (why >= SANTA_COUNTER_MAX)
+		why = SANTA_CNT_PASS_MALFORMED; /* unreachable: every reason is a counter */
+	st->counters[why]++;
 	return XDP_PASS;
 }

@@ -205,6 +205,8 @@ function checkedLayout(reply: Buffer, flags: number, abi: SantaAbi): ReplyLayout
     }
     if (layout.opt.version !== 0) throw fail(`EDNS version ${layout.opt.version}, not 0`);
     if (layout.opt.dnssecOk !== bits.dnssecOk) throw fail(`DO in the reply (${layout.opt.dnssecOk}) differs from the key's`);
+    // A cookie reply appends its COOKIE option to an OPT that must have none of its own.
+    if (layout.opt.rdlength !== 0) throw fail(`the OPT record carries ${layout.opt.rdlength} bytes of options, not none`);
   } else if (layout.opt) {
     throw fail('the key has no EDNS but the reply carries an OPT record');
   }
@@ -342,6 +344,15 @@ export interface SantaSettings {
   /** Destination addresses to answer for; empty means any. */
   v4Addrs: string[];
   v6Addrs: string[];
+  /** DNS cookies answered in XDP; absent: queries carrying a COOKIE option pass to BIND. */
+  cookie?: CookieSettings;
+}
+
+export interface CookieSettings {
+  /** BIND's cookie-secret for siphash24: the SipHash-2-4 key (16 bytes). */
+  secret: Uint8Array;
+  /** CLOCK_REALTIME minus CLOCK_MONOTONIC in ns: the program's wall clock for cookie timestamps. */
+  clockOffsetNs: bigint;
 }
 
 function modeValue(mode: SantaMode, abi: SantaAbi): number {
@@ -385,6 +396,18 @@ export function encodeSettings(s: SantaSettings, abi: SantaAbi = santaAbi()): Bu
   s.v4Addrs.forEach((a, i) => ipv4Bytes(a).copy(out, o.v4Addrs + 4 * i));
   out[o.nV6] = s.v6Addrs.length;
   s.v6Addrs.forEach((a, i) => ipv6Bytes(a).copy(out, o.v6Addrs + 16 * i));
+  if (s.cookie) {
+    if (s.cookie.secret.length !== o.cookieSecretSize) {
+      throw new RangeError(`cookie secret is ${s.cookie.secret.length} bytes, not ${o.cookieSecretSize}`);
+    }
+    // Zero would read as "no clock" and the range keeps now + offset inside 64 bits.
+    if (s.cookie.clockOffsetNs <= 0n || s.cookie.clockOffsetNs >= 1n << 63n) {
+      throw new RangeError(`cookie clock offset ${s.cookie.clockOffsetNs} ns is not a positive 63-bit number`);
+    }
+    out[o.cookieOn] = 1;
+    Buffer.from(s.cookie.secret).copy(out, o.cookieSecret);
+    writeU64(out, o.clockOffsetNs, s.cookie.clockOffsetNs);
+  }
   return out;
 }
 
@@ -399,12 +422,17 @@ export function decodeSettings(buf: Uint8Array, abi: SantaAbi = santaAbi()): San
   const nPorts = count(o.nPorts, abi.limits.MAX_PORTS, 'ports');
   const nV4 = count(o.nV4, abi.limits.MAX_ADDRS, 'IPv4 addresses');
   const nV6 = count(o.nV6, abi.limits.MAX_ADDRS, 'IPv6 addresses');
+  const cookie: Partial<SantaSettings> =
+    b[o.cookieOn] === 1
+      ? { cookie: { secret: Buffer.from(b.subarray(o.cookieSecret, o.cookieSecret + o.cookieSecretSize)), clockOffsetNs: readU64(b, o.clockOffsetNs) } }
+      : {};
   return {
     mode: modeName(readU32(b, o.mode), abi),
     maxUdpSize: readU16(b, o.maxUdpSize),
     ports: Array.from({ length: nPorts }, (_, i) => b.readUInt16BE(o.ports + 2 * i)),
     v4Addrs: Array.from({ length: nV4 }, (_, i) => [...b.subarray(o.v4Addrs + 4 * i, o.v4Addrs + 4 * i + 4)].join('.')),
     v6Addrs: Array.from({ length: nV6 }, (_, i) => formatIpv6(b.subarray(o.v6Addrs + 16 * i, o.v6Addrs + 16 * i + 16))),
+    ...cookie,
   };
 }
 

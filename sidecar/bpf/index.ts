@@ -24,6 +24,6 @@ export {
   replyChecksumConstant,
   sumPerCpuU64,
 } from './codec';
-export type { CacheKey, CacheValueInput, CacheEntryInput, DecodedKey, DecodedValue, Question, QueryBits, SantaMode, SantaSettings } from './codec';
+export type { CacheKey, CacheValueInput, CacheEntryInput, DecodedKey, DecodedValue, Question, QueryBits, SantaMode, SantaSettings, CookieSettings } from './codec';
 export { SantaMaps } from './maps';
 export type { CacheEntry, InstalledEntry } from './maps';

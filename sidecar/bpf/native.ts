@@ -124,6 +124,10 @@ export interface NativeAbi {
     v4Addrs: number;
     nV6: number;
     v6Addrs: number;
+    cookieOn: number;
+    cookieSecret: number;
+    cookieSecretSize: number;
+    clockOffsetNs: number;
   };
   modes: { OFF: number; DRY_RUN: number; ON: number };
   /** Counter name (SANTA_CNT_ without the prefix) -> index. */

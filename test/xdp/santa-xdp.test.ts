@@ -452,7 +452,7 @@ describe('every pass reason', () => {
     expectPass(editedQuery(V6, { name }, (m) => m.subarray(0, 12)), 'PASS_MALFORMED');
   });
 
-  it('MISS, EXPIRED, TOO_BIG, DRY_RUN_HITS, DISABLED are covered above; NO_ROOM on veth (santa-veth test)', () => {
+  it('MISS, EXPIRED, TOO_BIG, DRY_RUN_HITS, DISABLED are covered above; NO_ROOM on veth (santa-veth test), BAD_COOKIE in test/cookies', () => {
     // Listed so the set of reasons checked in this file is explicit and complete.
     const reached = [
       'PASS_DISABLED',
@@ -467,7 +467,7 @@ describe('every pass reason', () => {
       'PASS_TOO_BIG',
     ];
     const all = Object.keys(santa.maps.readStats()).filter((c) => c.startsWith('PASS_'));
-    expect(all.filter((c) => !reached.includes(c))).toEqual(['PASS_NO_ROOM']);
+    expect(all.filter((c) => !reached.includes(c))).toEqual(['PASS_NO_ROOM', 'PASS_BAD_COOKIE']);
     const stats = santa.maps.readStats();
     expect(reached.filter((c) => !(stats[c] > 0))).toEqual([]);
   });

@@ -1446,7 +1446,7 @@ static const struct {
 	COUNTER(PASS_NOT_DNS),	     COUNTER(PASS_FRAGMENT),	   COUNTER(PASS_MALFORMED),
 	COUNTER(PASS_UNSUPPORTED),   COUNTER(PASS_EDNS_VERSION),   COUNTER(PASS_EDNS_OPTIONS),
 	COUNTER(PASS_MISS),	     COUNTER(PASS_EXPIRED),	   COUNTER(PASS_TOO_BIG),
-	COUNTER(PASS_NO_ROOM),
+	COUNTER(PASS_NO_ROOM),	     COUNTER(PASS_BAD_COOKIE),
 };
 _Static_assert(ARRAY_SIZE(santa_counters) == SANTA_COUNTER_MAX,
 	       "every enum santa_counter value needs its name here");
@@ -1525,6 +1525,10 @@ static napi_value abi(napi_env env, napi_callback_info info)
 	OFF(settings, santa_settings, v4_addrs, "v4Addrs");
 	OFF(settings, santa_settings, n_v6, "nV6");
 	OFF(settings, santa_settings, v6_addrs, "v6Addrs");
+	OFF(settings, santa_settings, cookie_on, "cookieOn");
+	OFF(settings, santa_settings, cookie_secret, "cookieSecret");
+	SET(settings, "cookieSecretSize", sizeof(((struct santa_settings *)0)->cookie_secret));
+	OFF(settings, santa_settings, clock_offset_ns, "clockOffsetNs");
 
 	SET(modes, "OFF", SANTA_MODE_OFF);
 	SET(modes, "DRY_RUN", SANTA_MODE_DRY_RUN);

@@ -115,6 +115,16 @@ struct santa_settings {
 	__u8 n_v6;             /* 0 means any destination address */
 	__u8 pad[7];
 	__u8 v6_addrs[SANTA_MAX_ADDRS][16];  /* wire */
+	/* DNS cookies (RFC 7873) answered as BIND 9.18 does with cookie-algorithm siphash24
+	 * (RFC 9018): a query whose OPT carries only a COOKIE option can hit, and its reply
+	 * carries a server cookie BIND accepts. Off: such queries pass (SANTA_CNT_PASS_EDNS_OPTIONS). */
+	__u8 cookie_on;        /* 1 when cookie_secret and clock_offset_ns are set */
+	__u8 pad2[7];
+	__u8 cookie_secret[16];  /* BIND's first cookie-secret, bytes as the hex reads (SipHash key) */
+	/* The program has only bpf_ktime_get_ns (CLOCK_MONOTONIC); cookie timestamps are wall
+	 * seconds. User space writes CLOCK_REALTIME - CLOCK_MONOTONIC in ns and refreshes it, so
+	 * one aligned 64-bit store keeps the pair consistent for readers. */
+	__u64 clock_offset_ns;
 };
 
 /* ---- counters (santa_stats: BPF_MAP_TYPE_PERCPU_ARRAY, one element) -------------------
@@ -137,6 +147,10 @@ enum santa_counter {
 	SANTA_CNT_PASS_EXPIRED,      /* entry whose lease ran out */
 	SANTA_CNT_PASS_TOO_BIG,      /* reply larger than the client's UDP limit */
 	SANTA_CNT_PASS_NO_ROOM,      /* the driver could not grow the frame enough */
+	/* COOKIE option that is malformed, or with a server cookie that is not one this secret
+	 * minted for this client within BIND's window (1 hour old to 5 minutes ahead): BIND
+	 * decides (fresh cookie, or BADCOOKIE under require-server-cookie). */
+	SANTA_CNT_PASS_BAD_COOKIE,
 	SANTA_COUNTER_MAX,
 };
 
@@ -159,6 +173,7 @@ _Static_assert(sizeof(struct santa_key_hdr) == 8, "key header layout");
 _Static_assert(sizeof(struct santa_key_32) == 40, "key layout");
 _Static_assert(sizeof(struct santa_value) == 32 + SANTA_TAIL_MAX, "value layout");
 _Static_assert(offsetof(struct santa_value, tail) % 8 == 0, "tail alignment");
+_Static_assert(offsetof(struct santa_settings, clock_offset_ns) % 8 == 0, "clock offset alignment");
 #endif
 
 #endif /* SANTA_ABI_H */
