@@ -19,6 +19,7 @@ import { createMetrics, startMetricsServer, type MetricsServer, type PassReason,
 import { readNamedConf, type NamedConf } from '../named-conf/read';
 import { QueryLogFollower } from '../querylog/follow-query-log';
 import { HotSetRanking } from '../ranking/hot-set-ranking';
+import { isCacheable } from '../ranking/feed';
 import { KEY_DO, KEY_EDNS, KEY_RD, KEY_V6, type QueryEvent, type QuestionKey } from '../ranking/question-key';
 import { CacheController, type AskBind } from './controller';
 import { ZoneRegistry, type ZoneChange } from './zone-registry';
@@ -179,24 +180,32 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
 
   // Query source: every query BIND logs is one observation of its question.
   const observe = (event: QueryEvent) => {
-    if (event.tcp || event.signed || event.ednsVersion > 0) return;
-    const v6 = event.client.includes(':') ? KEY_V6 : 0;
-    if (v6 && !bind.v6) return; // cannot be verified: see bind.address_v6
-    ranking.observe({ name: event.name, qtype: event.qtype, qclass: event.qclass, flags: event.flags | v6 });
+    if (!isCacheable(event) || event.signed) return;
+    if (event.flags & KEY_V6 && !bind.v6) return; // cannot be verified: see bind.address_v6
+    ranking.advanceTo(Date.now());
+    ranking.observe(event);
   };
-  let querySource: { stop(): Promise<void>; snapshot(): { source: string; records: number; unreadable: number } } | undefined;
+  let querySource: { stop(): Promise<void>; snapshot(): { source: string; records: number; unreadable: number }; unreadable?(): string | undefined } | undefined;
   const path = config.queries.path as string;
   switch (config.queries.source) {
     case 'querylog': {
       const follower = new QueryLogFollower(path, observe);
       await follower.start();
-      querySource = { stop: () => follower.stop(), snapshot: () => ({ source: 'querylog', records: follower.stats.lines, unreadable: follower.stats.unreadable.count }) };
+      querySource = {
+        stop: () => follower.stop(),
+        snapshot: () => ({ source: 'querylog', records: follower.stats.lines, unreadable: follower.stats.unreadable.count }),
+        unreadable: () => follower.stats.unreadable.summary(),
+      };
       break;
     }
     case 'dnstap-socket': {
       const receiver = new DnstapSocketReceiver(path, observe, { onError: (e) => log.warn({ error: e.message }, 'dnstap connection error') });
       await receiver.listen();
-      querySource = { stop: () => receiver.close(), snapshot: () => ({ source: 'dnstap', records: receiver.stats.frames, unreadable: receiver.stats.unreadable.count }) };
+      querySource = {
+        stop: () => receiver.close(),
+        snapshot: () => ({ source: 'dnstap', records: receiver.stats.frames, unreadable: receiver.stats.unreadable.count }),
+        unreadable: () => receiver.stats.unreadable.summary(),
+      };
       break;
     }
     case 'dnstap-file': {
@@ -256,12 +265,22 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
     hitRatio = hits + misses > 0 ? hits / (hits + misses) : hitRatio;
     lastCounts = now;
   };
+  // Unreadable query-source records are never fatal, but an operator must hear of them.
+  let unreadableLogged = 0;
+  const reportUnreadable = () => {
+    const count = querySource?.snapshot().unreadable ?? 0;
+    if (count > unreadableLogged) {
+      log.warn({ unreadable: count, summary: querySource?.unreadable?.() }, 'query source records that could not be read');
+      unreadableLogged = count;
+    }
+  };
   let ticking: Promise<void> | undefined;
   const tickNow = async () => {
     if (ticking) return ticking;
     ticking = (async () => {
       try {
         updateHitRatio();
+        reportUnreadable();
         const report = await controller.tick();
         metrics.observeLoop(report.durationMs / 1000);
         lastTickOk = true;
