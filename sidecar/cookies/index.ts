@@ -3,6 +3,8 @@ export { siphash24 } from './siphash';
 export {
   addressBytes,
   checkServerCookie,
+  cookieOption,
+  EDNS_COOKIE,
   serverCookie,
   ServerCookieVerdict,
   CLIENT_COOKIE_LENGTH,

@@ -51,3 +51,15 @@ export function checkServerCookie(
   if (diff(when, now - COOKIE_MAX_AGE_S) < 0) return 'too-old';
   return serverCookie(secret, clientCookie, clientAddress, when).equals(cookie) ? 'valid' : 'mismatch';
 }
+
+/** EDNS option code of COOKIE (RFC 7873). */
+export const EDNS_COOKIE = 10;
+
+/** The COOKIE option as it appears in OPT RDATA: code, length, client cookie, then the server cookie if any. */
+export function cookieOption(clientCookie: Uint8Array, server?: Uint8Array): Buffer {
+  const data = Buffer.concat([clientCookie, server ?? Buffer.alloc(0)]);
+  const head = Buffer.alloc(4);
+  head.writeUInt16BE(EDNS_COOKIE, 0);
+  head.writeUInt16BE(data.length, 2);
+  return Buffer.concat([head, data]);
+}
