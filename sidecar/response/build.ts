@@ -129,21 +129,28 @@ class Message {
   /** RRs of a section in BIND's rendering order. */
   records(section: Section, preferredGlue?: number): WireRR[] {
     const out: WireRR[] = [];
-    const emit = (e: NameEntry['sets'][number]) => {
-      for (const rdata of e.set.rdata) out.push({ name: e.owner, type: e.set.type, class: this.cls, ttl: e.ttl, rdata });
-    };
     if (preferredGlue === undefined) {
-      for (const entry of section.names) for (const e of entry.sets) emit(e);
+      for (const entry of section.names) for (const e of entry.sets) this.emit(e, out);
       return out;
     }
     // The additional section goes out in passes (BIND's dns_message_rendersection): the
     // preferred address type, then the other one, then DNSSEC records, then everything else.
-    const passNeeded = (type: number) => (type === preferredGlue ? 4 : type === T.A || type === T.AAAA ? 3 : type === T.RRSIG || type === T.DNSKEY ? 2 : 1);
     for (let pass = 4; pass >= 1; pass--) {
-      for (const entry of section.names) for (const e of entry.sets) if (passNeeded(e.set.type) === pass) emit(e);
+      for (const entry of section.names) for (const e of entry.sets) if (renderPass(e.set.type, preferredGlue) === pass) this.emit(e, out);
     }
     return out;
   }
+
+  private emit(e: NameEntry['sets'][number], out: WireRR[]): void {
+    for (const rdata of e.set.rdata) out.push({ name: e.owner, type: e.set.type, class: this.cls, ttl: e.ttl, rdata });
+  }
+}
+
+function renderPass(type: number, preferredGlue: number): number {
+  if (type === preferredGlue) return 4;
+  if (type === T.A || type === T.AAAA) return 3;
+  if (type === T.RRSIG || type === T.DNSKEY) return 2;
+  return 1;
 }
 
 type Lookup =

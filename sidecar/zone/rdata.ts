@@ -180,36 +180,54 @@ export function writeAddress(type: number, text: string, out: Buffer, at: number
   return 16;
 }
 
+/** Parses colon-separated hex groups ("" gives none) into `out`; false if one is malformed. */
+function hexGroups(part: string, out: number[]): boolean {
+  if (part === '') return true;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= part.length; i++) {
+    const c = i < part.length ? part.charCodeAt(i) : 0x3a;
+    if (c === 0x3a) {
+      if (digits === 0) return false;
+      out.push(value);
+      value = 0;
+      digits = 0;
+      continue;
+    }
+    const v = c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 0x57 : c >= 0x41 && c <= 0x46 ? c - 0x37 : -1;
+    if (v < 0 || ++digits > 4) return false;
+    value = (value << 4) | v;
+  }
+  return true;
+}
+
 /** IPv6 in any RFC 4291 text form, including `::` and a trailing dotted quad. */
 function ipv6(text: string): number[] {
-  const bad = () => new RdataError(`bad IPv6 address '${text}'`);
   let s = text;
   let tail: number[] | undefined;
   const lastColon = s.lastIndexOf(':');
-  if (lastColon < 0) throw bad();
+  if (lastColon < 0) throw new RdataError(`bad IPv6 address '${text}'`);
   if (s.indexOf('.', lastColon) >= 0) {
     try {
       tail = ipv4(s.slice(lastColon + 1));
     } catch {
-      throw bad();
+      throw new RdataError(`bad IPv6 address '${text}'`);
     }
     s = `${s.slice(0, lastColon + 1)}0:0`;
   }
   const gap = s.indexOf('::');
-  if (gap >= 0 && s.indexOf('::', gap + 1) >= 0) throw bad();
-  const groups = (part: string): number[] => {
-    if (part === '') return [];
-    return part.split(':').map((g) => {
-      if (g.length < 1 || g.length > 4 || !/^[0-9a-fA-F]+$/.test(g)) throw bad();
-      return parseInt(g, 16);
-    });
-  };
-  const left = groups(gap < 0 ? s : s.slice(0, gap));
-  const right = gap < 0 ? [] : groups(s.slice(gap + 2));
-  if (gap < 0 ? left.length !== 8 : left.length + right.length > 7) throw bad();
-  const all = [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
+  const left: number[] = [];
+  const right: number[] = [];
+  const ok =
+    (gap < 0 || s.indexOf('::', gap + 1) < 0) &&
+    hexGroups(gap < 0 ? s : s.slice(0, gap), left) &&
+    (gap < 0 || hexGroups(s.slice(gap + 2), right)) &&
+    (gap < 0 ? left.length === 8 : left.length + right.length <= 7);
+  if (!ok) throw new RdataError(`bad IPv6 address '${text}'`);
   const out: number[] = [];
-  for (const g of all) out.push(g >> 8, g & 0xff);
+  for (const g of left) out.push(g >> 8, g & 0xff);
+  for (let i = left.length + right.length; i < 8; i++) out.push(0, 0);
+  for (const g of right) out.push(g >> 8, g & 0xff);
   if (tail) out.splice(12, 4, ...tail);
   return out;
 }
