@@ -7,9 +7,7 @@ import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import * as packet from 'dns-packet';
 import type { QueryBits } from '../response/build';
-// dns-packet names types it does not know UNKNOWN_<n>, and encodes them back from that name.
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const packetTypes: { toString(code: number): string } = require('dns-packet/types');
+import { classCode, nameToWire, typeCode } from '../bpf/dns-wire';
 
 export type Transport = 'udp' | 'tcp';
 
@@ -28,23 +26,29 @@ export interface Question {
   class?: string;
 }
 
-/** Encodes a plain query exactly as a stub resolver would send it (no options in the OPT). */
+/** Encodes a plain query exactly as a stub resolver would send it (no options in the OPT).
+ * Names are in presentation form with RFC 1035 escapes (as BIND logs them: `a\\032b.example`). */
 export function encodeQuery(question: Question, bits: QueryBits, id: number): Buffer {
-  let flags = 0;
-  if (bits.rd) flags |= packet.RECURSION_DESIRED;
-  if (bits.cd) flags |= packet.CHECKING_DISABLED;
-  const additionals: packet.Answer[] = [];
+  const name = nameToWire(question.name);
+  const opt = bits.edns ? 11 : 0;
+  const out = Buffer.alloc(12 + name.length + 4 + opt);
+  out.writeUInt16BE(id, 0);
+  out.writeUInt16BE((bits.rd ? packet.RECURSION_DESIRED : 0) | (bits.cd ? packet.CHECKING_DISABLED : 0), 2);
+  out.writeUInt16BE(1, 4);
+  out.writeUInt16BE(bits.edns ? 1 : 0, 10);
+  name.copy(out, 12);
+  let at = 12 + name.length;
+  at = out.writeUInt16BE(typeCode(question.type), at);
+  at = out.writeUInt16BE(classCode(question.class ?? 'IN'), at);
   if (bits.edns) {
-    const opt = { type: 'OPT', name: '.', udpPayloadSize: bits.udpSize ?? 1232, flags: bits.do ? packet.DNSSEC_OK : 0, options: [] };
-    additionals.push(opt as unknown as packet.Answer);
+    // Root owner, type OPT, UDP size, extended rcode 0, version 0, DO, no options.
+    at = out.writeUInt8(0, at);
+    at = out.writeUInt16BE(41, at);
+    at = out.writeUInt16BE(bits.udpSize ?? 1232, at);
+    at = out.writeUInt16BE(0, at);
+    out.writeUInt16BE(bits.do ? 0x8000 : 0, at);
   }
-  return packet.encode({
-    type: 'query',
-    id,
-    flags,
-    questions: [{ name: question.name, type: (typeof question.type === 'number' ? packetTypes.toString(question.type) : question.type) as packet.RecordType, class: (question.class ?? 'IN') as packet.RecordClass }],
-    additionals,
-  });
+  return out;
 }
 
 export class DnsTimeoutError extends Error {
