@@ -1,0 +1,237 @@
+/**
+ * The compose deployment's own files, run for real in network namespaces, so that they cannot
+ * drift from the code: named with deploy/compose/named.conf, `santa run` with
+ * deploy/compose/santa.yaml, Prometheus with deploy/compose/prometheus/{prometheus,alerts}.yml,
+ * and every expression of the Grafana dashboard evaluated by that Prometheus.
+ *
+ * The namespaces stand in for the containers: the server namespace is the bind container's
+ * network namespace, which santa (and bpfman) share in docker-compose.yml; the client namespace
+ * is the compose network, from where Prometheus scrapes and clients ask.
+ *
+ * What differs from compose, and only that:
+ * - Paths: compose mounts files at fixed paths in the containers; here each mount target is
+ *   replaced, in the text of the files, by where the test put the same content (MOUNTS below).
+ * - The service name `bind` (Prometheus' scrape target) is the server namespace's address.
+ * - loader and interfaces, through SANTA_LOADER/SANTA_INTERFACES (and SANTA_PIN_DIR for the
+ *   native loader's pins): bpfman cannot load programs on this test kernel (lockdown refuses
+ *   the freplace programs its dispatcher uses), so the native loader attaches in generic mode
+ *   to the server end of the veth, which plays the container's eth0.
+ */
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { SantaMaps } from '../../sidecar/bpf/maps';
+import { createTopology, nsArgv, SERVER_V4, type Topology } from '../support/netns';
+import { startBind, type BindServer } from '../support/bind';
+import { query } from '../support/dns-client';
+import { requireRoot, requireTools } from '../support/require-root';
+import { run, startBackground, waitFor, type Background } from '../support/process';
+import { dashboardQueries } from './dashboard';
+
+const ROOT = resolve(__dirname, '../..');
+const COMPOSE = join(ROOT, 'deploy/compose');
+const PROM_PORT = 9090;
+
+/** Replaces every mount target (longest first) by the local path holding the same content. */
+function remap(text: string, mounts: Record<string, string>): string {
+  const targets = Object.keys(mounts).sort((a, b) => b.length - a.length);
+  const pattern = new RegExp(targets.map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
+  return text.replace(pattern, (t) => mounts[t]);
+}
+
+interface PromResponse<T> {
+  status: string;
+  error?: string;
+  data: T;
+}
+
+describe('the compose topology files, run in network namespaces', () => {
+  let topo: Topology;
+  let bind: BindServer;
+  let santa: Background | undefined;
+  let prometheus: Background | undefined;
+  let work: string;
+  let pinDir: string;
+  let mounts: Record<string, string>;
+
+  const santaOutput = () => santa?.output() ?? '(santa not started)';
+  const promOutput = () => prometheus?.output() ?? '(prometheus not started)';
+  const ask = async (name: string, type: 'A' | 'MX' = 'A') => {
+    const a = await query({ name, type, rd: false, edns: true }, { server: topo.server.v4, netns: topo.client.ns, timeoutMs: 1500 });
+    return a;
+  };
+  const firstA = async (name: string) => {
+    const a = await ask(name);
+    const rr = a.packet.answers?.find((x): x is { type: 'A'; name: string; data: string } => x.type === 'A');
+    return rr ? rr.data : `rcode ${a.rcode}`;
+  };
+  const stats = () => {
+    const maps = SantaMaps.openPinned(pinDir);
+    try {
+      return maps.readStats();
+    } finally {
+      maps.close();
+    }
+  };
+  const installedNames = () => {
+    const maps = SantaMaps.openPinned(pinDir);
+    try {
+      return maps.entries().map((e) => e.key.name.toString('latin1'));
+    } finally {
+      maps.close();
+    }
+  };
+  const promApi = async <T>(path: string): Promise<PromResponse<T>> => {
+    const r = await topo.exec(topo.client, ['curl', '-sS', '--max-time', '5', `http://127.0.0.1:${PROM_PORT}${path}`]);
+    return JSON.parse(r.stdout) as PromResponse<T>;
+  };
+  const promQuery = (expr: string) =>
+    promApi<{ resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] }>(
+      `/api/v1/query?query=${encodeURIComponent(expr)}`,
+    );
+
+  beforeAll(async () => {
+    requireRoot('compose topology end to end');
+    requireTools('compose topology end to end', ['named', 'rndc', 'rndc-confgen', 'nsenter', 'prometheus', 'curl']);
+    topo = await createTopology();
+    work = mkdtempSync(join(tmpdir(), 'santa-compose-'));
+    pinDir = `/sys/fs/bpf/santa-compose-test-${process.pid}`;
+    for (const dir of ['keys', 'log', 'cache', 'run', 'prometheus-data']) mkdirSync(join(work, dir));
+    // A copy, because the test edits a zone as an operator would edit zones-example/ on the host.
+    cpSync(join(ROOT, 'zones-example'), join(work, 'zones'), { recursive: true });
+    // The key, made by the same command as the bind-init service of docker-compose.yml.
+    await run(['rndc-confgen', '-a', '-A', 'hmac-sha256', '-k', 'rndc-key', '-c', join(work, 'keys/rndc.key')]);
+
+    // docker-compose.yml's volumes (target in the container -> what the test mounts there).
+    mounts = {
+      '/etc/bind/zones': join(work, 'zones'), // ./zones-example
+      '/etc/bind/keys': join(work, 'keys'), // bind-keys
+      '/var/log/bind': join(work, 'log'), // bind-log
+      '/var/cache/bind': join(work, 'cache'), // bind-cache
+      '/run/named': join(work, 'run'), // bind-run
+      '/run/santa-bpf/santa.bpf.o': join(ROOT, 'xdp/build/santa.bpf.o'), // santa-bpf, filled by santa's entrypoint
+    };
+    bind = await startBind({
+      netns: topo.server.ns,
+      namedConfText: remap(readFileSync(join(COMPOSE, 'named.conf'), 'utf8'), mounts),
+      addresses: [topo.server.v4],
+      probeZone: 'example.test',
+    });
+    mounts['/etc/bind/named.conf'] = bind.confPath; // ./deploy/compose/named.conf, remapped as above
+
+    const santaYaml = join(work, 'santa.yaml');
+    writeFileSync(santaYaml, remap(readFileSync(join(COMPOSE, 'santa.yaml'), 'utf8'), mounts));
+    const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SANTA_')));
+    Object.assign(env, {
+      SANTA_LOADER: 'native',
+      SANTA_INTERFACES: `${topo.server.ifname}:generic`,
+      SANTA_PIN_DIR: pinDir,
+    });
+    santa = startBackground(nsArgv(topo.server.ns, ['node', '--require', 'tsx/cjs', join(ROOT, 'sidecar/cli/main.ts'), 'run', '--config', santaYaml]), {
+      env,
+      cwd: ROOT,
+    });
+
+    const promDir = join(work, 'prometheus');
+    mkdirSync(promDir);
+    writeFileSync(
+      join(promDir, 'prometheus.yml'),
+      readFileSync(join(COMPOSE, 'prometheus/prometheus.yml'), 'utf8').replace(/\bbind:9553\b/g, `${SERVER_V4}:9553`),
+    );
+    cpSync(join(COMPOSE, 'prometheus/alerts.yml'), join(promDir, 'alerts.yml'));
+    prometheus = startBackground(
+      nsArgv(topo.client.ns, [
+        'prometheus',
+        `--config.file=${join(promDir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(work, 'prometheus-data')}`,
+        `--web.listen-address=127.0.0.1:${PROM_PORT}`,
+      ]),
+    );
+  }, 120_000);
+
+  afterAll(async () => {
+    await prometheus?.stop(3000);
+    await santa?.stop(3000);
+    await bind?.stop();
+    await topo?.destroy();
+    rmSync(pinDir, { recursive: true, force: true });
+    if (work && process.env.KEEP_TEST_DIRS !== '1') rmSync(work, { recursive: true, force: true });
+  });
+
+  it('answers hot questions of zones-example from XDP, found through the query log named.conf writes', async () => {
+    await waitFor(
+      'www.example.test installed by santa',
+      async () => {
+        expect(await firstA('www.example.test')).not.toMatch(/^rcode/);
+        return installedNames().some((n) => n.includes('example')) || undefined;
+      },
+      { timeoutMs: 40_000, intervalMs: 500, describe: santaOutput },
+    );
+    const before = stats().HITS;
+    const expected = await firstA('www.example.test');
+    for (let i = 0; i < 20; i++) expect(await firstA('www.example.test')).toBe(expected);
+    expect(stats().HITS - before).toBeGreaterThanOrEqual(20);
+  }, 60_000);
+
+  it('reloads BIND through the rndc command and key of santa.yaml when a zone file changes', async () => {
+    const file = join(work, 'zones/other.test.zone');
+    await waitFor('www.other.test installed', async () => {
+      await firstA('www.other.test');
+      return installedNames().some((n) => n.includes('other')) || undefined;
+    }, { timeoutMs: 40_000, intervalMs: 500, describe: santaOutput });
+    const old = readFileSync(file, 'utf8');
+    const serial = /SOA\s+\S+\s+\S+\s+(\d+)/.exec(old);
+    if (!serial) throw new Error(`no SOA serial found in ${file}`);
+    const next = Number(serial[1]) + 1;
+    writeFileSync(file, old.replace(/(SOA\s+\S+\s+\S+\s+)\d+/, `$1${next}`).replace(/^www(\s+)A(\s+)\S+/m, 'www$1A$2198.51.100.99'));
+    // Nobody but santa reloads BIND here: the new serial can only come from bind.reload_command.
+    await waitFor('BIND to serve the new serial of other.test', async () => {
+      const soa = await query({ name: 'other.test', type: 'SOA' }, { server: topo.server.v4, netns: topo.client.ns, transport: 'tcp' });
+      const data = soa.packet.answers?.find((x) => x.type === 'SOA')?.data as { serial: number } | undefined;
+      return data?.serial === next || undefined;
+    }, { timeoutMs: 30_000, intervalMs: 300, describe: () => `${santaOutput()}\n--- named\n${bind.log()}` });
+    await waitFor('the new www.other.test answered from XDP', async () => {
+      const before = stats().HITS;
+      const answer = await firstA('www.other.test');
+      expect(answer).toBe('198.51.100.99');
+      return stats().HITS > before || undefined;
+    }, { timeoutMs: 30_000, intervalMs: 500, describe: santaOutput });
+  }, 90_000);
+
+  it('is scraped by the compose Prometheus, which sees the hits and loads the alert rules without errors', async () => {
+    const hits = stats().HITS;
+    await waitFor('Prometheus to have scraped the hits', async () => {
+      const r = await promQuery('santa_cache_hits_total');
+      const v = r.data.result[0]?.value[1];
+      return v !== undefined && Number(v) >= hits ? true : undefined;
+    }, { timeoutMs: 40_000, intervalMs: 1000, describe: () => `${promOutput()}\n--- santa\n${santaOutput()}` });
+
+    const rules = await waitFor('the alert rules to be evaluated', async () => {
+      const r = await promApi<{ groups: { rules: { name: string; health: string; lastError?: string; lastEvaluation: string }[] }[] }>('/api/v1/rules');
+      const all = r.data.groups.flatMap((g) => g.rules);
+      return all.length > 0 && all.every((x) => !x.lastEvaluation.startsWith('0001')) ? all : undefined;
+    }, { timeoutMs: 40_000, intervalMs: 1000, describe: promOutput });
+    expect(rules.map((r) => r.name).sort()).toEqual(['SantaDown', 'SantaHitRatioCollapse', 'SantaVerifyFailures', 'SantaZoneError', 'SantaZoneWithdrawn']);
+    for (const r of rules) expect({ rule: r.name, health: r.health, error: r.lastError ?? '' }).toEqual({ rule: r.name, health: 'ok', error: '' });
+    const up = await promQuery('up{job="santa"}');
+    expect(up.data.result.map((x) => x.value[1])).toEqual(['1']);
+  }, 90_000);
+
+  it('evaluates every expression of the Grafana dashboard, and the hit panels show the hits', async () => {
+    const queries = dashboardQueries(JSON.parse(readFileSync(join(COMPOSE, 'grafana/dashboards/santa.json'), 'utf8')));
+    expect(queries.length).toBeGreaterThan(5);
+    const empty: string[] = [];
+    for (const q of queries) {
+      // Grafana's $__rate_interval is at least four scrape intervals; one minute here.
+      const r = await promQuery(q.expr.replace(/\$__rate_interval/g, '1m'));
+      expect({ panel: q.panel, expr: q.expr, status: r.status, error: r.error ?? '' }).toEqual({ panel: q.panel, expr: q.expr, status: 'success', error: '' });
+      if (r.data.result.length === 0) empty.push(`${q.panel}: ${q.expr}`);
+    }
+    const hitRatio = await promQuery(queries.find((q) => q.panel === 'Hit ratio')!.expr.replace(/\$__rate_interval/g, '1m'));
+    expect(Number(hitRatio.data.result[0]?.value[1])).toBeGreaterThan(0);
+    const states = await promQuery('count by (state) (santa_zone_state)');
+    expect(states.data.result.map((x) => x.metric.state)).toContain('offloaded');
+    // Every panel but the ones about rare events has data from a running santa.
+    expect(empty.filter((e) => !/Reload events|verify/.test(e))).toEqual([]);
+  }, 60_000);
+});
