@@ -148,8 +148,16 @@ function frameWithMessage(rng: Rng, settings: ModelSettings, msg: Buffer, v6: bo
 
 export function frameSpec(rng: Rng, settings: ModelSettings, v6: boolean): FrameSpec {
   const served = v6 ? settings.v6Addrs : settings.v4Addrs;
-  const dst = rng.chance(0.95) ? rng.pick(served.length > 0 ? served : [v6 ? SERVER_V6 : SERVER_V4]) : rng.pick(v6 ? ODD_V6_DESTS : ODD_V4_DESTS);
-  const src = rng.chance(0.95) ? (v6 ? CLIENT_V6 : CLIENT_V4) : rng.pick(v6 ? ODD_V6_SOURCES : ODD_V4_SOURCES);
+  const dst = rng.weighted<() => string>([
+    [60, () => rng.pick(served.length > 0 ? served : [v6 ? SERVER_V6 : SERVER_V4])],
+    [35, () => (served.length > 0 ? rng.pick(served) : unicastAddress(rng, v6))],
+    [5, () => rng.pick(v6 ? ODD_V6_DESTS : ODD_V4_DESTS)],
+  ])();
+  const src = rng.weighted<() => string>([
+    [60, () => (v6 ? CLIENT_V6 : CLIENT_V4)],
+    [35, () => unicastAddress(rng, v6)],
+    [5, () => rng.pick(v6 ? ODD_V6_SOURCES : ODD_V4_SOURCES)],
+  ])();
   const ports = settings.ports.length > 0 ? settings.ports : [53];
   const tags = rng.weighted([
     [60, 0],
@@ -169,6 +177,13 @@ export function frameSpec(rng: Rng, settings: ModelSettings, v6: boolean): Frame
   if (v6 && rng.chance(0.08)) spec.ipv6NextHeader = rng.pick(IPV6_NEXT_HEADERS);
   if (rng.chance(0.15)) spec.padTo = rng.range(60, 140);
   return spec;
+}
+
+/** Any address a client or server may have: the checksum arithmetic must hold for all of them. */
+function unicastAddress(rng: Rng, v6: boolean): string {
+  if (v6) return Array.from({ length: 8 }, (_, i) => (i === 0 ? rng.range(0x2000, 0xfdff) : rng.int(0x10000)).toString(16)).join(':');
+  const first = rng.pick([rng.range(1, 126), rng.range(128, 223)]);
+  return [first, rng.int(256), rng.int(256), rng.range(1, 254)].join('.');
 }
 
 function ipv4Options(rng: Rng): Buffer {
