@@ -791,6 +791,8 @@ __noinline int santa_cookie(const struct santa_settings *cfg, struct santa_scrat
 	__u8 *out = (__u8 *)s->cookie_out;
 	__u64 client = s->cookie_in[0], sum = 0;
 
+	if (q->cookie == COOKIE_CLIENT && cfg->cookie_require_server)
+		return SANTA_CNT_PASS_BAD_COOKIE; /* BIND answers BADCOOKIE */
 	if (q->cookie == COOKIE_SERVER) {
 		__u8 *server = (__u8 *)&s->cookie_in[1];
 		__u64 presented = s->cookie_in[2];

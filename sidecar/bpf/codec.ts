@@ -353,6 +353,8 @@ export interface CookieSettings {
   secret: Uint8Array;
   /** CLOCK_REALTIME minus CLOCK_MONOTONIC in ns: the program's wall clock for cookie timestamps. */
   clockOffsetNs: bigint;
+  /** BIND's require-server-cookie: only queries with a valid server cookie may hit. */
+  requireServerCookie?: boolean;
 }
 
 function modeValue(mode: SantaMode, abi: SantaAbi): number {
@@ -405,6 +407,7 @@ export function encodeSettings(s: SantaSettings, abi: SantaAbi = santaAbi()): Bu
       throw new RangeError(`cookie clock offset ${s.cookie.clockOffsetNs} ns is not a positive 63-bit number`);
     }
     out[o.cookieOn] = 1;
+    out[o.cookieRequireServer] = s.cookie.requireServerCookie ? 1 : 0;
     Buffer.from(s.cookie.secret).copy(out, o.cookieSecret);
     writeU64(out, o.clockOffsetNs, s.cookie.clockOffsetNs);
   }
@@ -424,7 +427,13 @@ export function decodeSettings(buf: Uint8Array, abi: SantaAbi = santaAbi()): San
   const nV6 = count(o.nV6, abi.limits.MAX_ADDRS, 'IPv6 addresses');
   const cookie: Partial<SantaSettings> =
     b[o.cookieOn] === 1
-      ? { cookie: { secret: Buffer.from(b.subarray(o.cookieSecret, o.cookieSecret + o.cookieSecretSize)), clockOffsetNs: readU64(b, o.clockOffsetNs) } }
+      ? {
+          cookie: {
+            secret: Buffer.from(b.subarray(o.cookieSecret, o.cookieSecret + o.cookieSecretSize)),
+            clockOffsetNs: readU64(b, o.clockOffsetNs),
+            ...(b[o.cookieRequireServer] ? { requireServerCookie: true } : {}),
+          },
+        }
       : {};
   return {
     mode: modeName(readU32(b, o.mode), abi),

@@ -125,6 +125,7 @@ export interface NativeAbi {
     nV6: number;
     v6Addrs: number;
     cookieOn: number;
+    cookieRequireServer: number;
     cookieSecret: number;
     cookieSecretSize: number;
     clockOffsetNs: number;

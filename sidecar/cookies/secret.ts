@@ -20,9 +20,11 @@ export interface CookieOptions {
   cookieAlgorithm?: string;
   /** `answer-cookie`; BIND's default is yes. */
   answerCookie?: boolean;
+  /** `require-server-cookie`; BIND's default is no. */
+  requireServerCookie?: boolean;
 }
 
-export type CookieSecretChoice = { secret: Buffer } | { secret?: undefined; reason: string };
+export type CookieSecretChoice = { secret: Buffer; requireServerCookie: boolean } | { secret?: undefined; reason: string };
 
 /** The 16-byte key from a `cookie-secret` value (hex, as named.conf writes it). */
 export function parseCookieSecret(hex: string, where = 'cookie-secret'): Buffer {
@@ -44,5 +46,5 @@ export function chooseCookieSecret(options: CookieOptions): CookieSecretChoice {
   const algorithm = (options.cookieAlgorithm ?? 'siphash24').toLowerCase();
   if (algorithm !== 'siphash24') return { reason: `cookie-algorithm ${algorithm}: only siphash24 (RFC 9018) is answered in XDP` };
   if (options.cookieSecrets.length === 0) return { reason: 'no cookie-secret in named.conf: BIND uses a random secret' };
-  return { secret: parseCookieSecret(options.cookieSecrets[0], 'cookie-secret (first)') };
+  return { secret: parseCookieSecret(options.cookieSecrets[0], 'cookie-secret (first)'), requireServerCookie: options.requireServerCookie === true };
 }

@@ -4,9 +4,11 @@
  *
  * BIND runs with `require-server-cookie yes`, so it answers BADCOOKIE over UDP to any query
  * without a server cookie it accepts: its answer status is the proof of validity.
- *   - XDP -> BIND: `dig +cookie` for a cached name is answered by XDP (hit counter moves); the
- *     cookie it returns is sent to BIND for a name XDP does not hold, and BIND answers NOERROR
- *     (a tampered copy gets BADCOOKIE, so BIND really checks).
+ *   - XDP -> BIND: `dig +cookie` with only a client cookie for a cached name passes to BIND,
+ *     which says BADCOOKIE (as it must under require-server-cookie); with that server cookie
+ *     the query is answered by XDP (hit counter moves) with a cookie XDP minted; that cookie
+ *     is sent to BIND for a name XDP does not hold, and BIND answers NOERROR (a tampered copy
+ *     gets BADCOOKIE, so BIND really checks).
  *   - BIND -> XDP: a cookie BIND minted is sent with a query for the cached name: XDP answers it
  *     (a hit, not PASS_BAD_COOKIE); a tampered copy passes to BIND, which says BADCOOKIE.
  * The secret comes from BIND's own named.conf, read by the sidecar's parser and cookie module.
@@ -60,14 +62,15 @@ describe.each(['generic', 'native'] as const)('%s mode', (mode) => {
       zones: [{ name: ZONE, text: ZONE_TEXT }],
       extraOptions: `cookie-secret "${SECRET_HEX}"; require-server-cookie yes;`,
     });
-    const choice = chooseCookieSecret(readNamedConf(bind.confPath).options);
+    // The named.conf parser does not report require-server-cookie (yet): the test states it.
+    const choice = chooseCookieSecret({ ...readNamedConf(bind.confPath).options, requireServerCookie: true });
     if (!choice.secret) throw new Error(`no cookie secret from ${bind.confPath}: ${choice.reason}`);
     secret = choice.secret;
     v.santa.settings({
       ports: [53],
       v4Addrs: [v.topo.server.v4],
       v6Addrs: [v.topo.server.v6],
-      cookie: { secret, clockOffsetNs: wallClockOffsetNs() },
+      cookie: { secret, clockOffsetNs: wallClockOffsetNs(), requireServerCookie: choice.requireServerCookie },
     });
     // dig sends RD=1 and EDNS: BIND's answer to that (no-auth-recursive) is the A record alone.
     v.santa.install({ name: CACHED, rd: true, edns: true, slot, answers: [{ name: CACHED, type: 'A', ttl: 300, data: '192.0.2.80' }] });
@@ -114,7 +117,12 @@ describe.each(['generic', 'native'] as const)('%s mode', (mode) => {
     const client = v6 ? v!.topo.client.v6 : v!.topo.client.v4;
     const before = v!.santa.maps.readStats();
     const hitsBefore = v!.santa.hits(slot);
-    const fromXdp = await dig(CACHED, '+cookie', v6);
+    // Under require-server-cookie a client cookie alone is BIND's to refuse: XDP passes it.
+    const first = await dig(CACHED, '+cookie', v6);
+    expect(first.status).toBe('BADCOOKIE');
+    expect(v!.santa.maps.readStats().PASS_BAD_COOKIE - before.PASS_BAD_COOKIE).toBe(1);
+    // XDP answers once the client has a server cookie, and mints a fresh one of its own.
+    const fromXdp = await dig(CACHED, `+cookie=${first.cookie!.toString('hex')}`, v6);
     expect({ status: fromXdp.status, answer: fromXdp.answer }).toEqual({ status: 'NOERROR', answer: ['192.0.2.80'] });
     expect(v!.santa.hits(slot)).toBe(hitsBefore + 1);
     expect(v!.santa.maps.readStats().HITS - before.HITS).toBe(1);

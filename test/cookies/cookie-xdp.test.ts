@@ -211,6 +211,12 @@ describe('cookie queries that pass', () => {
     expectPass(q.frame, 'PASS_TOO_BIG');
   });
 
+  it('under require-server-cookie a client cookie alone passes (BIND answers BADCOOKIE), a valid one hits', () => {
+    santa.settings({ cookie: { secret: SECRET, clockOffsetNs: wallClockOffsetNs(), requireServerCookie: true } });
+    expectPass(cookieQuery(V4, EVEN).frame, 'PASS_BAD_COOKIE');
+    expectCookieHit(V4, EVEN, cookieQuery(V4, EVEN, serverCookie(SECRET, CLIENT, V4.src, nowSeconds())));
+  });
+
   it('without cookie settings a cookie query passes as before', () => {
     santa.settings({});
     expectPass(cookieQuery(V4, EVEN).frame, 'PASS_EDNS_OPTIONS');

@@ -1526,6 +1526,7 @@ static napi_value abi(napi_env env, napi_callback_info info)
 	OFF(settings, santa_settings, n_v6, "nV6");
 	OFF(settings, santa_settings, v6_addrs, "v6Addrs");
 	OFF(settings, santa_settings, cookie_on, "cookieOn");
+	OFF(settings, santa_settings, cookie_require_server, "cookieRequireServer");
 	OFF(settings, santa_settings, cookie_secret, "cookieSecret");
 	SET(settings, "cookieSecretSize", sizeof(((struct santa_settings *)0)->cookie_secret));
 	OFF(settings, santa_settings, clock_offset_ns, "clockOffsetNs");

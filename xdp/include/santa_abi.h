@@ -119,7 +119,10 @@ struct santa_settings {
 	 * (RFC 9018): a query whose OPT carries only a COOKIE option can hit, and its reply
 	 * carries a server cookie BIND accepts. Off: such queries pass (SANTA_CNT_PASS_EDNS_OPTIONS). */
 	__u8 cookie_on;        /* 1 when cookie_secret and clock_offset_ns are set */
-	__u8 pad2[7];
+	/* BIND's require-server-cookie: a query with only a client cookie gets BADCOOKIE from
+	 * BIND, so only valid server cookies may hit. */
+	__u8 cookie_require_server;
+	__u8 pad2[6];
 	__u8 cookie_secret[16];  /* BIND's first cookie-secret, bytes as the hex reads (SipHash key) */
 	/* The program has only bpf_ktime_get_ns (CLOCK_MONOTONIC); cookie timestamps are wall
 	 * seconds. User space writes CLOCK_REALTIME - CLOCK_MONOTONIC in ns and refreshes it, so
