@@ -72,13 +72,15 @@ async function main(argv: string[]): Promise<void> {
       process.stdout.write(opts.json ? JSON.stringify(report, null, 2) + '\n' : formatStatus(report));
     });
 
-  withSettingFlags(program.command('verify').description("build every answer of every offloadable zone and compare it with BIND's own"))
+  program
+    .command('verify')
+    .description("build every answer of every offloadable zone and compare it with BIND's own")
+    .option('--named-conf <file>', "BIND's named.conf", '/etc/bind/named.conf')
     .option('--bind <host#port>', 'where BIND answers (over TCP)', '127.0.0.1#53')
     .option('--json', 'print JSON')
     .action(async (opts) => {
-      const config = await configFrom(opts, false);
       const [host, port] = String(opts.bind).split('#');
-      const report = await verifyZones(config, { host, port: Number(port ?? 53) });
+      const report = await verifyZones(String(opts.namedConf), { host, port: Number(port ?? 53) });
       process.stdout.write(opts.json ? JSON.stringify(report, null, 2) + '\n' : formatVerify(report));
       if (report.mismatched > 0 || report.errors > 0) process.exitCode = 1;
     });

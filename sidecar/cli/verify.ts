@@ -4,7 +4,6 @@
  * and compares each with BIND's own answer over TCP. The cache only ever installs answers that
  * pass this same comparison; this command shows the whole picture at once.
  */
-import type { SantaConfig } from '../config';
 import { encodeQuery, exchange, type ServerAddress } from '../dns/client';
 import { readNamedConf } from '../named-conf/read';
 import { buildResponse, type ServerOptions } from '../response/build';
@@ -40,15 +39,15 @@ function questionsOf(zone: Zone): { name: string; type: number }[] {
   return out;
 }
 
-export async function verifyZones(config: SantaConfig, bind: ServerAddress): Promise<VerifyReport> {
-  const conf = readNamedConf(config.namedConf);
+export async function verifyZones(namedConf: string, bind: ServerAddress): Promise<VerifyReport> {
+  const conf = readNamedConf(namedConf);
   const server: ServerOptions = { minimalResponses: conf.options.minimalResponses, ednsUdpSize: conf.options.ednsUdpSize, maxUdpSize: conf.options.maxUdpSize };
   const report: VerifyReport = { zones: 0, questions: 0, notCacheable: 0, equal: 0, byteIdentical: 0, mismatched: 0, errors: 0, problems: [] };
   let id = 1;
   for (const zc of conf.zones.filter((z) => z.offloadable && z.file)) {
     let zone: Zone;
     try {
-      zone = parseZoneFile(zc.file as string, zc.name);
+      zone = parseZoneFile(zc.file as string, zc.name, { includeBase: conf.options.directory });
     } catch (e) {
       report.errors++;
       report.problems.push(`${zc.name}: ${(e as Error).message}`);

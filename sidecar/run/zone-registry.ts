@@ -40,7 +40,11 @@ export class ZoneRegistry {
   /** Zones named.conf declares that Santa will not answer for, with the reason. */
   readonly skipped: ReadonlyArray<{ zone: string; reason: string }>;
 
+  /** named's working directory: relative $INCLUDE paths in zone files resolve against it. */
+  private readonly directory: string;
+
   constructor(conf: NamedConf) {
+    this.directory = conf.options.directory;
     const skipped: { zone: string; reason: string }[] = [];
     for (const config of conf.zones) {
       if (!config.offloadable || !config.file) {
@@ -112,7 +116,7 @@ export class ZoneRegistry {
     if (!z) throw new Error(`zone ${zone} is not registered`);
     z.stamp = fileStamp(z.config.file as string);
     try {
-      const model = parseZoneFile(z.config.file as string, z.config.name);
+      const model = parseZoneFile(z.config.file as string, z.config.name, { includeBase: this.directory });
       z.model = model;
       return this.apply(zone, { kind: 'parsed', serial: soaSerialOf(model) });
     } catch (e) {
