@@ -74,11 +74,14 @@ export function parseName(text: string, origin: string): string {
   if (text.length === 0) throw new NameError('empty name');
   const hasEscape = text.includes('\\');
   const absolute = text.endsWith('.') && !(hasEscape && escapedFinalDot(text));
-  const body = absolute ? text.slice(0, -1) : text;
+  const bodyLength = absolute ? text.length - 1 : text.length;
   let result: string;
-  if (!hasEscape && plainNameLengthsOk(body, text)) {
-    result = body;
+  if (!hasEscape && plainNameLengthsOk(text, bodyLength)) {
+    // An absolute name already in canonical form is returned as the same string (no copy).
+    if (absolute) return text;
+    result = text;
   } else {
+    const body = text.slice(0, bodyLength);
     const labels = decodeLabels(body);
     checkLengths(labels, text);
     result = labels.map(encodeLabel).join('.');
@@ -93,10 +96,10 @@ export function parseName(text: string, origin: string): string {
  * The common case, checked in one pass: only characters BIND prints unescaped, and label and
  * name lengths within limits. False sends the name through the general (escaping) path.
  */
-function plainNameLengthsOk(body: string, text: string): boolean {
+function plainNameLengthsOk(text: string, bodyLength: number): boolean {
   let label = 0;
-  for (let i = 0; i < body.length; i++) {
-    const c = body.charCodeAt(i);
+  for (let i = 0; i < bodyLength; i++) {
+    const c = text.charCodeAt(i);
     if (c === 0x2e) {
       if (label === 0) throw new NameError(`empty label in name '${text}'`);
       label = 0;
@@ -107,7 +110,7 @@ function plainNameLengthsOk(body: string, text: string): boolean {
     }
   }
   if (label === 0) throw new NameError(`empty label in name '${text}'`);
-  if (body.length + 2 > 255) throw new NameError(`name '${text}' is longer than 255 bytes`);
+  if (bodyLength + 2 > 255) throw new NameError(`name '${text}' is longer than 255 bytes`);
   return true;
 }
 
