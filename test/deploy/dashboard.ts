@@ -42,9 +42,10 @@ export function metricNames(expr: string): string[] {
     .replace(/\{[^}]*\}/g, '{}')
     .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, '')
     .replace(/\[[^\]]*\]/g, '[]')
+    .replace(/\boffset\s+-?[0-9a-z]+/g, '')
     .replace(/\$\w+/g, '');
   const names = new Set<string>();
-  for (const m of stripped.matchAll(/[A-Za-z_:][A-Za-z0-9_:]*/g)) {
+  for (const m of stripped.matchAll(/(?<![\w.])[A-Za-z_:][A-Za-z0-9_:]*/g)) {
     const after = stripped.slice(m.index! + m[0].length).trimStart();
     if (after.startsWith('(')) continue;
     if (PROMQL_WORDS.has(m[0])) continue;

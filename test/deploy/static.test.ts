@@ -1,0 +1,171 @@
+/**
+ * Checks of the deployment files with their tools' own validators (no Docker engine needed):
+ * docker-compose's config check, hadolint on the Dockerfile, promtool on the Prometheus config
+ * and alert rules (including unit tests of the alerts), systemd-analyze on the unit, and the
+ * metric and label names the dashboard and the alerts use against the registry Santa exports.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { parse } from 'yaml';
+import { createMetrics } from '../../sidecar/metrics';
+import { requireTools } from '../support/require-root';
+import { run } from '../support/process';
+import { dashboardQueries, labelNames, metricNames } from './dashboard';
+
+const ROOT = resolve(__dirname, '../..');
+const COMPOSE = join(ROOT, 'deploy/compose');
+
+/** Runs a validator; a failure shows its whole output. */
+async function check(argv: string[], cwd = ROOT): Promise<string> {
+  const r = await run(argv, { cwd, allowFailure: true, timeoutMs: 300_000 });
+  const out = `${r.stdout}${r.stderr}`;
+  if (r.code !== 0) throw new Error(`${argv.join(' ')} failed (exit ${r.code}):\n${out}`);
+  return out;
+}
+
+interface ComposeService {
+  image?: string;
+  build?: unknown;
+  network_mode?: string;
+  cap_add?: string[];
+  cap_drop?: string[];
+  volumes?: (string | { type: string; source: string; target: string })[];
+}
+
+describe('docker-compose.yml', () => {
+  let services: Record<string, ComposeService>;
+
+  beforeAll(async () => {
+    requireTools('compose validation', ['docker-compose']);
+    await check(['docker-compose', '-f', join(ROOT, 'docker-compose.yml'), 'config', '--quiet']);
+    const resolved = await check(['docker-compose', '-f', join(ROOT, 'docker-compose.yml'), 'config']);
+    services = (parse(resolved) as { services: Record<string, ComposeService> }).services;
+  }, 60_000);
+
+  it('passes the compose tool\'s own config check and has the whole topology', () => {
+    expect(Object.keys(services).sort()).toEqual(['bind', 'bind-init', 'bpfman', 'grafana', 'prometheus', 'santa']);
+    expect(services.bind.image).toBe('internetsystemsconsortium/bind9:9.18');
+    expect(services.bpfman.image).toBe('quay.io/bpfman/bpfman:v0.6.0');
+    expect(services.santa.build).toBeDefined();
+  });
+
+  it('runs santa and bpfman in BIND\'s network namespace, santa with CAP_BPF only', () => {
+    expect(services.santa.network_mode).toBe('service:bind');
+    expect(services.bpfman.network_mode).toBe('service:bind');
+    expect(services.santa.cap_drop).toEqual(['ALL']);
+    expect(services.santa.cap_add).toEqual(['BPF']);
+  });
+
+  it('mounts only files of the repository that exist, and the same named.conf and zones into bind and santa', () => {
+    const sources = (s: ComposeService) =>
+      (s.volumes ?? []).map((v) => (typeof v === 'string' ? { source: v.split(':')[0], target: v.split(':')[1] } : v));
+    for (const [name, s] of Object.entries(services)) {
+      for (const v of sources(s)) {
+        if (isAbsolute(v.source) && v.source.startsWith(ROOT)) expect({ service: name, source: v.source, exists: existsSync(v.source) }).toEqual({ service: name, source: v.source, exists: true });
+      }
+    }
+    const mountOf = (svc: string, target: string) => sources(services[svc]).find((v) => v.target === target)?.source;
+    for (const target of ['/etc/bind/named.conf', '/etc/bind/zones', '/etc/bind/keys', '/var/log/bind']) {
+      expect({ target, santa: mountOf('santa', target) }).toEqual({ target, santa: mountOf('bind', target) });
+    }
+  });
+});
+
+describe('deploy/Dockerfile', () => {
+  it('is clean under hadolint', async () => {
+    requireTools('Dockerfile lint', ['python3']);
+    const out = await check(['bash', join(__dirname, 'lint-dockerfile.sh')]);
+    expect(out).toMatch(/deploy\/Dockerfile is clean/);
+  }, 300_000);
+
+  it('builds with compilers and runs without them', () => {
+    const text = readFileSync(join(ROOT, 'deploy/Dockerfile'), 'utf8');
+    const stages = text.split(/^FROM /m).slice(1);
+    expect(stages).toHaveLength(2);
+    expect(stages[0]).toMatch(/\bclang\b/);
+    expect(stages[1]).not.toMatch(/\b(clang|gcc|make|llvm|build-essential)\b/);
+    expect(stages[1]).toMatch(/\bbind9-utils\b/); // rndc for bind.reload_command
+  });
+});
+
+describe('Prometheus configuration and alert rules', () => {
+  beforeAll(() => requireTools('promtool checks', ['promtool']));
+
+  it('passes promtool check config (which also checks the rule files it names)', async () => {
+    const out = await check(['promtool', 'check', 'config', join(COMPOSE, 'prometheus/prometheus.yml')]);
+    expect(out).toMatch(/SUCCESS: 5 rules found/);
+  });
+
+  it('fires each alert on the series that should trigger it (promtool test rules)', async () => {
+    const out = await check(['promtool', 'test', 'rules', 'alerts.test.yml'], __dirname);
+    expect(out).toMatch(/SUCCESS/);
+  });
+});
+
+describe('metric names in the dashboard and the alerts', () => {
+  // The names and labels Santa really exports: the exposition text of the registry it serves
+  // /metrics from, fed with a snapshot of every part (families without data export no samples,
+  // and their labels exist only on samples).
+  const exported = new Set<string>();
+  const labels = new Set<string>(['job', 'instance']); // added by Prometheus at scrape time
+  beforeAll(async () => {
+    const metrics = createMetrics(
+      {
+        xdp: () => ({ packets: 10, dnsQueries: 9, hits: 5, dryRunHits: 0, txBytes: 500, pass: { miss: 3, not_dns: 1 } }),
+        cache: () => ({ entries: 5, bytes: 400, capacityEntries: 100, capacityBytes: 65536, hitRatio: 0.6 }),
+        zones: () => [{ zone: 'example.test', serial: 7, state: 'offloaded' }],
+        querySource: () => ({ source: 'querylog', records: 9, unreadable: 0 }),
+        loop: () => ({ zoneReloads: 1, zoneReloadErrors: 0, verifyChecks: 5, verifyFailures: 0, installs: 5, removals: 0, renewals: 3 }),
+        mode: () => 'on',
+      },
+      { version: 'test', loader: 'native' },
+    );
+    metrics.observeLoop(0.01);
+    for (const line of (await metrics.render()).split('\n')) {
+      const sample = /^([A-Za-z_:][A-Za-z0-9_:]*)(?:\{(.*)\})? /.exec(line);
+      if (!sample) continue;
+      exported.add(sample[1]);
+      for (const l of (sample[2] ?? '').matchAll(/([A-Za-z_][A-Za-z0-9_]*)="/g)) labels.add(l[1]);
+    }
+  });
+  const PROMETHEUS_OWN = new Set(['up']);
+
+  const dashboard = JSON.parse(readFileSync(join(COMPOSE, 'grafana/dashboards/santa.json'), 'utf8'));
+  const alerts = parse(readFileSync(join(COMPOSE, 'prometheus/alerts.yml'), 'utf8')) as { groups: { rules: { alert: string; expr: string }[] }[] };
+  const exprs = [
+    ...dashboardQueries(dashboard).map((q) => ({ where: `dashboard panel "${q.panel}"`, expr: q.expr })),
+    ...alerts.groups.flatMap((g) => g.rules.map((r) => ({ where: `alert ${r.alert}`, expr: r.expr }))),
+  ];
+
+  it('the registry is Santa\'s (sanity: it has the hit counter and process metrics)', () => {
+    expect(exported).toContain('santa_cache_hits_total');
+    expect(exported).toContain('process_cpu_seconds_total');
+  });
+
+  it.each(exprs.map((e) => [e.where, e.expr]))('%s uses only exported metrics and labels', (_where, expr) => {
+    const names = metricNames(expr);
+    expect(names.length).toBeGreaterThan(0);
+    expect(names.filter((n) => !exported.has(n) && !PROMETHEUS_OWN.has(n))).toEqual([]);
+    expect(labelNames(expr).filter((l) => !labels.has(l))).toEqual([]);
+  });
+
+  it('the dashboard covers hit ratio, hits vs passes by reason, entries vs capacity, zone states and reloads', () => {
+    const all = dashboardQueries(dashboard).map((q) => q.expr).join('\n');
+    for (const needed of ['santa_cache_hits_total', 'santa_cache_misses_total', 'santa_xdp_packets_total', 'santa_cache_entries', 'santa_cache_capacity_entries', 'santa_zone_state', 'santa_zone_reloads_total']) {
+      expect(all).toContain(needed);
+    }
+    expect(all).toMatch(/by \(reason\)/);
+  });
+
+  it('the name extraction catches a name Santa does not export', () => {
+    expect(metricNames('sum(rate(santa_cache_hitz_total{result="tx"}[5m])) by (reason)').filter((n) => !exported.has(n))).toEqual(['santa_cache_hitz_total']);
+  });
+});
+
+describe('deploy/systemd/santa.service', () => {
+  it('passes systemd-analyze verify', async () => {
+    requireTools('systemd unit check', ['systemd-analyze']);
+    const out = await check(['systemd-analyze', 'verify', join(ROOT, 'deploy/systemd/santa.service')]);
+    expect(out.trim()).toBe('');
+  });
+});
