@@ -36,8 +36,14 @@ function withSettingFlags(cmd: Command): Command {
   return cmd;
 }
 
-async function configFrom(opts: Record<string, unknown>, requireInterfaces = true): Promise<SantaConfig> {
-  const resolved = await loadConfig({ file: opts.config as string | undefined, flags: configFlagsFrom(opts), requireInterfaces });
+/** `run` needs everything; `status` neither interfaces nor a query source; `detach` no query source. */
+async function configFrom(opts: Record<string, unknown>, command: 'run' | 'status' | 'detach'): Promise<SantaConfig> {
+  const resolved = await loadConfig({
+    file: opts.config as string | undefined,
+    flags: configFlagsFrom(opts),
+    requireInterfaces: command !== 'status',
+    requireQuerySource: command === 'run',
+  });
   return resolved.config;
 }
 
@@ -47,7 +53,7 @@ async function main(argv: string[]): Promise<void> {
     .version(version());
 
   withSettingFlags(program.command('run').description('attach to the interfaces and keep the hot set installed until stopped')).action(async (opts) => {
-    const config = await configFrom(opts);
+    const config = await configFrom(opts, 'run');
     const log = createLogger({ level: config.log.level });
     const santa = await runSanta({ config, log, version: version() });
     log.info({ mode: config.mode, loader: config.loader, interfaces: config.interfaces.map((i) => i.name) }, 'santa running');
@@ -67,7 +73,7 @@ async function main(argv: string[]): Promise<void> {
     .option('--top <n>', 'cached questions to list', '10')
     .option('--json', 'print JSON')
     .action(async (opts) => {
-      const config = await configFrom(opts, false);
+      const config = await configFrom(opts, 'status');
       const report = await statusReport(config, Number(opts.top));
       process.stdout.write(opts.json ? JSON.stringify(report, null, 2) + '\n' : formatStatus(report));
     });
@@ -88,7 +94,7 @@ async function main(argv: string[]): Promise<void> {
   withSettingFlags(program.command('detach').description('take Santa off its interfaces (either loader)'))
     .option('--purge', 'also remove the pinned maps (native loader): the cache is gone')
     .action(async (opts) => {
-      const config = await configFrom(opts);
+      const config = await configFrom(opts, 'detach');
       const loader = createLoader(config, config.bpfObject ?? defaultObjectPath());
       try {
         for (const target of targetsOf(config)) {

@@ -18,6 +18,7 @@ export interface LoadOptions {
   flags?: ReadonlyArray<ConfigFlag>;
   cwd?: string;
   requireInterfaces?: boolean;
+  requireQuerySource?: boolean;
 }
 
 export async function loadConfig(options: LoadOptions = {}): Promise<ResolvedConfig> {
@@ -38,6 +39,7 @@ export async function loadConfig(options: LoadOptions = {}): Promise<ResolvedCon
     flags: options.flags,
     cwd: options.cwd ?? process.cwd(),
     requireInterfaces: options.requireInterfaces,
+    requireQuerySource: options.requireQuerySource,
   });
 }
 

@@ -53,6 +53,8 @@ export interface ConfigSources {
   cwd: string;
   /** `santa run` and `santa detach` need interfaces; `santa status` does not. Default true. */
   requireInterfaces?: boolean;
+  /** Only `santa run` reads queries: other commands need no queries.path. Default true. */
+  requireQuerySource?: boolean;
 }
 
 export interface ResolvedConfig {
@@ -86,7 +88,7 @@ export function resolveConfig(sources: ConfigSources): ResolvedConfig {
   // A rule over a setting that already failed would only repeat the same problem.
   const failed = new Set(issues.map((i) => i.key.split(/[.[]/)[0]));
   // Nothing of an unreadable file was applied: rules over its settings would mislead.
-  if (fileReadable) crossCheck(config, origins, sources.requireInterfaces ?? true, failed, issues);
+  if (fileReadable) crossCheck(config, origins, sources.requireInterfaces ?? true, sources.requireQuerySource ?? true, failed, issues);
 
   if (issues.length > 0) throw new ConfigError(issues);
   return { config, origins };
@@ -264,6 +266,7 @@ function crossCheck(
   config: SantaConfig,
   origins: Record<string, string>,
   requireInterfaces: boolean,
+  requireQuerySource: boolean,
   failed: ReadonlySet<string>,
   issues: ConfigIssue[],
 ): void {
@@ -276,7 +279,7 @@ function crossCheck(
       message: `at least one interface is required (YAML interfaces, ${envName('interfaces')} or ${flagName('interfaces')})`,
     });
   }
-  if (ok('queries') && config.queries.source !== 'none' && config.queries.path === undefined) {
+  if (requireQuerySource && ok('queries') && config.queries.source !== 'none' && config.queries.path === undefined) {
     issues.push({
       where: from('queries.source'),
       key: 'queries.path',

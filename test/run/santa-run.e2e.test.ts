@@ -184,6 +184,16 @@ describe('santa run (native loader) between real namespaces and a real BIND', ()
     }
   }, 60_000);
 
+  it('santa status shows the counters, hit ratio and most-hit questions from the pins', async () => {
+    const r = await topo.exec(topo.server, ['node', '--require', 'tsx/cjs', join(ROOT, 'sidecar/cli/main.ts'), 'status', '--config', join(work, 'santa.yaml'), '--json']);
+    const status = JSON.parse(r.stdout) as { loader: string; mode: string; attachments: { iface: string }[]; counters: Record<string, number>; entries: number; top: { question: string; hits: number }[] };
+    expect(status).toMatchObject({ loader: 'native', mode: 'on', attachments: [{ iface: topo.server.ifname }] });
+    expect(status.counters.HITS).toBe(stats().HITS);
+    expect(status.entries).toBeGreaterThan(0);
+    expect(status.top[0].hits).toBeGreaterThan(0);
+    expect(status.top[0].question).toMatch(/^www\.one\.test\.? A /);
+  }, 30_000);
+
   it('lets entries lapse after SIGKILL so that BIND answers everything', async () => {
     santa?.child.kill('SIGKILL');
     await santa?.exited();
@@ -193,5 +203,12 @@ describe('santa run (native loader) between real namespaces and a real BIND', ()
     expect(await ask('one.test')).toBe('192.0.2.1');
     expect(stats().PASS_EXPIRED).toBe(expiredBefore + 1);
     await waitFor('BIND logged the query', async () => clientQueries('one.test') > logged || undefined, { timeoutMs: 5000, intervalMs: 100 });
+  }, 30_000);
+
+  it('santa detach takes the program off the interface', async () => {
+    const cli = ['node', '--require', 'tsx/cjs', join(ROOT, 'sidecar/cli/main.ts'), 'detach', '--config', join(work, 'santa.yaml')];
+    expect((await topo.exec(topo.server, cli)).stdout).toContain(`${topo.server.ifname}: detached`);
+    expect((await topo.exec(topo.server, ['ip', '-j', 'link', 'show', 'dev', topo.server.ifname])).stdout).not.toContain('"xdp"');
+    expect((await topo.exec(topo.server, cli)).stdout).toContain('Santa was not attached');
   }, 30_000);
 });
