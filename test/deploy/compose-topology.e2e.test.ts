@@ -31,6 +31,8 @@ import { dashboardQueries } from './dashboard';
 const ROOT = resolve(__dirname, '../..');
 const COMPOSE = join(ROOT, 'deploy/compose');
 const PROM_PORT = 9090;
+/** What santa run with the native loader may use (setpriv names, without CAP_). */
+const NATIVE_LOADER_CAPS = ['bpf', 'net_admin', 'sys_admin'];
 
 /** Replaces every mount target (longest first) by the local path holding the same content. */
 function remap(text: string, mounts: Record<string, string>): string {
@@ -92,7 +94,7 @@ describe('the compose topology files, run in network namespaces', () => {
 
   beforeAll(async () => {
     requireRoot('compose topology end to end');
-    requireTools('compose topology end to end', ['named', 'rndc', 'rndc-confgen', 'nsenter', 'prometheus', 'curl']);
+    requireTools('compose topology end to end', ['setpriv', 'named', 'rndc', 'rndc-confgen', 'nsenter', 'prometheus', 'curl']);
     topo = await createTopology();
     work = mkdtempSync(join(tmpdir(), 'santa-compose-'));
     pinDir = `/sys/fs/bpf/santa-compose-test-${process.pid}`;
@@ -127,7 +129,10 @@ describe('the compose topology files, run in network namespaces', () => {
       SANTA_INTERFACES: `${topo.server.ifname}:generic`,
       SANTA_PIN_DIR: pinDir,
     });
-    santa = startBackground(nsArgv(topo.server.ns, ['node', '--require', 'tsx/cjs', join(ROOT, 'sidecar/cli/main.ts'), 'run', '--config', santaYaml]), {
+    // Only the capabilities deploy/systemd/santa.service and deploy/Dockerfile document for the
+    // native loader: the test fails if santa needs more.
+    const capabilities = ['setpriv', `--bounding-set=-all,${NATIVE_LOADER_CAPS.map((c) => `+${c}`).join(',')}`, '--inh-caps=-all', '--'];
+    santa = startBackground(nsArgv(topo.server.ns, [...capabilities, 'node', '--require', 'tsx/cjs', join(ROOT, 'sidecar/cli/main.ts'), 'run', '--config', santaYaml]), {
       env,
       cwd: ROOT,
     });
