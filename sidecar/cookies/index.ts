@@ -14,3 +14,4 @@ export {
 } from './server-cookie';
 export { chooseCookieSecret, parseCookieSecret, CookieOptions, CookieSecretChoice, CookieSecretError } from './secret';
 export { wallClockOffsetNs, CLOCK_REFRESH_MS } from './clock';
+export { cookieSettingsSource, CookieSettingsSource } from './settings';

@@ -24,7 +24,7 @@ export interface CookieOptions {
   requireServerCookie?: boolean;
 }
 
-export type CookieSecretChoice = { secret: Buffer; requireServerCookie: boolean } | { secret?: undefined; reason: string };
+export type CookieSecretChoice = { secret: Buffer; requireServerCookie: boolean; reason?: undefined } | { secret?: undefined; reason: string };
 
 /** The 16-byte key from a `cookie-secret` value (hex, as named.conf writes it). */
 export function parseCookieSecret(hex: string, where = 'cookie-secret'): Buffer {

@@ -22,6 +22,7 @@ import { HotSetRanking } from '../ranking/hot-set-ranking';
 import { isCacheable } from '../ranking/feed';
 import { KEY_DO, KEY_EDNS, KEY_RD, KEY_V6, type QueryEvent, type QuestionKey } from '../ranking/question-key';
 import { CacheController, type AskBind } from './controller';
+import { cookieSettingsSource, CLOCK_REFRESH_MS } from '../cookies';
 import { ZoneRegistry, type ZoneChange } from './zone-registry';
 
 export interface RunOptions {
@@ -98,7 +99,19 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
   const bpf = loadNative();
   const maps = source.kind === 'pinned' ? SantaMaps.openPinned(source.dir, bpf, abi) : SantaMaps.fromLoadedObject({ id: -1, progs: {}, maps: { ...source.fds } }, bpf, abi);
   const listen = listenSettings(conf);
-  maps.writeSettings({ mode: config.mode, maxUdpSize: conf.options.maxUdpSize, ports: listen.ports, v4Addrs: listen.v4, v6Addrs: listen.v6 });
+  const cookies = cookieSettingsSource(conf.options);
+  if (cookies.reason) log.info({ reason: cookies.reason }, 'queries with DNS cookies are left to BIND');
+  const writeSettings = () =>
+    maps.writeSettings({ mode: config.mode, maxUdpSize: conf.options.maxUdpSize, ports: listen.ports, v4Addrs: listen.v4, v6Addrs: listen.v6, cookie: cookies.settings?.() });
+  writeSettings();
+  // Cookie timestamps are wall-clock seconds; the program knows the wall clock only through this.
+  const clockTimer = cookies.settings && setInterval(() => {
+    try {
+      writeSettings();
+    } catch (e) {
+      log.error({ error: (e as Error).message }, 'cannot refresh the cookie clock in the settings map');
+    }
+  }, CLOCK_REFRESH_MS);
 
   const ranking = new HotSetRanking({ capacity: Math.max(1024, config.cache.maxEntries * 4), halfLifeMs: config.ranking.intervalSeconds * 1000 * 30, startMs: Date.now() });
   const askBind: AskBind = async (key: QuestionKey) => {
@@ -307,6 +320,7 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
     async stop() {
       clearInterval(tickTimer);
       clearInterval(pollTimer);
+      if (clockTimer) clearInterval(clockTimer);
       for (const t of pendingReparse.values()) clearTimeout(t);
       await ticking;
       await watcher.close();

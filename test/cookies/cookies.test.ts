@@ -9,6 +9,7 @@ import {
   chooseCookieSecret,
   cookieOption,
   CookieSecretError,
+  cookieSettingsSource,
   parseCookieSecret,
   serverCookie,
   siphash24,
@@ -97,6 +98,16 @@ describe('the secret from named.conf', () => {
     expect(chooseCookieSecret({ cookieSecrets: ['00'.repeat(16)], answerCookie: false }).reason).toMatch(/answer-cookie no/);
   });
 
+  it('santa run\'s settings source: fresh clock each time, or the reason cookies stay with BIND', () => {
+    const source = cookieSettingsSource({ cookieSecrets: [SECRET.toString('hex')] });
+    const a = source.settings!();
+    expect(Buffer.from(a.secret).equals(SECRET)).toBe(true);
+    expect(a.requireServerCookie).toBe(false);
+    expect(Number(a.clockOffsetNs / 1_000_000n)).toBeGreaterThan(Date.now() - 10 * 365 * 86_400_000);
+    expect(cookieSettingsSource({ cookieSecrets: [] })).toEqual({ reason: expect.stringMatching(/no cookie-secret/) });
+    expect(cookieSettingsSource({ cookieSecrets: ['abcd'] })).toEqual({ reason: expect.stringMatching(/^cookie-secret \(first\): 2 bytes/) });
+  });
+
   it('a malformed secret is an error naming the statement', () => {
     expect(() => parseCookieSecret('0123456789abcdef')).toThrow(CookieSecretError);
     expect(() => parseCookieSecret('0123456789abcdef')).toThrow(/^cookie-secret: 8 bytes; cookie-algorithm siphash24 needs 16/);
@@ -138,7 +149,7 @@ describe('codecs', () => {
       flags: dnsPacket.AUTHORITATIVE_ANSWER,
       questions: [{ name, type: 'A', class: 'IN' }],
       answers: [{ name, type: 'A', ttl: 60, data: '192.0.2.1' }],
-      additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: 0, options: [{ code: 3, data: Buffer.from('ns1') }] } as dnsPacket.Answer],
+      additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: 0, options: [{ code: 3, data: Buffer.from('ns1') }] } as unknown as dnsPacket.Answer],
     });
     const flags = keyFlags({ recursionDesired: false, edns: true, dnssecOk: false, ipv6: false });
     expect(() => cacheEntry({ question: { name, type: 'A' }, reply, slot: 0, expiresNs: 1n, keyFlags: flags })).toThrow(/OPT record carries 7 bytes of options/);
