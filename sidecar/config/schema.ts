@@ -244,7 +244,7 @@ export function flagName(key: string): string {
 }
 
 /** Environment variables read by the CLI itself rather than mapped to a setting. */
-export const ENV_NOT_SETTINGS: ReadonlySet<string> = new Set(['SANTA_CONFIG']);
+export const ENV_NOT_SETTINGS: ReadonlySet<string> = new Set(['SANTA_CONFIG', 'SANTA_NATIVE']);
 
 /** A fresh config object with every optional section present; the loader fills it in. */
 export function emptyConfig(): SantaConfig {
