@@ -4,8 +4,9 @@
  * and alert rules (including unit tests of the alerts), systemd-analyze on the unit, and the
  * metric and label names the dashboard and the alerts use against the registry Santa exports.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { createMetrics } from '../../sidecar/metrics';
 import { requireTools } from '../support/require-root';
@@ -86,6 +87,49 @@ describe('deploy/Dockerfile', () => {
     expect(stages[1]).not.toMatch(/\b(clang|gcc|make|llvm|build-essential)\b/);
     expect(stages[1]).toMatch(/\bbind9-utils\b/); // rndc for bind.reload_command
   });
+});
+
+describe('the runtime image layout (deploy/Dockerfile COPY --from=build lines)', () => {
+  let image: string;
+  beforeAll(async () => {
+    // The build stage's /src: this checkout, with dist/ compiled into a scratch directory.
+    const src = mkdtempSync(join(tmpdir(), 'santa-image-src-'));
+    image = mkdtempSync(join(tmpdir(), 'santa-image-'));
+    await run(['npx', 'tsc', '-p', join(ROOT, 'tsconfig.json'), '--outDir', join(src, 'dist')], { cwd: ROOT, allowFailure: true, timeoutMs: 300_000 });
+    const fromSrc = (p: string) => (p.startsWith('dist/') || p === 'dist' ? join(src, p) : join(ROOT, p));
+    const runtime = readFileSync(join(ROOT, 'deploy/Dockerfile'), 'utf8').split(/^FROM /m).pop()!;
+    const copies = [...runtime.matchAll(/^COPY --from=build (.+)$/gm)].map((m) => m[1].trim().split(/\s+/));
+    expect(copies.length).toBeGreaterThan(3);
+    for (const args of copies) {
+      const dest = join(image, args[args.length - 1]);
+      for (const from of args.slice(0, -1)) {
+        const rel = from.replace(/^\/src\//, '');
+        const to = dest.endsWith('/') || args.length > 2 ? join(dest, basename(rel)) : dest;
+        mkdirSync(dirname(to), { recursive: true });
+        if (rel === 'node_modules') symlinkSync(join(ROOT, 'node_modules'), to);
+        else cpSync(fromSrc(rel), to, { recursive: true });
+      }
+    }
+    rmSync(src, { recursive: true, force: true });
+  }, 300_000);
+  afterAll(() => {
+    if (image) rmSync(image, { recursive: true, force: true });
+  });
+
+  it('gives santa its CLI, native binding, XDP object and schemas from inside the image', async () => {
+    const help = await check(['node', join(image, 'dist/sidecar/cli/main.js'), '--help'], tmpdir());
+    expect(help).toMatch(/\brun\b/);
+    const probe = [
+      `const d = ${JSON.stringify(join(image, 'dist/sidecar'))};`,
+      "console.log(JSON.stringify([require(d + '/loader/bpfman/client.js').protoPath(), require(d + '/bpf/native.js').nativeModulePath(), require(d + '/run/santa-run.js').defaultObjectPath()]));",
+    ].join('\n');
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SANTA_')));
+    const r = await run(['node', '-e', probe], { cwd: tmpdir(), env });
+    for (const p of JSON.parse(r.stdout) as string[]) {
+      expect({ path: p, inImage: p.startsWith(image + '/'), exists: existsSync(p) }).toEqual({ path: p, inImage: true, exists: true });
+    }
+    expect(existsSync(join(image, 'sidecar/dnstap/dnstap.proto'))).toBe(true);
+  }, 60_000);
 });
 
 describe('Prometheus configuration and alert rules', () => {
