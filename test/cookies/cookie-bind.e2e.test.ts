@@ -11,13 +11,17 @@
  *     gets BADCOOKIE, so BIND really checks).
  *   - BIND -> XDP: a cookie BIND minted is sent with a query for the cached name: XDP answers it
  *     (a hit, not PASS_BAD_COOKIE); a tampered copy passes to BIND, which says BADCOOKIE.
+ *   - The whole reply: XDP's answer to a cookie query equals BIND's answer (over TCP, which XDP
+ *     does not see) to the same bytes, but for the cookie's timestamp and hash when the two
+ *     were minted in different seconds.
  * The secret comes from BIND's own named.conf, read by the sidecar's parser and cookie module.
  */
 import { requireRoot, requireTools } from '../support/require-root';
 import { startBind, BindServer } from '../support/bind';
 import { startVethSanta, VethSanta } from '../xdp/veth';
 import { readNamedConf } from '../../sidecar/named-conf/read';
-import { chooseCookieSecret, checkServerCookie, wallClockOffsetNs } from '../../sidecar/cookies';
+import { buildQuery, query } from '../support/dns-client';
+import { chooseCookieSecret, checkServerCookie, cookieOption, serverCookie, wallClockOffsetNs } from '../../sidecar/cookies';
 
 jest.setTimeout(120_000);
 
@@ -141,6 +145,33 @@ describe.each(['generic', 'native'] as const)('%s mode', (mode) => {
 
     // BIND checks: the same cookie with one bit flipped is refused.
     expect((await dig(UNCACHED, tampered(cookie), v6)).status).toBe('BADCOOKIE');
+  });
+
+  it.each([
+    ['IPv4', false],
+    ['IPv6', true],
+  ])("%s: XDP's reply to a cookie query is BIND's, byte for byte", async (_family, v6) => {
+    const client = v6 ? v!.topo.client.v6 : v!.topo.client.v4;
+    const server = v6 ? v!.topo.server.v6 : v!.topo.server.v4;
+    const clientCookie = Buffer.from('a1b2c3d4e5f60718', 'hex');
+    const m = buildQuery({ name: 'WwW.Example.TEST', type: 'A', rd: true, edns: true, id: 0x5a5a });
+    const option = cookieOption(clientCookie, serverCookie(secret, clientCookie, client, nowSeconds() - 30));
+    const bytes = Buffer.concat([m, option]);
+    bytes.writeUInt16BE(option.length, m.length - 2);
+
+    const hitsBefore = v!.santa.hits(slot);
+    const fromXdp = await query(bytes, { server, netns: v!.topo.client.ns, transport: 'udp', retries: 0 });
+    expect(v!.santa.hits(slot)).toBe(hitsBefore + 1);
+    const fromBind = await query(bytes, { server, netns: v!.topo.client.ns, transport: 'tcp' });
+    expect(v!.santa.hits(slot)).toBe(hitsBefore + 1);
+    // The server cookie is the last 16 bytes of both (OPT is last, COOKIE its only option).
+    const body = (raw: Buffer) => raw.subarray(0, raw.length - 16);
+    expect(body(fromXdp.raw).toString('hex')).toBe(body(fromBind.raw).toString('hex'));
+    const xdpCookie = fromXdp.raw.subarray(fromXdp.raw.length - 16);
+    const bindCookie = fromBind.raw.subarray(fromBind.raw.length - 16);
+    expect(checkServerCookie(secret, clientCookie, xdpCookie, client, nowSeconds())).toBe('valid');
+    expect(checkServerCookie(secret, clientCookie, bindCookie, client, nowSeconds())).toBe('valid');
+    if (xdpCookie.readUInt32BE(4) === bindCookie.readUInt32BE(4)) expect(xdpCookie.toString('hex')).toBe(bindCookie.toString('hex'));
   });
 
   it.each([
