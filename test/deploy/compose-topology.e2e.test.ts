@@ -17,7 +17,7 @@
  *   the freplace programs its dispatcher uses), so the native loader attaches in generic mode
  *   to the server end of the veth, which plays the container's eth0.
  */
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SantaMaps } from '../../sidecar/bpf/maps';
@@ -101,6 +101,8 @@ describe('the compose topology files, run in network namespaces', () => {
     for (const dir of ['keys', 'log', 'cache', 'run', 'prometheus-data']) mkdirSync(join(work, dir));
     // A copy, because the test edits a zone as an operator would edit zones-example/ on the host.
     cpSync(join(ROOT, 'zones-example'), join(work, 'zones'), { recursive: true });
+    // ./zones-example/includes, mounted into named's working directory (the bind-cache volume).
+    symlinkSync(join(work, 'zones/includes'), join(work, 'cache/includes'));
     // The key, made by the same command as the bind-init service of docker-compose.yml.
     await run(['rndc-confgen', '-a', '-A', 'hmac-sha256', '-k', 'rndc-key', '-c', join(work, 'keys/rndc.key')]);
 
@@ -238,5 +240,54 @@ describe('the compose topology files, run in network namespaces', () => {
     expect(states.data.result.map((x) => x.metric.state)).toContain('offloaded');
     // Every panel but the ones about rare events has data from a running santa.
     expect(empty.filter((e) => !/Reload events|verify/.test(e))).toEqual([]);
+  }, 60_000);
+
+  it('named starts from the same named.conf as an unprivileged user with the zone directory read-only', async () => {
+    // The runner above starts named as root; the bind image runs `named -u bind` with
+    // zones-example mounted read-only. named 9.18 refuses a working directory it cannot write,
+    // so this checks the compose directory layout under those conditions, in a namespace of
+    // its own (its port 53 and 953 are free there).
+    requireTools('unprivileged named', ['getent']);
+    const ids = (await run(['getent', 'passwd', 'bind'])).stdout.split(':');
+    const [uid, gid] = [Number(ids[2]), Number(ids[3])];
+    const own = mkdtempSync(join(tmpdir(), 'santa-compose-bind-'));
+    const other = await createTopology();
+    let named: Background | undefined;
+    try {
+      chmodSync(own, 0o755);
+      for (const dir of ['keys', 'log', 'cache', 'run']) mkdirSync(join(own, dir));
+      cpSync(join(ROOT, 'zones-example'), join(own, 'zones'), { recursive: true });
+      symlinkSync(join(own, 'zones/includes'), join(own, 'cache/includes'));
+      await run(['chmod', '-R', 'a-w', join(own, 'zones')]);
+      // What bind-init does in docker-compose.yml.
+      await run(['rndc-confgen', '-a', '-A', 'hmac-sha256', '-k', 'rndc-key', '-c', join(own, 'keys/rndc.key')]);
+      chownSync(join(own, 'keys/rndc.key'), 0, gid);
+      chmodSync(join(own, 'keys/rndc.key'), 0o640);
+      for (const dir of ['log', 'cache', 'run']) chownSync(join(own, dir), uid, gid);
+      const conf = join(own, 'named.conf');
+      writeFileSync(
+        conf,
+        remap(readFileSync(join(COMPOSE, 'named.conf'), 'utf8'), {
+          '/etc/bind/zones': join(own, 'zones'),
+          '/etc/bind/keys': join(own, 'keys'),
+          '/var/log/bind': join(own, 'log'),
+          '/var/cache/bind': join(own, 'cache'),
+          '/run/named': join(own, 'run'),
+        }),
+      );
+      named = startBackground(nsArgv(other.server.ns, ['named', '-g', '-u', 'bind', '-c', conf]));
+      const started = named;
+      const answer = await waitFor('named -u bind to answer from the $INCLUDEd file', async () => {
+        if (started.hasExited()) throw new Error(`named exited:\n${started.output()}`);
+        const a = await query({ name: 'alpha.hosts.example.test', type: 'A' }, { server: other.server.v4, netns: other.client.ns, timeoutMs: 500, retries: 0 });
+        return (a.packet.answers?.find((x) => x.type === 'A') as { data?: string } | undefined)?.data;
+      }, { timeoutMs: 20_000, intervalMs: 300, describe: () => started.output() });
+      expect(answer).toBe('192.0.2.101');
+      expect(started.output()).not.toMatch(/not writable|permission denied/i);
+    } finally {
+      await named?.stop(3000);
+      await other.destroy();
+      rmSync(own, { recursive: true, force: true });
+    }
   }, 60_000);
 });

@@ -6,9 +6,10 @@
  */
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { createMetrics } from '../../sidecar/metrics';
+import { interpretNamedConf, readNamedConf, type NamedConf } from '../../sidecar/named-conf/read';
 import { requireTools } from '../support/require-root';
 import { run } from '../support/process';
 import { dashboardQueries, labelNames, metricNames } from './dashboard';
@@ -66,9 +67,21 @@ describe('docker-compose.yml', () => {
       }
     }
     const mountOf = (svc: string, target: string) => sources(services[svc]).find((v) => v.target === target)?.source;
-    for (const target of ['/etc/bind/named.conf', '/etc/bind/zones', '/etc/bind/keys', '/var/log/bind']) {
+    for (const target of ['/etc/bind/named.conf', '/etc/bind/zones', '/var/cache/bind/includes', '/etc/bind/keys', '/var/log/bind']) {
       expect({ target, santa: mountOf('santa', target) }).toEqual({ target, santa: mountOf('bind', target) });
     }
+  });
+});
+
+describe('deploy/compose/named.conf', () => {
+  it('declares the zones of zones-example/zones.conf, with the same files under the /etc/bind/zones mount', () => {
+    const read = (file: string) => readFileSync(file, 'utf8');
+    // The rndc key exists only in the running deployment; its contents do not matter here.
+    const compose = interpretNamedConf(read(join(COMPOSE, 'named.conf')), join(COMPOSE, 'named.conf'), (p) => (p.endsWith('rndc.key') ? '' : read(p)), '/');
+    const example = readNamedConf(join(ROOT, 'zones-example/named.conf'));
+    const zones = (conf: NamedConf, base: string) => conf.zones.map((z) => ({ name: z.name, type: z.type, file: z.file && relative(base, z.file) })).sort((a, b) => a.name.localeCompare(b.name));
+    expect(zones(compose, '/etc/bind/zones')).toEqual(zones(example, join(ROOT, 'zones-example')));
+    expect(compose.options.recursion).toBe(false);
   });
 });
 
