@@ -214,6 +214,28 @@ describe('metric names in the dashboard and the alerts', () => {
     expect(all).toMatch(/by \(reason\)/);
   });
 
+  it('the dashboard is wired to the provisioned data source and provisioned from where compose mounts it', async () => {
+    const datasources = parse(readFileSync(join(COMPOSE, 'grafana/provisioning/datasources/prometheus.yml'), 'utf8')) as { datasources: { uid: string; url: string }[] };
+    const providers = parse(readFileSync(join(COMPOSE, 'grafana/provisioning/dashboards/santa.yml'), 'utf8')) as { providers: { options: { path: string } }[] };
+    const uids = new Set<string>();
+    const walk = (x: unknown) => {
+      if (Array.isArray(x)) x.forEach(walk);
+      else if (x && typeof x === 'object') {
+        const o = x as Record<string, unknown>;
+        if (o.datasource && typeof o.datasource === 'object') uids.add((o.datasource as { uid: string }).uid);
+        Object.values(o).forEach(walk);
+      }
+    };
+    walk(dashboard.panels);
+    expect([...uids]).toEqual([datasources.datasources[0].uid]);
+    expect(datasources.datasources[0].url).toBe('http://prometheus:9090');
+    const ids = (dashboard.panels as { id: number }[]).map((p) => p.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    const resolved = parse((await check(['docker-compose', '-f', join(ROOT, 'docker-compose.yml'), 'config'])).toString()) as { services: Record<string, ComposeService> };
+    const grafanaMounts = (resolved.services.grafana.volumes ?? []).map((v) => (typeof v === 'string' ? v.split(':') : [v.source, v.target]));
+    expect(grafanaMounts).toContainEqual(expect.arrayContaining([join(COMPOSE, 'grafana/dashboards'), providers.providers[0].options.path]));
+  }, 60_000);
+
   it('the name extraction catches a name Santa does not export', () => {
     expect(metricNames('sum(rate(santa_cache_hitz_total{result="tx"}[5m])) by (reason)').filter((n) => !exported.has(n))).toEqual(['santa_cache_hitz_total']);
   });
