@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { createMetrics } from '../../sidecar/metrics';
+import { loadConfig } from '../../sidecar/config';
 import { interpretNamedConf, readNamedConf, type NamedConf } from '../../sidecar/named-conf/read';
 import { requireTools } from '../support/require-root';
 import { run } from '../support/process';
@@ -82,6 +83,16 @@ describe('deploy/compose/named.conf', () => {
     const zones = (conf: NamedConf, base: string) => conf.zones.map((z) => ({ name: z.name, type: z.type, file: z.file && relative(base, z.file) })).sort((a, b) => a.name.localeCompare(b.name));
     expect(zones(compose, '/etc/bind/zones')).toEqual(zones(example, join(ROOT, 'zones-example')));
     expect(compose.options.recursion).toBe(false);
+  });
+});
+
+describe('deploy/compose/santa.yaml', () => {
+  it('is a valid configuration for santa run as compose runs it (bpfman loader, eth0, no overrides)', async () => {
+    const { config } = await loadConfig({ file: join(COMPOSE, 'santa.yaml'), env: {}, cwd: '/' });
+    expect(config.loader).toBe('bpfman');
+    expect(config.interfaces.map((i) => i.name)).toEqual(['eth0']);
+    expect(config.bpfman.socket).toBe('/run/bpfman-sock/bpfman.sock');
+    expect(config.bind.reloadCommand).toMatch(/^rndc .*-k \/etc\/bind\/keys\/rndc\.key reload \{zone\}$/);
   });
 });
 
