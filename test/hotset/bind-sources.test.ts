@@ -145,12 +145,14 @@ options {
 };
 logging {
 \tchannel santa_general { file "@WORKDIR@/named.log"; print-time yes; severity info; };
-\tchannel rotating { file "${logPath}" versions 4 size 16k; print-time yes; };
+\tchannel rotating { file "${logPath}" versions 20 size 16k; print-time yes; };
 \tcategory default { santa_general; };
 \tcategory queries { rotating; };
 };
 zone "example.test" { type primary; file "@WORKDIR@/example.test.zone"; };
 `;
+    // versions 20: enough kept files that a follower starved by a loaded machine still finds
+    // every rotated file; with fewer, BIND deletes the oldest before it can be read.
     const seen = new Map<string, number>();
     const follower = new QueryLogFollower(logPath, (e) => seen.set(e.name, (seen.get(e.name) ?? 0) + 1), { pollMs: 20, fromStart: true });
     await follower.start();
