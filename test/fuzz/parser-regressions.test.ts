@@ -14,4 +14,4 @@ test('the parser regression corpus is not empty', () => {
 test.each(findings.map(({ file, f }) => [file, f] as const))('%s', async (_file, f) => {
   const r = await fuzzParser({ target: f.target, seed: f.seed, first: f.index, cases: 1, maxFindings: 1 });
   expect(r.findings.map((x) => x.problem)).toEqual([]);
-});
+}, 60_000);

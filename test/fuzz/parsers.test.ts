@@ -18,4 +18,4 @@ test.each(PARSER_TARGETS.map((t) => t.name))(`%s: ${CASES} random and mutated in
   const saved = r.findings.map((f) => `case ${f.index}: ${f.problem}\n  saved as ${saveParserFinding(f, REGRESSION_DIR)}`);
   expect(saved).toEqual([]);
   expect(r.cases).toBe(CASES);
-});
+}, 180_000);

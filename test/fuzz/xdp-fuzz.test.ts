@@ -38,7 +38,7 @@ function describeFailures(r: FuzzReport): string {
 }
 
 test(`${CASES} generated frames: the program decides exactly as the model (seed ${SEED})`, () => {
-  const r = fuzzer.run({ seed: SEED, cases: CASES, regressionDir: REGRESSION_DIR, timeLimitMs: TIME_LIMIT_MS, maxFailures: 20 });
+  const r = fuzzer.run({ seed: SEED, cases: CASES, regressionDir: REGRESSION_DIR, timeLimitMs: TIME_LIMIT_MS, maxFailures: 5 });
   // Throughput is reported, never asserted.
   console.log(`xdp fuzz: seed ${SEED}, ${r.cases} cases in ${r.elapsedMs} ms (${r.casesPerSecond} cases/s); outcomes ${JSON.stringify(r.outcomes)}`);
   if (r.failures.length > 0) throw new Error(`${r.failures.length} case(s) disagree with the model:\n${describeFailures(r)}`);
@@ -48,7 +48,7 @@ test(`${CASES} generated frames: the program decides exactly as the model (seed 
   // driver without room, which the test run never is).
   const reachable = ['TX', 'PASS_DISABLED', 'PASS_NOT_DNS', 'PASS_FRAGMENT', 'PASS_MALFORMED', 'PASS_UNSUPPORTED', 'PASS_EDNS_VERSION', 'PASS_EDNS_OPTIONS', 'PASS_MISS', 'PASS_EXPIRED', 'PASS_TOO_BIG', 'DRY_RUN_HITS'];
   expect(reachable.filter((o) => !(r.outcomes[o] > 0))).toEqual([]);
-});
+}, TIME_LIMIT_MS + 30_000);
 
 test('valid queries truncated at every offset pass untouched with the model reason', () => {
   const universe = fuzzer.universe;
