@@ -12,7 +12,8 @@ import { RegressionCase, saveRegression } from './regressions';
 import { SETTINGS_VARIANTS, SettingsVariant } from './settings';
 import { buildUniverse, Universe } from './universe';
 
-/** Real hardware answers at most this large a frame; the test run grows far beyond any reply. */
+/** The test run's buffer is a page (less headroom and skb_shared_info), so a frame can grow
+ * far beyond the largest reply (22 + 40 + 8 + 1232 bytes): NO_ROOM never happens there. */
 export const TEST_RUN_MAX_FRAME = 3000;
 const SETTINGS_STREAM = 0x80000000;
 
