@@ -25,6 +25,7 @@ export const PASS_REASONS = [
   'expired',
   'too_big',
   'no_room',
+  'bad_cookie',
 ] as const;
 export type PassReason = (typeof PASS_REASONS)[number];
 

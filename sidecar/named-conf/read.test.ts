@@ -47,6 +47,17 @@ describe('named.conf reader', () => {
     ]);
   });
 
+  it('reads the cookie statements that decide what XDP may answer with cookies', () => {
+    const conf = interpretNamedConf(
+      'options { cookie-secret "0123456789abcdef0123456789abcdef"; cookie-algorithm siphash24; answer-cookie yes; require-server-cookie yes; };',
+      '/etc/bind/named.conf',
+      () => '',
+    );
+    expect(conf.options).toMatchObject({ cookieSecrets: ['0123456789abcdef0123456789abcdef'], cookieAlgorithm: 'siphash24', answerCookie: true, requireServerCookie: true });
+    expect(interpretNamedConf('options { };', '/x', () => '').options.requireServerCookie).toBeUndefined();
+    expect(() => interpretNamedConf('options {\n require-server-cookie maybe; };', '/etc/bind/named.conf', () => '')).toThrow(/named\.conf:2.*require-server-cookie: expected yes or no/);
+  });
+
   it('uses BIND 9.18 defaults and refuses everything while recursion is on', () => {
     const c = conf('zone "a.test" { type primary; file "/z/a"; };');
     expect(c.options.minimalResponses).toBe('no-auth-recursive');

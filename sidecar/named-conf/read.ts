@@ -31,6 +31,12 @@ export interface NamedOptions {
   /** BIND 9.18 default 1232. */
   maxUdpSize: number;
   cookieSecrets: string[];
+  /** `cookie-algorithm` when set (BIND 9.18's default is siphash24). */
+  cookieAlgorithm?: string;
+  /** `answer-cookie` when set (default yes). */
+  answerCookie?: boolean;
+  /** `require-server-cookie` when set (default no): a query without a valid server cookie gets BADCOOKIE. */
+  requireServerCookie?: boolean;
   /** `rate-limit { ... }` statements as raw `name -> value` strings (e.g. `responses-per-second: "10"`). */
   rateLimit?: Record<string, string>;
   /** BIND's default is yes; Santa only answers for servers where it is no. */
@@ -158,6 +164,13 @@ function readOptions(block: Statement[], base: string): NamedOptions {
   options.maxUdpSize = sizeOption(block, 'max-udp-size') ?? options.maxUdpSize;
   const recursion = statement(block, 'recursion');
   if (recursion) options.recursion = booleanValue(recursion);
+  // The cookie statements decide which cookie-bearing queries XDP may answer like BIND.
+  const algorithm = single(block, 'cookie-algorithm');
+  if (algorithm !== undefined) options.cookieAlgorithm = algorithm;
+  const answerCookie = statement(block, 'answer-cookie');
+  if (answerCookie) options.answerCookie = booleanValue(answerCookie);
+  const requireServerCookie = statement(block, 'require-server-cookie');
+  if (requireServerCookie) options.requireServerCookie = booleanValue(requireServerCookie);
   const rateLimit = statement(block, 'rate-limit');
   if (rateLimit) {
     options.rateLimit = {};
