@@ -25,7 +25,8 @@ import { createTopology, nsArgv, SERVER_V4, type Topology } from '../support/net
 import { startBind, type BindServer } from '../support/bind';
 import { query } from '../support/dns-client';
 import { requireRoot, requireTools } from '../support/require-root';
-import { run, startBackground, waitFor, type Background } from '../support/process';
+import { GiveUp, run, startBackground, waitFor, type Background } from '../support/process';
+import { parse } from 'yaml';
 import { dashboardQueries } from './dashboard';
 
 const ROOT = resolve(__dirname, '../..');
@@ -33,6 +34,14 @@ const COMPOSE = join(ROOT, 'deploy/compose');
 const PROM_PORT = 9090;
 /** What santa run with the native loader may use (setpriv names, without CAP_). */
 const NATIVE_LOADER_CAPS = ['bpf', 'net_admin', 'sys_admin'];
+
+/** Runs the command of docker-compose.yml's bind-init service (rndc key, cookie secret,
+ * ownership of named's directories) with its volumes remapped. */
+async function runBindInit(mounts: Record<string, string>): Promise<void> {
+  const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, { command: string[] }> };
+  const script = compose.services['bind-init'].command[0].replace(/\$\$/g, '$'); // compose's escape for a literal $
+  await run(['sh', '-c', remap(script, mounts)]);
+}
 
 /** Replaces every mount target (longest first) by the local path holding the same content. */
 function remap(text: string, mounts: Record<string, string>): string {
@@ -94,7 +103,7 @@ describe('the compose topology files, run in network namespaces', () => {
 
   beforeAll(async () => {
     requireRoot('compose topology end to end');
-    requireTools('compose topology end to end', ['setpriv', 'named', 'rndc', 'rndc-confgen', 'nsenter', 'prometheus', 'curl']);
+    requireTools('compose topology end to end', ['setpriv', 'dig', 'named', 'rndc', 'rndc-confgen', 'nsenter', 'prometheus', 'curl']);
     topo = await createTopology();
     work = mkdtempSync(join(tmpdir(), 'santa-compose-'));
     pinDir = `/sys/fs/bpf/santa-compose-test-${process.pid}`;
@@ -103,9 +112,6 @@ describe('the compose topology files, run in network namespaces', () => {
     cpSync(join(ROOT, 'zones-example'), join(work, 'zones'), { recursive: true });
     // ./zones-example/includes, mounted into named's working directory (the bind-cache volume).
     symlinkSync(join(work, 'zones/includes'), join(work, 'cache/includes'));
-    // The key, made by the same command as the bind-init service of docker-compose.yml.
-    await run(['rndc-confgen', '-a', '-A', 'hmac-sha256', '-k', 'rndc-key', '-c', join(work, 'keys/rndc.key')]);
-
     // docker-compose.yml's volumes (target in the container -> what the test mounts there).
     mounts = {
       '/etc/bind/zones': join(work, 'zones'), // ./zones-example
@@ -115,6 +121,11 @@ describe('the compose topology files, run in network namespaces', () => {
       '/run/named': join(work, 'run'), // bind-run
       '/run/santa-bpf/santa.bpf.o': join(ROOT, 'xdp/build/santa.bpf.o'), // santa-bpf, filled by santa's entrypoint
     };
+    await runBindInit(mounts);
+    // startBind runs named as root without -u, and named keeps no CAP_DAC_OVERRIDE, so the
+    // directories bind-init gave to user bind go back to root here (the last test runs named
+    // -u bind on bind-init's ownership).
+    for (const dir of ['log', 'cache', 'run']) chownSync(join(work, dir), 0, 0);
     bind = await startBind({
       netns: topo.server.ns,
       namedConfText: remap(readFileSync(join(COMPOSE, 'named.conf'), 'utf8'), mounts),
@@ -178,6 +189,14 @@ describe('the compose topology files, run in network namespaces', () => {
     const expected = await firstA('www.example.test');
     for (let i = 0; i < 20; i++) expect(await firstA('www.example.test')).toBe(expected);
     expect(stats().HITS - before).toBeGreaterThanOrEqual(20);
+
+    // dig sends a DNS cookie, as resolvers do: answered from XDP thanks to the cookie secret
+    // bind-init made and named.conf includes, with a server cookie BIND would accept.
+    const hitsBefore = stats().HITS;
+    const dig = await topo.exec(topo.client, ['dig', `@${topo.server.v4}`, 'www.example.test', 'A', '+norec', '+cookie', '+tries=1', '+time=2']);
+    expect(dig.stdout).toMatch(/status: NOERROR/);
+    expect(dig.stdout).toMatch(/; COOKIE: [0-9a-f]{16}[0-9a-f]{32} \(good\)/);
+    expect(stats().HITS - hitsBefore).toBe(1);
   }, 60_000);
 
   it('reloads BIND through the rndc command and key of santa.yaml when a zone file changes', async () => {
@@ -248,8 +267,7 @@ describe('the compose topology files, run in network namespaces', () => {
     // so this checks the compose directory layout under those conditions, in a namespace of
     // its own (its port 53 and 953 are free there).
     requireTools('unprivileged named', ['getent']);
-    const ids = (await run(['getent', 'passwd', 'bind'])).stdout.split(':');
-    const [uid, gid] = [Number(ids[2]), Number(ids[3])];
+    await run(['getent', 'passwd', 'bind']); // the user bind-init and named -u bind need
     const own = mkdtempSync(join(tmpdir(), 'santa-compose-bind-'));
     const other = await createTopology();
     let named: Background | undefined;
@@ -259,26 +277,23 @@ describe('the compose topology files, run in network namespaces', () => {
       cpSync(join(ROOT, 'zones-example'), join(own, 'zones'), { recursive: true });
       symlinkSync(join(own, 'zones/includes'), join(own, 'cache/includes'));
       await run(['chmod', '-R', 'a-w', join(own, 'zones')]);
-      // What bind-init does in docker-compose.yml.
-      await run(['rndc-confgen', '-a', '-A', 'hmac-sha256', '-k', 'rndc-key', '-c', join(own, 'keys/rndc.key')]);
-      chownSync(join(own, 'keys/rndc.key'), 0, gid);
-      chmodSync(join(own, 'keys/rndc.key'), 0o640);
-      for (const dir of ['log', 'cache', 'run']) chownSync(join(own, dir), uid, gid);
+      const ownMounts = {
+        '/etc/bind/zones': join(own, 'zones'),
+        '/etc/bind/keys': join(own, 'keys'),
+        '/var/log/bind': join(own, 'log'),
+        '/var/cache/bind': join(own, 'cache'),
+        '/run/named': join(own, 'run'),
+      };
+      await runBindInit(ownMounts); // keys group-readable by bind, directories owned by bind
       const conf = join(own, 'named.conf');
       writeFileSync(
         conf,
-        remap(readFileSync(join(COMPOSE, 'named.conf'), 'utf8'), {
-          '/etc/bind/zones': join(own, 'zones'),
-          '/etc/bind/keys': join(own, 'keys'),
-          '/var/log/bind': join(own, 'log'),
-          '/var/cache/bind': join(own, 'cache'),
-          '/run/named': join(own, 'run'),
-        }),
+        remap(readFileSync(join(COMPOSE, 'named.conf'), 'utf8'), ownMounts),
       );
       named = startBackground(nsArgv(other.server.ns, ['named', '-g', '-u', 'bind', '-c', conf]));
       const started = named;
       const answer = await waitFor('named -u bind to answer from the $INCLUDEd file', async () => {
-        if (started.hasExited()) throw new Error(`named exited:\n${started.output()}`);
+        if (started.hasExited()) throw new GiveUp('named exited');
         const a = await query({ name: 'alpha.hosts.example.test', type: 'A' }, { server: other.server.v4, netns: other.client.ns, timeoutMs: 500, retries: 0 });
         return (a.packet.answers?.find((x) => x.type === 'A') as { data?: string } | undefined)?.data;
       }, { timeoutMs: 20_000, intervalMs: 300, describe: () => started.output() });
