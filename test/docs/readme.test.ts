@@ -25,7 +25,8 @@ describe('README.md', () => {
   });
 
   it('gives exactly two set-up commands, the demo and the test suite', () => {
-    const setup = readme.slice(readme.indexOf('## Set-up'), readme.indexOf('\n## ', readme.indexOf('## Set-up') + 1));
+    const start = readme.indexOf('## Set-up');
+    const setup = readme.slice(start, readme.indexOf('\n#', start + 1)); // up to the next heading
     const commands = setup.split('\n').filter((line) => line.startsWith('    ')).map((line) => line.trim());
     expect(commands).toEqual(['bash deploy/demo.sh', 'npm test']);
   });
