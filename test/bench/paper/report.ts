@@ -76,16 +76,16 @@ export function renderMarkdown(r: Results): string {
     L.push(`| ${l.label} | ${['p50', 'p90', 'p99', 'p99.9'].map((p) => range(l.us[p], us)).join(' | ')} | ${l.samples} | ${l.lost} |`);
   }
   L.push('');
-  L.push(`### Answered queries per second at saturation (kxdpgun offering ${qps(r.config.offeredQps)} qps, ${r.config.throughputSeconds} s per run)`);
+  L.push(`### Answered queries per second at saturation (kxdpgun, ${r.config.throughputSeconds} s per run at the offered rate that got the most answers)`);
   L.push('');
   const bindOn = r.throughput.find((p) => p.arm === 'bind' && p.querylog);
-  L.push('| server | hit ratio | answered qps | ideal BIND/(1-h) | x BIND (log on) | named us/query | server CPU us/answer | server CPU busy | XDP ns/packet |');
-  L.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  L.push('| server | hit ratio | offered qps | answered qps | ideal BIND/(1-h) | x BIND (log on) | named us/query | server CPU us/answer | server CPU busy | XDP ns/packet |');
+  L.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const p of r.throughput) {
     const ideal = p.arm === 'santa' && bindOn ? idealBound(bindOn.answeredQps.median, p.hitRatio) : NaN;
     const x = bindOn ? p.answeredQps.median / bindOn.answeredQps.median : NaN;
     L.push(
-      `| ${p.label} | ${p.arm === 'bind' ? '–' : `${p.hitRatio * 100}%`} | ${range(p.answeredQps, qps)} | ${Number.isFinite(ideal) ? qps(ideal) : '–'} | ${ratio(x)} | ` +
+      `| ${p.label} | ${p.arm === 'bind' ? '–' : `${p.hitRatio * 100}%`} | ${qps(p.offeredQps)} | ${range(p.answeredQps, qps)} | ${Number.isFinite(ideal) ? qps(ideal) : '–'} | ${ratio(x)} | ` +
         `${p.arm === 'minimal' ? '–' : range(p.cost.namedUsPerQuery, (v) => v.toFixed(2))} | ${range(p.cost.serverUsPerAnswer, (v) => v.toFixed(2))} | ` +
         `${range(p.cost.serverCpuBusy, (v) => `${(v * 100).toFixed(0)}%`)} | ${range(p.cost.xdpNsPerPacket, (v) => v.toFixed(0))} |`,
     );
@@ -94,6 +94,10 @@ export function renderMarkdown(r: Results): string {
   L.push('named us/query: named\'s utime+stime per query BIND answered (replies minus XDP hits). Server CPU: the server CPU\'s');
   L.push('busy time (1 - idle) per answered query, which covers named, the veth NAPI thread, softirq and XDP. XDP ns/packet:');
   L.push('bpf_stats run_time_ns/run_cnt of the program on the server veth (santa_xdp in mode off for "BIND alone").');
+  L.push('Offered qps: chosen per row by a ladder of 1 s probes coming down from 2M qps (see `ladder` in results.json):');
+  L.push('beyond its peak a server answers less, as its CPU goes to receiving and dropping what it cannot serve.');
+  const clientMax = Math.max(...r.throughput.map((p) => p.ladder[0]?.[0] ?? 0));
+  L.push(`kxdpgun itself sent at most ${qps(clientMax)} qps in this run (its first probe, asked for ${qps(r.config.offeredQps)}).`);
   L.push('');
   if (r.idleSidecar) {
     const i = r.idleSidecar;
