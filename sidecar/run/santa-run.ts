@@ -2,27 +2,25 @@
  * `santa run`: the long-running sidecar. Wires the parts together and owns every timer, watcher
  * and socket; the decisions live in the parts (ranking, builder, controller, freshness).
  */
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import chokidar, { type FSWatcher } from 'chokidar';
 import type { Logger } from 'pino';
 import { santaAbi } from '../bpf/abi';
-import { loadNative } from '../bpf/native';
 import { SantaMaps } from '../bpf/maps';
+import { loadNative } from '../bpf/native';
 import type { SantaConfig } from '../config';
+import { cookieSettingsSource, CLOCK_REFRESH_MS } from '../cookies';
 import { encodeQuery, exchange, soaSerial, type ServerAddress } from '../dns/client';
-import { execFile } from 'node:child_process';
-import { readDnstapFile } from '../dnstap/read-file';
-import { DnstapSocketReceiver } from '../dnstap/socket-receiver';
-import { createLoader, targetsOf } from './loaders';
 import { createMetrics, startMetricsServer, type MetricsServer, type PassReason, type XdpCounters } from '../metrics';
 import { readNamedConf, type NamedConf } from '../named-conf/read';
-import { QueryLogFollower } from '../querylog/follow-query-log';
-import { HotSetRanking } from '../ranking/hot-set-ranking';
 import { isCacheable } from '../ranking/feed';
+import { HotSetRanking } from '../ranking/hot-set-ranking';
 import { KEY_DO, KEY_EDNS, KEY_RD, KEY_V6, type QueryEvent, type QuestionKey } from '../ranking/question-key';
 import { CacheController, type AskBind } from './controller';
-import { cookieSettingsSource, CLOCK_REFRESH_MS } from '../cookies';
+import { createLoader, targetsOf } from './loaders';
+import { openQuerySource } from './query-source';
 import { ZoneRegistry, type ZoneChange } from './zone-registry';
 
 export interface RunOptions {
@@ -198,39 +196,7 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
     ranking.advanceTo(Date.now());
     ranking.observe(event);
   };
-  let querySource: { stop(): Promise<void>; snapshot(): { source: string; records: number; unreadable: number }; unreadable?(): string | undefined } | undefined;
-  const path = config.queries.path as string;
-  switch (config.queries.source) {
-    case 'querylog': {
-      const follower = new QueryLogFollower(path, observe);
-      await follower.start();
-      querySource = {
-        stop: () => follower.stop(),
-        snapshot: () => ({ source: 'querylog', records: follower.stats.lines, unreadable: follower.stats.unreadable.count }),
-        unreadable: () => follower.stats.unreadable.summary(),
-      };
-      break;
-    }
-    case 'dnstap-socket': {
-      const receiver = new DnstapSocketReceiver(path, observe, { onError: (e) => log.warn({ error: e.message }, 'dnstap connection error') });
-      await receiver.listen();
-      querySource = {
-        stop: () => receiver.close(),
-        snapshot: () => ({ source: 'dnstap', records: receiver.stats.frames, unreadable: receiver.stats.unreadable.count }),
-        unreadable: () => receiver.stats.unreadable.summary(),
-      };
-      break;
-    }
-    case 'dnstap-file': {
-      // A file is a one-off seed for the ranking; from then on XDP hit counts keep it current.
-      const stats = await readDnstapFile(path, observe);
-      log.info({ path, frames: stats.frames, queries: stats.queries }, 'dnstap file read');
-      querySource = { stop: async () => undefined, snapshot: () => ({ source: 'dnstap', records: stats.frames, unreadable: stats.unreadable.count }) };
-      break;
-    }
-    case 'none':
-      break;
-  }
+  const querySource = await openQuerySource(config.queries, observe, log);
 
   const zoneByFile = registry.zoneFiles();
   const watcher: FSWatcher = chokidar.watch([...zoneByFile.keys(), ...conf.files], { ignoreInitial: true, awaitWriteFinish: false });
@@ -283,7 +249,7 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
   const reportUnreadable = () => {
     const count = querySource?.snapshot().unreadable ?? 0;
     if (count > unreadableLogged) {
-      log.warn({ unreadable: count, summary: querySource?.unreadable?.() }, 'query source records that could not be read');
+      log.warn({ unreadable: count, summary: querySource?.unreadable() }, 'query source records that could not be read');
       unreadableLogged = count;
     }
   };
