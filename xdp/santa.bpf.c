@@ -950,8 +950,9 @@ static __always_inline int write_headers(struct xdp_md *ctx, struct santa_scratc
 		ip->protocol = IPPROTO_UDP;
 		ip->saddr = q->v4_dst;
 		ip->daddr = q->v4_src;
-		/* Host-order 16-bit words; id, checksum and fragment offset are zero. */
-		sum = 0x4500 + tot_len + 0x4000 + (REPLY_TTL << 8 | IPPROTO_UDP) +
+		/* Host-order 16-bit words; id, checksum and fragment offset are zero. Summed in 64
+		 * bits: two addresses alone can exceed 32 bits, and a lost carry is a bad checksum. */
+		sum = (__u64)0x4500 + tot_len + 0x4000 + (REPLY_TTL << 8 | IPPROTO_UDP) +
 		      bpf_ntohl(q->v4_src) + bpf_ntohl(q->v4_dst);
 		ip->check = bpf_htons((__u16)~csum_fold(sum));
 		udp = (void *)(ip + 1);

@@ -58,6 +58,12 @@ describe('named.conf reader', () => {
     expect(() => interpretNamedConf('options {\n require-server-cookie maybe; };', '/etc/bind/named.conf', () => '')).toThrow(/named\.conf:2.*require-server-cookie: expected yes or no/);
   });
 
+  it('treats every whitespace character as a separator and limits nesting (found by fuzzing)', () => {
+    expect(interpretNamedConf('options {\f recursion\u00a0no;\v};', '/etc/bind/named.conf', () => '').options.recursion).toBe(false);
+    const deep = 'options ' + '{ '.repeat(100) + '}; '.repeat(100);
+    expect(() => interpretNamedConf(deep, '/etc/bind/named.conf', () => '')).toThrow(/named\.conf:1: blocks nested more than 64 deep/);
+  });
+
   it('uses BIND 9.18 defaults and refuses everything while recursion is on', () => {
     const c = conf('zone "a.test" { type primary; file "/z/a"; };');
     expect(c.options.minimalResponses).toBe('no-auth-recursive');

@@ -41,7 +41,9 @@ function tokenize(text: string, file: string): Token[] {
     if (c === '\n') {
       line++;
       i++;
-    } else if (c === ' ' || c === '\t' || c === '\r') {
+    } else if (/\s/.test(c)) {
+      // Any whitespace separates words (form feed, no-break space...): the word scanner below
+      // stops at all of it, so skipping less here would never advance.
       i++;
     } else if (c === '#' || (c === '/' && text[i + 1] === '/')) {
       while (i < n && text[i] !== '\n') i++;
@@ -83,7 +85,21 @@ export function parseStatements(text: string, file: string): Statement[] {
   const tokens = tokenize(text, file);
   let pos = 0;
 
-  function parseList(closing: boolean): Statement[] {
+  // Real configurations nest a few levels; a limit turns a hostile file into an error that
+  // names where it is, not a stack overflow.
+  const MAX_DEPTH = 64;
+  let depth = 0;
+
+  function parseList(closing: boolean, line = 1): Statement[] {
+    if (++depth > MAX_DEPTH) throw new NamedConfError(file, line, `blocks nested more than ${MAX_DEPTH} deep`);
+    try {
+      return parseListBody(closing);
+    } finally {
+      depth--;
+    }
+  }
+
+  function parseListBody(closing: boolean): Statement[] {
     const list: Statement[] = [];
     for (;;) {
       const t = tokens[pos];
@@ -103,7 +119,7 @@ export function parseStatements(text: string, file: string): Statement[] {
       if (t.kind === '{') {
         // An anonymous nested list, as in `match-clients { { 10/8; }; };`: keep it as a node.
         pos++;
-        const block = parseList(true);
+        const block = parseList(true, t.line);
         expectSemicolon(t.line);
         list.push({ name: '{}', args: [], block, at: { file, line: t.line } });
         continue;
@@ -125,7 +141,7 @@ export function parseStatements(text: string, file: string): Statement[] {
       if (t.kind === '}') throw new NamedConfError(file, t.line, `missing ';' after '${first.text}'`);
       if (t.kind === '{') {
         pos++;
-        const block = parseList(true);
+        const block = parseList(true, t.line);
         statement.block ??= block;
         continue; // `key "x" { ... } ;` and rare forms with words after the block
       }
