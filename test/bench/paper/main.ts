@@ -194,13 +194,21 @@ async function measureThroughput(tb: Testbed, cfg: Config, file: string, arm: Ar
   for (let r = 0; r < cfg.runs; r++) {
     const pids = [tb.bind.pid, ...tb.napiPids];
     const progFd = tb.armProgFd();
-    const hits0 = tb.santa.maps.readStats().HITS;
+    const stats0 = tb.santa.maps.readStats();
+    const hits0 = stats0.HITS;
     const prog0 = bpf.progInfo(progFd);
     const s0 = snapshot(tb.opts.serverCpu, pids);
     const res = await kxdpgun(tb, file, cfg.throughputSeconds, peak.offered);
     const s1 = snapshot(tb.opts.serverCpu, pids);
     const prog1 = bpf.progInfo(progFd);
-    const xdpHits = arm === 'santa' ? tb.santa.maps.readStats().HITS - hits0 : 0;
+    const stats1 = tb.santa.maps.readStats();
+    const xdpHits = arm === 'santa' ? stats1.HITS - hits0 : 0;
+    // Only misses may reach BIND: a hit entry that expired or did not match would make the
+    // row measure BIND under another name.
+    if (arm === 'santa' && stats1.PASS_EXPIRED !== stats0.PASS_EXPIRED) throw new Error(`${label}: entries expired during the run`);
+    if (arm === 'santa' && h === 1 && xdpHits < 0.99 * (stats1.DNS_QUERIES - stats0.DNS_QUERIES)) {
+      throw new Error(`${label}: only ${xdpHits} of ${stats1.DNS_QUERIES - stats0.DNS_QUERIES} queries hit: ${JSON.stringify(stats1)}`);
+    }
     const d = delta(s0, s1);
     const bindAnswered = Math.max(1, res.replies - (arm === 'minimal' ? res.replies : xdpHits));
     answered.push(res.answeredQps);

@@ -182,6 +182,9 @@ function minimalProg(obj: LoadedObject): number {
   return fds[0];
 }
 
+/** Longer than any run: an entry that expires mid-run would turn hits into misses unnoticed. */
+const LEASE_MS = 24 * 3600 * 1000;
+
 /**
  * One entry per hit name and per flag combination the generators send (dnsperf: RD, no EDNS
  * unless -e; kxdpgun: no RD, EDNS on request), each its own hit slot.
@@ -190,7 +193,7 @@ function installHits(santa: SantaUnderTest, names: readonly string[]): void {
   let slot = 1;
   for (const [i, name] of names.entries()) {
     const answers: dnsPacket.Answer[] = [{ name, type: 'A', ttl: 300, data: addressOf(i, 2) }];
-    for (const rd of [false, true]) for (const edns of [false, true]) santa.install({ name, slot: slot++, rd, edns, answers });
+    for (const rd of [false, true]) for (const edns of [false, true]) santa.install({ name, slot: slot++, rd, edns, answers, leaseMs: LEASE_MS });
   }
 }
 
