@@ -144,21 +144,30 @@ function writeMix(dir: string, tb: Testbed, h: number): string {
   return file;
 }
 
-async function measureLatency(tb: Testbed, cfg: Config, file: string, arm: Arm, label: string): Promise<LatencyArm> {
-  const perRun: LatencySummary[] = [];
-  let lost = 0;
+/**
+ * The arms take turns run by run (bind, santa, minimal, bind, ...) so that a change in the
+ * machine's other load during the figure falls on all of them alike.
+ */
+async function measureLatency(tb: Testbed, cfg: Config, file: string, arms: ReadonlyArray<{ arm: Arm; label: string }>): Promise<LatencyArm[]> {
+  const perRun = arms.map(() => [] as LatencySummary[]);
+  const lost = arms.map(() => 0);
   for (let r = 0; r < cfg.runs; r++) {
-    tb.arm(arm);
-    const res = await dnsperf(tb, file, cfg.latencySeconds, cfg.latencyQps);
-    lost += res.sent - res.completed;
-    if (res.latenciesUs.length === 0) throw new Error(`${label}: dnsperf got no answers`);
-    perRun.push(summariseLatency(res.latenciesUs));
-    truncateSync(tb.bind.queryLogPath);
+    for (const [i, { arm, label }] of arms.entries()) {
+      tb.arm(arm);
+      const res = await dnsperf(tb, file, cfg.latencySeconds, cfg.latencyQps);
+      lost[i] += res.sent - res.completed;
+      if (res.latenciesUs.length === 0) throw new Error(`${label}: dnsperf got no answers`);
+      perRun[i].push(summariseLatency(res.latenciesUs));
+      truncateSync(tb.bind.queryLogPath);
+    }
   }
-  const us: Record<string, Spread> = {};
-  for (const p of Object.keys(perRun[0].us)) us[p] = spread(perRun.map((s) => s.us[p]));
-  const byP50 = [...perRun].sort((a, b) => a.us.p50 - b.us.p50)[Math.floor((perRun.length - 1) / 2)];
-  return { label, us, samples: perRun.reduce((n, s) => n + s.samples, 0), lost, cdf: byP50.cdf };
+  return arms.map(({ label }, i) => {
+    const runs = perRun[i];
+    const us: Record<string, Spread> = {};
+    for (const p of Object.keys(runs[0].us)) us[p] = spread(runs.map((s) => s.us[p]));
+    const byP50 = [...runs].sort((a, b) => a.us.p50 - b.us.p50)[Math.floor((runs.length - 1) / 2)];
+    return { label, us, samples: runs.reduce((n, s) => n + s.samples, 0), lost: lost[i], cdf: byP50.cdf };
+  });
 }
 
 /**
@@ -210,11 +219,12 @@ async function measureThroughput(tb: Testbed, cfg: Config, file: string, arm: Ar
       throw new Error(`${label}: only ${xdpHits} of ${stats1.DNS_QUERIES - stats0.DNS_QUERIES} queries hit: ${JSON.stringify(stats1)}`);
     }
     const d = delta(s0, s1);
-    const bindAnswered = Math.max(1, res.replies - (arm === 'minimal' ? res.replies : xdpHits));
+    const bindAnswered = res.replies - (arm === 'minimal' ? res.replies : xdpHits);
     answered.push(res.answeredQps);
     sent.push(res.sent / res.seconds);
     costs.push({
-      namedUsPerQuery: arm === 'minimal' ? 0 : ((d.procSeconds.get(tb.bind.pid) ?? 0) * 1e6) / bindAnswered,
+      // Too few answers from BIND (100% hits) make a per-query figure of a tick's noise.
+      namedUsPerQuery: bindAnswered < 1000 ? 0 : ((d.procSeconds.get(tb.bind.pid) ?? 0) * 1e6) / bindAnswered,
       serverUsPerAnswer: (d.busy * d.seconds * 1e6) / Math.max(1, res.replies),
       serverCpuBusy: d.busy,
       xdpNsPerPacket: (prog1.runTimeNs - prog0.runTimeNs) / Math.max(1, prog1.runCnt - prog0.runCnt),
@@ -268,9 +278,11 @@ async function main(): Promise<void> {
 
   log(`latency: dnsperf -Q ${cfg.latencyQps} for ${cfg.latencySeconds} s x ${cfg.runs}`);
   await tb.querylog(true);
-  results.latency.push(await measureLatency(tb, cfg, mixes.get(1)!, 'bind', 'BIND alone (query log on)'));
-  results.latency.push(await measureLatency(tb, cfg, mixes.get(1)!, 'santa', 'BIND + Santa, 100% hits'));
-  results.latency.push(await measureLatency(tb, cfg, mixes.get(1)!, 'minimal', 'minimal XDP responder'));
+  results.latency = await measureLatency(tb, cfg, mixes.get(1)!, [
+    { arm: 'bind', label: 'BIND alone (query log on)' },
+    { arm: 'santa', label: 'BIND + Santa, 100% hits' },
+    { arm: 'minimal', label: 'minimal XDP responder' },
+  ]);
 
   log(`throughput: kxdpgun at the peak of a ladder from ${cfg.offeredQps} qps, ${cfg.throughputSeconds} s x ${cfg.runs}`);
   results.throughput.push(await measureThroughput(tb, cfg, mixes.get(0.5)!, 'bind', 0, true, 'BIND alone, query log on'));
