@@ -46,6 +46,7 @@ export interface CostSample {
   namedUsPerQuery: number;
   /** The server CPU's busy time (named, NAPI thread, softirq, XDP) per answered query, us. */
   serverUsPerAnswer: number;
+  /** Busy time of the server CPU over the duration of the traffic (window minus generator start-up). */
   serverCpuBusy: number;
   /** bpf_stats run_time_ns / run_cnt of the program on the server veth. */
   xdpNsPerPacket: number;
@@ -226,7 +227,9 @@ async function measureThroughput(tb: Testbed, cfg: Config, file: string, arm: Ar
       // Too few answers from BIND (100% hits) make a per-query figure of a tick's noise.
       namedUsPerQuery: bindAnswered < 1000 ? 0 : ((d.procSeconds.get(tb.bind.pid) ?? 0) * 1e6) / bindAnswered,
       serverUsPerAnswer: (d.busy * d.seconds * 1e6) / Math.max(1, res.replies),
-      serverCpuBusy: d.busy,
+      // The window also holds kxdpgun's start-up and exit, when the server idles: busy time over
+      // the traffic's own duration is the CPU's load while it was being sent.
+      serverCpuBusy: Math.min(1, (d.busy * d.seconds) / res.seconds),
       xdpNsPerPacket: (prog1.runTimeNs - prog0.runTimeNs) / Math.max(1, prog1.runCnt - prog0.runCnt),
     });
     if (querylog) truncateSync(tb.bind.queryLogPath);
