@@ -20,7 +20,7 @@
 import { chmodSync, chownSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { SantaMaps } from '../../sidecar/bpf/maps';
+import { pinnedEntryNames, pinnedStats } from '../support/santa-maps';
 import { createTopology, nsArgv, SERVER_V4, type Topology } from '../support/netns';
 import { startBind, type BindServer } from '../support/bind';
 import { query } from '../support/dns-client';
@@ -76,22 +76,8 @@ describe('the compose topology files, run in network namespaces', () => {
     const rr = a.packet.answers?.find((x): x is { type: 'A'; name: string; data: string } => x.type === 'A');
     return rr ? rr.data : `rcode ${a.rcode}`;
   };
-  const stats = () => {
-    const maps = SantaMaps.openPinned(pinDir);
-    try {
-      return maps.readStats();
-    } finally {
-      maps.close();
-    }
-  };
-  const installedNames = () => {
-    const maps = SantaMaps.openPinned(pinDir);
-    try {
-      return maps.entries().map((e) => e.key.name.toString('latin1'));
-    } finally {
-      maps.close();
-    }
-  };
+  const stats = () => pinnedStats(pinDir);
+  const installedNames = () => pinnedEntryNames(pinDir);
   const promApi = async <T>(path: string): Promise<PromResponse<T>> => {
     const r = await topo.exec(topo.client, ['curl', '-sS', '--max-time', '5', `http://127.0.0.1:${PROM_PORT}${path}`]);
     return JSON.parse(r.stdout) as PromResponse<T>;

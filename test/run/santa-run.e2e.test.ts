@@ -9,7 +9,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { SantaMaps } from '../../sidecar/bpf/maps';
+import { pinnedEntryNames, pinnedStats } from '../support/santa-maps';
 import { createTopology, type Topology } from '../support/netns';
 import { startBind, type BindServer } from '../support/bind';
 import { query } from '../support/dns-client';
@@ -44,22 +44,8 @@ describe('santa run (native loader) between real namespaces and a real BIND', ()
     const rr = a.packet.answers?.find((x): x is { type: 'A'; name: string; data: string } => x.type === 'A');
     return rr ? rr.data : `rcode ${a.rcode}`;
   };
-  const stats = () => {
-    const maps = SantaMaps.openPinned(pinDir);
-    try {
-      return maps.readStats();
-    } finally {
-      maps.close();
-    }
-  };
-  const installedNames = () => {
-    const maps = SantaMaps.openPinned(pinDir);
-    try {
-      return maps.entries().map((e) => e.key.name.toString('latin1'));
-    } finally {
-      maps.close();
-    }
-  };
+  const stats = () => pinnedStats(pinDir);
+  const installedNames = () => pinnedEntryNames(pinDir);
   /** Lines BIND logged for the client's own queries (Santa's TCP polls are logged too). */
   const clientQueries = (zone: string) => bind.queryLog().split('\n').filter((l) => l.includes(`${topo.client.v4}#`) && l.includes(`(www.${zone})`)).length;
   const startSanta = () => {
