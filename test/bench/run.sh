@@ -91,6 +91,8 @@ run_sidecar hotset-bench 900 npx tsx --expose-gc test/bench/hotset-bench.ts "${h
 run_sidecar xdp-cost 900 npx tsx test/bench/xdp-cost.ts "${xdp_args[@]}"
 # Entries installed per second into the real program's maps (100k entries, batch syscalls).
 run_sidecar install-bench 900 npx tsx test/bpf/bench-install.ts
+# Zone file edit -> BIND serves the new serial -> XDP serves the new answer, through santa run.
+run_sidecar zone-change 900 npx tsx test/bench/zone-change.ts
 
 cat "$sidecar_md" >> "$out/results.md"
 echo >&2
