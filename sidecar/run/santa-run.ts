@@ -83,6 +83,10 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
   const conf = readNamedConf(config.namedConf);
   const registry = new ZoneRegistry(conf);
   for (const s of registry.skipped) log.warn({ zone: s.zone, reason: s.reason }, 'zone not offloaded');
+  if (conf.options.rateLimit) {
+    // BIND's RRL never sees what XDP answers; until the program limits rates itself, say so.
+    log.warn({ rateLimit: conf.options.rateLimit }, 'named.conf sets rate-limit, but answers served from XDP are not rate limited');
+  }
   const bind: { v4: ServerAddress; v6?: ServerAddress } = { v4: config.bind.address, v6: config.bind.addressV6 };
 
   const targets = targetsOf(config);
