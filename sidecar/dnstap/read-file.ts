@@ -1,11 +1,10 @@
 /** Reads a dnstap file (`dnstap-output file "..."`): START, data frames, STOP. */
-import { promises as fsp } from 'fs';
 import { Readable } from 'stream';
+import { readFileChunks, readStreamChunks, type ReadProgress } from '../io/read-chunks';
 import { QueryEvent } from '../ranking/question-key';
 import { DnstapEventDecoder, DnstapStats } from './dnstap-message';
 import { ControlType, DNSTAP_CONTENT_TYPE, Frame, FrameStreamDecoder, FrameStreamError, controlTypeName } from './frame-streams';
 
-const CHUNK_BYTES = 1 << 20;
 
 /** Frame handling shared by files and streams (stdin): a START naming dnstap first, STOP last. */
 class DnstapFileDecoder {
@@ -61,25 +60,11 @@ class DnstapFileDecoder {
 export async function readDnstapFile(
   path: string,
   onEvent: (e: QueryEvent) => void,
-  onProgress?: (bytesRead: number, totalBytes: number | undefined) => void,
+  onProgress?: ReadProgress,
 ): Promise<DnstapStats> {
   const decoder = new DnstapFileDecoder(path, onEvent);
-  const file = await fsp.open(path, 'r');
-  try {
-    const total = (await file.stat()).size;
-    const buf = Buffer.allocUnsafe(CHUNK_BYTES);
-    let position = 0;
-    for (;;) {
-      const { bytesRead } = await file.read(buf, 0, buf.length, position);
-      if (bytesRead === 0) break;
-      position += bytesRead;
-      decoder.push(buf.subarray(0, bytesRead));
-      onProgress?.(position, total);
-    }
-    decoder.end();
-  } finally {
-    await file.close();
-  }
+  await readFileChunks(path, (chunk) => decoder.push(chunk), onProgress);
+  decoder.end();
   return decoder.events.stats;
 }
 
@@ -87,16 +72,10 @@ export async function readDnstapStream(
   stream: Readable,
   name: string,
   onEvent: (e: QueryEvent) => void,
-  onProgress?: (bytesRead: number, totalBytes: number | undefined) => void,
+  onProgress?: ReadProgress,
 ): Promise<DnstapStats> {
   const decoder = new DnstapFileDecoder(name, onEvent);
-  let bytes = 0;
-  for await (const chunk of stream) {
-    const buf = chunk as Buffer;
-    bytes += buf.length;
-    decoder.push(buf);
-    onProgress?.(bytes, undefined);
-  }
+  await readStreamChunks(stream, (chunk) => decoder.push(chunk), onProgress);
   decoder.end();
   return decoder.events.stats;
 }
