@@ -22,53 +22,42 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* ---- maps ------------------------------------------------------------------------------ */
-
-#define SANTA_CACHE_MAP(size)                                   \
-	struct {                                                \
-		__uint(type, BPF_MAP_TYPE_HASH);                \
-		/* updates allocate a new element, so a reader  \
-		 * never sees a half-written value */           \
-		__uint(map_flags, BPF_F_NO_PREALLOC);           \
-		__uint(max_entries, 65536);                     \
-		__type(key, struct santa_key_##size);           \
-		__type(value, struct santa_value);              \
-	} santa_cache_##size SEC(".maps")
-
-SANTA_CACHE_MAP(32);
-SANTA_CACHE_MAP(64);
-SANTA_CACHE_MAP(128);
-SANTA_CACHE_MAP(256);
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 65536);
-	__type(key, __u32);
-	__type(value, __u64);
-} santa_hits SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct santa_settings);
-} santa_settings SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct santa_stats);
-} santa_stats SEC(".maps");
+#include "santa_maps.bpf.h"
 
 #define SANTA_QUESTION_MAX (SANTA_NAME_MAX + 4)
 #define SANTA_QUESTION_WORDS ((SANTA_QUESTION_MAX + 7) / 8)
 #define SANTA_L2_MAX (ETH_HLEN + 2 * 4)
 
+/* What the parse learns and the reply needs; everything else is re-read from scratch. */
+struct query {
+	__u32 frame_len;  /* data_end - data on arrival (may include Ethernet padding) */
+	__u32 l2_len;     /* 14, 18 or 22 */
+	__u32 l3_len;     /* IP header length as received (IPv4 options included) */
+	__u32 dns_off;    /* frame offset of the DNS header */
+	__u32 msg_len;    /* DNS message bytes after the header */
+	__u32 name_len;
+	__u32 hash;       /* the key's (santa_hash_*) */
+	__u32 limit;      /* the client's UDP payload limit */
+	__u64 qsum;       /* one's-complement partial sum of the question bytes */
+	__be32 v4_src, v4_dst;
+	__be16 sport, dport;
+	__be16 id, qflags;
+	__u8 is_v6;
+	__u8 cookie;      /* enum cookie_state */
+	__u64 cookie_sum; /* checksum part of the reply's COOKIE option and longer lengths */
+};
+
 /* Per-CPU working memory: the BPF stack (512 bytes) cannot hold a key and a question. */
 struct santa_scratch {
-	struct santa_key_256 key; /* shared by all tiers: each map reads only its own prefix */
-	__u64 question[SANTA_QUESTION_WORDS]; /* as received, for replies built in headroom */
+	/* Held here, not on the stack, for the verifier: what a stage stores here and the next
+	 * reloads (after a compiler barrier) is an unknown number the next stage bounds itself,
+	 * so the paths through VLAN tags, IP versions and EDNS do not multiply into the rest. */
+	struct query q;
+	struct santa_key key;     /* the query's, as entries hold it (name words past the name: stale) */
+	/* The question as received, for replies built in headroom. Room for 64 words where 33
+	 * would do: a word index masked to 6 bits is in bounds without a check the compiler might
+	 * fold away. */
+	__u64 question[64];
 	__u8 l2[SANTA_L2_MAX];    /* the reply's L2 header: MACs swapped, VLAN tags kept */
 	__u8 pad[2];
 	__u64 v6_src[2], v6_dst[2];
@@ -80,7 +69,7 @@ struct santa_scratch {
 };
 
 _Static_assert(SANTA_COUNTER_MAX <= 32, "counter index mask in santa_xdp");
-_Static_assert(__builtin_offsetof(struct santa_key_256, name) % 8 == 0, "key name alignment");
+_Static_assert(__builtin_offsetof(struct santa_key, name) % 8 == 0, "key name alignment");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -126,24 +115,9 @@ struct vlan_tag {
 	__be16 proto;
 };
 
-/* What the parse learns and the reply needs; everything else is re-read from scratch. */
-struct query {
-	__u32 frame_len;  /* data_end - data on arrival (may include Ethernet padding) */
-	__u32 l2_len;     /* 14, 18 or 22 */
-	__u32 l3_len;     /* IP header length as received (IPv4 options included) */
-	__u32 dns_off;    /* frame offset of the DNS header */
-	__u32 msg_len;    /* DNS message bytes after the header */
-	__u32 name_len;
-	__u32 tier;       /* the key's name size: which cache map to ask */
-	__u32 limit;      /* the client's UDP payload limit */
-	__u64 qsum;       /* one's-complement partial sum of the question bytes */
-	__be32 v4_src, v4_dst;
-	__be16 sport, dport;
-	__be16 id, qflags;
-	__u8 is_v6;
-	__u8 cookie;      /* enum cookie_state */
-	__u64 cookie_sum; /* checksum part of the reply's COOKIE option and longer lengths */
-};
+
+/* Makes the compiler reload what earlier code stored in memory (see struct santa_scratch). */
+#define STAGE_BOUNDARY() asm volatile("" ::: "memory")
 
 /* x & mask, done in the program rather than proven away by the compiler: the verifier needs
  * the explicit bound on offsets it cannot follow through loops. */
@@ -305,7 +279,7 @@ static __always_inline int ipv6_ext_header(__u8 nexthdr)
  * The parse stages are global functions: the verifier checks each once, and their results
  * reach the caller as plain bounded numbers, so the paths through VLAN tags, IP versions and
  * name lengths do not multiply into the rest of the program. */
-__noinline int santa_parse_headers(struct xdp_md *ctx, const struct santa_settings *cfg,
+static __always_inline int santa_parse_headers(struct xdp_md *ctx, const struct santa_settings *cfg,
 				   struct santa_scratch *s, struct query *q, struct santa_stats *st)
 {
 	if (!ctx || !cfg || !s || !q || !st)
@@ -506,7 +480,7 @@ static __always_inline __u32 parse_cookie(const struct santa_settings *cfg, stru
 
 /* The DNS header, question and optional OPT record: returns 0 for a query we could answer,
  * else the pass reason. */
-__noinline int santa_parse_dns(struct xdp_md *ctx, const struct santa_settings *cfg,
+static __always_inline int santa_parse_dns(struct xdp_md *ctx, const struct santa_settings *cfg,
 			       struct santa_scratch *s, struct query *q)
 {
 	if (!ctx || !cfg || !s || !q)
@@ -617,28 +591,26 @@ __noinline int santa_parse_dns(struct xdp_md *ctx, const struct santa_settings *
 	return 0;
 }
 
-/* The lookup key (lower-cased name, zero-padded to its tier) and the question's checksum sum,
- * for a question santa_parse_dns accepted. A separate stage so the verifier meets it once,
- * not once per name length. */
-__noinline int santa_build_key(struct xdp_md *ctx, struct santa_scratch *s, struct query *q)
+/* The lookup key's name words (lower-cased; the words past the name are not cleared, only
+ * ceil(name_len / 8) are compared), its hash, and the question's checksum sum, for a question
+ * santa_parse_dns accepted. A separate stage so the verifier meets it once, not once per name
+ * length. */
+static __always_inline int santa_build_key(struct xdp_md *ctx, const struct santa_settings *cfg,
+			       struct santa_scratch *s, struct query *q)
 {
-	if (!ctx || !s || !q)
+	if (!ctx || !cfg || !s || !q)
 		return SANTA_CNT_PASS_MALFORMED;
 
 	__u32 question_off = (q->dns_off & 0x7f) + DNS_HLEN;
-	__u32 name_len = q->name_len, qlen = name_len + 4, tier, i;
+	__u32 name_len = q->name_len, qlen = name_len + 4, i, hash = cfg->hash_seed;
 	void *data, *data_end;
 	__u64 *name = (__u64 *)s->key.name, *saved = s->question, sum = 0;
 
 	if (name_len == 0 || name_len > SANTA_NAME_MAX)
 		return SANTA_CNT_PASS_MALFORMED;
-	tier = name_len <= SANTA_TIER0_NAME   ? SANTA_TIER0_NAME
-	       : name_len <= SANTA_TIER1_NAME ? SANTA_TIER1_NAME
-	       : name_len <= SANTA_TIER2_NAME ? SANTA_TIER2_NAME
-					      : SANTA_TIER3_NAME;
 	/* One pass over the question, a word at a time: keep it as received (the headroom path
-	 * rewrites it), sum it for the UDP checksum, and lower-case the name into the key.
-	 * Label lengths are <= 63, below 'A', so only name characters change. Whole words
+	 * rewrites it), sum it for the UDP checksum, and lower-case and hash the name into the
+	 * key. Label lengths are <= 63, below 'A', so only name characters change. Whole words
 	 * first, then the last partial word, so the loop body stays a single straight path. */
 	for (i = 0; i < SANTA_QUESTION_WORDS; i++) {
 		__u32 at = i * 8;
@@ -657,15 +629,17 @@ __noinline int santa_build_key(struct xdp_md *ctx, struct santa_scratch *s, stru
 		w = *(__u64 *)p;
 		saved[i] = w;
 		sum += csum_word(w);
-		if (i < SANTA_TIER3_NAME / 8)
-			name[i] = at < name_len ? lower_word(keep_bytes(w, name_len - at)) : 0;
+		if (i < SANTA_NAME_WORDS && at < name_len) {
+			__u64 lw = lower_word(keep_bytes(w, name_len - at));
+
+			name[i] = lw;
+			hash = santa_hash_u64(hash, lw);
+		}
 	}
 	if (i * 8 < qlen) {
 		__u32 at = VERIFIER_MASK(i * 8, 0x1f8), idx = VERIFIER_MASK(i, 0x3f);
 		__u64 w;
 
-		if (idx >= SANTA_QUESTION_WORDS)
-			return SANTA_CNT_PASS_MALFORMED; /* unreachable: qlen <= 259 */
 		data = (void *)(long)ctx->data;
 		data_end = (void *)(long)ctx->data_end;
 		if (read_word(data + question_off + at, data_end, qlen - at, &w))
@@ -673,35 +647,70 @@ __noinline int santa_build_key(struct xdp_md *ctx, struct santa_scratch *s, stru
 		saved[idx] = w;
 		sum += csum_word(w);
 		/* A 255-byte name ends in word 31; word 32 holds only qtype and qclass. */
-		if (idx < SANTA_TIER3_NAME / 8)
-			name[idx] = at < name_len ? lower_word(keep_bytes(w, name_len - at)) : 0;
-		i++;
-	}
-	/* The rest of the tier's name buffer (the question's last word may stop short of it). */
-	for (; i < SANTA_TIER3_NAME / 8; i++) {
-		if (i * 8 >= tier)
-			break;
-		name[i] = 0;
-		asm volatile("" ::: "memory"); /* a loop, not a memset call BPF cannot make */
+		if (idx < SANTA_NAME_WORDS && at < name_len) {
+			__u64 lw = lower_word(keep_bytes(w, name_len - at));
+
+			name[idx] = lw;
+			hash = santa_hash_u64(hash, lw);
+		}
 	}
 
-	q->tier = tier;
+	q->hash = santa_hash_final(santa_hash_u64(hash, *(__u64 *)&s->key.h));
 	q->qsum = sum;
 	return 0;
 }
 
-static __always_inline struct santa_value *lookup(struct santa_scratch *s, __u32 tier)
+/* The whole key of a candidate entry against the query's. */
+static __always_inline int key_equal(const struct santa_entry *e, const struct santa_scratch *s,
+				     __u32 name_len)
 {
-	switch (tier) {
-	case SANTA_TIER0_NAME:
-		return bpf_map_lookup_elem(&santa_cache_32, &s->key);
-	case SANTA_TIER1_NAME:
-		return bpf_map_lookup_elem(&santa_cache_64, &s->key);
-	case SANTA_TIER2_NAME:
-		return bpf_map_lookup_elem(&santa_cache_128, &s->key);
-	default:
-		return bpf_map_lookup_elem(&santa_cache_256, &s->key);
+	const __u64 *a = (const __u64 *)e->key.name, *b = (const __u64 *)s->key.name;
+
+	if (*(const __u64 *)&e->key.h != *(const __u64 *)&s->key.h)
+		return 0;
+	for (__u32 i = 0; i < SANTA_NAME_WORDS; i++) {
+		if (i * 8 >= name_len)
+			break;
+		if (a[i] != b[i])
+			return 0;
 	}
+	return 1;
+}
+
+/* The entry for the query's key: the first way of its two groups holding its hash, then a
+ * full key comparison. User space never publishes two keys with one hash in the same two
+ * groups, so the first way with the hash is the only candidate. Array lookups are inlined by
+ * the verifier: no helper call. */
+static __always_inline struct santa_value *lookup(const struct santa_settings *cfg,
+						  struct santa_scratch *s, const struct query *q)
+{
+	__u32 hash = q->hash, mask = cfg->index_mask, id = 0;
+	__u32 groups[2] = { SANTA_INDEX_GROUP1(hash, mask), SANTA_INDEX_GROUP2(hash, mask) };
+	struct santa_entry *e;
+
+#pragma unroll
+	for (int g = 0; g < 2; g++) {
+		struct santa_index_group *grp = bpf_map_lookup_elem(&santa_index, &groups[g]);
+
+		if (!grp)
+			return NULL;
+#pragma unroll
+		for (int w = 0; w < SANTA_INDEX_WAYS; w++) {
+			__u64 way = grp->way[w];
+
+			if ((__u32)(way >> 32) == hash && (__u32)way != 0) {
+				id = (__u32)way;
+				goto found;
+			}
+		}
+	}
+	return NULL;
+found:
+	id -= 1;
+	e = bpf_map_lookup_elem(&santa_entries, &id);
+	if (!e || !key_equal(e, s, q->name_len))
+		return NULL;
+	return &e->value;
 }
 
 /* ---- cookies ---------------------------------------------------------------------- */
@@ -968,6 +977,61 @@ static __always_inline int write_headers(struct xdp_md *ctx, struct santa_scratc
 	return 0;
 }
 
+/* Writes len bytes of src (an object of src_size bytes) to the frame at off, with direct 8-byte
+ * stores: a helper call costs more than the copy. The last partial word is written as the 8
+ * bytes ending at len, over bytes already written with the same values. Under 8 bytes, the
+ * helper does it. */
+static __always_inline int store(struct xdp_md *ctx, __u32 off, const __u8 *src, __u32 len,
+				 __u32 src_size)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 i;
+
+	off = VERIFIER_MASK(off, 0x7ff);
+	if (len > src_size)
+		return -1;
+	if (len < 8)
+		return bpf_xdp_store_bytes(ctx, off, (void *)src, len);
+	for (i = 0; i < SANTA_TAIL_MAX / 8; i++) {
+		__u32 at = i * 8;
+		__u8 *p = data + off + at;
+
+		if (at + 8 > len)
+			break;
+		if ((void *)(p + 8) > data_end)
+			return -1;
+		*(__u64 *)p = *(const __u64 *)(src + at);
+	}
+	if (len & 7) {
+		__u32 at = VERIFIER_MASK(len - 8, 0x7ff);
+		__u8 *p = data + off + at;
+
+		if (at + 8 > src_size || (void *)(p + 8) > data_end)
+			return -1;
+		*(__u64 *)p = *(const __u64 *)(src + at);
+	}
+	return 0;
+}
+
+/* The reply's OPT rdlen and COOKIE option (2 + 28 bytes of s->cookie_out) at off: three
+ * words, then the 8 bytes ending at the option's end. */
+static __always_inline int store_cookie(struct xdp_md *ctx, __u32 off, const struct santa_scratch *s)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u8 *p = data + VERIFIER_MASK(off, 0x7ff);
+	const __u8 *src = (const __u8 *)s->cookie_out;
+
+	if ((void *)(p + 2 + COOKIE_OPTION_LEN) > data_end)
+		return -1;
+	*(__u64 *)p = *(const __u64 *)src;
+	*(__u64 *)(p + 8) = *(const __u64 *)(src + 8);
+	*(__u64 *)(p + 16) = *(const __u64 *)(src + 16);
+	*(__u64 *)(p + 2 + COOKIE_OPTION_LEN - 8) = *(const __u64 *)(src + 2 + COOKIE_OPTION_LEN - 8);
+	return 0;
+}
+
 static __always_inline int reply(struct xdp_md *ctx, struct santa_scratch *s, struct query *q,
 				 const struct santa_value *v, __u32 dns_len)
 {
@@ -1010,15 +1074,15 @@ static __always_inline int reply(struct xdp_md *ctx, struct santa_scratch *s, st
 	/* From here on the packet is ours: a failure below cannot restore it. */
 	if (write_headers(ctx, s, q, v, udp_len, flags, (__u16)sum))
 		return -2;
+	/* Rare (only when the tailroom was short): a helper call will do. */
 	if (moved && (qlen < 5 || qlen > SANTA_QUESTION_MAX ||
 		      bpf_xdp_store_bytes(ctx, q_off, s->question, qlen)))
 		return -2;
 	if (tail_len < 1 || tail_len > SANTA_TAIL_MAX ||
-	    bpf_xdp_store_bytes(ctx, q_off + qlen, (void *)v->tail, tail_len))
+	    store(ctx, q_off + qlen, v->tail, tail_len, SANTA_TAIL_MAX))
 		return -2;
 	/* Over the OPT rdlen, which ends the entry, and on past it: the COOKIE option. */
-	if (q->cookie && (tail_len < 2 || bpf_xdp_store_bytes(ctx, q_off + qlen + tail_len - 2,
-							      s->cookie_out, 2 + COOKIE_OPTION_LEN)))
+	if (q->cookie && (tail_len < 2 || store_cookie(ctx, q_off + qlen + tail_len - 2, s)))
 		return -2;
 	return reply_len;
 }
@@ -1033,7 +1097,7 @@ int santa_xdp(struct xdp_md *ctx)
 	struct santa_scratch *s;
 	struct santa_stats *st;
 	struct santa_value *v;
-	struct query q = {};
+	struct query *q;
 	__u64 *hits;
 	__u32 why;
 	int sent;
@@ -1044,35 +1108,40 @@ int santa_xdp(struct xdp_md *ctx)
 	if (!st || !cfg || !s)
 		return XDP_PASS;
 	st->counters[SANTA_CNT_PACKETS]++;
+	q = &s->q;
+	__builtin_memset(q, 0, sizeof(*q));
 
 	mode = cfg->mode;
 	if (mode != SANTA_MODE_ON && mode != SANTA_MODE_DRY_RUN) {
 		why = SANTA_CNT_PASS_DISABLED;
 		goto pass;
 	}
-	why = santa_parse_headers(ctx, cfg, s, &q, st);
+	why = santa_parse_headers(ctx, cfg, s, q, st);
 	if (why)
 		goto pass;
-	why = santa_parse_dns(ctx, cfg, s, &q);
+	STAGE_BOUNDARY();
+	why = santa_parse_dns(ctx, cfg, s, q);
 	if (why)
 		goto pass;
-	why = santa_build_key(ctx, s, &q);
+	STAGE_BOUNDARY();
+	why = santa_build_key(ctx, cfg, s, q);
 	if (why)
 		goto pass;
+	STAGE_BOUNDARY();
 
-	v = lookup(s, q.tier);
+	v = lookup(cfg, s, q);
 	/* An entry with an impossible tail cannot be served; treat it as absent. */
 	if (!v || v->tail_len == 0 || v->tail_len > SANTA_TAIL_MAX) {
 		why = SANTA_CNT_PASS_MISS;
 		goto pass;
 	}
-	if (v->expires_ns <= bpf_ktime_get_ns()) {
+	if (v->expires_jiffies <= bpf_jiffies64()) {
 		why = SANTA_CNT_PASS_EXPIRED;
 		goto pass;
 	}
-	dns_len = DNS_HLEN + q.name_len + 4 + v->tail_len;
-	if (q.cookie) {
-		why = santa_cookie(cfg, s, &q, v->tail_len);
+	dns_len = DNS_HLEN + q->name_len + 4 + v->tail_len;
+	if (q->cookie) {
+		why = santa_cookie(cfg, s, q, v->tail_len);
 		if (why)
 			goto pass;
 		/* The entry must end with an option-less OPT for the COOKIE option to follow it
@@ -1087,7 +1156,7 @@ int santa_xdp(struct xdp_md *ctx)
 		}
 		dns_len += COOKIE_OPTION_LEN;
 	}
-	if (dns_len > q.limit) {
+	if (dns_len > q->limit) {
 		why = SANTA_CNT_PASS_TOO_BIG;
 		goto pass;
 	}
@@ -1096,7 +1165,7 @@ int santa_xdp(struct xdp_md *ctx)
 		goto pass;
 	}
 
-	sent = reply(ctx, s, &q, v, dns_len);
+	sent = reply(ctx, s, q, v, dns_len);
 	if (sent == -1) {
 		why = SANTA_CNT_PASS_NO_ROOM;
 		goto pass;

@@ -6,7 +6,6 @@
 import { loadNative, NativeAbi } from './native';
 
 export type SantaAbi = Readonly<NativeAbi>;
-export type Tier = SantaAbi['tiers'][number];
 
 let cached: SantaAbi | undefined;
 
@@ -15,30 +14,25 @@ export function santaAbi(): SantaAbi {
   return cached;
 }
 
-/** The smallest tier whose name buffer holds a wire name of `nameLength` bytes. */
-export function tierForNameLength(abi: SantaAbi, nameLength: number): Tier {
-  if (!Number.isInteger(nameLength) || nameLength < 1 || nameLength > abi.limits.NAME_MAX) {
-    throw new RangeError(`a wire name is 1..${abi.limits.NAME_MAX} bytes, not ${nameLength}`);
-  }
-  const tier = abi.tiers.find((t) => nameLength <= t.nameSize);
-  if (!tier) throw new RangeError(`no key tier holds a ${nameLength}-byte name`);
-  return tier;
-}
-
-export function tierByMapName(abi: SantaAbi, mapName: string): Tier {
-  const tier = abi.tiers.find((t) => t.mapName === mapName);
-  if (!tier) throw new RangeError(`${mapName} is not a Santa cache map (${abi.tiers.map((t) => t.mapName).join(', ')})`);
-  return tier;
-}
-
 /** Bytes one CPU's copy of a per-CPU value occupies in what the kernel returns. */
 export function perCpuStride(valueSize: number): number {
   return Math.ceil(valueSize / 8) * 8;
 }
 
+/**
+ * Index groups for a cache of `entries`: a power of two with at least twice as many ways as
+ * entries, so that a key almost never finds both of its groups full.
+ */
+export function indexGroupsFor(entries: number, abi: SantaAbi): number {
+  if (!Number.isInteger(entries) || entries < 1) throw new RangeError(`a cache holds at least one entry, not ${entries}`);
+  let groups = 1;
+  while (groups * abi.index.ways < 2 * entries) groups *= 2;
+  return groups;
+}
+
 /** Every map the Santa program defines, by its pinned name. */
 export function santaMapNames(abi: SantaAbi): string[] {
-  return [...abi.tiers.map((t) => t.mapName), abi.maps.hits, abi.maps.settings, abi.maps.stats];
+  return [abi.maps.entries, abi.maps.index, abi.maps.hits, abi.maps.settings, abi.maps.stats];
 }
 
 function deepFreeze<T>(o: T): T {

@@ -7,7 +7,7 @@
  */
 import { endianness } from 'os';
 import { isIPv4, isIPv6 } from 'net';
-import { perCpuStride, SantaAbi, santaAbi, tierByMapName, tierForNameLength } from './abi';
+import { perCpuStride, SantaAbi, santaAbi } from './abi';
 import { addBytes, addWord, foldSum } from './checksum';
 import { classCode, lowerWireName, lowerWireNameInPlace, nameToWire, typeCode, wireNameLabels, wireNamesEqual, wireToName } from './dns-wire';
 import { analyzeReply, ReplyLayout } from './reply-layout';
@@ -47,13 +47,11 @@ export interface QueryBits {
 }
 
 export interface CacheKey {
-  /** The tier map this key belongs in. */
-  mapName: string;
+  /** A struct santa_key without its zero padding: the header, then the name's bytes. */
   key: Buffer;
 }
 
 export interface DecodedKey {
-  mapName: string;
   /** Lower-cased wire name. */
   name: Buffer;
   qtype: number;
@@ -96,26 +94,26 @@ export function cacheKey(question: Question, flags: number, abi: SantaAbi = sant
     wireNameLabels(question.name);
     name = lowerWireName(question.name);
   }
-  const tier = tierForNameLength(abi, name.length);
+  if (name.length > abi.limits.NAME_MAX) throw new RangeError(`a wire name is at most ${abi.limits.NAME_MAX} bytes, not ${name.length}`);
   const h = abi.keyHeader;
-  const key = Buffer.alloc(tier.keySize);
+  const key = Buffer.alloc(abi.key.name + name.length);
   key.writeUInt16BE(typeCode(question.type), h.qtype);
   key.writeUInt16BE(classCode(question.class ?? 'IN'), h.qclass);
   key[h.flags] = flags;
   key[h.nameLen] = name.length;
-  name.copy(key, tier.nameOffset);
-  return { mapName: tier.mapName, key };
+  name.copy(key, abi.key.name);
+  return { key };
 }
 
-export function decodeCacheKey(mapName: string, key: Uint8Array, abi: SantaAbi = santaAbi()): DecodedKey {
-  const tier = tierByMapName(abi, mapName);
-  if (key.length !== tier.keySize) throw new RangeError(`${mapName} keys are ${tier.keySize} bytes, not ${key.length}`);
+/** Decodes a key as cacheKey returns it or as an entry holds it (zero-padded). */
+export function decodeCacheKey(key: Uint8Array, abi: SantaAbi = santaAbi()): DecodedKey {
   const b = Buffer.from(key.buffer, key.byteOffset, key.length);
   const h = abi.keyHeader;
+  if (b.length < abi.key.name + 1 || b.length > abi.key.size) throw new RangeError(`a key is ${abi.key.name + 1}..${abi.key.size} bytes, not ${b.length}`);
   const nameLength = b[h.nameLen];
+  if (nameLength === 0 || abi.key.name + nameLength > b.length) throw new RangeError(`the key's name length ${nameLength} does not fit its ${b.length} bytes`);
   return {
-    mapName,
-    name: Buffer.from(b.subarray(tier.nameOffset, tier.nameOffset + nameLength)),
+    name: Buffer.from(b.subarray(abi.key.name, abi.key.name + nameLength)),
     qtype: b.readUInt16BE(h.qtype),
     qclass: b.readUInt16BE(h.qclass),
     flags: b[h.flags],
@@ -129,14 +127,14 @@ export interface CacheValueInput {
   reply: Buffer;
   /** Index into santa_hits owned by this entry. */
   slot: number;
-  /** Lease end, against the kernel's monotonic clock (bpf_ktime_get_ns). */
-  expiresNs: bigint;
+  /** Lease end in jiffies (bpf_jiffies64; see KernelClock to convert from monotonic time). */
+  expiresJiffies: bigint;
   /** The key flags the entry will be installed under. */
   keyFlags: number;
 }
 
 export interface DecodedValue {
-  expiresNs: bigint;
+  expiresJiffies: bigint;
   slot: number;
   tailLength: number;
   csumConst: number;
@@ -166,10 +164,9 @@ export function cacheEntry(input: CacheEntryInput, abi: SantaAbi = santaAbi()): 
   const key = cacheKey(input.question, input.keyFlags, abi);
   const layout = checkedLayout(input.reply, input.keyFlags, abi);
   const h = abi.keyHeader;
-  const tier = tierByMapName(abi, key.mapName);
-  const keyedName = key.key.subarray(tier.nameOffset, tier.nameOffset + key.key[h.nameLen]);
+  const keyedName = key.key.subarray(abi.key.name, abi.key.name + key.key[h.nameLen]);
   if (!wireNamesEqual(layout.questionName, keyedName) || layout.qtype !== key.key.readUInt16BE(h.qtype) || layout.qclass !== key.key.readUInt16BE(h.qclass)) {
-    const want = decodeCacheKey(key.mapName, key.key, abi);
+    const want = decodeCacheKey(key.key, abi);
     throw new CacheEncodeError(
       describeQuestion(want.name, want.qtype, want.qclass),
       `the reply answers ${describeQuestion(layout.questionName, layout.qtype, layout.qclass)}`,
@@ -220,10 +217,10 @@ function encodeValue(layout: ReplyLayout, input: CacheValueInput, abi: SantaAbi)
   const v = abi.value;
   const reply = input.reply;
   if (!Number.isInteger(input.slot) || input.slot < 0 || input.slot > 0xffffffff) throw new RangeError(`slot ${input.slot} is not a u32`);
-  if (input.expiresNs < 0n || input.expiresNs > 0xffffffffffffffffn) throw new RangeError(`expiresNs ${input.expiresNs} is not a u64`);
+  if (input.expiresJiffies < 0n || input.expiresJiffies > 0xffffffffffffffffn) throw new RangeError(`expiresJiffies ${input.expiresJiffies} is not a u64`);
   const tail = reply.subarray(layout.tailOffset);
   const out = Buffer.alloc(v.tail + tail.length);
-  writeU64(out, v.expiresNs, input.expiresNs);
+  writeU64(out, v.expiresJiffies, input.expiresJiffies);
   writeU32(out, v.slot, input.slot);
   writeU16(out, v.tailLen, tail.length);
   out.writeUInt16BE(replyChecksumConstant(reply.subarray(4, 12), tail, layout.nameLength), v.csumConst);
@@ -274,7 +271,7 @@ export function decodeCacheValue(value: Uint8Array, abi: SantaAbi = santaAbi()):
     throw new RangeError(`value claims a ${tailLength}-byte tail but holds ${b.length - v.tail} bytes of tail`);
   }
   return {
-    expiresNs: readU64(b, v.expiresNs),
+    expiresJiffies: readU64(b, v.expiresJiffies),
     slot: readU32(b, v.slot),
     tailLength,
     csumConst: b.readUInt16BE(v.csumConst),

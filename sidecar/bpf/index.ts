@@ -4,8 +4,8 @@
  */
 export { isBpfError, loadNative, nativeModulePath } from './native';
 export type { BpfError, LoadedObject, LoadOptions, ProgInfo, MapInfo, SantaNative, XdpAttachment, XdpAttachOptions, XdpMode } from './native';
-export { perCpuStride, santaAbi, santaMapNames, tierByMapName, tierForNameLength } from './abi';
-export type { SantaAbi, Tier } from './abi';
+export { perCpuStride, santaAbi, santaMapNames } from './abi';
+export type { SantaAbi } from './abi';
 export {
   CacheEncodeError,
   cacheEntry,

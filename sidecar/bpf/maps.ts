@@ -1,10 +1,18 @@
 /**
  * SantaMaps: the sidecar's one handle on the program's maps, however they were obtained (a
- * libbpf load, pins of ours, bpfman's map_pin_path). Writes go in batches, one syscall per few
- * thousand entries per tier, so installing a whole hot set is cheap.
+ * libbpf load, pins of ours, bpfman's map_pin_path).
+ *
+ * The cache is two mmapped arrays (santa_abi.h, "the cache"): entries are written straight
+ * into map memory and published with one 8-byte store into the index, so installing a hot set
+ * costs no syscalls and a running program never sees a half-written entry. This handle is the
+ * only writer while it is open; it keeps a mirror of the index and knows which entry ids are
+ * free. Readers (lookup, entries) read the maps themselves, so they also see another process's
+ * writes.
  */
 import { join } from 'path';
-import { perCpuStride, SantaAbi, santaAbi, santaMapNames, tierByMapName } from './abi';
+import { performance } from 'perf_hooks';
+import { randomBytes } from 'crypto';
+import { perCpuStride, SantaAbi, santaAbi, santaMapNames } from './abi';
 import {
   CacheKey,
   decodeCacheKey,
@@ -19,7 +27,8 @@ import {
   SantaSettings,
   sumPerCpuU64,
 } from './codec';
-import { isBpfError, LoadedObject, loadNative, MapInfo, SantaNative } from './native';
+import { KernelClock, kernelClock } from './kernel-clock';
+import { LoadedObject, loadNative, MapInfo, SantaNative } from './native';
 
 export interface CacheEntry extends CacheKey {
   /** As cacheValue returns it (compact) or full-size: the rest is zero-filled. */
@@ -31,17 +40,41 @@ export interface InstalledEntry {
   value: DecodedValue;
 }
 
-/** Entries per batch syscall: large enough to amortise the syscall, small enough (~5 MB of
- * values) that the staging buffers stay modest. */
-export const INSTALL_BATCH = 4096;
-const BATCH = INSTALL_BATCH;
 /** Up to this many slots, single lookups beat reading the whole hits map. */
 const SINGLE_LOOKUP_SLOTS = 32;
+
+interface Placement {
+  id: number;
+  /** Index of the way (group * ways + way) that publishes the entry. */
+  way: number;
+}
+
+/** Thrown by install when an entry cannot be placed; `written` entries before it are in. */
+export interface InstallError extends Error {
+  code: 'E2BIG';
+  written: number;
+}
 
 export class SantaMaps {
   private readonly info = new Map<string, MapInfo>();
   private readonly cpus: number;
   private closed = false;
+  private readonly entriesMem: number;
+  private readonly indexMem: number;
+  private readonly entryStride: number;
+  private readonly maxEntries: number;
+  private readonly groups: number;
+  private readonly ways: number;
+  private seed = 0;
+  /** What this handle last published in each way (host-order u64s). */
+  private readonly mirror: BigUint64Array;
+  private readonly placed = new Map<string, Placement>();
+  /** Entry ids free to write now (a stack), and retired ids waiting for a grace period (or,
+   * without one, for SANTA_REUSE_DELAY_MS). */
+  private readonly free: number[] = [];
+  private readonly quarantine: Array<{ id: number; until: number }> = [];
+  private readonly staging: Buffer;
+  private clockCache?: KernelClock;
 
   private constructor(
     private readonly fds: ReadonlyMap<string, number>,
@@ -50,10 +83,23 @@ export class SantaMaps {
     private readonly abi: SantaAbi,
   ) {
     this.cpus = bpf.numPossibleCpus();
+    const mapped: number[] = [];
     try {
       this.checkLayout();
+      this.entryStride = Math.ceil(abi.entry.size / 8) * 8;
+      this.maxEntries = this.info.get(abi.maps.entries)!.maxEntries;
+      this.groups = this.info.get(abi.maps.index)!.maxEntries;
+      this.ways = abi.index.ways;
+      if (this.groups & (this.groups - 1)) throw new Error(`${abi.maps.index} has ${this.groups} groups, not a power of two`);
+      mapped.push((this.entriesMem = bpf.mapMmap(this.fd(abi.maps.entries))));
+      mapped.push((this.indexMem = bpf.mapMmap(this.fd(abi.maps.index))));
+      this.staging = Buffer.alloc(abi.entry.size);
+      this.mirror = this.readIndex();
+      this.adopt();
     } catch (e) {
-      this.close();
+      for (const m of mapped) bpf.mapMunmap(m);
+      this.closed = true;
+      if (ownsFds) for (const fd of fds.values()) bpf.closeFd(fd);
       throw e;
     }
   }
@@ -94,7 +140,8 @@ export class SantaMaps {
       this.info.set(name, info);
     };
     const u32 = 4;
-    for (const tier of this.abi.tiers) expect(tier.mapName, tier.keySize, this.abi.value.size);
+    expect(this.abi.maps.entries, u32, this.abi.entry.size);
+    expect(this.abi.maps.index, u32, this.abi.index.groupSize);
     expect(this.abi.maps.hits, u32, this.abi.hits.valueSize);
     expect(this.abi.maps.settings, u32, this.abi.settings.size);
     expect(this.abi.maps.stats, u32, this.abi.stats.size);
@@ -113,67 +160,188 @@ export class SantaMaps {
     return this.info.get(mapName)!.maxEntries;
   }
 
+  /** The kernel clock leases are written in (measured once per process). */
+  get clock(): KernelClock {
+    return (this.clockCache ??= kernelClock(this.bpf, this.abi));
+  }
+
+  /** A lease end at monotonic time `ns`, as entries hold it. */
+  leaseJiffies(ns: bigint): bigint {
+    return this.clock.jiffiesAt(ns);
+  }
+
+  // ---- the index ---------------------------------------------------------------------
+
+  private readIndex(): BigUint64Array {
+    const bytes = this.groups * this.abi.index.groupSize;
+    const copy = this.bpf.mapMemRead(this.indexMem, 0, bytes);
+    // An aligned copy: BigUint64Array needs 8-byte alignment, a Buffer from the pool has none.
+    const words = new BigUint64Array(bytes / 8);
+    Buffer.from(words.buffer).set(copy);
+    return words;
+  }
+
   /**
-   * Inserts or replaces entries; returns how many were written. A failure (e.g. a full map)
-   * throws an Error whose `written` counts the entries already in, in the order given per tier.
+   * Learns what is installed (a restart adopts the maps of the previous run) and settles the
+   * hash seed: a fresh, empty index gets a random one, a populated one keeps its own.
+   */
+  private adopt(): void {
+    const s = this.abi.settings;
+    const settings = this.readSettingsBytes();
+    const mask = hostOrder.readU32(settings, s.indexMask);
+    this.seed = hostOrder.readU32(settings, s.hashSeed);
+    const populated = this.mirror.some((w) => w !== 0n);
+    if (mask !== this.groups - 1) {
+      // Fresh maps (or an index resized under an empty cache): nothing is hashed yet.
+      if (populated) throw new Error(`${this.abi.maps.settings} says the index has ${mask + 1} groups, but ${this.abi.maps.index} has ${this.groups}`);
+      this.seed = randomBytes(4).readUInt32LE(0);
+      hostOrder.writeU32(settings, s.hashSeed, this.seed);
+      hostOrder.writeU32(settings, s.indexMask, this.groups - 1);
+      this.writeSettingsBytes(settings);
+    }
+    const used = new Uint8Array(this.maxEntries);
+    this.mirror.forEach((w, way) => {
+      if (w === 0n) return;
+      const id = Number(w & 0xffffffffn) - 1;
+      if (id < 0 || id >= this.maxEntries || used[id]) throw new Error(`${this.abi.maps.index} way ${way} holds entry ${id}, which is out of range or published twice`);
+      used[id] = 1;
+      this.placed.set(this.readKey(id).toString('latin1'), { id, way });
+    });
+    // Ids nobody publishes may still have been read a moment ago by the previous writer's
+    // readers: those that ever held an entry are retired like any other.
+    const until = performance.now() + this.abi.limits.REUSE_DELAY_MS;
+    for (let id = this.maxEntries - 1; id >= 0; id--) {
+      if (used[id]) continue;
+      if (this.readKeyHeaderWord(id) === 0n) this.free.push(id);
+      else this.quarantine.push({ id, until });
+    }
+  }
+
+  private entryOffset(id: number): number {
+    return id * this.entryStride;
+  }
+
+  /** An entry's key without its zero padding. */
+  private readKey(id: number): Buffer {
+    const header = this.bpf.mapMemRead(this.entriesMem, this.entryOffset(id) + this.abi.entry.key, this.abi.key.name);
+    const nameLength = header[this.abi.keyHeader.nameLen];
+    return this.bpf.mapMemRead(this.entriesMem, this.entryOffset(id) + this.abi.entry.key, this.abi.key.name + nameLength);
+  }
+
+  private readKeyHeaderWord(id: number): bigint {
+    return hostOrder.readU64(this.bpf.mapMemRead(this.entriesMem, this.entryOffset(id) + this.abi.entry.key, 8), 0);
+  }
+
+  private publish(way: number, value: bigint): void {
+    this.bpf.mapMemStoreU64(this.indexMem, way * 8, value);
+    this.mirror[way] = value;
+  }
+
+  private takeId(): number | undefined {
+    if (this.free.length === 0 && this.quarantine.length) this.releaseRetired();
+    return this.free.pop();
+  }
+
+  /** Frees every retired id no running program can still be reading. */
+  private releaseRetired(): void {
+    if (this.bpf.rcuBarrier()) {
+      for (const q of this.quarantine) this.free.push(q.id);
+      this.quarantine.length = 0;
+      return;
+    }
+    const now = performance.now();
+    while (this.quarantine.length && this.quarantine[0].until <= now) this.free.push(this.quarantine.shift()!.id);
+  }
+
+  private retire(id: number): void {
+    this.quarantine.push({ id, until: performance.now() + this.abi.limits.REUSE_DELAY_MS });
+  }
+
+  /** A free way in one of the key's two groups, or -1. */
+  private freeWay(group1: number, group2: number): number {
+    for (const g of [group1, group2]) {
+      for (let w = 0; w < this.ways; w++) if (this.mirror[g * this.ways + w] === 0n) return g * this.ways + w;
+    }
+    return -1;
+  }
+
+  private hashTaken(hash: number, group1: number, group2: number): boolean {
+    for (const g of [group1, group2]) {
+      for (let w = 0; w < this.ways; w++) {
+        const way = this.mirror[g * this.ways + w];
+        if (way !== 0n && Number(way >> 32n) === hash) return true;
+      }
+    }
+    return false;
+  }
+
+  /** Writes key and value into entry `id`, which no way publishes. */
+  private writeEntry(id: number, key: Buffer, value: Buffer): void {
+    const e = this.abi.entry;
+    this.staging.fill(0);
+    key.copy(this.staging, e.key);
+    value.copy(this.staging, e.value);
+    this.bpf.mapMemWrite(this.entriesMem, this.entryOffset(id), this.staging);
+  }
+
+  private valueBytes(id: number, length: number): Buffer {
+    return this.bpf.mapMemRead(this.entriesMem, this.entryOffset(id) + this.abi.entry.value, length);
+  }
+
+  /**
+   * Inserts or replaces entries; returns how many were written. A new reply goes to a fresh
+   * entry published in the key's way; a renewal of the same reply only moves the lease, in
+   * place. When an entry cannot be placed (no free id or no free way in its two groups), an
+   * InstallError says how many were written before it.
    */
   install(entries: readonly CacheEntry[]): number {
+    const v = this.abi.value;
+    const mask = this.groups - 1;
     let written = 0;
-    for (const [mapName, group] of groupByMap(entries)) {
-      const tier = tierByMapName(this.abi, mapName);
-      const fd = this.fd(mapName);
-      const valueSize = this.abi.value.size;
-      const n = Math.min(BATCH, group.length);
-      const keys = Buffer.allocUnsafe(n * tier.keySize);
-      // Compact values need zero padding. The staging buffer starts zeroed and each row
-      // remembers how much of it holds data, so a row is cleared only where its previous
-      // value was longer: a few bytes per entry instead of the whole 1.2 KB row.
-      const values = Buffer.alloc(n * valueSize);
-      const used = new Int32Array(n);
-      const minValue = this.abi.value.tail;
-      for (let start = 0; start < group.length; start += BATCH) {
-        const count = Math.min(BATCH, group.length - start);
-        for (let i = 0; i < count; i++) {
-          const e = group[start + i];
-          if (e.key.length !== tier.keySize || e.value.length < minValue || e.value.length > valueSize) {
-            throw new RangeError(
-              `entry ${start + i} for ${mapName}: ${e.key.length}-byte key and ${e.value.length}-byte value, ` +
-                `expected ${tier.keySize} and ${minValue}..${valueSize}`,
-            );
-          }
-          keys.set(e.key, i * tier.keySize);
-          values.set(e.value, i * valueSize);
-          if (used[i] > e.value.length) values.fill(0, i * valueSize + e.value.length, i * valueSize + used[i]);
-          used[i] = e.value.length;
-        }
-        try {
-          written += this.bpf.updateBatch(
-            fd,
-            keys.subarray(0, count * tier.keySize),
-            values.subarray(0, count * valueSize),
-            count,
-            this.bpf.updateFlags.ANY,
-          );
-        } catch (e) {
-          throw this.installError(e, mapName, written, entries.length);
-        }
+    for (const [i, e] of entries.entries()) {
+      if (e.value.length < v.tail || e.value.length > v.size) {
+        throw new RangeError(`entry ${i}: a ${e.value.length}-byte value, expected ${v.tail}..${v.size}`);
       }
+      decodeCacheKey(e.key, this.abi); // refuses malformed keys before anything is written
+      const ks = e.key.toString('latin1');
+      const old = this.placed.get(ks);
+      if (old && this.sameReply(old.id, e.value)) {
+        this.bpf.mapMemStoreU64(this.entriesMem, this.entryOffset(old.id) + this.abi.entry.value + v.expiresJiffies, hostOrder.readU64(e.value, v.expiresJiffies));
+        written++;
+        continue;
+      }
+      const [hash, group1, group2] = this.bpf.keyHash(this.seed, mask, e.key);
+      // The program takes the first way holding the hash: two keys may not share one.
+      if (!old && this.hashTaken(hash, group1, group2)) {
+        throw this.installError(written, `another key has the same hash in index groups ${group1} and ${group2}`, entries.length);
+      }
+      const way = old ? old.way : this.freeWay(group1, group2);
+      const id = way < 0 ? undefined : this.takeId();
+      if (id === undefined) {
+        throw this.installError(written, way < 0 ? `no free way for the key in index groups ${group1} and ${group2}` : `${this.abi.maps.entries} is full (${this.maxEntries} entries)`, entries.length);
+      }
+      this.writeEntry(id, e.key, e.value);
+      this.publish(way, (BigInt(hash >>> 0) << 32n) | BigInt(id + 1));
+      if (old) this.retire(old.id);
+      this.placed.set(ks, { id, way });
+      written++;
     }
     return written;
   }
 
-  /** Says how far an install got (entries before it are in the maps) and why it stopped. */
-  private installError(e: unknown, mapName: string, writtenBefore: number, total: number): Error {
-    if (!isBpfError(e)) return e as Error;
-    const written = writtenBefore + (e.done ?? 0);
-    const full = e.code === 'E2BIG' ? ` (${mapName} is full: max_entries ${this.capacity(mapName)})` : '';
-    const err = new Error(`install: ${written} of ${total} entries written, then ${e.message}${full}`) as Error & {
-      code: string;
-      errno: number;
-      written: number;
-    };
-    err.code = e.code;
-    err.errno = e.errno;
+  /** The installed entry holds this very reply (all but the lease equal). */
+  private sameReply(id: number, value: Buffer): boolean {
+    const v = this.abi.value;
+    const current = this.valueBytes(id, v.size);
+    const lease = v.expiresJiffies;
+    return current.subarray(0, lease).equals(value.subarray(0, lease)) &&
+      current.subarray(lease + 8, value.length).equals(value.subarray(lease + 8)) &&
+      current.subarray(value.length).every((b) => b === 0);
+  }
+
+  private installError(written: number, why: string, total: number): InstallError {
+    const err = new Error(`install: ${written} of ${total} entries written, then ${why}`) as InstallError;
+    err.code = 'E2BIG';
     err.written = written;
     return err;
   }
@@ -181,44 +349,58 @@ export class SantaMaps {
   /** Deletes entries; keys that are not installed are ignored. Returns how many were removed. */
   remove(keys: readonly CacheKey[]): number {
     let removed = 0;
-    for (const [mapName, group] of groupByMap(keys)) {
-      const tier = tierByMapName(this.abi, mapName);
-      const fd = this.fd(mapName);
-      const buf = Buffer.allocUnsafe(Math.min(BATCH, group.length) * tier.keySize);
-      for (let start = 0; start < group.length; start += BATCH) {
-        const count = Math.min(BATCH, group.length - start);
-        for (let i = 0; i < count; i++) {
-          const k = group[start + i].key;
-          if (k.length !== tier.keySize) throw new RangeError(`key ${start + i} for ${mapName} is ${k.length} bytes, not ${tier.keySize}`);
-          buf.set(k, i * tier.keySize);
-        }
-        removed += this.bpf.deleteBatch(fd, buf.subarray(0, count * tier.keySize), count);
-      }
+    for (const k of keys) {
+      const ks = k.key.toString('latin1');
+      const p = this.placed.get(ks);
+      if (!p) continue;
+      this.publish(p.way, 0n);
+      this.placed.delete(ks);
+      this.retire(p.id);
+      removed++;
     }
     return removed;
   }
 
-  /** One installed entry, or null. */
+  /** One installed entry, or null (read from the maps, not from this handle's mirror). */
   lookup(key: CacheKey): InstalledEntry | null {
-    const value = this.bpf.lookup(this.fd(key.mapName), key.key);
-    if (!value) return null;
-    return { key: decodeCacheKey(key.mapName, key.key, this.abi), value: decodeCacheValue(value, this.abi) };
-  }
-
-  /** Every installed entry, decoded. */
-  entries(): InstalledEntry[] {
-    const out: InstalledEntry[] = [];
-    const valueSize = this.abi.value.size;
-    for (const tier of this.abi.tiers) {
-      const { keys, values, count } = this.bpf.lookupBatch(this.fd(tier.mapName));
-      for (let i = 0; i < count; i++) {
-        out.push({
-          key: decodeCacheKey(tier.mapName, keys.subarray(i * tier.keySize, (i + 1) * tier.keySize), this.abi),
-          value: decodeCacheValue(values.subarray(i * valueSize, (i + 1) * valueSize), this.abi),
-        });
+    decodeCacheKey(key.key, this.abi);
+    const [hash, group1, group2] = this.bpf.keyHash(this.seedInMaps(), this.groups - 1, key.key);
+    for (const g of [group1, group2]) {
+      const group = this.bpf.mapMemRead(this.indexMem, g * this.abi.index.groupSize, this.abi.index.groupSize);
+      for (let w = 0; w < this.ways; w++) {
+        const way = hostOrder.readU64(group, w * 8);
+        if (way === 0n || Number(way >> 32n) !== hash >>> 0) continue;
+        const id = Number(way & 0xffffffffn) - 1;
+        if (this.readKey(id).equals(key.key)) return this.decodeEntry(id);
       }
     }
+    return null;
+  }
+
+  /** Every installed entry, decoded (read from the maps). */
+  entries(): InstalledEntry[] {
+    const out: InstalledEntry[] = [];
+    this.readIndex().forEach((w) => {
+      if (w !== 0n) out.push(this.decodeEntry(Number(w & 0xffffffffn) - 1));
+    });
     return out;
+  }
+
+  /** Entries this handle has published (its own view, without reading the maps). */
+  get installedCount(): number {
+    return this.placed.size;
+  }
+
+  private decodeEntry(id: number): InstalledEntry {
+    const raw = this.bpf.mapMemRead(this.entriesMem, this.entryOffset(id), this.abi.entry.size);
+    return {
+      key: decodeCacheKey(raw.subarray(this.abi.entry.key, this.abi.entry.key + this.abi.key.size), this.abi),
+      value: decodeCacheValue(raw.subarray(this.abi.entry.value), this.abi),
+    };
+  }
+
+  private seedInMaps(): number {
+    return hostOrder.readU32(this.readSettingsBytes(), this.abi.settings.hashSeed);
   }
 
   /** Replies served from each slot so far (summed over CPUs), in the order of `slots`. */
@@ -265,20 +447,34 @@ export class SantaMaps {
     return decodeStats(v, this.abi);
   }
 
+  /** Writes the operator's settings; the index fields (mask, seed) stay as this handle set them. */
   writeSettings(settings: SantaSettings): void {
-    this.bpf.update(this.fd(this.abi.maps.settings), this.slotKey(0), encodeSettings(settings, this.abi));
+    const bytes = encodeSettings(settings, this.abi);
+    const current = this.readSettingsBytes();
+    for (const field of [this.abi.settings.indexMask, this.abi.settings.hashSeed]) hostOrder.writeU32(bytes, field, hostOrder.readU32(current, field));
+    this.writeSettingsBytes(bytes);
   }
 
   readSettings(): SantaSettings {
+    return decodeSettings(this.readSettingsBytes(), this.abi);
+  }
+
+  private readSettingsBytes(): Buffer {
     const v = this.bpf.lookup(this.fd(this.abi.maps.settings), this.slotKey(0));
     if (!v) throw new Error(`${this.abi.maps.settings} element 0 cannot be read`);
-    return decodeSettings(v, this.abi);
+    return v;
+  }
+
+  private writeSettingsBytes(bytes: Buffer): void {
+    this.bpf.update(this.fd(this.abi.maps.settings), this.slotKey(0), bytes);
   }
 
   /** Closes the fds this handle opened (maps from a loaded object stay with the object). */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.bpf.mapMunmap(this.entriesMem);
+    this.bpf.mapMunmap(this.indexMem);
     if (this.ownsFds) for (const fd of this.fds.values()) this.bpf.closeFd(fd);
   }
 
@@ -294,14 +490,4 @@ export class SantaMaps {
     hostOrder.writeU32(k, 0, index);
     return k;
   }
-}
-
-function groupByMap<T extends { mapName: string }>(items: readonly T[]): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const item of items) {
-    let g = groups.get(item.mapName);
-    if (!g) groups.set(item.mapName, (g = []));
-    g.push(item);
-  }
-  return groups;
 }

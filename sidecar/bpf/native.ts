@@ -98,25 +98,37 @@ export interface NativeAbi {
     TAIL_MAX: number;
     MAX_PORTS: number;
     MAX_ADDRS: number;
-    TIER_COUNT: number;
+    NAME_BUF: number;
+    ENTRIES_DEFAULT: number;
+    INDEX_GROUPS_DEFAULT: number;
+    REUSE_DELAY_MS: number;
   };
   keyFlags: { RD: number; EDNS: number; DO: number; V6: number };
   keyHeader: { size: number; qtype: number; qclass: number; flags: number; nameLen: number; pad: number };
-  tiers: Array<{ nameSize: number; keySize: number; nameOffset: number; mapName: string }>;
+  /** struct santa_key: the header, then the zero-padded name. */
+  key: { size: number; name: number };
+  /** struct santa_entry: key and value, one element of santa_entries. */
+  entry: { size: number; key: number; value: number };
+  /** santa_index: groups of `ways` 8-byte ways. */
+  index: { ways: number; groupSize: number };
   value: {
     size: number;
-    expiresNs: number;
+    expiresJiffies: number;
     slot: number;
     tailLen: number;
     csumConst: number;
     hdr: number;
     hdrSize: number;
+    rrlKind: number;
     pad: number;
+    rrlId: number;
     tail: number;
   };
   settings: {
     size: number;
     mode: number;
+    indexMask: number;
+    hashSeed: number;
     maxUdpSize: number;
     nPorts: number;
     nV4: number;
@@ -136,15 +148,15 @@ export interface NativeAbi {
   stats: { size: number; counterCount: number; counterSize: number };
   hits: { valueSize: number };
   maps: {
-    cache32: string;
-    cache64: string;
-    cache128: string;
-    cache256: string;
+    entries: string;
+    index: string;
     hits: string;
     settings: string;
     stats: string;
   };
   progName: string;
+  /** struct santa_clock_sample, in the probe object's map `mapName`. */
+  clock: { size: number; jiffies: number; ktimeNs: number; mapName: string };
 }
 
 export interface SantaNative {
@@ -185,6 +197,20 @@ export interface SantaNative {
 
   progTestRun(progFd: number, dataIn: Buffer, opts?: TestRunOptions): TestRunResult;
   abi(): NativeAbi;
+
+  /** Maps the values of a BPF_F_MMAPABLE array read-write; returns a handle for the calls below. */
+  mapMmap(fd: number): number;
+  mapMunmap(handle: number): void;
+  /** A copy of `length` bytes at `offset` of the mapping. */
+  mapMemRead(handle: number, offset: number, length: number): Buffer;
+  /** Plain stores: for memory no program can be reading. */
+  mapMemWrite(handle: number, offset: number, data: Buffer): void;
+  /** One aligned 8-byte release store: what publishes an entry to running programs. */
+  mapMemStoreU64(handle: number, offset: number, value: bigint): void;
+  /** [hash, group1, group2] of a struct santa_key (the name may stop at name_len), as the program computes them. */
+  keyHash(seed: number, mask: number, key: Buffer): [number, number, number];
+  /** Waits until every program run that began before the call has ended (membarrier); false if unavailable. */
+  rcuBarrier(): boolean;
 
   updateFlags: { ANY: number; NOEXIST: number; EXIST: number };
 }

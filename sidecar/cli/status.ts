@@ -36,7 +36,7 @@ export async function statusReport(config: SantaConfig, topN: number): Promise<S
       .map((e, i) => ({
         question: `${wireToName(e.key.name)} ${typeName(e.key.qtype)} flags=${e.key.flags}`,
         hits: hits[i],
-        expiresInSeconds: Number(e.value.expiresNs - nowNs) / 1e9,
+        expiresInSeconds: Number(maps.clock.monotonicNsAt(e.value.expiresJiffies) - nowNs) / 1e9,
       }))
       .sort((a, b) => b.hits - a.hits)
       .slice(0, topN);
@@ -49,7 +49,7 @@ export async function statusReport(config: SantaConfig, topN: number): Promise<S
       counters,
       hitRatio: answered + missed > 0 ? answered / (answered + missed) : null,
       entries: entries.length,
-      expired: entries.filter((e) => e.value.expiresNs <= nowNs).length,
+      expired: entries.filter((e) => e.value.expiresJiffies <= maps.clock.jiffiesAt(nowNs)).length,
       top,
     };
   } finally {

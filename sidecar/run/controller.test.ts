@@ -36,6 +36,10 @@ class MemoryMaps implements CacheMaps {
     for (const s of slots) this.hits.set(s, 0);
     this.zeroed.push(...slots);
   }
+  /** A 250 Hz kernel whose jiffies started with the monotonic clock. */
+  leaseJiffies(ns: bigint): bigint {
+    return ns / 4_000_000n;
+  }
   values() {
     return [...this.entries.values()].map((v) => decodeCacheValue(v));
   }
@@ -91,14 +95,14 @@ describe('CacheController', () => {
     const c = controller(maps, ranking, null);
     const first = await c.tick();
     expect(first.added).toBe(1);
-    expect(maps.values()[0].expiresNs).toBe(monoNs + 30_000_000_000n);
+    expect(maps.values()[0].expiresJiffies).toBe((monoNs + 30_000_000_000n) / 4_000_000n);
     const writes = maps.writes;
     monoNs += 10_000_000_000n; // a third of the lease
     expect((await c.tick()).renewed).toBe(0);
     expect(maps.writes).toBe(writes);
     monoNs += 6_000_000_000n; // past half
     expect((await c.tick()).renewed).toBe(1);
-    expect(maps.values()[0].expiresNs).toBe(monoNs + 30_000_000_000n);
+    expect(maps.values()[0].expiresJiffies).toBe((monoNs + 30_000_000_000n) / 4_000_000n);
   });
 
   it('installs only answers BIND gives identically, and asks again after the retry interval', async () => {

@@ -24,6 +24,8 @@ export interface CacheMaps {
   remove(keys: readonly CacheKey[]): number;
   readHits(slots: readonly number[]): number[];
   zeroSlots(slots: readonly number[]): void;
+  /** The lease end entries hold for monotonic time `ns` (jiffies). */
+  leaseJiffies(ns: bigint): bigint;
 }
 
 /** Asks BIND itself (never the XDP cache: over TCP) the same question with the same bits. */
@@ -191,8 +193,9 @@ export class CacheController {
     }
     // A reused slot must not carry the counts of the question that had it before.
     if (fresh.length) this.o.maps.zeroSlots(fresh);
+    const expiresJiffies = this.o.maps.leaseJiffies(expires);
     for (const e of writes) {
-      hostOrder.writeU64(e.value, this.o.abi.value.expiresNs, expires);
+      hostOrder.writeU64(e.value, this.o.abi.value.expiresJiffies, expiresJiffies);
       e.expiresNs = expires;
       this.installed.set(e.id, e);
     }
@@ -258,7 +261,7 @@ export class CacheController {
     const built = buildResponse(model, question, bits, this.o.server);
     if (!built.cacheable) return built.reason;
     try {
-      const entry = cacheEntry({ question, keyFlags: key.flags, reply: built.wire, slot: 0, expiresNs: 0n }, this.o.abi);
+      const entry = cacheEntry({ question, keyFlags: key.flags, reply: built.wire, slot: 0, expiresJiffies: 0n }, this.o.abi);
       const digest = createHash('sha256').update(built.wire).update(String(key.flags)).digest('hex');
       return { id, key, zone, serial, entry, wire: built.wire, digest, bytes: entry.value.length - this.o.abi.value.tail };
     } catch (e) {
@@ -309,7 +312,7 @@ export class CacheController {
   private entryFrom(c: Candidate, slot: number, hitsSeen: number): InstalledEntry {
     const value = Buffer.from(c.entry.value);
     hostOrder.writeU32(value, this.o.abi.value.slot, slot);
-    return { id: c.id, key: c.key, zone: c.zone, digest: c.digest, bytes: c.bytes, slot, cacheKey: { mapName: c.entry.mapName, key: c.entry.key }, value, hitsSeen, expiresNs: 0n };
+    return { id: c.id, key: c.key, zone: c.zone, digest: c.digest, bytes: c.bytes, slot, cacheKey: { key: c.entry.key }, value, hitsSeen, expiresNs: 0n };
   }
 
   private removeEntries(entries: InstalledEntry[]): void {

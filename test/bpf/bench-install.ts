@@ -10,7 +10,7 @@
  * cannot inflate); run as root. A benchmark, never a test: nothing is asserted.
  */
 import { performance } from 'perf_hooks';
-import { santaAbi } from '../../sidecar/bpf/abi';
+import { indexGroupsFor, santaAbi } from '../../sidecar/bpf/abi';
 import { cacheEntry, keyFlags } from '../../sidecar/bpf/codec';
 import { CacheEntry, SantaMaps } from '../../sidecar/bpf/maps';
 import { loadNative } from '../../sidecar/bpf/native';
@@ -67,12 +67,12 @@ function time<T>(step: string, fn: () => T): T {
 
 for (let round = 0; round < rounds; round++) {
   const obj = bpf.loadObject(objectPath, {
-    mapMaxEntries: { [abi.tiers[0].mapName]: entries, [abi.maps.hits]: entries },
+    mapMaxEntries: { [abi.maps.entries]: entries, [abi.maps.index]: indexGroupsFor(entries, abi), [abi.maps.hits]: entries },
   });
   const maps = SantaMaps.fromLoadedObject(obj);
   try {
     const hot: CacheEntry[] = time('encode (cacheEntry)', () =>
-      replies.map((reply, i) => cacheEntry({ question: { name: names[i], type: 'A' }, reply, slot: i, expiresNs: 1n << 60n, keyFlags: flags })),
+      replies.map((reply, i) => cacheEntry({ question: { name: names[i], type: 'A' }, reply, slot: i, expiresJiffies: 1n << 60n, keyFlags: flags })),
     );
     const installed = time('install (empty maps)', () => maps.install(hot));
     if (installed !== entries) throw new Error(`installed ${installed} of ${entries}`);

@@ -130,13 +130,13 @@ describe('cache entries from BIND responses', () => {
         const flags = keyFlags(bits);
         if (first.raw[2] & 0x02) {
           // TC: the program must never store it; the codec says so.
-          expect(() => cacheEntry({ question: { name, type }, reply: first.raw, slot: 0, expiresNs: 1n, keyFlags: flags })).toThrow(/truncated/);
+          expect(() => cacheEntry({ question: { name, type }, reply: first.raw, slot: 0, expiresJiffies: 1n, keyFlags: flags })).toThrow(/truncated/);
           truncated++;
           continue;
         }
         let value;
         try {
-          value = decodeCacheValue(cacheEntry({ question: { name, type }, reply: first.raw, slot: 0, expiresNs: 1n, keyFlags: flags }).value);
+          value = decodeCacheValue(cacheEntry({ question: { name, type }, reply: first.raw, slot: 0, expiresJiffies: 1n, keyFlags: flags }).value);
         } catch (e) {
           mismatches.push(`${what}: refused: ${(e as Error).message}`);
           continue;

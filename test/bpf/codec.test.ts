@@ -2,7 +2,7 @@
  * The cache codecs against the header's layout (read from the binding) and against an
  * independent, textbook computation of every reply's UDP checksum.
  */
-import { santaAbi, tierForNameLength } from '../../sidecar/bpf/abi';
+import { santaAbi } from '../../sidecar/bpf/abi';
 import {
   cacheEntry,
   cacheKey,
@@ -68,34 +68,31 @@ function typicalReply(flags = QR_AA, withOpt = true, dnssecOk = false): Buffer {
 }
 
 describe('cacheKey', () => {
-  it('puts a name in the smallest tier that holds it, at every tier edge', () => {
-    const sizes = abi.tiers.map((t) => t.nameSize);
-    const lengths = new Set<number>([1, abi.limits.NAME_MAX]);
-    for (const s of sizes) for (const l of [s - 1, s, s + 1]) if (l >= 1 && l <= abi.limits.NAME_MAX) lengths.add(l);
-    for (const length of lengths) {
+  it('keys every name length from the root to 255 bytes, header then name', () => {
+    for (const length of [1, 3, 8, 9, 63, 64, 65, 128, 200, abi.limits.NAME_MAX]) {
       const name = nameOfLength(length);
       expect(wireName(name).length).toBe(length);
       const k = cacheKey({ name, type: 'A' }, plain);
-      const expected = abi.tiers.filter((t) => t.nameSize >= length).sort((a, b) => a.nameSize - b.nameSize)[0];
-      expect(k.mapName).toBe(expected.mapName);
-      expect(k.key.length).toBe(expected.keySize);
-      expect(tierForNameLength(abi, length)).toEqual(expected);
+      expect(k.key.length).toBe(abi.key.name + length);
+      expect(decodeCacheKey(k.key).name).toEqual(wireName(name));
     }
   });
 
-  it('lays out type, class, flags, length and the zero-padded lower-case name', () => {
+  it('lays out type, class, flags, length and the lower-case name', () => {
     const k = cacheKey({ name: 'WWW.Example.TEST.', type: 'AAAA', class: 'CH' }, ednsDo);
     const h = abi.keyHeader;
-    const tier = abi.tiers.find((t) => t.mapName === k.mapName)!;
     const name = wireName('www.example.test');
     expect(k.key.readUInt16BE(h.qtype)).toBe(AAAA);
     expect(k.key.readUInt16BE(h.qclass)).toBe(3);
     expect(k.key[h.flags]).toBe(ednsDo);
     expect(k.key[h.nameLen]).toBe(name.length);
     expect(k.key.subarray(h.pad, h.size).every((b) => b === 0)).toBe(true);
-    expect(k.key.subarray(tier.nameOffset, tier.nameOffset + name.length)).toEqual(name);
-    expect(k.key.subarray(tier.nameOffset + name.length).every((b) => b === 0)).toBe(true);
-    expect(decodeCacheKey(k.mapName, k.key)).toEqual({ mapName: k.mapName, name, qtype: AAAA, qclass: 3, flags: ednsDo });
+    expect(k.key.subarray(abi.key.name)).toEqual(name);
+    expect(decodeCacheKey(k.key)).toEqual({ name, qtype: AAAA, qclass: 3, flags: ednsDo });
+    // As an entry holds it: zero-padded to the full name buffer.
+    const padded = Buffer.alloc(abi.key.size);
+    k.key.copy(padded);
+    expect(decodeCacheKey(padded)).toEqual(decodeCacheKey(k.key));
   });
 
   it('gives one key for every spelling of a name: case, trailing dot, wire form, escapes', () => {
@@ -105,7 +102,7 @@ describe('cacheKey', () => {
     }
     // Only ASCII letters fold; other bytes stay as they are.
     const dotted = cacheKey({ name: 'a\\.B.test', type: 'A' }, plain);
-    expect(decodeCacheKey(dotted.mapName, dotted.key).name).toEqual(Buffer.from([3, 0x61, 0x2e, 0x62, 4, 0x74, 0x65, 0x73, 0x74, 0]));
+    expect(decodeCacheKey(dotted.key).name).toEqual(Buffer.from([3, 0x61, 0x2e, 0x62, 4, 0x74, 0x65, 0x73, 0x74, 0]));
   });
 
   it('refuses names, types and flags it cannot key', () => {
@@ -123,15 +120,15 @@ describe('cacheKey', () => {
 describe('cacheValue', () => {
   it('stores header bytes 2..11 with CD clear, the tail, slot and a full 64-bit lease', () => {
     const reply = typicalReply(QR_AA | CD_FLAG);
-    const expiresNs = (1n << 62n) + 12345n; // beyond 2^53: must survive exactly
-    const compact = cacheValue({ reply, slot: 4000000000, expiresNs, keyFlags: edns });
+    const expiresJiffies = (1n << 62n) + 12345n; // beyond 2^53: must survive exactly
+    const compact = cacheValue({ reply, slot: 4000000000, expiresJiffies, keyFlags: edns });
     const value = fullValue(compact);
     expect(value.length).toBe(abi.value.size);
     expect(compact).toEqual(value.subarray(0, compact.length));
     const d = decodeCacheValue(value);
     expect(decodeCacheValue(compact)).toEqual(d);
     const tailStart = 12 + wireName('www.example.test').length + 4;
-    expect(d.expiresNs).toBe(expiresNs);
+    expect(d.expiresJiffies).toBe(expiresJiffies);
     expect(d.slot).toBe(4000000000);
     expect(d.tailLength).toBe(reply.length - tailStart);
     expect(d.tail).toEqual(reply.subarray(tailStart));
@@ -146,9 +143,9 @@ describe('cacheValue', () => {
     // "example.test" at 16 and "test" at 24 are label starts of www.example.test.
     for (const target of [12, 16, 24]) {
       const reply = rawReply({ flags: QR_AA, qname: 'www.example.test', answers: [rr(pointer(target), A, 60, Buffer.from([1, 2, 3, 4]))] });
-      expect(() => cacheValue({ reply, slot: 0, expiresNs: 1n, keyFlags: plain })).not.toThrow();
+      expect(() => cacheValue({ reply, slot: 0, expiresJiffies: 1n, keyFlags: plain })).not.toThrow();
     }
-    expect(() => cacheValue({ reply: typicalReply(), slot: 0, expiresNs: 1n, keyFlags: edns })).not.toThrow();
+    expect(() => cacheValue({ reply: typicalReply(), slot: 0, expiresJiffies: 1n, keyFlags: edns })).not.toThrow();
   });
 
   it('refuses pointers the program cannot keep valid, in owners and in RDATA', () => {
@@ -165,13 +162,13 @@ describe('cacheValue', () => {
     ];
     for (const [what, record, message] of cases) {
       const reply = rawReply({ flags: QR_AA, qname, answers: [record] });
-      expect(() => cacheValue({ reply, slot: 0, expiresNs: 1n, keyFlags: plain })).toThrow(message);
+      expect(() => cacheValue({ reply, slot: 0, expiresJiffies: 1n, keyFlags: plain })).toThrow(message);
       void what;
     }
   });
 
   it('refuses replies that do not match the key bits or cannot be replayed', () => {
-    const value = (reply: Buffer, flags: number) => () => cacheValue({ reply, slot: 0, expiresNs: 1n, keyFlags: flags });
+    const value = (reply: Buffer, flags: number) => () => cacheValue({ reply, slot: 0, expiresJiffies: 1n, keyFlags: flags });
     expect(value(typicalReply(QR_AA), rdEdns)).toThrow(/RD in the reply \(false\) differs/);
     expect(value(typicalReply(QR_AA, false), edns)).toThrow(/no OPT record/);
     expect(value(typicalReply(QR_AA, true), plain)).toThrow(/has no EDNS but the reply carries an OPT/);
@@ -199,16 +196,16 @@ describe('cacheValue', () => {
       return rawReply({ flags: QR_AA, qname: 'big.test', qtype: TXT, answers: [rr(pointer(12), TXT, 60, Buffer.concat(parts))] });
     };
     const max = abi.limits.TAIL_MAX;
-    const ok = decodeCacheValue(cacheValue({ reply: txt(max), slot: 0, expiresNs: 1n, keyFlags: plain }));
+    const ok = decodeCacheValue(cacheValue({ reply: txt(max), slot: 0, expiresJiffies: 1n, keyFlags: plain }));
     expect(ok.tailLength).toBe(max);
-    expect(() => cacheValue({ reply: txt(max + 1), slot: 0, expiresNs: 1n, keyFlags: plain })).toThrow(new RegExp(`${max + 1} bytes after the question`));
+    expect(() => cacheValue({ reply: txt(max + 1), slot: 0, expiresJiffies: 1n, keyFlags: plain })).toThrow(new RegExp(`${max + 1} bytes after the question`));
   });
 
   it('cacheEntry checks that the reply answers the keyed question', () => {
     const reply = typicalReply();
-    const e = cacheEntry({ question: { name: 'WWW.example.test', type: 'A' }, reply, slot: 1, expiresNs: 2n, keyFlags: edns });
+    const e = cacheEntry({ question: { name: 'WWW.example.test', type: 'A' }, reply, slot: 1, expiresJiffies: 2n, keyFlags: edns });
     expect(e.key).toEqual(cacheKey({ name: 'www.example.test', type: 'A' }, edns).key);
-    expect(() => cacheEntry({ question: { name: 'www.example.test', type: 'AAAA' }, reply, slot: 1, expiresNs: 2n, keyFlags: edns })).toThrow(
+    expect(() => cacheEntry({ question: { name: 'www.example.test', type: 'AAAA' }, reply, slot: 1, expiresJiffies: 2n, keyFlags: edns })).toThrow(
       /www\.example\.test\. type 28 class 1: the reply answers www\.example\.test\. type 1/,
     );
   });
@@ -243,7 +240,7 @@ describe('csum_const', () => {
       const flags = rnd() < 0.5 ? plain : edns;
       const { name, reply } = randomReply(rnd, flags);
       parities.add(wireName(name).length % 2);
-      const value = decodeCacheValue(cacheValue({ reply, slot: round, expiresNs: 1n, keyFlags: flags }));
+      const value = decodeCacheValue(cacheValue({ reply, slot: round, expiresJiffies: 1n, keyFlags: flags }));
 
       // The query a resolver sends: random ID, 0x20 case, CD sometimes; RD must match the key.
       const query = Buffer.concat([u16(Math.floor(rnd() * 65536)), u16(rnd() < 0.5 ? CD_FLAG : 0), u16(1), u16(0), u16(0), u16(0), wireName(randomCase(name, rnd)), u16(TXT), u16(1)]);
@@ -268,12 +265,12 @@ describe('csum_const', () => {
 
   it('changes when any RDATA byte of the tail changes, at odd and even offsets', () => {
     const reply = typicalReply();
-    const base = decodeCacheValue(cacheValue({ reply, slot: 0, expiresNs: 1n, keyFlags: edns })).csumConst;
+    const base = decodeCacheValue(cacheValue({ reply, slot: 0, expiresJiffies: 1n, keyFlags: edns })).csumConst;
     const answerRdata = 12 + wireName('www.example.test').length + 4 + 12;
     for (let at = answerRdata; at < answerRdata + 4; at++) {
       const changed = Buffer.from(reply);
       changed[at] ^= 0x01;
-      expect(decodeCacheValue(cacheValue({ reply: changed, slot: 0, expiresNs: 1n, keyFlags: edns })).csumConst).not.toBe(base);
+      expect(decodeCacheValue(cacheValue({ reply: changed, slot: 0, expiresJiffies: 1n, keyFlags: edns })).csumConst).not.toBe(base);
     }
   });
 });

@@ -1,14 +1,15 @@
 /**
  * SantaMaps on real kernel maps laid out by santa_abi.h (the santa_maps fixture object, whose
- * program only counts packets): batch install and removal across every tier, listing, hit
- * slots, counters, settings, pins, and refusal of maps with another layout.
+ * program only counts packets): install, renewal in place, replacement and removal through the
+ * mmapped index, id reuse only after the delay, full maps, adoption of maps another handle
+ * filled, hit slots, counters, settings, pins, and refusal of maps with another layout.
  */
 import { mkdirSync } from 'fs';
 import { join } from 'path';
 import { requireRoot } from '../support/require-root';
-import { santaAbi, santaMapNames } from '../../sidecar/bpf/abi';
+import { indexGroupsFor, santaAbi, santaMapNames } from '../../sidecar/bpf/abi';
 import { cacheEntry, keyFlags, SantaSettings } from '../../sidecar/bpf/codec';
-import { CacheEntry, INSTALL_BATCH, SantaMaps } from '../../sidecar/bpf/maps';
+import { CacheEntry, SantaMaps } from '../../sidecar/bpf/maps';
 import { LoadedObject, loadNative, SantaNative } from '../../sidecar/bpf/native';
 import { Bpffs, buildNativeAndFixtures, FIXTURE_OBJ, mountPrivateBpffs, SANTA_MAPS_OBJ } from './setup';
 import { nameOfLength, pointer, rawReply, rr, wireName } from './wire';
@@ -16,7 +17,7 @@ import { nameOfLength, pointer, rawReply, rr, wireName } from './wire';
 const abi = santaAbi();
 const TXT = 16;
 const flags = keyFlags({ recursionDesired: false, edns: false, dnssecOk: false });
-const BULK = 10_000; // more than one install batch
+const BULK = 10_000;
 
 let bpf: SantaNative;
 let fs: Bpffs | undefined;
@@ -24,10 +25,10 @@ let obj: LoadedObject | undefined;
 let maps: SantaMaps | undefined;
 const toClose: Array<() => void> = [];
 
-function entryFor(name: string, slot: number, text = name): CacheEntry {
+function entryFor(name: string, slot: number, text = name, expiresJiffies = BigInt(slot) * 1_000_000_007n): CacheEntry {
   const rdata = Buffer.concat([Buffer.from([Math.min(text.length, 255)]), Buffer.from(text.slice(0, 255), 'latin1')]);
   const reply = rawReply({ flags: 0x8400, qname: name, qtype: TXT, answers: [rr(pointer(12), TXT, 300, rdata)] });
-  return cacheEntry({ question: { name, type: 'TXT' }, reply, slot, expiresNs: BigInt(slot) * 1_000_000_007n, keyFlags: flags });
+  return cacheEntry({ question: { name, type: 'TXT' }, reply, slot, expiresJiffies, keyFlags: flags });
 }
 
 function program(): number {
@@ -41,7 +42,7 @@ beforeAll(() => {
   fs = mountPrivateBpffs();
   obj = bpf.loadObject(SANTA_MAPS_OBJ, {
     pinMaps: join(fs.dir, 'santa'),
-    mapMaxEntries: { [abi.tiers[0].mapName]: 2 * BULK, [abi.maps.hits]: 2 * BULK },
+    mapMaxEntries: { [abi.maps.entries]: 2 * BULK, [abi.maps.index]: indexGroupsFor(2 * BULK, abi), [abi.maps.hits]: 2 * BULK },
   });
   maps = SantaMaps.fromLoadedObject(obj);
 });
@@ -57,75 +58,97 @@ afterAll(() => {
 });
 
 describe('SantaMaps', () => {
-  it('installs entries in every tier and lists them back decoded', () => {
-    const names = abi.tiers.map((t, i) => nameOfLength(Math.min(t.nameSize, abi.limits.NAME_MAX), 'bcde'[i]));
+  it('installs names of every length and lists them back decoded', () => {
+    const names = [1, 8, 9, 63, 64, 200, abi.limits.NAME_MAX].map((length, i) => nameOfLength(length, 'bcdefgh'[i]));
     const entries = names.map((n, i) => entryFor(n, i + 1));
-    expect(new Set(entries.map((e) => e.mapName)).size).toBe(abi.tiers.length);
     expect(maps!.install(entries)).toBe(entries.length);
 
     const listed = maps!.entries();
     expect(listed.length).toBe(entries.length);
     for (let i = 0; i < entries.length; i++) {
-      const found = listed.find((l) => l.key.mapName === entries[i].mapName);
+      const found = listed.find((l) => l.key.name.equals(wireName(names[i])));
       expect(found).toBeDefined();
-      expect(found!.key.name).toEqual(wireName(names[i]));
       expect(found!.key.qtype).toBe(TXT);
       expect(found!.value.slot).toBe(i + 1);
-      expect(found!.value.expiresNs).toBe(BigInt(i + 1) * 1_000_000_007n);
+      expect(found!.value.expiresJiffies).toBe(BigInt(i + 1) * 1_000_000_007n);
+      expect(maps!.lookup(entries[i])).toEqual(found);
     }
-    expect(maps!.lookup(entries[2])).toEqual(listed.find((l) => l.key.mapName === entries[2].mapName));
     expect(maps!.remove(entries)).toBe(entries.length);
     expect(maps!.entries()).toEqual([]);
     expect(maps!.lookup(entries[2])).toBeNull();
   });
 
-  it('installs and removes ten thousand entries in batches, ignoring absent keys on removal', () => {
+  it('installs, replaces and removes ten thousand entries, ignoring absent keys on removal', () => {
     const entries = Array.from({ length: BULK }, (_, i) => entryFor(`h${i}.example.test`, i));
     expect(maps!.install(entries)).toBe(BULK);
     expect(maps!.entries().length).toBe(BULK);
-    // Installing again replaces (BPF_ANY): still BULK entries, new contents.
+    // New replies for the same keys: each is written to a fresh entry and published in the
+    // key's way, so the map still lists BULK entries, all with the new contents.
     const renewed = entries.map((_, i) => entryFor(`h${i}.example.test`, i, `renewed ${i}`));
     expect(maps!.install(renewed)).toBe(BULK);
     const listed = maps!.entries();
     expect(listed.length).toBe(BULK);
     expect(listed.every((l) => l.value.tail.includes(Buffer.from('renewed')))).toBe(true);
 
-    const half = entries.filter((_, i) => i % 2 === 0);
+    const half = renewed.filter((_, i) => i % 2 === 0);
     const absent = [entryFor('never.example.test', 0), entryFor(nameOfLength(200), 0)];
     expect(maps!.remove([...half, ...absent])).toBe(half.length);
     expect(maps!.entries().length).toBe(BULK - half.length);
-    expect(maps!.remove(entries)).toBe(BULK - half.length);
+    expect(maps!.remove(renewed)).toBe(BULK - half.length);
   });
 
-  it('stores compact values zero-padded, also in staging rows reused by a later batch', () => {
-    // Entry 0 (long tail) and entry INSTALL_BATCH (short tail) share a staging row.
-    const batch = Array.from({ length: INSTALL_BATCH + 1 }, (_, i) =>
-      entryFor(`p${i}.example.test`, i, i === 0 ? 'x'.repeat(200) : i === INSTALL_BATCH ? 'y' : `p${i}`),
-    );
-    expect(maps!.install(batch)).toBe(batch.length);
-    for (const e of [batch[0], batch[INSTALL_BATCH]]) {
-      const raw = bpf.lookup(obj!.maps[e.mapName], e.key)!;
-      expect(raw.subarray(0, e.value.length)).toEqual(e.value);
-      expect(raw.subarray(e.value.length).every((b) => b === 0)).toBe(true);
-    }
-    expect(maps!.remove(batch)).toBe(batch.length);
-  });
-
-  it('says how far an install got when a map fills up', () => {
-    const capacity = maps!.capacity(abi.tiers[1].mapName);
-    const names = Array.from({ length: capacity + 5 }, (_, i) => `${'m'.repeat(40)}.n${i}.example.test`);
-    const tooMany = names.map((n, i) => entryFor(n, i));
-    expect(new Set(tooMany.map((e) => e.mapName))).toEqual(new Set([abi.tiers[1].mapName]));
-    let error: (Error & { code?: string; written?: number }) | undefined;
+  it('renews a lease in place, and reuses a replaced or removed entry only after a grace period', () => {
+    // A small cache of its own: 8 entries, one index group of 8 ways.
+    const small = bpf.loadObject(SANTA_MAPS_OBJ, { mapMaxEntries: { [abi.maps.entries]: 8, [abi.maps.index]: 1, [abi.maps.hits]: 8 } });
+    const m = SantaMaps.fromLoadedObject(small);
+    const barriers = jest.spyOn(bpf, 'rcuBarrier');
     try {
-      maps!.install(tooMany);
-    } catch (e) {
-      error = e as Error & { code?: string; written?: number };
+      const eight = Array.from({ length: 8 }, (_, i) => entryFor(`r${i}.test`, i, `r${i}`, 100n));
+      expect(m.install(eight)).toBe(8);
+      // Same replies, later lease: no free entry is needed for that.
+      expect(m.install(eight.map((_, i) => entryFor(`r${i}.test`, i, `r${i}`, 200n)))).toBe(8);
+      expect(m.entries().map((e) => e.value.expiresJiffies)).toEqual(Array(8).fill(200n));
+      expect(barriers).not.toHaveBeenCalled();
+      // A new reply needs a free entry: none is free until a retired one has had its grace period.
+      const changed = entryFor('r0.test', 0, 'changed', 300n);
+      expect(() => m.install([changed])).toThrow(/install: 0 of 1 entries written, then santa_entries is full \(8 entries\)/);
+      expect(m.remove([eight[7]])).toBe(1);
+      expect(m.install([changed])).toBe(1);
+      expect(barriers).toHaveBeenCalledTimes(1);
+      expect(m.lookup(changed)?.value.tail.includes(Buffer.from('changed'))).toBe(true);
+      // r0's old entry is retired in turn and serves the next key after another grace period.
+      expect(m.install([entryFor('ninth.test', 9, 'n', 1n)])).toBe(1);
+      expect(barriers).toHaveBeenCalledTimes(2);
+      // With eight keys in the only group, a tenth finds no free way.
+      let error: (Error & { code?: string; written?: number }) | undefined;
+      try {
+        m.install([entryFor('tenth.test', 10, 'n', 1n)]);
+      } catch (e) {
+        error = e as Error & { code?: string; written?: number };
+      }
+      expect(error?.code).toBe('E2BIG');
+      expect(error?.written).toBe(0);
+      expect(error?.message).toMatch(/install: 0 of 1 entries written, then no free way for the key in index groups 0 and 0/);
+    } finally {
+      barriers.mockRestore();
+      m.close();
+      bpf.closeObject(small.id);
     }
-    expect(error?.code).toBe('E2BIG');
-    expect(error?.written).toBe(capacity);
-    expect(error?.message).toMatch(new RegExp(`install: ${capacity} of ${capacity + 5} entries written, then .*${abi.tiers[1].mapName} is full: max_entries ${capacity}`));
-    expect(maps!.remove(tooMany)).toBe(capacity);
+  });
+
+  it('adopts what another handle installed: renewals stay in place, removals work', () => {
+    const entries = Array.from({ length: 50 }, (_, i) => entryFor(`a${i}.example.test`, i));
+    expect(maps!.install(entries)).toBe(50);
+    const pinned = SantaMaps.openPinned(join(fs!.dir, 'santa'));
+    try {
+      expect(pinned.installedCount).toBe(50);
+      expect(pinned.install(entries.map((_, i) => entryFor(`a${i}.example.test`, i, undefined, 42n)))).toBe(50);
+      expect(maps!.entries().every((e) => e.value.expiresJiffies === 42n)).toBe(true);
+      expect(pinned.remove(entries)).toBe(50);
+      expect(maps!.entries()).toEqual([]);
+    } finally {
+      pinned.close();
+    }
   });
 
   it('reads hit slots and counters summed over CPUs, and zeroes slots', () => {
@@ -147,12 +170,17 @@ describe('SantaMaps', () => {
     expect(() => maps!.readHits([maps!.capacity(abi.maps.hits)])).toThrow(/outside 0\.\./);
   });
 
-  it('writes and reads settings', () => {
+  it('writes and reads settings, keeping the index mask and hash seed it set', () => {
+    const raw = () => bpf.lookup(obj!.maps[abi.maps.settings], Buffer.alloc(4))!;
+    const indexFields = (b: Buffer) => [b.readUInt32LE(abi.settings.indexMask), b.readUInt32LE(abi.settings.hashSeed)];
+    const before = indexFields(raw());
+    expect(before[0]).toBe(maps!.capacity(abi.maps.index) - 1);
     const s: SantaSettings = { mode: 'dry-run', maxUdpSize: 1232, ports: [53, 5300], v4Addrs: ['10.53.0.2'], v6Addrs: ['fd53::2'] };
     maps!.writeSettings(s);
     expect(maps!.readSettings()).toEqual(s);
     maps!.writeSettings({ ...s, mode: 'on' });
     expect(maps!.readSettings().mode).toBe('on');
+    expect(indexFields(raw())).toEqual(before);
   });
 
   it('opens the same maps through their pins', () => {
@@ -167,14 +195,12 @@ describe('SantaMaps', () => {
   it('refuses maps whose layout is not this build\'s', () => {
     const other = bpf.loadObject(FIXTURE_OBJ);
     toClose.push(() => bpf.closeObject(other.id));
-    expect(() => SantaMaps.fromLoadedObject(other)).toThrow(/has no map santa_cache_32/);
+    expect(() => SantaMaps.fromLoadedObject(other)).toThrow(/has no map santa_entries/);
     // A directory where one Santa map name is pinned to a map of another shape.
     const dir = join(fs!.dir, 'mixed');
     mkdirSync(dir);
-    const impostor = abi.tiers[1];
-    for (const name of santaMapNames(abi)) bpf.pinObject(name === impostor.mapName ? other.maps.fx_hash : obj!.maps[name], join(dir, name));
-    expect(() => SantaMaps.openPinned(dir)).toThrow(
-      new RegExp(`map ${impostor.mapName} \\(id \\d+\\) has 8-byte keys .* expects ${impostor.keySize} and ${abi.value.size}`),
-    );
+    const impostor = abi.maps.index;
+    for (const name of santaMapNames(abi)) bpf.pinObject(name === impostor ? other.maps.fx_hash : obj!.maps[name], join(dir, name));
+    expect(() => SantaMaps.openPinned(dir)).toThrow(new RegExp(`map ${impostor} \\(id \\d+\\) has 8-byte keys .* expects 4 and ${abi.index.groupSize}`));
   });
 });

@@ -45,9 +45,9 @@ function reply(): Buffer {
   });
 }
 
-function entry(expiresNs: bigint, ipv6 = false): CacheEntry {
+function entry(expiresJiffies: bigint, ipv6 = false): CacheEntry {
   const keyFlags = ipv6 ? flags | abi.keyFlags.V6 : flags;
-  return cacheEntry({ question: { name: QNAME, type: 'A' }, reply: reply(), slot: SLOT, expiresNs, keyFlags });
+  return cacheEntry({ question: { name: QNAME, type: 'A' }, reply: reply(), slot: SLOT, expiresJiffies, keyFlags });
 }
 
 /** A query for QNAME in 0x20 case with CD set, RD clear, EDNS 1232 without DO. */
@@ -67,7 +67,7 @@ function frame(v6: boolean, payload: Buffer): Buffer {
   });
 }
 
-const inAMinute = () => process.hrtime.bigint() + 60_000_000_000n; // bpf_ktime_get_ns is CLOCK_MONOTONIC too
+const inAMinute = () => maps!.leaseJiffies(process.hrtime.bigint() + 60_000_000_000n);
 
 beforeAll(() => {
   requireRoot('Santa program tests');
@@ -93,7 +93,7 @@ afterAll(() => {
 describe('santa.bpf.o through the TypeScript layer', () => {
   it('defines the program and every map the ABI names', () => {
     expect(Object.keys(obj!.progs)).toContain(abi.progName);
-    for (const name of [...abi.tiers.map((t) => t.mapName), abi.maps.hits, abi.maps.settings, abi.maps.stats]) {
+    for (const name of [abi.maps.entries, abi.maps.index, abi.maps.hits, abi.maps.settings, abi.maps.stats]) {
       expect(obj!.maps[name]).toBeDefined();
     }
   });
@@ -109,7 +109,7 @@ describe('santa.bpf.o through the TypeScript layer', () => {
     maps!.install([e]);
     const listed = pinned!.entries();
     expect(listed.length).toBe(1);
-    expect(listed[0].key).toEqual({ mapName: e.mapName, name: wireName(QNAME), qtype: A, qclass: 1, flags });
+    expect(listed[0].key).toEqual({ name: wireName(QNAME), qtype: A, qclass: 1, flags });
     expect(listed[0].value).toEqual(decodeCacheValue(e.value));
   });
 

@@ -152,6 +152,6 @@ describe('codecs', () => {
       additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: 0, options: [{ code: 3, data: Buffer.from('ns1') }] } as unknown as dnsPacket.Answer],
     });
     const flags = keyFlags({ recursionDesired: false, edns: true, dnssecOk: false, ipv6: false });
-    expect(() => cacheEntry({ question: { name, type: 'A' }, reply, slot: 0, expiresNs: 1n, keyFlags: flags })).toThrow(/OPT record carries 7 bytes of options/);
+    expect(() => cacheEntry({ question: { name, type: 'A' }, reply, slot: 0, expiresJiffies: 1n, keyFlags: flags })).toThrow(/OPT record carries 7 bytes of options/);
   });
 });

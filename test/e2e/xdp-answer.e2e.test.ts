@@ -145,13 +145,13 @@ beforeAll(async () => {
     });
   }
   const zone = parseZoneFile(ZONE_FILE, 'example.test', { includeBase: ZONES_DIR });
-  const now = process.hrtime.bigint(); // CLOCK_MONOTONIC, the clock bpf_ktime_get_ns reads
+  const lease = maps.leaseJiffies(process.hrtime.bigint() + LEASE_NS);
   const entry = (c: CachedCase, f: Family, reply: Buffer) =>
     cacheEntry({
       question: { name: c.name, type: c.type },
       reply,
       slot: slotOf(c, f),
-      expiresNs: now + LEASE_NS,
+      expiresJiffies: lease,
       keyFlags: keyFlags({ ...c.bits, ipv6: f === 6 }),
     });
   const entries = FAMILIES.flatMap((f) => [

@@ -56,7 +56,7 @@ describe('NativeLoader', () => {
     // An entry installed through the pins must still be there after the "restart".
     const maps = SantaMaps.openPinned(pinDir);
     const reply = dnsPacket.encode({ type: 'response', id: 0, flags: dnsPacket.AUTHORITATIVE_ANSWER, questions: [{ name: 'a.test', type: 'A' }], answers: [{ name: 'a.test', type: 'A', ttl: 60, data: '192.0.2.1' }] });
-    const entry = cacheEntry({ question: { name: 'a.test', type: 'A' }, reply, slot: 7, expiresNs: 1n << 62n, keyFlags: keyFlags({ recursionDesired: false, edns: false, dnssecOk: false }) });
+    const entry = cacheEntry({ question: { name: 'a.test', type: 'A' }, reply, slot: 7, expiresJiffies: 1n << 62n, keyFlags: keyFlags({ recursionDesired: false, edns: false, dnssecOk: false }) });
     maps.install([entry]);
     maps.close();
 

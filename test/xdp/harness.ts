@@ -7,7 +7,7 @@ import * as dnsPacket from 'dns-packet';
 import { cacheEntry, keyFlags, SantaSettings } from '../../sidecar/bpf/codec';
 import { SantaMaps } from '../../sidecar/bpf/maps';
 import { LoadedObject, loadNative, SantaNative } from '../../sidecar/bpf/native';
-import { santaAbi } from '../../sidecar/bpf/abi';
+import { indexGroupsFor, santaAbi } from '../../sidecar/bpf/abi';
 import { buildNativeAndFixtures, buildSantaObject, SANTA_OBJ, XDP_PASS, XDP_TX } from '../bpf/setup';
 
 export { XDP_PASS, XDP_TX };
@@ -78,7 +78,7 @@ export class SantaUnderTest {
     this.bpf = loadNative();
     this.obj = this.bpf.loadObject(SANTA_OBJ, {
       // Small maps: the tests need a handful of entries, not 64k preallocated slots.
-      mapMaxEntries: { santa_hits: 1024, santa_cache_32: 1024, santa_cache_64: 1024, santa_cache_128: 1024, santa_cache_256: 1024 },
+      mapMaxEntries: { santa_hits: 1024, santa_entries: 1024, santa_index: indexGroupsFor(1024, santaAbi()) },
     });
     const fd = this.obj.progs[santaAbi().progName];
     if (fd === undefined) throw new Error(`${SANTA_OBJ} has no program ${santaAbi().progName}`);
@@ -114,7 +114,7 @@ export class SantaUnderTest {
         question: { name: e.name, type: e.type ?? 'A' },
         reply,
         slot: e.slot,
-        expiresNs: expiresNs > 0n ? expiresNs : 0n,
+        expiresJiffies: this.maps.leaseJiffies(expiresNs),
         keyFlags: keyFlags({ recursionDesired: !!e.rd, edns: !!e.edns, dnssecOk: !!e.dnssecOk, ipv6: family === 'v6' }),
       }),
     );
@@ -130,7 +130,7 @@ export class SantaUnderTest {
         question,
         reply,
         slot,
-        expiresNs: monotonicNs() + 60_000_000_000n,
+        expiresJiffies: this.maps.leaseJiffies(monotonicNs() + 60_000_000_000n),
         keyFlags: keyFlags({ recursionDesired: !!bits.rd, edns: !!bits.edns, dnssecOk: !!bits.dnssecOk, ipv6 }),
       }),
     );

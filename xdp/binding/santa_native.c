@@ -23,6 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/membarrier.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <linux/if_link.h>
@@ -1454,22 +1457,12 @@ _Static_assert(ARRAY_SIZE(santa_counters) == SANTA_COUNTER_MAX,
 #define SET(obj, key, val) set_number_prop(env, obj, key, (double)(val))
 #define OFF(obj, type, field, key) SET(obj, key, offsetof(struct type, field))
 
-static napi_value tier(napi_env env, size_t name_size, size_t key_size, size_t name_off,
-		       const char *map)
-{
-	napi_value t = new_object(env);
-	SET(t, "nameSize", name_size);
-	SET(t, "keySize", key_size);
-	SET(t, "nameOffset", name_off);
-	set_string_prop(env, t, "mapName", map);
-	return t;
-}
-
 static napi_value abi(napi_env env, napi_callback_info info)
 {
 	(void)info;
 	napi_value r = new_object(env), limits = new_object(env), key_flags = new_object(env),
-		   key_hdr = new_object(env), tiers, value = new_object(env),
+		   key_hdr = new_object(env), key = new_object(env), entry = new_object(env),
+		   index = new_object(env), value = new_object(env), clock = new_object(env),
 		   settings = new_object(env), modes = new_object(env), counters = new_object(env),
 		   stats = new_object(env), hits = new_object(env), maps = new_object(env);
 	uint64_t seen = 0;
@@ -1479,7 +1472,10 @@ static napi_value abi(napi_env env, napi_callback_info info)
 	SET(limits, "TAIL_MAX", SANTA_TAIL_MAX);
 	SET(limits, "MAX_PORTS", SANTA_MAX_PORTS);
 	SET(limits, "MAX_ADDRS", SANTA_MAX_ADDRS);
-	SET(limits, "TIER_COUNT", SANTA_TIER_COUNT);
+	SET(limits, "NAME_BUF", SANTA_NAME_BUF);
+	SET(limits, "ENTRIES_DEFAULT", SANTA_ENTRIES_DEFAULT);
+	SET(limits, "INDEX_GROUPS_DEFAULT", SANTA_INDEX_GROUPS_DEFAULT);
+	SET(limits, "REUSE_DELAY_MS", SANTA_REUSE_DELAY_MS);
 
 	SET(key_flags, "RD", SANTA_KEY_RD);
 	SET(key_flags, "EDNS", SANTA_KEY_EDNS);
@@ -1493,31 +1489,32 @@ static napi_value abi(napi_env env, napi_callback_info info)
 	OFF(key_hdr, santa_key_hdr, name_len, "nameLen");
 	OFF(key_hdr, santa_key_hdr, pad, "pad");
 
-	NAPI_OK(env, napi_create_array_with_length(env, SANTA_TIER_COUNT, &tiers));
-	napi_set_element(env, tiers, 0, tier(env, SANTA_TIER0_NAME, sizeof(struct santa_key_32),
-				      offsetof(struct santa_key_32, name), SANTA_MAP_CACHE_32));
-	napi_set_element(env, tiers, 1, tier(env, SANTA_TIER1_NAME, sizeof(struct santa_key_64),
-				      offsetof(struct santa_key_64, name), SANTA_MAP_CACHE_64));
-	napi_set_element(env, tiers, 2, tier(env, SANTA_TIER2_NAME, sizeof(struct santa_key_128),
-				      offsetof(struct santa_key_128, name), SANTA_MAP_CACHE_128));
-	napi_set_element(env, tiers, 3, tier(env, SANTA_TIER3_NAME, sizeof(struct santa_key_256),
-				      offsetof(struct santa_key_256, name), SANTA_MAP_CACHE_256));
-	_Static_assert(SANTA_TIER_COUNT == 4, "list every tier above");
-	_Static_assert(sizeof(((struct santa_key_32 *)0)->name) == SANTA_TIER0_NAME, "tier 0");
-	_Static_assert(sizeof(((struct santa_key_256 *)0)->name) == SANTA_TIER3_NAME, "tier 3");
+	SET(key, "size", sizeof(struct santa_key));
+	OFF(key, santa_key, name, "name");
+
+	SET(entry, "size", sizeof(struct santa_entry));
+	OFF(entry, santa_entry, key, "key");
+	OFF(entry, santa_entry, value, "value");
+
+	SET(index, "ways", SANTA_INDEX_WAYS);
+	SET(index, "groupSize", sizeof(struct santa_index_group));
 
 	SET(value, "size", sizeof(struct santa_value));
-	OFF(value, santa_value, expires_ns, "expiresNs");
+	OFF(value, santa_value, expires_jiffies, "expiresJiffies");
 	OFF(value, santa_value, slot, "slot");
 	OFF(value, santa_value, tail_len, "tailLen");
 	OFF(value, santa_value, csum_const, "csumConst");
 	OFF(value, santa_value, hdr, "hdr");
 	SET(value, "hdrSize", sizeof(((struct santa_value *)0)->hdr));
+	OFF(value, santa_value, rrl_kind, "rrlKind");
 	OFF(value, santa_value, pad, "pad");
+	OFF(value, santa_value, rrl_id, "rrlId");
 	OFF(value, santa_value, tail, "tail");
 
 	SET(settings, "size", sizeof(struct santa_settings));
 	OFF(settings, santa_settings, mode, "mode");
+	OFF(settings, santa_settings, index_mask, "indexMask");
+	OFF(settings, santa_settings, hash_seed, "hashSeed");
 	OFF(settings, santa_settings, max_udp_size, "maxUdpSize");
 	OFF(settings, santa_settings, n_ports, "nPorts");
 	OFF(settings, santa_settings, n_v4, "nV4");
@@ -1550,11 +1547,13 @@ static napi_value abi(napi_env env, napi_callback_info info)
 	SET(stats, "counterCount", SANTA_COUNTER_MAX);
 	SET(stats, "counterSize", sizeof(((struct santa_stats *)0)->counters[0]));
 	SET(hits, "valueSize", sizeof(__u64));
+	SET(clock, "size", sizeof(struct santa_clock_sample));
+	OFF(clock, santa_clock_sample, jiffies, "jiffies");
+	OFF(clock, santa_clock_sample, ktime_ns, "ktimeNs");
+	set_string_prop(env, clock, "mapName", SANTA_MAP_CLOCK);
 
-	set_string_prop(env, maps, "cache32", SANTA_MAP_CACHE_32);
-	set_string_prop(env, maps, "cache64", SANTA_MAP_CACHE_64);
-	set_string_prop(env, maps, "cache128", SANTA_MAP_CACHE_128);
-	set_string_prop(env, maps, "cache256", SANTA_MAP_CACHE_256);
+	set_string_prop(env, maps, "entries", SANTA_MAP_ENTRIES);
+	set_string_prop(env, maps, "index", SANTA_MAP_INDEX);
 	set_string_prop(env, maps, "hits", SANTA_MAP_HITS);
 	set_string_prop(env, maps, "settings", SANTA_MAP_SETTINGS);
 	set_string_prop(env, maps, "stats", SANTA_MAP_STATS);
@@ -1562,7 +1561,9 @@ static napi_value abi(napi_env env, napi_callback_info info)
 	napi_set_named_property(env, r, "limits", limits);
 	napi_set_named_property(env, r, "keyFlags", key_flags);
 	napi_set_named_property(env, r, "keyHeader", key_hdr);
-	napi_set_named_property(env, r, "tiers", tiers);
+	napi_set_named_property(env, r, "key", key);
+	napi_set_named_property(env, r, "entry", entry);
+	napi_set_named_property(env, r, "index", index);
 	napi_set_named_property(env, r, "value", value);
 	napi_set_named_property(env, r, "settings", settings);
 	napi_set_named_property(env, r, "modes", modes);
@@ -1570,8 +1571,221 @@ static napi_value abi(napi_env env, napi_callback_info info)
 	napi_set_named_property(env, r, "stats", stats);
 	napi_set_named_property(env, r, "hits", hits);
 	napi_set_named_property(env, r, "maps", maps);
+	napi_set_named_property(env, r, "clock", clock);
 	set_string_prop(env, r, "progName", SANTA_PROG_NAME);
 	return r;
+}
+
+/* ---- mapped array maps ------------------------------------------------------------------
+ * The cache arrays are BPF_F_MMAPABLE: user space writes entries straight into map memory and
+ * publishes them with one aligned 8-byte store (santa_abi.h, "Publication protocol"). The
+ * memory never reaches JavaScript as an ArrayBuffer (unmapping it under a live view would
+ * crash the process): JavaScript holds a handle, and every access is bounds-checked here. */
+
+#define MAX_MAPPINGS 64
+
+static struct {
+	uint8_t *addr;
+	size_t len;
+} mappings[MAX_MAPPINGS];
+
+static bool arg_mapping(napi_env env, napi_value v, uint32_t *handle)
+{
+	if (!arg_u32(env, v, "mapping handle", handle))
+		return false;
+	if (*handle >= MAX_MAPPINGS || !mappings[*handle].addr) {
+		throw_arg(env, "mapping handle %u is not mapped", *handle);
+		return false;
+	}
+	return true;
+}
+
+static bool arg_range(napi_env env, uint32_t handle, double offset, size_t len, const char *op)
+{
+	if (offset < 0 || offset != (double)(size_t)offset || (size_t)offset > mappings[handle].len ||
+	    len > mappings[handle].len - (size_t)offset) {
+		throw_arg(env, "%s: %zu bytes at offset %.0f are outside the %zu-byte mapping", op, len,
+			  offset, mappings[handle].len);
+		return false;
+	}
+	return true;
+}
+
+static bool arg_offset(napi_env env, napi_value v, double *out)
+{
+	if (!arg_is(env, v, napi_number) || napi_get_value_double(env, v, out) != napi_ok) {
+		throw_arg(env, "offset must be a number");
+		return false;
+	}
+	return true;
+}
+
+/* mapMmap(fd) -> handle: the whole value area of a BPF_F_MMAPABLE array, read-write. */
+static napi_value map_mmap(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value argv[1] = { 0 };
+	struct map_meta m;
+	int fd;
+
+	NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	if (!arg_fd(env, argv[0], "fd", &fd) || !map_meta(env, fd, "mapMmap", &m))
+		return NULL;
+	if (m.info.type != BPF_MAP_TYPE_ARRAY || !(m.info.map_flags & BPF_F_MMAPABLE)) {
+		throw_errno(env, EINVAL, "mapMmap: map %s (id %u) is not a BPF_F_MMAPABLE array",
+			    m.info.name, m.info.id);
+		return NULL;
+	}
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t len = ROUND_UP_8(m.info.value_size) * (size_t)m.info.max_entries;
+	len = (len + page - 1) / page * page;
+	for (uint32_t h = 0; h < MAX_MAPPINGS; h++) {
+		if (mappings[h].addr)
+			continue;
+		void *addr = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (addr == MAP_FAILED) {
+			throw_errno(env, errno, "mmap of map %s (id %u)", m.info.name, m.info.id);
+			return NULL;
+		}
+		mappings[h].addr = addr;
+		mappings[h].len = len;
+		return number(env, h);
+	}
+	throw_errno(env, EMFILE, "mapMmap: %d mappings are open already", MAX_MAPPINGS);
+	return NULL;
+}
+
+/* mapMunmap(handle) */
+static napi_value map_munmap(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value argv[1] = { 0 };
+	uint32_t h;
+
+	NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	if (!arg_mapping(env, argv[0], &h))
+		return NULL;
+	munmap(mappings[h].addr, mappings[h].len);
+	mappings[h].addr = NULL;
+	mappings[h].len = 0;
+	return undefined(env);
+}
+
+/* mapMemRead(handle, offset, length) -> Buffer (a copy) */
+static napi_value map_mem_read(napi_env env, napi_callback_info info)
+{
+	size_t argc = 3;
+	napi_value argv[3] = { 0 };
+	uint32_t h, len;
+	double off;
+
+	NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	if (!arg_mapping(env, argv[0], &h) || !arg_offset(env, argv[1], &off) ||
+	    !arg_u32(env, argv[2], "length", &len) || !arg_range(env, h, off, len, "mapMemRead"))
+		return NULL;
+	return new_buffer_copy(env, mappings[h].addr + (size_t)off, len);
+}
+
+/* mapMemWrite(handle, offset, buffer): plain stores, for memory no program reads yet. */
+static napi_value map_mem_write(napi_env env, napi_callback_info info)
+{
+	size_t argc = 3, len;
+	napi_value argv[3] = { 0 };
+	uint32_t h;
+	double off;
+	void *data;
+
+	NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	if (!arg_mapping(env, argv[0], &h) || !arg_offset(env, argv[1], &off) ||
+	    !arg_buffer(env, argv[2], "data", &data, &len) ||
+	    !arg_range(env, h, off, len, "mapMemWrite"))
+		return NULL;
+	memcpy(mappings[h].addr + (size_t)off, data, len);
+	return undefined(env);
+}
+
+/* mapMemStoreU64(handle, offset, value: bigint): one aligned 8-byte release store, which a
+ * program reading the word concurrently sees whole, after everything written before it. */
+static napi_value map_mem_store_u64(napi_env env, napi_callback_info info)
+{
+	size_t argc = 3;
+	napi_value argv[3] = { 0 };
+	uint32_t h;
+	double off;
+	uint64_t value;
+	bool lossless;
+
+	NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	if (!arg_mapping(env, argv[0], &h) || !arg_offset(env, argv[1], &off) ||
+	    !arg_range(env, h, off, 8, "mapMemStoreU64"))
+		return NULL;
+	if (!arg_is(env, argv[2], napi_bigint) ||
+	    napi_get_value_bigint_uint64(env, argv[2], &value, &lossless) != napi_ok || !lossless) {
+		throw_arg(env, "value must be a bigint in 0..2^64-1");
+		return NULL;
+	}
+	if ((size_t)off % 8) {
+		throw_arg(env, "mapMemStoreU64: offset %.0f is not 8-byte aligned", off);
+		return NULL;
+	}
+	__atomic_store_n((uint64_t *)(mappings[h].addr + (size_t)off), value, __ATOMIC_RELEASE);
+	return undefined(env);
+}
+
+/* rcuBarrier() -> true once every XDP program run that began before the call has ended (an RCU
+ * grace period: MEMBARRIER_CMD_GLOBAL waits in synchronize_rcu(), and programs run inside RCU
+ * read-side sections); false where the kernel does not offer it (e.g. nohz_full), and the
+ * caller must wait some other way. */
+static napi_value rcu_barrier(napi_env env, napi_callback_info info)
+{
+	(void)info;
+	napi_value out;
+	long ok = syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) == 0;
+	NAPI_OK(env, napi_get_boolean(env, ok, &out));
+	return out;
+}
+
+/* keyHash(seed, mask, key) -> [hash, group1, group2]: the santa_hash of a struct santa_key
+ * (header and name bytes; the name may stop at name_len) and its two index groups, exactly as
+ * the program computes them. */
+static napi_value key_hash(napi_env env, napi_callback_info info)
+{
+	size_t argc = 3, len;
+	napi_value argv[3] = { 0 }, out;
+	uint32_t seed, mask, hash;
+	void *data;
+	struct santa_key key;
+
+	NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	if (!arg_u32(env, argv[0], "seed", &seed) || !arg_u32(env, argv[1], "mask", &mask) ||
+	    !arg_buffer(env, argv[2], "key", &data, &len))
+		return NULL;
+	memset(&key, 0, sizeof(key));
+	if (len < sizeof(key.h) || len > sizeof(key)) {
+		throw_arg(env, "keyHash: a key is %zu..%zu bytes, not %zu", sizeof(key.h), sizeof(key), len);
+		return NULL;
+	}
+	memcpy(&key, data, len);
+	if (key.h.name_len == 0 || sizeof(key.h) + key.h.name_len > len) {
+		throw_arg(env, "keyHash: the key's name_len %u does not fit its %zu bytes", key.h.name_len, len);
+		return NULL;
+	}
+	hash = seed;
+	for (size_t i = 0; i * 8 < key.h.name_len; i++) {
+		uint64_t w;
+		memcpy(&w, key.name + i * 8, 8);
+		hash = santa_hash_u64(hash, w);
+	}
+	{
+		uint64_t hw;
+		memcpy(&hw, &key.h, 8);
+		hash = santa_hash_final(santa_hash_u64(hash, hw));
+	}
+	NAPI_OK(env, napi_create_array_with_length(env, 3, &out));
+	napi_set_element(env, out, 0, number(env, hash));
+	napi_set_element(env, out, 1, number(env, SANTA_INDEX_GROUP1(hash, mask)));
+	napi_set_element(env, out, 2, number(env, SANTA_INDEX_GROUP2(hash, mask)));
+	return out;
 }
 
 /* ---- module ----------------------------------------------------------------------------- */
@@ -1605,6 +1819,13 @@ static napi_value init(napi_env env, napi_value exports)
 		{ "keys", map_keys },
 		{ "progTestRun", prog_test_run },
 		{ "abi", abi },
+		{ "mapMmap", map_mmap },
+		{ "mapMunmap", map_munmap },
+		{ "mapMemRead", map_mem_read },
+		{ "mapMemWrite", map_mem_write },
+		{ "mapMemStoreU64", map_mem_store_u64 },
+		{ "keyHash", key_hash },
+		{ "rcuBarrier", rcu_barrier },
 	};
 	const char *debug = getenv("SANTA_LIBBPF_DEBUG");
 	libbpf_debug = debug && *debug && strcmp(debug, "0");

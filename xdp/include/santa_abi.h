@@ -31,18 +31,35 @@
 #define SANTA_MAX_PORTS 8
 #define SANTA_MAX_ADDRS 8
 
-/* ---- cache keys ----------------------------------------------------------------------
+/* ---- the cache ------------------------------------------------------------------------
  *
- * Hashing cost grows with the key, and most names are short, so keys come in four sizes:
- * a name of n wire bytes lives in the smallest tier whose buffer holds it, in the map
- * named santa_cache_<size>. The name is lower-cased (ASCII A-Z only, as DNS compares) and
- * zero-padded to the tier size; wire names are self-delimiting, so padding is unambiguous
- * and a lookup is an exact byte match of the whole name: collisions cannot alias. */
-#define SANTA_TIER_COUNT 4
-#define SANTA_TIER0_NAME 32
-#define SANTA_TIER1_NAME 64
-#define SANTA_TIER2_NAME 128
-#define SANTA_TIER3_NAME 256
+ * Two BPF_F_MMAPABLE arrays, so that a lookup is a few inlined loads (no helper call, no
+ * generic hash of a long key) and user space writes entries straight into map memory:
+ *
+ *   santa_entries: struct santa_entry[], each a complete key and value, addressed by id.
+ *   santa_index:   struct santa_index_group[] (a power of two), an open-addressed table of
+ *                  entry ids. A key's 32-bit hash picks two groups (SANTA_INDEX_GROUP1/2);
+ *                  the entry sits in a way of one of them as SANTA_INDEX_WAY(hash, id).
+ *
+ * Publication protocol (user space is the only writer): an entry is written completely while
+ * no way refers to it, then one aligned 8-byte store into the index publishes it. Replacing
+ * an entry's reply publishes a new id in the same way; removal stores 0. An id no longer
+ * referenced is reused only after an RCU grace period (every program run that could have read
+ * the old way has ended; where the kernel cannot wait for one, after SANTA_REUSE_DELAY_MS), so
+ * a program never reads an entry while it is being rewritten. Only the lease
+ * (expires_jiffies, 8 aligned bytes) is updated in place.
+ *
+ * The program compares the whole key of the entry it finds (header word and every name word)
+ * with the query's: a hash collision costs a comparison, never a wrong answer. */
+#define SANTA_NAME_BUF 256         /* name buffer: a 255-byte name and zero padding */
+#define SANTA_NAME_WORDS (SANTA_NAME_BUF / 8)
+#define SANTA_INDEX_WAYS 8         /* ways per group: 64 bytes, one cache line */
+#define SANTA_REUSE_DELAY_MS 2000
+
+/* Default sizes in the object file; loaders may resize both before load (the index to a power
+ * of two, at least twice the entries in ways). The program masks with santa_settings.index_mask. */
+#define SANTA_ENTRIES_DEFAULT 16384
+#define SANTA_INDEX_GROUPS_DEFAULT 4096
 
 /* Query bits that select a distinct BIND response. */
 #define SANTA_KEY_RD 0x01   /* minimal-responses no-auth-recursive drops authority */
@@ -60,25 +77,21 @@ struct santa_key_hdr {
 	__u8 pad[2];    /* zero */
 };
 
-#define SANTA_DEFINE_KEY(size)                  \
-	struct santa_key_##size {               \
-		struct santa_key_hdr h;         \
-		__u8 name[size];                \
-	}
-SANTA_DEFINE_KEY(32);
-SANTA_DEFINE_KEY(64);
-SANTA_DEFINE_KEY(128);
-SANTA_DEFINE_KEY(256);
+/* The name is lower-cased (ASCII A-Z only, as DNS compares) and zero-padded: wire names are
+ * self-delimiting, so the padding is unambiguous and equal keys are equal bytes. */
+struct santa_key {
+	struct santa_key_hdr h;
+	__u8 name[SANTA_NAME_BUF];
+};
 
-/* ---- cache values --------------------------------------------------------------------
- *
- * A reply is: the query's own 12-byte header slot (ID kept), the stored header bytes 2..11,
+/* A reply is: the query's own 12-byte header slot (ID kept), the stored header bytes 2..11,
  * the query's question bytes exactly as received (0x20 case kept), then `tail`: the answer,
  * authority and additional sections, ending with the OPT record when the key has
- * SANTA_KEY_EDNS. Owner names in the tail may point at offset 12 (the question name).
- */
+ * SANTA_KEY_EDNS. Owner names in the tail may point at offset 12 (the question name). */
 struct santa_value {
-	__u64 expires_ns;  /* lease, against bpf_ktime_get_ns(); an expired entry passes */
+	/* lease, against bpf_jiffies64() (user space converts; a lease is seconds, a jiffy a
+	 * few ms); an expired entry passes */
+	__u64 expires_jiffies;
 	__u32 slot;        /* index into santa_hits, owned by this entry while installed */
 	__u16 tail_len;    /* bytes of tail used (1..SANTA_TAIL_MAX) */
 	/* csum_const: the 16-bit one's-complement sum (not complemented), stored as the bytes
@@ -89,9 +102,69 @@ struct santa_value {
 	 * the ID, the final flags word, the question bytes, addresses and ports. */
 	__be16 csum_const;
 	__u8 hdr[10];      /* header bytes 2..11: flags (RD per key, CD clear), counts; wire */
-	__u8 pad[6];       /* zero */
+	/* Response rate limiting: which of BIND's rate-limit classes the reply is in and the
+	 * identity BIND's buckets use for it (computed by user space). */
+	__u8 rrl_kind;     /* enum santa_rrl_kind */
+	__u8 pad;          /* zero */
+	__u32 rrl_id;
 	__u8 tail[SANTA_TAIL_MAX];
 };
+
+struct santa_entry {
+	struct santa_key key;
+	struct santa_value value;
+};
+
+enum santa_rrl_kind {
+	SANTA_RRL_RESPONSE = 0,
+	SANTA_RRL_NXDOMAIN,
+	SANTA_RRL_NODATA,
+	SANTA_RRL_REFERRAL,
+	SANTA_RRL_ERROR,
+};
+
+/* A way: 0 when empty, else hash << 32 | (entry id + 1). */
+struct santa_index_group {
+	__u64 way[SANTA_INDEX_WAYS];
+};
+
+#define SANTA_INDEX_WAY(hash, id) ((__u64)(hash) << 32 | ((__u64)(id) + 1))
+#define SANTA_INDEX_GROUP1(hash, mask) ((hash) & (mask))
+#define SANTA_INDEX_GROUP2(hash, mask) (((hash) >> 16 ^ (hash) * 0x9e3779b1u) & (mask))
+
+/* The key hash (MurmurHash3's 32-bit mixing, seeded per load by santa_settings.hash_seed so
+ * that nobody can aim names at one group). Input: the zero-padded name as host-order 64-bit
+ * words, ceil(name_len / 8) of them, then the key header as one host-order 64-bit word.
+ * The program and user space (through the binding) both use these functions. */
+static inline __attribute__((always_inline)) __u32 santa_hash_rotl32(__u32 x, __u32 r)
+{
+	return (x << r) | (x >> (32 - r));
+}
+
+static inline __attribute__((always_inline)) __u32 santa_hash_u32(__u32 h, __u32 k)
+{
+	k *= 0xcc9e2d51u;
+	k = santa_hash_rotl32(k, 15);
+	k *= 0x1b873593u;
+	h ^= k;
+	h = santa_hash_rotl32(h, 13);
+	return h * 5 + 0xe6546b64u;
+}
+
+static inline __attribute__((always_inline)) __u32 santa_hash_u64(__u32 h, __u64 w)
+{
+	return santa_hash_u32(santa_hash_u32(h, (__u32)w), (__u32)(w >> 32));
+}
+
+static inline __attribute__((always_inline)) __u32 santa_hash_final(__u32 h)
+{
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
+	return h;
+}
 
 /* ---- per-entry hit counters ------------------------------------------------------------
  * santa_hits: BPF_MAP_TYPE_PERCPU_ARRAY of __u64, indexed by santa_value.slot. Counts replies
@@ -107,6 +180,12 @@ enum santa_mode {
 
 struct santa_settings {
 	__u32 mode;            /* enum santa_mode */
+	/* The cache index: groups - 1 (santa_index has a power of two of them; 0 with a one-group
+	 * index) and the key hash seed. Written by user space before any entry is installed; the
+	 * seed never changes while entries exist. */
+	__u32 index_mask;
+	__u32 hash_seed;
+	__u32 pad0;
 	__u16 max_udp_size;    /* BIND's max-udp-size; 0 means 1232 */
 	__u8 n_ports;          /* 0 means port 53 only */
 	__u8 n_v4;             /* 0 means any destination address */
@@ -161,21 +240,31 @@ struct santa_stats {
 	__u64 counters[SANTA_COUNTER_MAX];
 };
 
+/* ---- the kernel clock (xdp/clock.bpf.c, santa_clock: BPF_MAP_TYPE_ARRAY, one element) ----
+ * Leases are in jiffies, which the program reads for free (bpf_jiffies64 is inlined; reading
+ * the monotonic clock is a helper call). User space maps its monotonic clock to jiffies from
+ * samples of both that the probe program takes in one run. */
+struct santa_clock_sample {
+	__u64 jiffies;
+	__u64 ktime_ns;
+};
+
 /* Map names, as pinned and as bpfman exposes them under its map_pin_path. */
-#define SANTA_MAP_CACHE_32 "santa_cache_32"
-#define SANTA_MAP_CACHE_64 "santa_cache_64"
-#define SANTA_MAP_CACHE_128 "santa_cache_128"
-#define SANTA_MAP_CACHE_256 "santa_cache_256"
+#define SANTA_MAP_ENTRIES "santa_entries"
+#define SANTA_MAP_INDEX "santa_index"
 #define SANTA_MAP_HITS "santa_hits"
 #define SANTA_MAP_SETTINGS "santa_settings"
 #define SANTA_MAP_STATS "santa_stats"
 #define SANTA_PROG_NAME "santa_xdp"
+#define SANTA_MAP_CLOCK "santa_clock"
 
 #ifndef __bpf__
 _Static_assert(sizeof(struct santa_key_hdr) == 8, "key header layout");
-_Static_assert(sizeof(struct santa_key_32) == 40, "key layout");
+_Static_assert(sizeof(struct santa_key) == 8 + SANTA_NAME_BUF, "key layout");
 _Static_assert(sizeof(struct santa_value) == 32 + SANTA_TAIL_MAX, "value layout");
 _Static_assert(offsetof(struct santa_value, tail) % 8 == 0, "tail alignment");
+_Static_assert(offsetof(struct santa_entry, value) % 8 == 0, "value alignment");
+_Static_assert(offsetof(struct santa_value, expires_jiffies) == 0, "lease is 8-byte aligned");
 _Static_assert(offsetof(struct santa_settings, clock_offset_ns) % 8 == 0, "clock offset alignment");
 #endif
 

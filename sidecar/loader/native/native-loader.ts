@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { santaAbi, santaMapNames, type SantaAbi } from '../../bpf/abi';
+import { santaAbi, indexGroupsFor, santaMapNames, type SantaAbi } from '../../bpf/abi';
 import { isBpfError, loadNative, type SantaNative } from '../../bpf/native';
 import type { Attachment, AttachmentInfo, Loader, LoaderDescription, XdpTarget } from '../loader';
 
@@ -148,8 +148,11 @@ export class NativeLoader implements Loader {
 
   private loadProgram(): { fd: number; id: number; objectId: number } {
     mkdirSync(this.options.pinDir, { recursive: true });
-    const mapMaxEntries: Record<string, number> = { [this.abi.maps.hits]: this.options.maxEntries };
-    for (const tier of this.abi.tiers) mapMaxEntries[tier.mapName] = this.options.maxEntries;
+    const mapMaxEntries: Record<string, number> = {
+      [this.abi.maps.hits]: this.options.maxEntries,
+      [this.abi.maps.entries]: this.options.maxEntries,
+      [this.abi.maps.index]: indexGroupsFor(this.options.maxEntries, this.abi),
+    };
     const load = () => this.bpf.loadObject(this.options.objectPath, { pinMaps: this.options.pinDir, mapMaxEntries });
     let object;
     try {

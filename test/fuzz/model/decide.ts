@@ -24,7 +24,7 @@ export function decide(world: ModelWorld, frame: Buffer): Decision {
 
   const entry = world.entries.get(entryId(q.name, q.qtype, q.qclass, q.bits));
   if (!entry) return { verdict: 'pass', reason: 'PASS_MISS', dnsQuery: true };
-  if (entry.expiresNs <= world.nowNs) return { verdict: 'pass', reason: 'PASS_EXPIRED', dnsQuery: true };
+  if (entry.expiresJiffies <= world.nowJiffies) return { verdict: 'pass', reason: 'PASS_EXPIRED', dnsQuery: true };
   const message = replyMessage(q, entry.response);
   if (message.length > q.limit) return { verdict: 'pass', reason: 'PASS_TOO_BIG', dnsQuery: true };
   if (settings.mode === 'dry-run') return { verdict: 'pass', reason: 'DRY_RUN_HITS', dnsQuery: true };

@@ -22,12 +22,12 @@ function response(rd: boolean, edns: boolean, txtBytes = 0): Buffer {
 }
 
 function world(entries: ModelEntry[], settings: Partial<ModelSettings> = {}): ModelWorld {
-  return { settings: { ...SETTINGS, ...settings }, entries: indexEntries(entries), nowNs: 1_000n, maxFrame: 3000 };
+  return { settings: { ...SETTINGS, ...settings }, entries: indexEntries(entries), nowJiffies: 1_000n, maxFrame: 3000 };
 }
 
 function entry(bits: Partial<ModelEntry['bits']>, extra: Partial<ModelEntry> = {}): ModelEntry {
   const b = { rd: false, edns: false, dnssecOk: false, v6: false, ...bits };
-  return { name: lowerAscii(NAME), qtype: 1, qclass: 1, bits: b, response: response(b.rd, b.edns), expiresNs: 10_000n, slot: 1, ...extra };
+  return { name: lowerAscii(NAME), qtype: 1, qclass: 1, bits: b, response: response(b.rd, b.edns), expiresJiffies: 10_000n, slot: 1, ...extra };
 }
 
 function query(q: Partial<QuerySpec> = {}): Buffer {
@@ -95,7 +95,7 @@ test('mode, lease and the client size limit', () => {
   const frame = buildFrame(V4, query());
   expect(decide(world([entry({})], { mode: 'off' }), frame)).toEqual({ verdict: 'pass', reason: 'PASS_DISABLED', dnsQuery: false });
   expect(decide(world([entry({})], { mode: 'dry-run' }), frame)).toEqual({ verdict: 'pass', reason: 'DRY_RUN_HITS', dnsQuery: true });
-  expect(reason(world([entry({}, { expiresNs: 1_000n })]), frame)).toBe('PASS_EXPIRED');
+  expect(reason(world([entry({}, { expiresJiffies: 1_000n })]), frame)).toBe('PASS_EXPIRED');
   // 600 bytes of TXT: too big without EDNS (512) and for a 512-byte EDNS size, fine for 1232,
   // and capped by max-udp-size whatever the client advertises.
   const big = (edns: boolean) => entry({ edns }, { response: response(false, edns, 600) });

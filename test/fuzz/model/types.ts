@@ -38,15 +38,15 @@ export interface ModelEntry {
   bits: KeyBits;
   /** The complete response BIND sends for this question and these bits (any ID). */
   response: Buffer;
-  /** Lease end on the kernel's monotonic clock. */
-  expiresNs: bigint;
+  /** Lease end in jiffies (bpf_jiffies64), as entries hold it. */
+  expiresJiffies: bigint;
   slot: number;
 }
 
 export interface ModelWorld {
   settings: ModelSettings;
   entries: ReadonlyMap<string, ModelEntry>;
-  nowNs: bigint;
+  nowJiffies: bigint;
   /** Largest frame the driver can grow to; the test run has far more than any reply needs. */
   maxFrame: number;
 }

@@ -30,9 +30,9 @@ function sameCounters(a: Record<string, number>, b: Record<string, number>): boo
   return true;
 }
 
-export function runCase(santa: SantaUnderTest, world: Omit<ModelWorld, 'nowNs'>, frame: Buffer): Verdict {
+export function runCase(santa: SantaUnderTest, world: Omit<ModelWorld, 'nowJiffies'>, frame: Buffer): Verdict {
   // Leases are either long gone or far away, so reading the clock before the run is exact.
-  const decision = decide({ ...world, nowNs: process.hrtime.bigint() }, frame);
+  const decision = decide({ ...world, nowJiffies: santa.maps.leaseJiffies(process.hrtime.bigint()) }, frame);
   const got = santa.run(frame);
   const problems: string[] = [];
   const want = expectedCounters(decision);

@@ -22,8 +22,8 @@ const TYPE_AAAA = 28;
 const TYPE_OPT = 41;
 const BIND_UDP_SIZE = 1232;
 /** The kernel's monotonic clock is never this far along: a lease that cannot run out here. */
-const FOREVER_NS = 1n << 62n;
-const LONG_AGO_NS = 1n;
+const FOREVER_JIFFIES = 1n << 62n;
+const LONG_AGO_JIFFIES = 1n;
 
 export interface UniverseName {
   /** Wire name with the case it was installed with. */
@@ -171,15 +171,15 @@ export function buildUniverse(): Universe {
   for (const n of list) {
     for (const bits of n.bits) {
       const reply = response(n, bits, rng);
-      const expiresNs = n.expired ? LONG_AGO_NS : FOREVER_NS;
-      const entry: ModelEntry = { name: lowerAscii(n.wire), qtype: n.qtype, qclass: 1, bits, response: reply, expiresNs, slot };
+      const expiresJiffies = n.expired ? LONG_AGO_JIFFIES : FOREVER_JIFFIES;
+      const entry: ModelEntry = { name: lowerAscii(n.wire), qtype: n.qtype, qclass: 1, bits, response: reply, expiresJiffies, slot };
       entries.push(entry);
       mapEntries.push(
         cacheEntry({
           question: { name: n.wire, type: n.qtype },
           reply,
           slot,
-          expiresNs,
+          expiresJiffies,
           keyFlags: keyFlags({ recursionDesired: bits.rd, edns: bits.edns, dnssecOk: bits.dnssecOk, ipv6: bits.v6 }),
         }),
       );

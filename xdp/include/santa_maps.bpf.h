@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * santa_maps.bpf.h: the maps user space shares with the Santa program, defined once for every
+ * BPF object that carries them (xdp/santa.bpf.c and the map-layer test fixture). Layouts are
+ * santa_abi.h's; sizes here are defaults that loaders may override before load.
+ */
+#ifndef SANTA_MAPS_BPF_H
+#define SANTA_MAPS_BPF_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "santa_abi.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, SANTA_ENTRIES_DEFAULT);
+	__type(key, __u32);
+	__type(value, struct santa_entry);
+} santa_entries SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, SANTA_INDEX_GROUPS_DEFAULT);
+	__type(key, __u32);
+	__type(value, struct santa_index_group);
+} santa_index SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SANTA_ENTRIES_DEFAULT);
+	__type(key, __u32);
+	__type(value, __u64);
+} santa_hits SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct santa_settings);
+} santa_settings SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct santa_stats);
+} santa_stats SEC(".maps");
+
+#endif /* SANTA_MAPS_BPF_H */
