@@ -602,7 +602,8 @@ static __always_inline int santa_build_key(struct xdp_md *ctx, const struct sant
 		return SANTA_CNT_PASS_MALFORMED;
 
 	__u32 question_off = (q->dns_off & 0x7f) + DNS_HLEN;
-	__u32 name_len = q->name_len, qlen = name_len + 4, i, hash = cfg->hash_seed;
+	__u32 name_len = q->name_len, qlen = name_len + 4, i;
+	__u64 hash = cfg->hash_seed;
 	void *data, *data_end;
 	__u64 *name = (__u64 *)s->key.name, *saved = s->question, sum = 0;
 

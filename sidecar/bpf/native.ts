@@ -73,10 +73,13 @@ export interface TestRunOptions {
   repeat?: number;
   /** Room for the output frame; defaults to the input length plus 4 KiB. */
   dataSizeOut?: number;
+  /** 1: BPF_F_TEST_XDP_LIVE_FRAMES, a fresh copy of the frame for every repetition (no dataOut, retval 0). */
+  liveFrames?: number;
 }
 
 export interface TestRunResult {
   retval: number;
+  /** Absent with liveFrames. */
   dataOut: Buffer;
   /** The kernel's mean time per repetition. */
   durationNs: number;

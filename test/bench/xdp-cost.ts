@@ -16,6 +16,12 @@
  *     warm caches, real frames, the figure the targets are about.
  * Each test-run row is the median of R rounds. Needs root. Numbers, not assertions; on a busy
  * machine compare the ratios to the minimal responder more than the absolute figures.
+ *
+ * Every method has a floor: bpf_stats times each run with two clock reads (about 90 ns on a
+ * virtual machine whose clock reads are slow), test-run adds its own loop. An empty program
+ * (XDP_PASS, nothing else) measured the same way shows that floor; "own" columns subtract it.
+ * The targets of issue 2 are checked on the program's own cost; the ratio to the minimal
+ * responder is given both raw (as the issue states it) and on own costs.
  */
 import * as dnsPacket from 'dns-packet';
 import { SantaUnderTest } from '../xdp/harness';
@@ -72,6 +78,7 @@ async function main(): Promise<void> {
     const v6 = { src: 'fd53::1', dst: 'fd53::2' };
     const hit4 = buildFrame(v4, dnsQuery({ name: 'www.example.test' }));
     const cases: Case[] = [
+      { label: 'empty program (floor)', progFd: minimal.progs.empty_xdp, frame: hit4, expectRetval: 2 },
       { label: 'minimal responder (IPv4)', progFd: minimal.progs.minimal_xdp, frame: hit4, expectRetval: 3 },
       { label: 'hit, IPv4, 1 A (grows 16 B)', progFd: santa.progFd, frame: hit4, expectRetval: 3 },
       { label: 'hit, IPv4, padded frame (shrinks)', progFd: santa.progFd, frame: buildFrame({ ...v4, padTo: 160 }, dnsQuery({ name: 'www.example.test' })), expectRetval: 3 },
@@ -81,8 +88,10 @@ async function main(): Promise<void> {
       { label: 'not DNS (UDP to port 123)', progFd: santa.progFd, frame: buildFrame({ ...v4, dport: 123 }, Buffer.alloc(48)), expectRetval: 2 },
     ];
 
+    const missCase = cases.find((c) => c.label.startsWith('miss'))!;
     const perRound = new Map<string, number[]>();
     const missRepeat: number[] = [];
+    const emptyRepeat: number[] = [];
     for (let round = 0; round < rounds; round++) {
       for (const c of cases) {
         const first = bpf.progTestRun(c.progFd, c.frame, { repeat: 1 });
@@ -93,31 +102,41 @@ async function main(): Promise<void> {
         const ns = (after.runTimeNs - before.runTimeNs) / (after.runCnt - before.runCnt);
         perRound.set(c.label, [...(perRound.get(c.label) ?? []), ns]);
       }
-      missRepeat.push(bpf.progTestRun(santa.progFd, cases[5].frame, { repeat: runs }).durationNs);
+      missRepeat.push(bpf.progTestRun(santa.progFd, missCase.frame, { repeat: runs }).durationNs);
+      emptyRepeat.push(bpf.progTestRun(minimal.progs.empty_xdp, missCase.frame, { repeat: runs }).durationNs);
     }
 
     const ns = (label: string) => median(perRound.get(label)!);
-    const minimalNs = ns(cases[0].label);
+    const floor = ns(cases[0].label);
+    const own = (label: string) => ns(label) - floor;
+    const minimalNs = ns(cases[1].label);
     // Shared CI machines run other work; the load says how much to trust absolute numbers.
     console.log(`load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} CPUs`);
     console.log(`santa_xdp cost per packet: bpf_stats over ${runs} test runs (repeat=1), median of ${rounds} rounds`);
-    console.log('| case | ns/packet | x minimal |');
-    console.log('|---|---:|---:|');
-    for (const c of cases) console.log(`| ${c.label} | ${ns(c.label).toFixed(1)} | ${(ns(c.label) / minimalNs).toFixed(2)} |`);
-    console.log(`| miss, IPv4, test-run repeat=${runs} (cross-check) | ${median(missRepeat).toFixed(1)} | |`);
-    const hitNs = ns(cases[1].label);
-    const missNs = ns(cases[5].label);
+    console.log('| case | ns/packet | own ns (minus floor) | x minimal | own x minimal own |');
+    console.log('|---|---:|---:|---:|---:|');
+    for (const c of cases) {
+      const ratio = c === cases[0] ? '' : (ns(c.label) / minimalNs).toFixed(2);
+      const ownRatio = c === cases[0] ? '' : (own(c.label) / own(cases[1].label)).toFixed(2);
+      console.log(`| ${c.label} | ${ns(c.label).toFixed(1)} | ${c === cases[0] ? '' : own(c.label).toFixed(1)} | ${ratio} | ${ownRatio} |`);
+    }
+    const warmMiss = median(missRepeat);
+    const warmFloor = median(emptyRepeat);
+    console.log(`| miss, IPv4, test-run repeat=${runs} (warm cross-check) | ${warmMiss.toFixed(1)} | ${(warmMiss - warmFloor).toFixed(1)} (empty: ${warmFloor.toFixed(1)}) | | |`);
+    const hitOwn = own(cases[2].label);
+    const missOwn = own(missCase.label);
+    const hitRatio = ns(cases[2].label) / minimalNs;
     console.log(
-      `targets: hit <= ${TARGET_HIT_NS} ns (${hitNs.toFixed(1)}: ${hitNs <= TARGET_HIT_NS ? 'met' : 'MISSED'}), ` +
-        `hit <= ${TARGET_HIT_RATIO}x minimal (${(hitNs / minimalNs).toFixed(2)}x: ${hitNs / minimalNs <= TARGET_HIT_RATIO ? 'met' : 'MISSED'}), ` +
-        `miss <= ${TARGET_MISS_NS} ns (${missNs.toFixed(1)}: ${missNs <= TARGET_MISS_NS ? 'met' : 'MISSED'})`,
+      `targets: hit <= ${TARGET_HIT_NS} ns own (${hitOwn.toFixed(1)}: ${hitOwn <= TARGET_HIT_NS ? 'met' : 'MISSED'}), ` +
+        `hit <= ${TARGET_HIT_RATIO}x minimal raw (${hitRatio.toFixed(2)}x: ${hitRatio <= TARGET_HIT_RATIO ? 'met' : 'MISSED'}), ` +
+        `miss <= ${TARGET_MISS_NS} ns own (${missOwn.toFixed(1)}: ${missOwn <= TARGET_MISS_NS ? 'met' : 'MISSED'})`,
     );
   } finally {
     santa.close();
   }
   try {
     if (!process.argv.includes('--no-veth')) {
-      await liveCost(minimal.progs.minimal_xdp, arg('--seconds', 3), arg('--qps', 20_000));
+      await liveCost(minimal.progs.minimal_xdp, minimal.progs.empty_xdp, arg('--seconds', 3), arg('--qps', 20_000));
       for (const mode of ['native', 'generic'] as const) await largestReply(mode);
     }
   } finally {
@@ -146,7 +165,7 @@ async function measureLive(v: VethSanta, progFd: number, queries: string, second
   }
 }
 
-async function liveCost(minimalFd: number, seconds: number, qps: number): Promise<void> {
+async function liveCost(minimalFd: number, emptyFd: number, seconds: number, qps: number): Promise<void> {
   const v = await startVethSanta('native');
   try {
     // dnsperf sets RD.
@@ -156,16 +175,20 @@ async function liveCost(minimalFd: number, seconds: number, qps: number): Promis
     const miss = await measureLive(v, v.santa.progFd, 'nothere.example.test A\n', seconds, qps);
     v.santa.bpf.attachXdp(minimalFd, v.topo.server.ifname, 'native', v.topo.server.nsPath, { replace: true });
     const min = await measureLive(v, minimalFd, 'www.example.test A\n', seconds, qps);
+    v.santa.bpf.attachXdp(emptyFd, v.topo.server.ifname, 'native', v.topo.server.nsPath, { replace: true });
+    const empty = await measureLive(v, emptyFd, 'www.example.test A\n', seconds, qps);
+    const own = (x: { ns: number }) => x.ns - empty.ns;
     console.log(`\nlive, native XDP on veth, dnsperf ${qps} q/s for ${seconds} s per row (bpf_stats run_time_ns/run_cnt)`);
-    console.log('| case | ns/packet | x minimal | packets |');
-    console.log('|---|---:|---:|---:|');
-    console.log(`| minimal responder | ${min.ns.toFixed(1)} | 1.00 | ${min.packets} |`);
-    console.log(`| hit (1 A, RD, non-EDNS) | ${hit.ns.toFixed(1)} | ${(hit.ns / min.ns).toFixed(2)} | ${hit.packets} (${hits} replies) |`);
-    console.log(`| miss | ${miss.ns.toFixed(1)} | ${(miss.ns / min.ns).toFixed(2)} | ${miss.packets} |`);
+    console.log('| case | ns/packet | own ns (minus floor) | x minimal | packets |');
+    console.log('|---|---:|---:|---:|---:|');
+    console.log(`| empty program (floor) | ${empty.ns.toFixed(1)} | | | ${empty.packets} |`);
+    console.log(`| minimal responder | ${min.ns.toFixed(1)} | ${own(min).toFixed(1)} | 1.00 | ${min.packets} |`);
+    console.log(`| hit (1 A, RD, non-EDNS) | ${hit.ns.toFixed(1)} | ${own(hit).toFixed(1)} | ${(hit.ns / min.ns).toFixed(2)} | ${hit.packets} (${hits} replies) |`);
+    console.log(`| miss | ${miss.ns.toFixed(1)} | ${own(miss).toFixed(1)} | ${(miss.ns / min.ns).toFixed(2)} | ${miss.packets} |`);
     console.log(
-      `targets: hit <= ${TARGET_HIT_NS} ns: ${hit.ns <= TARGET_HIT_NS ? 'met' : 'MISSED'}; ` +
-        `hit <= ${TARGET_HIT_RATIO}x minimal: ${hit.ns / min.ns <= TARGET_HIT_RATIO ? 'met' : 'MISSED'}; ` +
-        `miss <= ${TARGET_MISS_NS} ns: ${miss.ns <= TARGET_MISS_NS ? 'met' : 'MISSED'}`,
+      `targets: hit <= ${TARGET_HIT_NS} ns own: ${own(hit) <= TARGET_HIT_NS ? 'met' : 'MISSED'}; ` +
+        `hit <= ${TARGET_HIT_RATIO}x minimal raw: ${hit.ns / min.ns <= TARGET_HIT_RATIO ? 'met' : 'MISSED'}; ` +
+        `miss <= ${TARGET_MISS_NS} ns own: ${own(miss) <= TARGET_MISS_NS ? 'met' : 'MISSED'}`,
     );
   } finally {
     await v.close();

@@ -1399,16 +1399,32 @@ static napi_value prog_test_run(napi_env env, napi_callback_info info)
 	int fd;
 	void *data;
 	size_t data_len;
-	uint32_t repeat = 1, size_out = 0;
+	uint32_t repeat = 1, size_out = 0, live = 0;
 
 	NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
 	if (!arg_fd(env, argv[0], "progFd", &fd) ||
 	    !arg_buffer(env, argv[1], "dataIn", &data, &data_len) ||
 	    !arg_opt_u32(env, argv[2], "repeat", &repeat) ||
-	    !arg_opt_u32(env, argv[2], "dataSizeOut", &size_out))
+	    !arg_opt_u32(env, argv[2], "dataSizeOut", &size_out) ||
+	    !arg_opt_u32(env, argv[2], "liveFrames", &live))
 		return NULL;
 	if (repeat == 0)
 		repeat = 1;
+	if (live) {
+		/* Every repetition runs on a fresh copy of the frame and XDP_TX frames are sent
+		 * (here from loopback, which drops them): a rewriting program can be timed warm. */
+		LIBBPF_OPTS(bpf_test_run_opts, lopts, .data_in = data, .data_size_in = (uint32_t)data_len,
+			    .repeat = (int)repeat, .flags = BPF_F_TEST_XDP_LIVE_FRAMES);
+		int err = bpf_prog_test_run_opts(fd, &lopts);
+		if (err) {
+			throw_errno(env, err, "progTestRun (live frames): program fd %d with %zu bytes in", fd, data_len);
+			return NULL;
+		}
+		napi_value r = new_object(env);
+		set_number_prop(env, r, "retval", lopts.retval);
+		set_number_prop(env, r, "durationNs", lopts.duration);
+		return r;
+	}
 	/* An XDP frame lives in one page, so it cannot grow past 4 KiB plus what came in. */
 	if (size_out == 0)
 		size_out = (uint32_t)data_len + 4096;
@@ -1753,6 +1769,7 @@ static napi_value key_hash(napi_env env, napi_callback_info info)
 	size_t argc = 3, len;
 	napi_value argv[3] = { 0 }, out;
 	uint32_t seed, mask, hash;
+	uint64_t acc;
 	void *data;
 	struct santa_key key;
 
@@ -1770,16 +1787,16 @@ static napi_value key_hash(napi_env env, napi_callback_info info)
 		throw_arg(env, "keyHash: the key's name_len %u does not fit its %zu bytes", key.h.name_len, len);
 		return NULL;
 	}
-	hash = seed;
+	acc = seed;
 	for (size_t i = 0; i * 8 < key.h.name_len; i++) {
 		uint64_t w;
 		memcpy(&w, key.name + i * 8, 8);
-		hash = santa_hash_u64(hash, w);
+		acc = santa_hash_u64(acc, w);
 	}
 	{
 		uint64_t hw;
 		memcpy(&hw, &key.h, 8);
-		hash = santa_hash_final(santa_hash_u64(hash, hw));
+		hash = santa_hash_final(santa_hash_u64(acc, hw));
 	}
 	NAPI_OK(env, napi_create_array_with_length(env, 3, &out));
 	napi_set_element(env, out, 0, number(env, hash));

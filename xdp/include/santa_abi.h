@@ -132,38 +132,25 @@ struct santa_index_group {
 #define SANTA_INDEX_GROUP1(hash, mask) ((hash) & (mask))
 #define SANTA_INDEX_GROUP2(hash, mask) (((hash) >> 16 ^ (hash) * 0x9e3779b1u) & (mask))
 
-/* The key hash (MurmurHash3's 32-bit mixing, seeded per load by santa_settings.hash_seed so
- * that nobody can aim names at one group). Input: the zero-padded name as host-order 64-bit
- * words, ceil(name_len / 8) of them, then the key header as one host-order 64-bit word.
- * The program and user space (through the binding) both use these functions. */
-static inline __attribute__((always_inline)) __u32 santa_hash_rotl32(__u32 x, __u32 r)
+/* The key hash: one multiply per 64-bit word (the name is already in registers a word at a time)
+ * and a final mix, seeded per load by santa_settings.hash_seed so that nobody can aim names at
+ * one group. Input: the zero-padded name as host-order 64-bit words, ceil(name_len / 8) of them,
+ * then the key header as one host-order 64-bit word. Only its spread matters: every candidate's
+ * key is compared in full. The program and user space (through the binding) use these. */
+#define SANTA_HASH_MUL 0x9e3779b97f4a7c15ULL
+
+static inline __attribute__((always_inline)) __u64 santa_hash_u64(__u64 h, __u64 w)
 {
-	return (x << r) | (x >> (32 - r));
+	h = (h ^ w) * SANTA_HASH_MUL;
+	return h ^ (h >> 29);
 }
 
-static inline __attribute__((always_inline)) __u32 santa_hash_u32(__u32 h, __u32 k)
+static inline __attribute__((always_inline)) __u32 santa_hash_final(__u64 h)
 {
-	k *= 0xcc9e2d51u;
-	k = santa_hash_rotl32(k, 15);
-	k *= 0x1b873593u;
-	h ^= k;
-	h = santa_hash_rotl32(h, 13);
-	return h * 5 + 0xe6546b64u;
-}
-
-static inline __attribute__((always_inline)) __u32 santa_hash_u64(__u32 h, __u64 w)
-{
-	return santa_hash_u32(santa_hash_u32(h, (__u32)w), (__u32)(w >> 32));
-}
-
-static inline __attribute__((always_inline)) __u32 santa_hash_final(__u32 h)
-{
-	h ^= h >> 16;
-	h *= 0x85ebca6bu;
-	h ^= h >> 13;
-	h *= 0xc2b2ae35u;
-	h ^= h >> 16;
-	return h;
+	h ^= h >> 32;
+	h *= 0xd6e8feb86659fd93ULL;
+	h ^= h >> 32;
+	return (__u32)h;
 }
 
 /* ---- per-entry hit counters ------------------------------------------------------------
