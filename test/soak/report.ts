@@ -43,7 +43,7 @@ export function formatReport(r: SoakReport): string {
   const failures = soakFailures(r);
   const rows: Array<[string, string]> = [
     ['date (UTC)', r.date.replace('T', ' ').slice(0, 19)],
-    ['load', `${r.seconds} s at ${r.qps} q/s offered over UDP from the client namespace (${c.sent} queries sent, ~90% to 24 hot questions, 0x20 case)`],
+    ['load', `${r.loadSeconds} s at ${r.qps} q/s offered over UDP from the client namespace (${c.sent} queries sent, ~90% to 24 hot questions, 0x20 case)`],
     ['answers checked', `${c.checked} (every reply, against BIND's answer for the serials served during the query)`],
     ['**wrong answers**', `**${c.wrong}**`],
     ['unverifiable (no BIND reference for a possible serial)', String(c.unverifiable)],

@@ -65,6 +65,8 @@ export interface RestartOutcome {
 export interface SoakReport {
   date: string;
   seconds: number;
+  /** How long the load actually ran (longer than `seconds` when the faults were held up). */
+  loadSeconds: number;
   qps: number;
   leaseS: number;
   xdpMode: string;
@@ -96,7 +98,6 @@ class Aborted extends Error {}
 interface SantaInstance {
   n: number;
   bg: Background;
-  log: WriteStream;
   expectedExit: boolean;
   /** When it first answered /metrics. */
   upMs: number;
@@ -128,10 +129,11 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   let santa: SantaInstance | undefined;
   let client: Background | undefined;
   let instances = 0;
+  const logs: WriteStream[] = [];
   let loadStartMs = 0;
   const since = () => (loadStartMs ? (Date.now() - loadStartMs) / 1000 : 0);
   const report: SoakReport = {
-    date: new Date().toISOString(), seconds: o.seconds, qps: o.qps, leaseS, xdpMode, client: undefined as unknown as ClientResult,
+    date: new Date().toISOString(), seconds: o.seconds, loadSeconds: 0, qps: o.qps, leaseS, xdpMode, client: undefined as unknown as ClientResult,
     xdpAnswers: 0, edits: 0, editsSkipped: 0, restarts: [], broken: undefined, memory: [], santaErrors: [], deaths: [], events: [], workDir: work, kept: false,
   };
   const note = (what: string) => {
@@ -157,9 +159,10 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     const n = ++instances;
     const bg = topo!.spawn(topo!.server, ['node', '--require', 'tsx/cjs', SANTA_CLI, 'run', '--config', join(work, 'santa.yaml')]);
     const log = createWriteStream(join(work, `santa-${n}.log`));
-    bg.child.stdout!.pipe(log);
+    logs.push(log);
+    bg.child.stdout!.on('data', (b: Buffer) => log.write(b));
     bg.child.stderr!.on('data', (b: Buffer) => log.write(b));
-    const inst: SantaInstance = { n, bg, log, expectedExit: false, upMs: Infinity };
+    const inst: SantaInstance = { n, bg, expectedExit: false, upMs: Infinity };
     santa = inst;
     void bg.exited().then((x) => {
       if (!inst.expectedExit) {
@@ -178,7 +181,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     const inst = santa!;
     inst.expectedExit = true;
     inst.bg.child.kill(sig);
-    const gone = await Promise.race([inst.bg.exited().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 10_000))]);
+    let timer: NodeJS.Timeout | undefined;
+    const gone = await Promise.race([inst.bg.exited().then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 10_000)))]);
+    clearTimeout(timer);
     if (!gone) {
       report.deaths.push(`santa run #${inst.n} did not exit within 10 s of ${sig}`);
       inst.bg.child.kill('SIGKILL');
@@ -326,10 +331,13 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     );
     await startSanta();
 
-    const clientOptions: ClientOptions = { server: topo.server.v4, seconds: o.seconds, qps: o.qps };
+    // The client stops when told to: at `seconds`, or later if a slow sidecar start-up pushed the
+    // faults back (never beyond twice the duration plus half a minute).
+    const clientOptions: ClientOptions = { server: topo.server.v4, seconds: o.seconds * 2 + 30, qps: o.qps };
     client = topo.spawn(topo.client, ['node', '--require', 'tsx/cjs', CLIENT, JSON.stringify(clientOptions)]);
     const clientLog = createWriteStream(join(work, 'client.log'));
-    client.child.stderr!.pipe(clientLog);
+    logs.push(clientLog);
+    client.child.stderr!.on('data', (b: Buffer) => clientLog.write(b));
     let result: ClientResult | undefined;
     let clientError: string | undefined;
     let clientStarted = false;
@@ -360,6 +368,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       if (!sampling) sampling = sampleMemory().finally(() => (sampling = undefined));
     }, 3000);
 
+    let lastFaultMs = 0;
     for (const e of soakSchedule(o.seconds, leaseS)) {
       const late = since() - e.atS;
       if (late < 0) await pause(-late * 1000);
@@ -368,10 +377,17 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
         continue;
       }
       if (clientProc.hasExited()) break;
-      // Faults wait until the sidecar has been up for a while (start-up time varies with load).
-      while (e.kind !== 'edit' && santa && Date.now() - santa.upMs < MIN_UP_BEFORE_FAULT_MS) await pause(100);
+      // Faults wait until the sidecar has been up for a while (its start-up time varies with the
+      // machine's load) and until the previous fault has had time to play out.
+      if (e.kind !== 'edit') {
+        while ((santa && Date.now() - santa.upMs < MIN_UP_BEFORE_FAULT_MS) || Date.now() - lastFaultMs < MIN_UP_BEFORE_FAULT_MS) await pause(100);
+        lastFaultMs = Date.now();
+      }
       await act(e);
     }
+    while (since() < o.seconds && !clientProc.hasExited()) await pause(100);
+    report.loadSeconds = Math.round(since());
+    clientProc.child.kill('SIGTERM');
     while (!clientProc.hasExited()) await pause(200);
     const exit = await clientProc.exited();
     if (!result) throw new Error(`the soak client ended without a result (code ${exit.code}): ${clientError ?? clientProc.output()}`);
@@ -386,6 +402,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       note('santa run stopped');
     }
     if (!pidAlive(bindServer.pid)) report.deaths.push('named exited during the soak');
+    await Promise.all(logs.map((l) => new Promise((done) => l.end(done))));
     for (let n = 1; n <= instances; n++) {
       const text = readFileSync(join(work, `santa-${n}.log`), 'utf8');
       for (const line of text.split('\n')) {
@@ -404,6 +421,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     }
     await bind?.stop();
     await topo?.destroy();
+    for (const l of logs) if (!l.writableEnded) l.end();
     rmSync(pinDir, { recursive: true, force: true });
     const failed = report.client === undefined || soakFailures(report).length > 0;
     report.kept = o.keep === true || failed;
