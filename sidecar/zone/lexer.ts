@@ -16,18 +16,23 @@ export class Tokens {
 
   push(start: number, end: number, quoted: boolean): void {
     const i = this.count++;
-    if (i >= this.starts.length) {
-      const grow = <T extends Int32Array | Uint8Array>(a: T, b: T): T => {
-        b.set(a);
-        return b;
-      };
-      this.starts = grow(this.starts, new Int32Array(i * 2));
-      this.ends = grow(this.ends, new Int32Array(i * 2));
-      this.quoted = grow(this.quoted, new Uint8Array(i * 2));
-    }
+    if (i >= this.starts.length) this.grow();
     this.starts[i] = start;
     this.ends[i] = end;
     this.quoted[i] = quoted ? 1 : 0;
+  }
+
+  private grow(): void {
+    const size = this.starts.length * 2;
+    const starts = new Int32Array(size);
+    const ends = new Int32Array(size);
+    const quoted = new Uint8Array(size);
+    starts.set(this.starts);
+    ends.set(this.ends);
+    quoted.set(this.quoted);
+    this.starts = starts;
+    this.ends = ends;
+    this.quoted = quoted;
   }
 
   /** A token as text (zone files are UTF-8); for the fields that are read as strings. */
@@ -98,14 +103,15 @@ export class MasterLexer {
     const text = this.input;
     const n = text.length;
     const tokens = this.tokens;
-    while (this.pos < n) {
-      const startLine = this.lineNo;
-      const first = text[this.pos];
+    let pos = this.pos;
+    let line = this.lineNo;
+    while (pos < n) {
+      const startLine = line;
+      const first = text[pos];
       const blankOwner = first === SPACE || first === TAB;
       tokens.count = 0;
       let depth = 0;
       let openedAt = 0;
-      let pos = this.pos;
       for (;;) {
         if (pos >= n) {
           if (depth > 0) throw new LexError(openedAt, "'(' is never closed");
@@ -114,22 +120,22 @@ export class MasterLexer {
         const c = text[pos];
         if (c === LF) {
           pos++;
-          this.lineNo++;
+          line++;
           if (depth === 0) break;
         } else if (c === SPACE || c === TAB || c === CR) {
           pos++;
         } else if (c === SEMI) {
           while (pos < n && text[pos] !== LF) pos++;
         } else if (c === OPEN) {
-          if (depth === 0) openedAt = this.lineNo;
+          if (depth === 0) openedAt = line;
           depth++;
           pos++;
         } else if (c === CLOSE) {
-          if (depth === 0) throw new LexError(this.lineNo, "')' without '('");
+          if (depth === 0) throw new LexError(line, "')' without '('");
           depth--;
           pos++;
         } else if (c === QUOTE) {
-          const quoteLine = this.lineNo;
+          const quoteLine = line;
           const start = ++pos;
           for (;;) {
             if (pos >= n) throw new LexError(quoteLine, 'quoted string is never closed');
@@ -137,7 +143,7 @@ export class MasterLexer {
             if (q === BACKSLASH) pos += 2;
             else if (q === QUOTE) break;
             else {
-              if (q === LF) this.lineNo++;
+              if (q === LF) line++;
               pos++;
             }
           }
@@ -151,17 +157,20 @@ export class MasterLexer {
             else if (DELIMITER[w] === 1) break;
             else pos++;
           }
-          if (pos > n) throw new LexError(this.lineNo, 'file ends in a lone backslash');
+          if (pos > n) throw new LexError(line, 'file ends in a lone backslash');
           tokens.push(start, pos, false);
         }
       }
-      this.pos = pos;
       if (tokens.count > 0) {
+        this.pos = pos;
+        this.lineNo = line;
         this.line = startLine;
         this.blankOwner = blankOwner;
         return true;
       }
     }
+    this.pos = pos;
+    this.lineNo = line;
     return false;
   }
 }

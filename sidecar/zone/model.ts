@@ -208,6 +208,8 @@ export class Zone {
   readonly originKey: string;
   /** The origin in wire form (lookups compare names with it). */
   readonly originWire: Buffer;
+  /** Name id of the apex (see findName). */
+  readonly apexId: number;
   readonly class: number;
   readonly soa: RRset;
   readonly apexNs: RRset;
@@ -253,6 +255,7 @@ export class Zone {
     this.dnames = new FlaggedNames(this, NAME_DNAME);
     this.wildcards = new FlaggedNames(this, NAME_WILDCARD);
     this.emptyNonTerminals = new FlaggedNames(this, NAME_ENT);
+    this.apexId = this.findKey(this.originKey);
     const apex = this.node(this.originKey);
     const soa = apex?.rrsets.get(T.SOA);
     const ns = apex?.rrsets.get(T.NS);

@@ -93,17 +93,17 @@ const MAX_INCLUDE_DEPTH = 20;
 const MAX_GENERATE = 65536;
 
 /**
- * Short mnemonics (up to 4 ASCII characters, upper-cased) as one small integer, so the type and
- * class of a record are found without making a string; -1 when the token is anything else.
+ * A word of up to 6 ASCII letters (any case) as one small integer, 5 bits a letter: type and
+ * class mnemonics are found without making a string. -1 for any other token (digits, longer
+ * words), which then goes through typeCode/classCode.
  */
 function shortWordKey(buf: Uint8Array, start: number, end: number): number {
-  if (end - start > 4 || end <= start) return -1;
+  if (end - start > 6 || end <= start) return -1;
   let key = 0;
   for (let i = start; i < end; i++) {
-    let c = buf[i];
-    if (c === 0 || c >= 0x80) return -1;
-    if (c >= 0x61 && c <= 0x7a) c -= 0x20;
-    key = key * 128 + c;
+    const letter = (buf[i] | 0x20) - 0x60; // 'a' or 'A' -> 1 ... 'z' or 'Z' -> 26
+    if (letter < 1 || letter > 26 || (buf[i] & 0x40) === 0) return -1;
+    key = key * 32 + letter;
   }
   return key;
 }

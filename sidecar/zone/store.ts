@@ -43,10 +43,14 @@ export class RecordStore {
   /** Makes room for node ids up to `id` (ids are dense: NameTable hands them out in order). */
   addNode(id: number): void {
     if (id < this.nodeCount) return;
-    this.nodeFirst = grow(this.nodeFirst, id + 1);
-    this.nodeLast = grow(this.nodeLast, id + 1);
-    this.nodeFirst.fill(NONE, this.nodeCount, id + 1);
-    this.nodeLast.fill(NONE, this.nodeCount, id + 1);
+    if (id >= this.nodeFirst.length) {
+      this.nodeFirst = grow(this.nodeFirst, id + 1);
+      this.nodeLast = grow(this.nodeLast, id + 1);
+    }
+    for (let n = this.nodeCount; n <= id; n++) {
+      this.nodeFirst[n] = NONE;
+      this.nodeLast[n] = NONE;
+    }
     this.nodeCount = id + 1;
   }
 
