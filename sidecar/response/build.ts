@@ -21,10 +21,11 @@
  * - Names compressed exactly as BIND's compressor does (wire.ts); the answer owner keeps the
  *   zone's case, so a question in another case (0x20) is not pointed at.
  */
-import { Zone, RRset } from '../zone/model';
-import { isSubdomainKey, nameFromWire, nameKey, nameToWire, parent, parseName } from '../zone/name';
+import { NAME_DATA, NAME_DELEGATION, NAME_DNAME, NAME_ENT, NAME_WILDCARD, Zone, RRset } from '../zone/model';
+import { isSubdomainWire, wireNameLength } from '../zone/name-table';
+import { nameFromWire, nameKey, nameToWire, parseName } from '../zone/name';
 import { T, classCode, typeCode } from '../zone/types';
-import { MessageWriter, WireRR } from './wire';
+import { MessageWriter, nameWire, WireRR } from './wire';
 
 export type MinimalResponses = 'yes' | 'no' | 'no-auth' | 'no-auth-recursive';
 
@@ -89,16 +90,14 @@ interface NameEntry {
   sets: { set: RRset; owner: string; ttl: number }[];
 }
 
+/** A message holds a handful of names and RRsets: linear scans beat Maps and keyed strings here. */
 class Section {
   readonly names: NameEntry[] = [];
-  private readonly byKey = new Map<string, NameEntry>();
 
-  add(set: RRset, owner: string, ttl: number): void {
-    const key = nameKey(owner);
-    let entry = this.byKey.get(key);
+  add(set: RRset, owner: string, key: string, ttl: number): void {
+    let entry = this.names.find((e) => e.key === key);
     if (!entry) {
       entry = { key, sets: [] };
-      this.byKey.set(key, entry);
       this.names.push(entry);
     }
     entry.sets.push({ set, owner, ttl });
@@ -113,17 +112,23 @@ class Message {
   readonly answer = new Section();
   readonly authority = new Section();
   readonly additional = new Section();
-  private readonly present = new Set<string>();
+  /** Owner keys and types of every RRset in the message (each goes in at most once). */
+  private readonly presentKeys: string[] = [];
+  private readonly presentTypes: number[] = [];
 
   constructor(private readonly cls: number) {}
 
   add(section: Section, set: RRset, owner = set.name, ttl = set.ttl): void {
-    this.present.add(`${nameKey(owner)}/${set.type}`);
-    section.add(set, owner, ttl);
+    const key = nameKey(owner);
+    this.presentKeys.push(key);
+    this.presentTypes.push(set.type);
+    section.add(set, owner, key, ttl);
   }
 
   has(owner: string, type: number): boolean {
-    return this.present.has(`${nameKey(owner)}/${type}`);
+    const key = nameKey(owner);
+    for (let i = 0; i < this.presentKeys.length; i++) if (this.presentTypes[i] === type && this.presentKeys[i] === key) return true;
+    return false;
   }
 
   /** RRs of a section in BIND's rendering order. */
@@ -177,7 +182,8 @@ export function buildResponse(zone: Zone, question: ResponseQuestion, bits: Quer
   } catch (e) {
     return refuse(`bad question name: ${(e as Error).message}`);
   }
-  if (!isSubdomainKey(nameKey(qname), zone.originKey)) return refuse(`${qname} is not in zone ${zone.origin}`);
+  const qwire = nameWire(qname);
+  if (!isSubdomainWire(qwire, 0, qwire.length, zone.originWire)) return refuse(`${qname} is not in zone ${zone.origin}`);
 
   const msg = new Message(zone.class);
   let rcode = RCODE_NOERROR;
@@ -185,9 +191,10 @@ export function buildResponse(zone: Zone, question: ResponseQuestion, bits: Quer
   let kind: ResponseKind | undefined;
   let addAuthorityNs = false;
   let name = qname;
+  let wire = qwire;
   for (let step = 0; ; step++) {
     if (step > MAX_CHAIN) return refuse(`CNAME/DNAME chain longer than ${MAX_CHAIN}`);
-    const found = lookup(zone, name, qtype);
+    const found = lookup(zone, name, wire, qtype);
     const first = step === 0;
     if (found.kind === 'outside') {
       // The chain left the zone: BIND stops with what it has and adds no authority.
@@ -203,7 +210,8 @@ export function buildResponse(zone: Zone, question: ResponseQuestion, bits: Quer
       if (msg.has(found.owner, T.CNAME)) return refuse('CNAME loop');
       msg.add(msg.answer, found.set, found.owner);
       kind ??= 'cname';
-      name = nameFromWire(found.set.rdata[0], 0).name;
+      wire = found.set.rdata[0];
+      name = nameFromWire(wire, 0).name;
       continue;
     }
     if (found.kind === 'dname') {
@@ -214,6 +222,7 @@ export function buildResponse(zone: Zone, question: ResponseQuestion, bits: Quer
       msg.add(msg.answer, synthesised);
       kind ??= 'dname';
       name = found.target;
+      wire = targetWire;
       continue;
     }
     if (found.kind === 'referral') {
@@ -235,7 +244,8 @@ export function buildResponse(zone: Zone, question: ResponseQuestion, bits: Quer
 
   // named answers (C)DS and (C)DNSKEY questions minimally: no NS in authority, no additional.
   const keyQuestion = qtype === T.DS || qtype === T.CDS || qtype === T.DNSKEY || qtype === T.CDNSKEY;
-  if (!keyQuestion) for (const entry of [...msg.answer.names]) for (const e of [...entry.sets]) additionalFor(zone, msg, e.set);
+  // Additional processing only ever adds to the additional section: the answer can be walked as is.
+  if (!keyQuestion) for (const entry of msg.answer.names) for (const e of entry.sets) additionalFor(zone, msg, e.set);
   const omitAuthority = keyQuestion || server.minimalResponses === 'yes' || server.minimalResponses === 'no-auth' || (server.minimalResponses === 'no-auth-recursive' && bits.rd);
   if (addAuthorityNs && !omitAuthority && !msg.has(zone.origin, T.NS)) {
     msg.add(msg.authority, zone.apexNs);
@@ -271,43 +281,69 @@ function refuse(reason: string): BuiltResponse {
 }
 
 
+/** Where each label of a wire name starts, down to (and including) the zone apex. */
+function labelStarts(zone: Zone, wire: Uint8Array, length: number): number[] {
+  const starts: number[] = [];
+  const apexAt = length - zone.originWire.length;
+  for (let at = 0; at <= apexAt; at += wire[at] + 1) starts.push(at);
+  return starts;
+}
+
+/** The RRsets of the wildcard child (`*.`) of the name from `start` to `end` in `wire`, if the zone has one. */
+function wildcardOf(zone: Zone, wire: Uint8Array, start: number, end: number): ReadonlyMap<number, RRset> | undefined {
+  const wild = Buffer.allocUnsafe(2 + end - start);
+  wild[0] = 1;
+  wild[1] = 0x2a;
+  wild.set(wire.subarray(start, end), 2);
+  const id = zone.findName(wild, 0, wild.length);
+  if (id < 0 || (zone.nameFlags(id) & (NAME_WILDCARD | NAME_DATA)) !== (NAME_WILDCARD | NAME_DATA)) return undefined;
+  return zone.nodeById(id).rrsets;
+}
+
 /**
  * BIND's zone lookup for one name: the first zone cut or DNAME on the way down from the apex
- * wins, then the exact name, then the wildcard at the closest encloser.
+ * wins, then the exact name, then the wildcard at the closest encloser. Names are looked up by
+ * their wire form: each ancestor is a suffix of the name, so the walk makes no strings.
  */
-function lookup(zone: Zone, name: string, qtype: number): Lookup {
-  const key = nameKey(name);
-  if (!isSubdomainKey(key, zone.originKey)) return { kind: 'outside' };
-  const ancestors: string[] = [];
-  for (let up: string | undefined = key; up !== undefined && up !== zone.originKey; up = parent(up)) ancestors.push(up);
-  ancestors.push(zone.originKey);
-  for (let i = ancestors.length - 1; i >= 0; i--) {
-    const at = ancestors[i];
-    // Only zone cuts and DNAMEs matter on the way down; both are in small sets.
-    const cut = at !== zone.originKey && zone.delegations.has(at) && !(at === key && qtype === T.DS);
-    if (!cut && !(at !== key && zone.dnames.has(at))) continue;
-    const node = zone.node(at);
-    if (!node) continue;
-    const ns = node.rrsets.get(T.NS);
-    if (ns && cut) return { kind: 'referral', cut: ns };
-    const dname = node.rrsets.get(T.DNAME);
-    if (dname && at !== key) {
-      const target = nameFromWire(dname.rdata[0], 0).name;
-      const prefix = name.slice(0, name.length - node.name.length);
-      return { kind: 'dname', set: dname, target: target === '.' ? prefix : `${prefix}${target}` };
+function lookup(zone: Zone, name: string, wire: Uint8Array, qtype: number): Lookup {
+  const length = wireNameLength(wire, 0);
+  if (!isSubdomainWire(wire, 0, length, zone.originWire)) return { kind: 'outside' };
+  const starts = labelStarts(zone, wire, length);
+  const apex = starts.length - 1;
+  // Existence is closed upwards (a name's ancestors exist, as data or empty non-terminals), so
+  // the walk down stops at the first name the zone does not have: the one above is the
+  // closest encloser.
+  let encloser = -1;
+  let encloserId = -1;
+  for (let d = apex; d >= 0; d--) {
+    const at = starts[d];
+    const id = d === apex ? zone.apexId : zone.findName(wire, at, length - at);
+    if (id < 0 || (zone.nameFlags(id) & (NAME_DATA | NAME_ENT)) === 0) break;
+    const flags = zone.nameFlags(id);
+    const isName = d === 0;
+    if (d !== apex && (flags & NAME_DELEGATION) !== 0 && !(isName && qtype === T.DS)) {
+      const ns = zone.nodeById(id).rrsets.get(T.NS);
+      if (ns) return { kind: 'referral', cut: ns };
     }
+    if (!isName && (flags & NAME_DNAME) !== 0) {
+      const node = zone.nodeById(id);
+      const dname = node.rrsets.get(T.DNAME);
+      if (dname) {
+        const target = nameFromWire(dname.rdata[0], 0).name;
+        const prefix = name.slice(0, name.length - node.name.length);
+        return { kind: 'dname', set: dname, target: target === '.' ? prefix : `${prefix}${target}` };
+      }
+    }
+    encloser = d;
+    encloserId = id;
   }
-  const node = zone.node(key);
-  if (node) return fromNode(node.rrsets, name, qtype, false);
-  if (zone.exists(key)) return { kind: 'nodata', wildcard: false };
-  // Closest encloser: the longest existing ancestor; its wildcard child, if any, answers.
-  for (let i = 1; i < ancestors.length; i++) {
-    if (!zone.exists(ancestors[i])) continue;
-    const wildKey = `*.${ancestors[i] === '.' ? '' : ancestors[i]}`;
-    const wild = zone.wildcards.has(wildKey) ? zone.node(wildKey) : undefined;
-    if (wild) return fromNode(wild.rrsets, name, qtype, true);
-    return { kind: 'nxdomain' };
+  if (encloser === 0) {
+    if ((zone.nameFlags(encloserId) & NAME_DATA) !== 0) return fromNode(zone.nodeById(encloserId).rrsets, name, qtype, false);
+    return { kind: 'nodata', wildcard: false };
   }
+  if (encloser < 0) return { kind: 'nxdomain' };
+  const wild = wildcardOf(zone, wire, starts[encloser], length);
+  if (wild) return fromNode(wild, name, qtype, true);
   return { kind: 'nxdomain' };
 }
 
@@ -331,32 +367,29 @@ function additionalFor(zone: Zone, msg: Message, set: RRset): void {
       case T.MB:
       case T.MD:
       case T.MF:
-        addTargetAddresses(zone, msg, nameFromWire(rdata, 0).name, false);
+        addTargetAddresses(zone, msg, rdata, 0, false);
         break;
       case T.MX:
       case T.AFSDB:
       case T.RT:
       case T.KX:
-        addTargetAddresses(zone, msg, nameFromWire(rdata, 2).name, false);
+        addTargetAddresses(zone, msg, rdata, 2, false);
         break;
       case T.SRV:
-        addTargetAddresses(zone, msg, nameFromWire(rdata, 6).name, false);
+        addTargetAddresses(zone, msg, rdata, 6, false);
         break;
       case T.SVCB:
-      case T.HTTPS: {
+      case T.HTTPS:
         // 9.18 adds the target's addresses, and nothing for "." (later versions do more).
-        const target = nameFromWire(rdata, 2).name;
-        if (target !== '.') addTargetAddresses(zone, msg, target, false);
+        if (rdata[2] !== 0) addTargetAddresses(zone, msg, rdata, 2, false);
         break;
-      }
       case T.NAPTR: {
         let at = 4;
         const flags = rdata.subarray(at + 1, at + 1 + rdata[at]).toString('latin1');
         for (let i = 0; i < 3; i++) at += rdata[at] + 1;
-        const replacement = nameFromWire(rdata, at).name;
         const first = /[sSaA]/.exec(flags)?.[0];
-        if (first === 's' || first === 'S') addTargetSrv(zone, msg, replacement);
-        else if (first === 'a' || first === 'A') addTargetAddresses(zone, msg, replacement, false);
+        if (first === 's' || first === 'S') addTargetSrv(zone, msg, rdata, at);
+        else if (first === 'a' || first === 'A') addTargetAddresses(zone, msg, rdata, at, false);
         break;
       }
       default:
@@ -365,35 +398,45 @@ function additionalFor(zone: Zone, msg: Message, set: RRset): void {
   }
 }
 
-function addTargetSrv(zone: Zone, msg: Message, target: string): void {
-  const key = nameKey(target);
-  if (!isSubdomainKey(key, zone.originKey) || belowCut(zone, key)) return;
-  const srv = zone.rrset(key, T.SRV);
+function addTargetSrv(zone: Zone, msg: Message, src: Buffer, start: number): void {
+  const length = wireNameLength(src, start);
+  if (!isSubdomainWire(src, start, length, zone.originWire) || belowCut(zone, src, start, length)) return;
+  const id = zone.findName(src, start, length);
+  if (id < 0 || (zone.nameFlags(id) & NAME_DATA) === 0) return;
+  const srv = zone.nodeById(id).rrsets.get(T.SRV);
   if (!srv || msg.has(srv.name, T.SRV)) return;
   msg.add(msg.additional, srv);
   additionalFor(zone, msg, srv);
 }
 
 function addAddresses(zone: Zone, msg: Message, ns: RRset, glueOk: boolean): void {
-  for (const rdata of ns.rdata) addTargetAddresses(zone, msg, nameFromWire(rdata, 0).name, glueOk);
+  for (const rdata of ns.rdata) addTargetAddresses(zone, msg, rdata, 0, glueOk);
 }
 
-function addTargetAddresses(zone: Zone, msg: Message, target: string, glueOk: boolean): void {
-  const key = nameKey(target);
-  if (!isSubdomainKey(key, zone.originKey)) return;
-  if (!glueOk && belowCut(zone, key)) return;
-  let rrsets = zone.node(key)?.rrsets;
+/** The A and AAAA RRsets of the target name at `start` in `src` (or of the wildcard that covers it). */
+function addTargetAddresses(zone: Zone, msg: Message, src: Buffer, start: number, glueOk: boolean): void {
+  const length = wireNameLength(src, start);
+  if (!isSubdomainWire(src, start, length, zone.originWire)) return;
+  if (!glueOk && belowCut(zone, src, start, length)) return;
+  const end = start + length;
+  const id = zone.findName(src, start, length);
+  const flags = id < 0 ? 0 : zone.nameFlags(id);
+  let rrsets: ReadonlyMap<number, RRset> | undefined;
   let owner: string | undefined;
-  if (!rrsets && !zone.exists(key)) {
-    for (let up = parent(key); up !== undefined && isSubdomainKey(up, zone.originKey); up = parent(up)) {
-      if (!zone.exists(up)) continue;
-      rrsets = zone.node(`*.${up}`)?.rrsets;
-      owner = target;
+  if ((flags & NAME_DATA) !== 0) {
+    rrsets = zone.nodeById(id).rrsets;
+  } else if ((flags & NAME_ENT) === 0) {
+    // A name the zone lacks: the wildcard at its closest encloser answers for it.
+    for (let at = start + src[start] + 1; end - at >= zone.originWire.length; at += src[at] + 1) {
+      const up = zone.findName(src, at, end - at);
+      if (up < 0 || (zone.nameFlags(up) & (NAME_DATA | NAME_ENT)) === 0) continue;
+      rrsets = wildcardOf(zone, src, at, end);
+      owner = nameFromWire(src, start).name;
       break;
     }
   }
   if (!rrsets) return;
-  for (const type of [T.A, T.AAAA]) {
+  for (const type of ADDRESS_TYPES) {
     const set = rrsets.get(type);
     if (!set) continue;
     const name = owner ?? set.name;
@@ -402,9 +445,14 @@ function addTargetAddresses(zone: Zone, msg: Message, target: string, glueOk: bo
   }
 }
 
-function belowCut(zone: Zone, key: string): boolean {
-  for (let up: string | undefined = key; up !== undefined && up !== zone.originKey; up = parent(up)) {
-    if (zone.delegations.has(up)) return true;
+const ADDRESS_TYPES = [T.A, T.AAAA];
+
+/** Whether the name at `start` in `src` is at or below a zone cut (its glue is not answer data). */
+function belowCut(zone: Zone, src: Uint8Array, start: number, length: number): boolean {
+  const end = start + length;
+  for (let at = start; end - at > zone.originWire.length; at += src[at] + 1) {
+    const id = zone.findName(src, at, end - at);
+    if (id >= 0 && (zone.nameFlags(id) & NAME_DELEGATION) !== 0) return true;
   }
   return false;
 }

@@ -4,6 +4,7 @@
  * default), reuses the first place a suffix was written, never points past offset 0x3fff, and
  * compresses names inside RDATA only for the RFC 1035 types (RFC 3597 section 4).
  */
+import { ByteWriter } from '../zone/bytes';
 import { nameToWire } from '../zone/name';
 import { COMPRESSIBLE_RDATA, T } from '../zone/types';
 
@@ -31,9 +32,27 @@ export const NAME_LAYOUT = new Map<number, LayoutStep[]>([
   [T.SVCB, [2, 'name']], [T.HTTPS, [2, 'name']],
 ]);
 
+/**
+ * Wire forms of recently rendered names (RRset owners, questions): the same few names go into
+ * message after message. The buffers are shared: callers must not modify them.
+ */
+const wireCache = new Map<string, Buffer>();
+const WIRE_CACHE_LIMIT = 8192;
+
+/** Uncompressed wire form of an absolute canonical name (shared, read-only). */
+export function nameWire(name: string): Buffer {
+  let wire = wireCache.get(name);
+  if (wire === undefined) {
+    wire = nameToWire(name);
+    if (wireCache.size >= WIRE_CACHE_LIMIT) wireCache.clear();
+    wireCache.set(name, wire);
+  }
+  return wire;
+}
+
 export class MessageWriter {
-  private buf = Buffer.allocUnsafe(512);
-  private length = 12;
+  /** The message; the 12-byte header is filled in by header(). */
+  private readonly out = new ByteWriter(512);
   /**
    * The compression table: suffixes written literally, as (source buffer, start, length) and
    * the message offset they were written at. A message holds a few dozen at most, so a scan
@@ -66,17 +85,15 @@ export class MessageWriter {
   private lastName = '';
   private lastWire: Buffer = Buffer.alloc(0);
 
-  private room(n: number): void {
-    if (this.length + n <= this.buf.length) return;
-    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.length + n));
-    this.buf.copy(bigger, 0, 0, this.length);
-    this.buf = bigger;
+  constructor() {
+    this.out.length = 12;
   }
 
   header(id: number, flags: number, counts: [number, number, number, number]): void {
-    this.buf.writeUInt16BE(id, 0);
-    this.buf.writeUInt16BE(flags, 2);
-    for (let i = 0; i < 4; i++) this.buf.writeUInt16BE(counts[i], 4 + 2 * i);
+    const out = this.out;
+    out.setU16(0, id);
+    out.setU16(2, flags);
+    for (let i = 0; i < 4; i++) out.setU16(4 + 2 * i, counts[i]);
   }
 
   /**
@@ -88,7 +105,7 @@ export class MessageWriter {
   name(name: string, compress: boolean): void {
     let wire = this.lastWire;
     if (name !== this.lastName) {
-      wire = nameToWire(name);
+      wire = nameWire(name);
       this.lastName = name;
       this.lastWire = wire;
     }
@@ -107,9 +124,9 @@ export class MessageWriter {
       labelCount++;
     }
     end++;
+    const out = this.out;
     if (labelCount === 0) {
-      this.room(1);
-      this.buf[this.length++] = 0;
+      out.u8(0);
       return end;
     }
     const second = start + src[start] + 1;
@@ -128,20 +145,11 @@ export class MessageWriter {
         }
       }
     }
-    const written = this.length;
+    const written = out.length;
     const literalEnd = matched === 0 ? start : matched === 1 ? second : end - 1;
-    const literalBytes = literalEnd - start;
-    this.room(literalBytes + 2);
-    const buf = this.buf;
-    let out = this.length;
-    for (let i = start; i < literalEnd; i++) buf[out++] = src[i];
-    this.length = out;
-    if (matched >= 0) {
-      this.buf.writeUInt16BE(0xc000 | pointer, this.length);
-      this.length += 2;
-    } else {
-      this.buf[this.length++] = 0;
-    }
+    out.bytes(src, start, literalEnd);
+    if (matched >= 0) out.u16(0xc000 | pointer);
+    else out.u8(0);
     // Remember at most two suffixes of the literal part; a later copy replaces an earlier one
     // (BIND puts new entries at the head of its lists).
     const literalLabels = matched < 0 ? labelCount : matched;
@@ -151,26 +159,15 @@ export class MessageWriter {
   }
 
   u16(v: number): void {
-    this.room(2);
-    this.buf.writeUInt16BE(v, this.length);
-    this.length += 2;
+    this.out.u16(v);
   }
 
   u32(v: number): void {
-    this.room(4);
-    this.buf.writeUInt32BE(v >>> 0, this.length);
-    this.length += 4;
+    this.out.u32(v);
   }
 
-  raw(b: Buffer): void {
-    this.room(b.length);
-    if (b.length < 32) {
-      // A native copy costs more than the loop for the few bytes of most RDATA.
-      for (let i = 0; i < b.length; i++) this.buf[this.length + i] = b[i];
-    } else {
-      b.copy(this.buf, this.length);
-    }
-    this.length += b.length;
+  raw(b: Uint8Array, start = 0, end = b.length): void {
+    this.out.bytes(b, start, end);
   }
 
   question(name: string, type: number, cls: number): void {
@@ -184,10 +181,10 @@ export class MessageWriter {
     this.u16(rr.type);
     this.u16(rr.class);
     this.u32(rr.ttl);
-    const lengthAt = this.length;
+    const lengthAt = this.out.length;
     this.u16(0);
     this.rdata(rr.type, rr.rdata);
-    this.buf.writeUInt16BE(this.length - lengthAt - 2, lengthAt);
+    this.out.setU16(lengthAt, this.out.length - lengthAt - 2);
   }
 
   /** An OPT pseudo-RR with no options. */
@@ -217,20 +214,20 @@ export class MessageWriter {
       } else if (step === 'strings3') {
         const from = at;
         for (let i = 0; i < 3; i++) at += rdata[at] + 1;
-        this.raw(rdata.subarray(from, at));
+        this.raw(rdata, from, at);
       } else {
-        this.raw(rdata.subarray(at, at + step));
+        this.raw(rdata, at, at + step);
         at += step;
       }
     }
-    this.raw(rdata.subarray(at));
+    this.raw(rdata, at);
   }
 
   get size(): number {
-    return this.length;
+    return this.out.length;
   }
 
   done(): Buffer {
-    return this.buf.subarray(0, this.length);
+    return this.out.view();
   }
 }

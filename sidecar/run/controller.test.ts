@@ -6,12 +6,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { santaAbi } from '../bpf/abi';
-import { decodeCacheValue, type CacheKey } from '../bpf/codec';
+import { cacheKey, decodeCacheKey, decodeCacheValue, type CacheKey } from '../bpf/codec';
 import { interpretNamedConf } from '../named-conf/read';
 import { buildResponse } from '../response/build';
 import { HotSetRanking } from '../ranking/hot-set-ranking';
 import { KEY_EDNS, KEY_RD, type QuestionKey } from '../ranking/question-key';
-import { CacheController, type AskBind, type CacheMaps } from './controller';
+import { CacheController, leftoverFromMap, type AskBind, type CacheMaps, type LeftoverEntry } from './controller';
 import { ZoneRegistry } from './zone-registry';
 
 const abi = santaAbi();
@@ -162,6 +162,38 @@ describe('CacheController', () => {
     expect(ranking.estimate(q('www.example.test'))?.count).toBe(1001);
     await c.tick(); // no new hits: no double counting
     expect(ranking.estimate(q('www.example.test'))?.count).toBe(1001);
+  });
+
+  it('takes over entries an earlier run left: withdrawn with their zone, else rebuilt in place', async () => {
+    const maps = new MemoryMaps();
+    const before = new HotSetRanking({ capacity: 64 });
+    before.observe(q('www.example.test'), 5);
+    await controller(maps, before, null).tick();
+    const leftovers = (): LeftoverEntry[] =>
+      [...maps.entries].map(([hex, value]) => {
+        const { mapName } = cacheKey({ name: 'www.example.test', type: 1 }, KEY_RD | KEY_EDNS, abi);
+        return leftoverFromMap({ key: decodeCacheKey(mapName, Buffer.from(hex, 'hex'), abi), value: decodeCacheValue(value, abi) }, abi)!;
+      });
+    const [www] = leftovers();
+    expect(www.key).toEqual(q('www.example.test'));
+    // An entry of a zone this run does not serve (named.conf changed): deleted at once.
+    const stray = { key: q('www.elsewhere.test'), slot: www.slot + 1, cacheKey: cacheKey({ name: 'www.elsewhere.test', type: 1 }, KEY_RD | KEY_EDNS, abi) };
+    maps.install([{ ...stray.cacheKey, value: Buffer.alloc(1) }]);
+
+    // A restart: a new controller with an empty ranking finds the entry still in the map.
+    const restarted = controller(maps, new HotSetRanking({ capacity: 64 }), null);
+    expect(restarted.adopt([www, stray])).toEqual({ adopted: 1, removed: 1 });
+    expect(restarted.withdrawZone('example.test')).toBe(1);
+    expect(maps.entries.size).toBe(0);
+
+    await controller(maps, before, null).tick();
+    const slot = maps.values()[0].slot;
+    const again = controller(maps, new HotSetRanking({ capacity: 64 }), null);
+    again.adopt(leftovers());
+    monoNs += 1_000_000_000n;
+    const r = await again.tick();
+    expect(r).toMatchObject({ added: 0, changed: 1, removed: 0 });
+    expect(maps.values()).toEqual([expect.objectContaining({ slot, expiresNs: monoNs + 30_000_000_000n })]);
   });
 
   it('keeps within capacity and skips what the builder refuses, saying why', async () => {

@@ -7,12 +7,13 @@
  * Zone withdrawals do not wait for a tick: withdrawZone() deletes a zone's entries at once.
  */
 import { createHash } from 'node:crypto';
-import { cacheEntry, CacheEncodeError, hostOrder, type CacheKey } from '../bpf/codec';
+import { cacheEntry, cacheKey, CacheEncodeError, hostOrder, type CacheKey, type DecodedKey } from '../bpf/codec';
+import { wireToName } from '../bpf/dns-wire';
 import type { SantaAbi } from '../bpf/abi';
 import { diffEntries, selectWithinCapacity, type Capacity, type PlannedEntry } from '../cache/plan';
 import { SlotAllocator } from '../cache/slots';
 import type { HotSetRanking } from '../ranking/hot-set-ranking';
-import { KEY_DO, KEY_EDNS, KEY_RD, KEY_V6, type QuestionKey } from '../ranking/question-key';
+import { dnsLowerCase, KEY_DO, KEY_EDNS, KEY_RD, KEY_V6, questionKeyId, type QuestionKey } from '../ranking/question-key';
 import { buildResponse, type ServerOptions } from '../response/build';
 import { verifyResponse } from '../response/verify';
 import { typeName } from '../zone/types';
@@ -98,9 +99,31 @@ export interface ControllerTotals {
   ticks: number;
 }
 
+/** An entry found in the pinned maps at start-up, written by an earlier run of the sidecar. */
+export interface LeftoverEntry {
+  cacheKey: CacheKey;
+  key: QuestionKey;
+  slot: number;
+}
+
+/** The leftover for one decoded map entry, or undefined when its key cannot be re-encoded. */
+export function leftoverFromMap(entry: { key: DecodedKey; value: { slot: number } }, abi: SantaAbi): LeftoverEntry | undefined {
+  try {
+    const k = entry.key;
+    const name = wireToName(k.name);
+    return {
+      cacheKey: cacheKey({ name: k.name, type: k.qtype, class: k.qclass }, k.flags, abi),
+      key: { name: dnsLowerCase(name === '.' ? name : name.slice(0, -1)), qtype: k.qtype, qclass: k.qclass, flags: k.flags },
+      slot: entry.value.slot,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
 export class CacheController {
   private readonly installed = new Map<string, InstalledEntry>();
-  private readonly slots: SlotAllocator;
+  private slots: SlotAllocator;
   /** Built answers by question id, valid while the zone serial is the same. */
   private readonly built = new Map<string, { serial: number; candidate: Candidate | null; reason?: string }>();
   /** Verification results by digest (a digest names the exact reply bytes). */
@@ -130,6 +153,43 @@ export class CacheController {
     let bytes = 0;
     for (const e of this.installed.values()) bytes += e.bytes;
     return bytes;
+  }
+
+  /**
+   * Takes over the entries an earlier run left in the pinned maps. The program serves them until
+   * their leases end, so they must be withdrawn with their zone like this run's own, or a zone
+   * edit right after a restart leaves the old answers in service. Each becomes an installed
+   * entry whose reply is unknown: the next tick rebuilds and verifies it from the current zone
+   * data (same key, same slot) or deletes it. Their hit counts seed the ranking, so the questions
+   * that were hot before the restart stay cached. Entries of no registered zone, or whose slot
+   * another entry also claims, are deleted at once. Call before the first tick.
+   */
+  adopt(leftovers: readonly LeftoverEntry[]): { adopted: number; removed: number } {
+    if (this.installed.size > 0) throw new Error('adopt() must run before anything is installed');
+    const keep: LeftoverEntry[] = [];
+    const drop: CacheKey[] = [];
+    const slotsTaken = new Set<number>();
+    for (const l of leftovers) {
+      const zone = this.o.registry.zoneFor(l.key.name);
+      const slotOk = Number.isInteger(l.slot) && l.slot >= 0 && l.slot < this.o.slots && !slotsTaken.has(l.slot);
+      if (!zone || !slotOk) {
+        drop.push(l.cacheKey);
+        continue;
+      }
+      slotsTaken.add(l.slot);
+      keep.push(l);
+    }
+    if (drop.length) this.o.maps.remove(drop);
+    this.slots = SlotAllocator.adopt(this.o.slots, slotsTaken);
+    const hits = keep.length ? this.o.maps.readHits(keep.map((l) => l.slot)) : [];
+    keep.forEach((l, i) => {
+      const id = questionKeyId(l.key);
+      const zone = this.o.registry.zoneFor(l.key.name)!.state.zone;
+      // digest '' never equals a built reply's: the next tick rewrites or deletes the entry.
+      this.installed.set(id, { id, key: l.key, zone, digest: '', bytes: 0, slot: l.slot, cacheKey: l.cacheKey, value: Buffer.alloc(0), hitsSeen: hits[i], expiresNs: 0n });
+      this.o.ranking.addHits(l.key, Math.max(1, hits[i]));
+    });
+    return { adopted: keep.length, removed: drop.length };
   }
 
   /** Deletes every entry of `zone` from the maps now. */

@@ -18,7 +18,7 @@ import { readNamedConf, type NamedConf } from '../named-conf/read';
 import { isCacheable } from '../ranking/feed';
 import { HotSetRanking } from '../ranking/hot-set-ranking';
 import { KEY_DO, KEY_EDNS, KEY_RD, KEY_V6, type QueryEvent, type QuestionKey } from '../ranking/question-key';
-import { CacheController, type AskBind } from './controller';
+import { CacheController, leftoverFromMap, type AskBind, type LeftoverEntry } from './controller';
 import { createLoader, targetsOf } from './loaders';
 import { openQuerySource } from './query-source';
 import { ZoneRegistry, type ZoneChange } from './zone-registry';
@@ -135,6 +135,13 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
     leaseMs: config.cache.leaseSeconds * 1000,
     askBind: config.verify ? askBind : null,
   });
+
+  // Entries of an earlier run are still served until their leases end: they are ours to withdraw.
+  const leftovers = maps.entries().map((e) => leftoverFromMap(e, abi)).filter((l): l is LeftoverEntry => l !== undefined);
+  if (leftovers.length) {
+    const taken = controller.adopt(leftovers);
+    log.info(taken, 'entries left by an earlier run taken over (rebuilt and verified, or deleted, by the next round)');
+  }
 
   let zoneReloads = 0;
   let zoneReloadErrors = 0;

@@ -1,16 +1,65 @@
 /**
- * Splits master-file text (RFC 1035 section 5.1) into entries: one per logical line, with
+ * Splits master-file bytes (RFC 1035 section 5.1) into entries: one per logical line, with
  * parentheses joining physical lines, `;` comments removed, and quoted strings kept as single
- * tokens. Escapes stay in the token text: their meaning depends on the field (name or string).
+ * tokens. Tokens are byte ranges of the input, not strings: a zone has millions of them and most
+ * are consumed as bytes (names, addresses). Escapes stay in the token: their meaning depends on
+ * the field (name or string).
  */
-import { Token } from './rdata';
 
-export interface Entry {
-  /** Line the entry starts on (1-based). */
-  line: number;
-  /** The line started with white space: the owner is the previous one. */
-  blankOwner: boolean;
-  tokens: Token[];
+/** The tokens of one entry: byte ranges into `buf`. Reused from entry to entry. */
+export class Tokens {
+  buf: Buffer = Buffer.alloc(0);
+  count = 0;
+  starts = new Int32Array(64);
+  ends = new Int32Array(64);
+  quoted = new Uint8Array(64);
+
+  push(start: number, end: number, quoted: boolean): void {
+    const i = this.count++;
+    if (i >= this.starts.length) this.grow();
+    this.starts[i] = start;
+    this.ends[i] = end;
+    this.quoted[i] = quoted ? 1 : 0;
+  }
+
+  private grow(): void {
+    const size = this.starts.length * 2;
+    const starts = new Int32Array(size);
+    const ends = new Int32Array(size);
+    const quoted = new Uint8Array(size);
+    starts.set(this.starts);
+    ends.set(this.ends);
+    quoted.set(this.quoted);
+    this.starts = starts;
+    this.ends = ends;
+    this.quoted = quoted;
+  }
+
+  /** A token as text (zone files are UTF-8); for the fields that are read as strings. */
+  text(i: number): string {
+    return this.buf.toString('utf8', this.starts[i], this.ends[i]);
+  }
+
+  isQuoted(i: number): boolean {
+    return this.quoted[i] === 1;
+  }
+
+  length(i: number): number {
+    return this.ends[i] - this.starts[i];
+  }
+
+  /** Tokens made from strings (`$GENERATE` output), in the same form the lexer gives. */
+  static fromStrings(fields: readonly { text: string; quoted: boolean }[]): Tokens {
+    const t = new Tokens();
+    const parts = fields.map((f) => Buffer.from(f.text, 'utf8'));
+    t.buf = Buffer.concat(parts);
+    let at = 0;
+    for (let i = 0; i < parts.length; i++) {
+      t.push(at, at + parts[i].length, fields[i].quoted);
+      at += parts[i].length;
+    }
+    return t;
+  }
 }
 
 export class LexError extends Error {
@@ -32,110 +81,96 @@ const BACKSLASH = 0x5c;
 const OPEN = 0x28;
 const CLOSE = 0x29;
 
-/** Words most records repeat, by length: returned as constants instead of new strings. */
-const COMMON_WORDS: string[][] = [[], ['A'], ['IN', 'NS', 'MX'], ['TXT', 'SRV', 'PTR', 'SOA', 'CAA'], ['AAAA'], ['CNAME', 'DNAME']];
-
-function commonWord(text: string, start: number, end: number): string | undefined {
-  const words = COMMON_WORDS[end - start];
-  if (!words) return undefined;
-  for (const w of words) if (text.startsWith(w, start)) return w;
-  return undefined;
-}
+/** Bytes that end an unquoted token. */
+const DELIMITER = new Uint8Array(256);
+for (const c of [SPACE, TAB, CR, LF, SEMI, OPEN, CLOSE, QUOTE]) DELIMITER[c] = 1;
 
 export class MasterLexer {
   private pos = 0;
-  private line = 1;
-  /** Token objects are reused from entry to entry: a zone has millions of them. */
-  private readonly pool: Token[] = [];
-  private readonly entry: Entry = { line: 0, blankOwner: false, tokens: [] };
+  private lineNo = 1;
+  /** Line the current entry starts on (1-based). */
+  line = 0;
+  /** The current entry started with white space: its owner is the previous one. */
+  blankOwner = false;
+  readonly tokens = new Tokens();
 
-  constructor(private readonly text: string) {}
-
-  private push(tokens: Token[], text: string, quoted: boolean): void {
-    let t = this.pool[tokens.length];
-    if (!t) {
-      t = { text, quoted };
-      this.pool.push(t);
-    } else {
-      t.text = text;
-      t.quoted = quoted;
-    }
-    tokens.push(t);
+  constructor(private readonly input: Buffer) {
+    this.tokens.buf = input;
   }
 
-  /**
-   * The next entry with at least one token, or null at the end. The entry and its tokens are
-   * valid only until the following call.
-   */
-  next(): Entry | null {
-    const text = this.text;
+  /** Advances to the next entry with at least one token; false at the end of the input. */
+  next(): boolean {
+    const text = this.input;
     const n = text.length;
-    const tokens = this.entry.tokens;
-    while (this.pos < n) {
-      const startLine = this.line;
-      const first = text.charCodeAt(this.pos);
+    const tokens = this.tokens;
+    let pos = this.pos;
+    let line = this.lineNo;
+    while (pos < n) {
+      const startLine = line;
+      const first = text[pos];
       const blankOwner = first === SPACE || first === TAB;
-      tokens.length = 0;
+      tokens.count = 0;
       let depth = 0;
       let openedAt = 0;
       for (;;) {
-        if (this.pos >= n) {
+        if (pos >= n) {
           if (depth > 0) throw new LexError(openedAt, "'(' is never closed");
           break;
         }
-        const c = text.charCodeAt(this.pos);
+        const c = text[pos];
         if (c === LF) {
-          this.pos++;
-          this.line++;
+          pos++;
+          line++;
           if (depth === 0) break;
         } else if (c === SPACE || c === TAB || c === CR) {
-          this.pos++;
+          pos++;
         } else if (c === SEMI) {
-          while (this.pos < n && text.charCodeAt(this.pos) !== LF) this.pos++;
+          while (pos < n && text[pos] !== LF) pos++;
         } else if (c === OPEN) {
-          if (depth === 0) openedAt = this.line;
+          if (depth === 0) openedAt = line;
           depth++;
-          this.pos++;
+          pos++;
         } else if (c === CLOSE) {
-          if (depth === 0) throw new LexError(this.line, "')' without '('");
+          if (depth === 0) throw new LexError(line, "')' without '('");
           depth--;
-          this.pos++;
+          pos++;
         } else if (c === QUOTE) {
-          const quoteLine = this.line;
-          const start = ++this.pos;
+          const quoteLine = line;
+          const start = ++pos;
           for (;;) {
-            if (this.pos >= n) throw new LexError(quoteLine, 'quoted string is never closed');
-            const q = text.charCodeAt(this.pos);
-            if (q === BACKSLASH) this.pos += 2;
+            if (pos >= n) throw new LexError(quoteLine, 'quoted string is never closed');
+            const q = text[pos];
+            if (q === BACKSLASH) pos += 2;
             else if (q === QUOTE) break;
             else {
-              if (q === LF) this.line++;
-              this.pos++;
+              if (q === LF) line++;
+              pos++;
             }
           }
-          this.push(tokens, text.slice(start, this.pos), true);
-          this.pos++;
+          tokens.push(start, pos, true);
+          pos++;
         } else {
-          const start = this.pos;
-          while (this.pos < n) {
-            const w = text.charCodeAt(this.pos);
-            if (w === BACKSLASH) {
-              this.pos += 2;
-              continue;
-            }
-            if (w === SPACE || w === TAB || w === CR || w === LF || w === SEMI || w === OPEN || w === CLOSE || w === QUOTE) break;
-            this.pos++;
+          const start = pos;
+          while (pos < n) {
+            const w = text[pos];
+            if (w === BACKSLASH) pos += 2;
+            else if (DELIMITER[w] === 1) break;
+            else pos++;
           }
-          if (this.pos > n) throw new LexError(this.line, 'file ends in a lone backslash');
-          this.push(tokens, commonWord(text, start, this.pos) ?? text.slice(start, this.pos), false);
+          if (pos > n) throw new LexError(line, 'file ends in a lone backslash');
+          tokens.push(start, pos, false);
         }
       }
-      if (tokens.length > 0) {
-        this.entry.line = startLine;
-        this.entry.blankOwner = blankOwner;
-        return this.entry;
+      if (tokens.count > 0) {
+        this.pos = pos;
+        this.lineNo = line;
+        this.line = startLine;
+        this.blankOwner = blankOwner;
+        return true;
       }
     }
-    return null;
+    this.pos = pos;
+    this.lineNo = line;
+    return false;
   }
 }

@@ -3,11 +3,14 @@
  * cuts, wildcards, empty non-terminals). Names are kept in the zone file's case; lookups use the
  * lower-cased name as key (see name.ts).
  *
- * Records are held compactly (store.ts); `node()` builds a name's RRsets when asked, sorted the
+ * Names are interned in a NameTable (one id per name, with flags saying what the name is) and
+ * records are held compactly (store.ts); `node()` builds a name's RRsets when asked, sorted the
  * way BIND's database keeps them (DNSSEC canonical order, duplicates removed): BIND answers start
- * from that order and rotate it. Recently used names are cached.
+ * from that order and rotate it. Recently used names are cached. The string-keyed Map and Set
+ * views exist for callers that enumerate; lookups by wire name (`findName`) make no strings.
  */
-import { nameKey, parent } from './name';
+import { NameTable } from './name-table';
+import { nameKey, nameToWire } from './name';
 import { RecordStore } from './store';
 import { T } from './types';
 
@@ -80,39 +83,6 @@ export class RRsetMap implements ReadonlyMap<number, RRset> {
   }
 }
 
-/** A read-only Map view whose values are built on demand. */
-class LazyNodeMap implements ReadonlyMap<string, ZoneNode> {
-  constructor(
-    private readonly index: ReadonlyMap<string, number>,
-    private readonly build: (id: number) => ZoneNode,
-  ) {}
-  get size(): number {
-    return this.index.size;
-  }
-  get(key: string): ZoneNode | undefined {
-    const id = this.index.get(key);
-    return id === undefined ? undefined : this.build(id);
-  }
-  has(key: string): boolean {
-    return this.index.has(key);
-  }
-  keys(): IterableIterator<string> {
-    return this.index.keys();
-  }
-  *values(): IterableIterator<ZoneNode> {
-    for (const id of this.index.values()) yield this.build(id);
-  }
-  *entries(): IterableIterator<[string, ZoneNode]> {
-    for (const [key, id] of this.index) yield [key, this.build(id)];
-  }
-  [Symbol.iterator](): IterableIterator<[string, ZoneNode]> {
-    return this.entries();
-  }
-  forEach(fn: (value: ZoneNode, key: string, map: ReadonlyMap<string, ZoneNode>) => void): void {
-    for (const [key, id] of this.index) fn(this.build(id), key, this);
-  }
-}
-
 /** Canonical RDATA order key: names in lower case for the types RFC 4034 section 6.2 lists. */
 function canonical(type: number, rdata: Buffer): Buffer {
   const nameAt = type === T.NS || type === T.CNAME || type === T.PTR || type === T.DNAME ? 0 : type === T.MX || type === T.AFSDB || type === T.KX ? 2 : type === T.SRV ? 6 : -1;
@@ -130,20 +100,103 @@ export function sortedUnique(type: number, rdata: Buffer[]): Buffer[] {
   return out;
 }
 
+/** What a name in the NameTable is. */
+export const NAME_DATA = 1; // has records in the ordinary tree
+export const NAME_NSEC3 = 2; // holds only NSEC3 (and RRSIG): outside the ordinary tree
+export const NAME_ENT = 4; // exists only because names below it do
+export const NAME_DELEGATION = 8; // NS below the apex: a zone cut
+export const NAME_DNAME = 16;
+export const NAME_WILDCARD = 32; // first label is `*`
+
+/** Read-only views over the names with some flag, keyed by lookup key (lower-case presentation). */
+class FlaggedNames implements ReadonlySet<string> {
+  private count = -1;
+  constructor(
+    private readonly zone: Zone,
+    private readonly flag: number,
+  ) {}
+  get size(): number {
+    if (this.count < 0) {
+      let n = 0;
+      const ids = this.ids();
+      while (!ids.next().done) n++;
+      this.count = n;
+    }
+    return this.count;
+  }
+  has(key: string): boolean {
+    const id = this.zone.findKey(key);
+    return id >= 0 && (this.zone.nameFlags(id) & this.flag) !== 0;
+  }
+  *ids(): IterableIterator<number> {
+    const n = this.zone.nameCount;
+    for (let id = 0; id < n; id++) if ((this.zone.nameFlags(id) & this.flag) !== 0) yield id;
+  }
+  *keys(): IterableIterator<string> {
+    for (const id of this.ids()) yield nameKey(this.zone.nameText(id));
+  }
+  values(): IterableIterator<string> {
+    return this.keys();
+  }
+  *entries(): IterableIterator<[string, string]> {
+    for (const key of this.keys()) yield [key, key];
+  }
+  [Symbol.iterator](): IterableIterator<string> {
+    return this.keys();
+  }
+  forEach(fn: (value: string, key: string, set: ReadonlySet<string>) => void): void {
+    for (const key of this.keys()) fn(key, key, this);
+  }
+}
+
+/** Nodes with some flag as a read-only Map by key, built on demand. */
+class NodeMap implements ReadonlyMap<string, ZoneNode> {
+  private readonly names: FlaggedNames;
+  constructor(
+    private readonly zone: Zone,
+    flag: number,
+  ) {
+    this.names = new FlaggedNames(zone, flag);
+  }
+  get size(): number {
+    return this.names.size;
+  }
+  get(key: string): ZoneNode | undefined {
+    return this.names.has(key) ? this.zone.nodeById(this.zone.findKey(key)) : undefined;
+  }
+  has(key: string): boolean {
+    return this.names.has(key);
+  }
+  keys(): IterableIterator<string> {
+    return this.names.keys();
+  }
+  *values(): IterableIterator<ZoneNode> {
+    for (const id of this.names.ids()) yield this.zone.nodeById(id);
+  }
+  *entries(): IterableIterator<[string, ZoneNode]> {
+    for (const id of this.names.ids()) {
+      const node = this.zone.nodeById(id);
+      yield [nameKey(node.name), node];
+    }
+  }
+  [Symbol.iterator](): IterableIterator<[string, ZoneNode]> {
+    return this.entries();
+  }
+  forEach(fn: (value: ZoneNode, key: string, map: ReadonlyMap<string, ZoneNode>) => void): void {
+    for (const [key, node] of this.entries()) fn(node, key, this);
+  }
+}
+
 const CACHE_LIMIT = 16384;
 
 export interface ZoneInit {
   origin: string;
   class: number;
   store: RecordStore;
-  /** Key -> node id, for names in the ordinary tree. */
-  index: Map<string, number>;
-  /** Key -> node id for names that hold only NSEC3 records. */
-  nsec3Index: Map<string, number>;
-  delegations: Set<string>;
-  dnames: Set<string>;
-  wildcards: Set<string>;
-  emptyNonTerminals: Set<string>;
+  /** Every name the zone knows (owners and empty non-terminals); ids index `flags` and `store`. */
+  names: NameTable;
+  /** NAME_* bits by name id. */
+  flags: Uint8Array;
   signed: boolean;
   recordCount: number;
   warnings: ZoneWarning[];
@@ -153,6 +206,10 @@ export class Zone {
   /** Absolute origin with trailing dot. */
   readonly origin: string;
   readonly originKey: string;
+  /** The origin in wire form (lookups compare names with it). */
+  readonly originWire: Buffer;
+  /** Name id of the apex (see findName). */
+  readonly apexId: number;
   readonly class: number;
   readonly soa: RRset;
   readonly apexNs: RRset;
@@ -174,25 +231,31 @@ export class Zone {
   readonly warnings: readonly ZoneWarning[];
 
   private readonly store: RecordStore;
-  private readonly index: Map<string, number>;
-  /** Recently used names by key: hot names are found without touching the large index. */
-  private readonly cache = new Map<string, ZoneNode>();
+  private readonly table: NameTable;
+  private readonly flags: Uint8Array;
+  /** Built nodes of recently used names by id: hot names skip building their RRsets again. */
+  private readonly cache = new Map<number, ZoneNode>();
+  /** Scratch for turning key strings into wire form. */
+  private readonly scratch = Buffer.alloc(256);
 
   constructor(init: ZoneInit) {
     this.origin = init.origin;
     this.originKey = nameKey(init.origin);
+    this.originWire = nameToWire(init.origin);
     this.class = init.class;
     this.store = init.store;
-    this.index = init.index;
-    this.delegations = init.delegations;
-    this.dnames = init.dnames;
-    this.wildcards = init.wildcards;
-    this.emptyNonTerminals = init.emptyNonTerminals;
+    this.table = init.names;
+    this.flags = init.flags;
     this.signed = init.signed;
     this.recordCount = init.recordCount;
     this.warnings = Object.freeze([...init.warnings]);
-    this.nodes = new LazyNodeMap(init.index, (id) => this.build(id));
-    this.nsec3Nodes = new LazyNodeMap(init.nsec3Index, (id) => this.build(id));
+    this.nodes = new NodeMap(this, NAME_DATA);
+    this.nsec3Nodes = new NodeMap(this, NAME_NSEC3);
+    this.delegations = new FlaggedNames(this, NAME_DELEGATION);
+    this.dnames = new FlaggedNames(this, NAME_DNAME);
+    this.wildcards = new FlaggedNames(this, NAME_WILDCARD);
+    this.emptyNonTerminals = new FlaggedNames(this, NAME_ENT);
+    this.apexId = this.findKey(this.originKey);
     const apex = this.node(this.originKey);
     const soa = apex?.rrsets.get(T.SOA);
     const ns = apex?.rrsets.get(T.NS);
@@ -202,20 +265,16 @@ export class Zone {
     Object.freeze(this);
   }
 
+  /** The data node of a name (by key), if it has records in the ordinary tree. */
   node(key: string): ZoneNode | undefined {
-    let node = this.cache.get(key);
-    if (node) return node;
-    const id = this.index.get(key);
-    if (id === undefined) return undefined;
-    if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
-    node = this.build(id);
-    this.cache.set(key, node);
-    return node;
+    const id = this.findKey(key);
+    return id >= 0 && (this.flags[id] & NAME_DATA) !== 0 ? this.nodeById(id) : undefined;
   }
 
   /** Whether the name exists in the zone (has data, or has names below it). */
   exists(key: string): boolean {
-    return this.cache.has(key) || this.index.has(key) || this.emptyNonTerminals.has(key);
+    const id = this.findKey(key);
+    return id >= 0 && (this.flags[id] & (NAME_DATA | NAME_ENT)) !== 0;
   }
 
   rrset(key: string, type: number): RRset | undefined {
@@ -224,12 +283,51 @@ export class Zone {
 
   /** Owner names of all nodes, without building their RRsets. */
   *names(): IterableIterator<string> {
-    for (const id of this.index.values()) yield this.store.names[id];
+    for (let id = 0; id < this.flags.length; id++) if ((this.flags[id] & NAME_DATA) !== 0) yield this.table.text(id);
+  }
+
+  /** Id of a wire name (any case), or -1 when the zone does not know it. */
+  findName(wire: Uint8Array, start: number, length: number): number {
+    return this.table.find(wire, start, length);
+  }
+
+  /** Id of a name given by key (or any presentation form), or -1. */
+  findKey(key: string): number {
+    let length: number;
+    try {
+      length = keyToWire(key, this.scratch);
+    } catch {
+      return -1;
+    }
+    return length < 0 ? -1 : this.table.find(this.scratch, 0, length);
+  }
+
+  /** NAME_* bits of a name id. */
+  nameFlags(id: number): number {
+    return this.flags[id];
+  }
+
+  get nameCount(): number {
+    return this.flags.length;
+  }
+
+  nameText(id: number): string {
+    return this.table.text(id);
+  }
+
+  /** The node of a name id that has records (NAME_DATA or NAME_NSEC3). */
+  nodeById(id: number): ZoneNode {
+    let node = this.cache.get(id);
+    if (node) return node;
+    if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+    node = this.build(id);
+    this.cache.set(id, node);
+    return node;
   }
 
   private build(id: number): ZoneNode {
     const s = this.store;
-    const name = s.names[id];
+    const name = this.table.text(id);
     const rrsets = new RRsetMap();
     const byType = new Map<number, { ttl: number; rdata: Buffer[] }>();
     for (const rr of s.records(id)) {
@@ -247,10 +345,39 @@ export class Zone {
   }
 }
 
-/** Keys of the names between `key` and the apex (exclusive) that are not in `index`. */
-export function addEmptyNonTerminals(key: string, originKey: string, index: ReadonlyMap<string, number>, ents: Set<string>): void {
-  for (let up = parent(key); up !== undefined && up !== originKey && up.length > originKey.length; up = parent(up)) {
-    if (index.has(up) || ents.has(up)) return;
-    ents.add(up);
+/**
+ * Wire form of a name in presentation form (absolute or not: a key has its trailing dot) into
+ * `out`; the length, or -1 when it is not a valid name.
+ */
+function keyToWire(key: string, out: Buffer): number {
+  const text = key.endsWith('.') ? key : `${key}.`;
+  if (text === '.') {
+    out[0] = 0;
+    return 1;
   }
+  let lenAt = 0;
+  let at = 1;
+  for (let i = 0; i < text.length - 1; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x5c || c > 0x7f) {
+      const wire = nameToWire(text);
+      if (wire.length > 255) return -1;
+      wire.copy(out);
+      return wire.length;
+    }
+    if (c === 0x2e) {
+      const len = at - lenAt - 1;
+      if (len === 0 || len > 63) return -1;
+      out[lenAt] = len;
+      lenAt = at++;
+    } else {
+      if (at >= 255) return -1;
+      out[at++] = c;
+    }
+  }
+  const len = at - lenAt - 1;
+  if (len === 0 || len > 63 || at + 1 > 255) return -1;
+  out[lenAt] = len;
+  out[at++] = 0;
+  return at;
 }

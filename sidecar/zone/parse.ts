@@ -7,12 +7,15 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Entry, LexError, MasterLexer } from './lexer';
-import { addEmptyNonTerminals, Zone, ZoneWarning } from './model';
+import { ByteWriter } from './bytes';
+import { readCharacterString, readIpv4, readIpv6, readName, readNumber } from './fast-fields';
+import { LexError, MasterLexer, Tokens } from './lexer';
+import { NAME_DATA, NAME_DELEGATION, NAME_DNAME, NAME_ENT, NAME_NSEC3, NAME_WILDCARD, Zone, ZoneWarning } from './model';
+import { isSubdomainWire, NameTable, wireEquals, wireNameLength } from './name-table';
 import { RecordStore } from './store';
-import { isSubdomainKey, nameKey, nameFromWire, parseName, NameError } from './name';
-import { encodeRdata, isTtl, parseTtl, RdataError, Token, writeAddress } from './rdata';
-import { classCode, className, META_TYPES, T, typeCode, typeName } from './types';
+import { nameFromWire, nameToWire, parseName, NameError } from './name';
+import { encodeRdata, isTtl, parseTtl, RdataError, Token } from './rdata';
+import { classCode, CLASSES, className, META_TYPES, T, typeCode, typeName } from './types';
 
 export class ZoneParseError extends Error {
   constructor(
@@ -25,8 +28,8 @@ export class ZoneParseError extends Error {
   }
 }
 
-/** Returns the text of an `$INCLUDE`d file; `file` is the name used in messages. */
-export type IncludeResolver = (includePath: string, fromFile: string) => { file: string; text: string };
+/** Returns the content of an `$INCLUDE`d file (text or raw bytes); `file` is the name used in messages. */
+export type IncludeResolver = (includePath: string, fromFile: string) => { file: string; text: string | Buffer };
 
 export interface ZoneFileOptions {
   /**
@@ -39,75 +42,268 @@ export interface ZoneFileOptions {
 }
 
 export function parseZoneFile(file: string, origin: string, opts: ZoneFileOptions = {}): Zone {
-  let text: string;
+  let text: Buffer;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = fs.readFileSync(file);
   } catch (e) {
     throw new ZoneParseError(file, 0, `cannot read zone file: ${(e as Error).message}`);
   }
   const base = opts.includeBase ?? path.dirname(path.resolve(file));
   const resolver: IncludeResolver = (includePath) => {
     const target = path.resolve(base, includePath);
-    return { file: target, text: fs.readFileSync(target, 'utf8') };
+    return { file: target, text: fs.readFileSync(target) };
   };
   return parseZoneText(text, origin, file, resolver, opts.class);
 }
+
+/** The owner of records: its wire form, and its name id once a record was stored for it. */
+class Owner {
+  readonly wire = new ByteWriter(512);
+  /** UNRESOLVED until the first record is stored, then the name id or OUT_OF_ZONE. */
+  id = UNRESOLVED;
+
+  get known(): boolean {
+    return this.wire.length > 0;
+  }
+
+  set(wire: Uint8Array): void {
+    this.wire.length = 0;
+    this.wire.bytes(wire);
+    this.id = UNRESOLVED;
+  }
+
+  get text(): string {
+    return nameFromWire(this.wire.buf, 0).name;
+  }
+}
+
+const UNRESOLVED = -1;
+const OUT_OF_ZONE = -2;
 
 /** Parser state that `$INCLUDE` saves and restores. */
 interface Scope {
   file: string;
   origin: string;
-  owner: string | undefined;
+  originWire: Buffer;
+  /** Owner of the previous record (blank owner fields inherit it). */
+  owner: Owner;
 }
 
 const MAX_INCLUDE_DEPTH = 20;
 const MAX_GENERATE = 65536;
 
-export function parseZoneText(text: string, origin: string, fileName: string, includeResolver: IncludeResolver, zoneClass = 1): Zone {
+/**
+ * A word of up to 6 ASCII letters (any case) as one small integer, 5 bits a letter: type and
+ * class mnemonics are found without making a string. -1 for any other token (digits, longer
+ * words), which then goes through typeCode/classCode.
+ */
+function shortWordKey(buf: Uint8Array, start: number, end: number): number {
+  if (end - start > 6 || end <= start) return -1;
+  let key = 0;
+  for (let i = start; i < end; i++) {
+    const letter = (buf[i] | 0x20) - 0x60; // 'a' or 'A' -> 1 ... 'z' or 'Z' -> 26
+    if (letter < 1 || letter > 26 || (buf[i] & 0x40) === 0) return -1;
+    key = key * 32 + letter;
+  }
+  return key;
+}
+
+function shortKeys(table: Record<string, number>): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const [word, code] of Object.entries(table)) {
+    const bytes = Buffer.from(word, 'latin1');
+    const key = shortWordKey(bytes, 0, bytes.length);
+    if (key >= 0) out.set(key, code);
+  }
+  return out;
+}
+
+const SHORT_TYPES = shortKeys(T);
+const SHORT_CLASSES = shortKeys(CLASSES);
+
+export function parseZoneText(text: string | Buffer, origin: string, fileName: string, includeResolver: IncludeResolver, zoneClass = 1): Zone {
   let zoneOrigin: string;
   try {
     zoneOrigin = parseName(origin.endsWith('.') ? origin : `${origin}.`, '.');
   } catch (e) {
     throw new ZoneParseError(fileName, 0, `bad zone origin '${origin}': ${(e as Error).message}`);
   }
-  const originKey = nameKey(zoneOrigin);
-  const store = new RecordStore();
-  const index = new Map<string, number>();
-  const warnings: ZoneWarning[] = [];
-  let defaultTtl: number | undefined;
-  let lastTtl: number | undefined;
-  let soaMinimum: number | undefined;
-  let recordCount = 0;
-  // Consecutive records usually share an owner: remember the last one's key and node.
-  let lastOwner = '';
-  let lastKey = '';
-  let lastNode = -1;
+  const parser = new ZoneParser(zoneOrigin, zoneClass, includeResolver);
+  parser.parseFile(toBytes(text), { file: fileName, origin: zoneOrigin, originWire: parser.originWire, owner: new Owner() }, 0);
+  return parser.finish(fileName);
+}
 
-  /** Adds a record whose RDATA has been written to the arena at `offset` (not yet committed). */
-  const addRecord = (scope: Scope, line: number, owner: string, ttl: number | undefined, type: number, offset: number, length: number) => {
-    let key: string;
-    let node: number;
-    if (owner === lastOwner) {
-      key = lastKey;
-      node = lastNode;
+function toBytes(text: string | Buffer): Buffer {
+  return typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
+}
+
+class ZoneParser {
+  readonly originWire: Buffer;
+  private readonly store = new RecordStore();
+  private readonly names = new NameTable();
+  private readonly warnings: ZoneWarning[] = [];
+  private defaultTtl: number | undefined;
+  private lastTtl: number | undefined;
+  private soaMinimum: number | undefined;
+  private recordCount = 0;
+
+  constructor(
+    private readonly origin: string,
+    private readonly zoneClass: number,
+    private readonly includeResolver: IncludeResolver,
+  ) {
+    this.originWire = nameToWire(origin);
+  }
+
+  parseFile(bytes: Buffer, scope: Scope, depth: number): void {
+    const lexer = new MasterLexer(bytes);
+    const fileIndex = this.store.fileIndex(scope.file);
+    for (;;) {
+      try {
+        if (!lexer.next()) return;
+      } catch (e) {
+        if (e instanceof LexError) throw new ZoneParseError(scope.file, e.line, e.message);
+        throw e;
+      }
+      try {
+        this.entry(lexer.tokens, lexer.line, lexer.blankOwner, scope, depth, fileIndex);
+      } catch (e) {
+        if (e instanceof RdataError || e instanceof NameError) throw new ZoneParseError(scope.file, lexer.line, e.message);
+        throw e;
+      }
+    }
+  }
+
+  private entry(t: Tokens, line: number, blankOwner: boolean, scope: Scope, depth: number, fileIndex: number): void {
+    if (!blankOwner && !t.isQuoted(0) && t.buf[t.starts[0]] === 0x24 /* $ */) {
+      this.directive(t, line, scope, depth, fileIndex);
+      return;
+    }
+    if (blankOwner) {
+      if (!scope.owner.known) throw new ZoneParseError(scope.file, line, 'record without an owner name and no previous owner to inherit');
     } else {
-      key = nameKey(owner);
-      if (!isSubdomainKey(key, originKey)) {
-        warnings.push({ file: scope.file, line, message: `ignoring out-of-zone data (${owner})` });
+      const owner = scope.owner.wire;
+      owner.length = 0;
+      if (readName(t.buf, t.starts[0], t.ends[0], scope.originWire, owner) < 0) {
+        owner.length = 0;
+        owner.bytes(nameToWire(parseName(t.text(0), scope.origin)));
+      }
+      scope.owner.id = UNRESOLVED;
+    }
+    this.record(scope, line, fileIndex, scope.owner, t, blankOwner ? 0 : 1);
+  }
+
+  private directive(t: Tokens, line: number, scope: Scope, depth: number, fileIndex: number): void {
+    const directive = t.text(0).toUpperCase();
+    const fail = (message: string): never => {
+      throw new ZoneParseError(scope.file, line, message);
+    };
+    switch (directive) {
+      case '$ORIGIN':
+        if (t.count !== 2) fail('$ORIGIN needs exactly one name');
+        scope.origin = parseName(t.text(1), scope.origin);
+        scope.originWire = nameToWire(scope.origin);
+        return;
+      case '$TTL':
+        if (t.count !== 2) fail('$TTL needs exactly one value');
+        this.defaultTtl = parseTtl(t.text(1), '$TTL');
+        return;
+      case '$INCLUDE': {
+        if (t.count < 2 || t.count > 3) fail('$INCLUDE needs a file name and optionally an origin');
+        if (depth >= MAX_INCLUDE_DEPTH) fail(`$INCLUDE nested deeper than ${MAX_INCLUDE_DEPTH} (a loop?)`);
+        const childOrigin = t.count === 3 ? parseName(t.text(2), scope.origin) : scope.origin;
+        const includePath = t.text(1);
+        let included: { file: string; text: string | Buffer };
+        try {
+          included = this.includeResolver(includePath, scope.file);
+        } catch (e) {
+          return fail(`cannot read $INCLUDE file '${includePath}': ${(e as Error).message}`);
+        }
+        // The included file gets its own origin and owner; the parent's come back afterwards.
+        this.parseFile(toBytes(included.text), { file: included.file, origin: childOrigin, originWire: nameToWire(childOrigin), owner: new Owner() }, depth + 1);
         return;
       }
-      const known = index.get(key);
-      node = known ?? store.addNode(owner);
-      if (known === undefined) index.set(key, node);
-      lastOwner = owner;
-      lastKey = key;
-      lastNode = node;
+      case '$GENERATE':
+        this.generate(t, line, scope, fileIndex);
+        return;
+      default:
+        fail(`unknown directive ${t.text(0)}`);
     }
+  }
+
+  /** One record: optional TTL and class (either order), the type, and the RDATA tokens from `from`. */
+  private record(scope: Scope, line: number, fileIndex: number, owner: Owner, t: Tokens, from: number): void {
+    const buf = t.buf;
+    let ttl: number | undefined;
+    let cls: number | undefined;
+    let i = from;
+    for (; i < from + 2 && i < t.count; i++) {
+      if (t.isQuoted(i)) break;
+      if (ttl === undefined) {
+        const value = ttlField(t, i);
+        if (value >= 0) {
+          ttl = value;
+          continue;
+        }
+      }
+      if (cls === undefined) {
+        const code = classField(t, i);
+        if (code >= 0) {
+          cls = code;
+          continue;
+        }
+      }
+      break;
+    }
+    if (i >= t.count) throw new ZoneParseError(scope.file, line, `record for ${owner.text} has no type`);
+    const key = shortWordKey(buf, t.starts[i], t.ends[i]);
+    const type = key >= 0 ? SHORT_TYPES.get(key) : typeCode(t.text(i));
+    if (type === undefined || t.isQuoted(i)) throw new ZoneParseError(scope.file, line, `unknown RR type '${t.text(i)}'`);
+    if (META_TYPES.has(type)) throw new ZoneParseError(scope.file, line, `type ${typeName(type)} cannot appear in a zone file`);
+    if (cls !== undefined && cls !== this.zoneClass) throw new ZoneParseError(scope.file, line, `class ${className(cls)} does not match the zone's class ${className(this.zoneClass)}`);
+    const arena = this.store.arena;
+    const offset = arena.length;
+    let length = fastRdata(type, t, i + 1, scope.originWire, arena);
+    if (length < 0) {
+      arena.length = offset;
+      const tokens: Token[] = [];
+      for (let k = i + 1; k < t.count; k++) tokens.push({ text: t.text(k), quoted: t.isQuoted(k) });
+      try {
+        length = encodeRdata(type, tokens, scope.origin, 0, arena);
+      } catch (e) {
+        arena.length = offset;
+        if (e instanceof RdataError) throw new ZoneParseError(scope.file, line, `${typeName(type)} record for ${owner.text}: ${e.message}`);
+        throw e;
+      }
+    }
+    this.addRecord(scope, line, fileIndex, owner, ttl, type, offset, length);
+  }
+
+  /** Stores a record whose RDATA was just written to the arena at `offset` (or drops it). */
+  private addRecord(scope: Scope, line: number, fileIndex: number, owner: Owner, ttl: number | undefined, type: number, offset: number, length: number): void {
+    const store = this.store;
     const arena = store.arena;
-    if (type === T.SOA && key === originKey) soaMinimum = arena.readUInt32BE(offset + length - 4);
-    const effectiveTtl = ttl ?? defaultTtl ?? lastTtl ?? soaMinimum;
+    if (owner.id === UNRESOLVED) {
+      const wire = owner.wire;
+      if (!isSubdomainWire(wire.buf, 0, wire.length, this.originWire)) {
+        owner.id = OUT_OF_ZONE;
+      } else {
+        owner.id = this.names.intern(wire.buf, 0, wire.length);
+        store.addNode(owner.id);
+      }
+    }
+    if (owner.id === OUT_OF_ZONE) {
+      arena.length = offset;
+      this.warnings.push({ file: scope.file, line, message: `ignoring out-of-zone data (${owner.text})` });
+      return;
+    }
+    const node = owner.id;
+    if (type === T.SOA && owner.wire.length === this.originWire.length && wireEquals(owner.wire.buf, 0, this.originWire, 0, this.originWire.length)) {
+      this.soaMinimum = arena.buf.readUInt32BE(offset + length - 4);
+    }
+    const effectiveTtl = ttl ?? this.defaultTtl ?? this.lastTtl ?? this.soaMinimum;
     if (effectiveTtl === undefined) throw new ZoneParseError(scope.file, line, 'no TTL specified and no $TTL or SOA to take it from');
-    if (ttl !== undefined) lastTtl = ttl;
+    if (ttl !== undefined) this.lastTtl = ttl;
     // Same owner and type seen before: BIND keeps the first TTL and drops exact duplicates.
     // Only short chains are searched here; model building removes any other duplicates.
     let steps = 0;
@@ -116,144 +312,123 @@ export function parseZoneText(text: string, origin: string, fileName: string, in
       if (store.rrType[rr] !== type) continue;
       if (store.rrTtl[rr] !== effectiveTtl && !ttlWarned) {
         ttlWarned = true;
-        warnings.push({ file: scope.file, line, message: `TTL ${effectiveTtl} differs from the RRset's TTL ${store.rrTtl[rr]}: using ${store.rrTtl[rr]} as BIND does` });
+        this.warnings.push({ file: scope.file, line, message: `TTL ${effectiveTtl} differs from the RRset's TTL ${store.rrTtl[rr]}: using ${store.rrTtl[rr]} as BIND does` });
       }
-      if (store.rrLength[rr] === length && arena.compare(arena, offset, offset + length, store.rrOffset[rr], store.rrOffset[rr] + length) === 0) return;
-    }
-    store.addRecord(node, type, effectiveTtl, offset, length, line, store.fileIndex(scope.file));
-    recordCount++;
-  };
-
-  const parseFile = (fileText: string, scope: Scope, depth: number) => {
-    const lexer = new MasterLexer(fileText);
-    for (;;) {
-      let entry: Entry | null;
-      try {
-        entry = lexer.next();
-      } catch (e) {
-        if (e instanceof LexError) throw new ZoneParseError(scope.file, e.line, e.message);
-        throw e;
-      }
-      if (!entry) return;
-      try {
-        handleEntry(entry, scope, depth);
-      } catch (e) {
-        if (e instanceof RdataError || e instanceof NameError) throw new ZoneParseError(scope.file, entry.line, e.message);
-        throw e;
+      if (store.rdataEqualsAt(rr, offset, length)) {
+        arena.length = offset;
+        return;
       }
     }
-  };
-
-  const handleEntry = (entry: Entry, scope: Scope, depth: number) => {
-    const tokens = entry.tokens;
-    const first = tokens[0];
-    if (!entry.blankOwner && !first.quoted && first.text.startsWith('$')) {
-      const directive = first.text.toUpperCase();
-      const fail = (message: string): never => {
-        throw new ZoneParseError(scope.file, entry.line, message);
-      };
-      switch (directive) {
-        case '$ORIGIN':
-          if (tokens.length !== 2) fail('$ORIGIN needs exactly one name');
-          scope.origin = parseName(tokens[1].text, scope.origin);
-          return;
-        case '$TTL':
-          if (tokens.length !== 2) fail('$TTL needs exactly one value');
-          defaultTtl = parseTtl(tokens[1].text, '$TTL');
-          return;
-        case '$INCLUDE': {
-          if (tokens.length < 2 || tokens.length > 3) fail('$INCLUDE needs a file name and optionally an origin');
-          if (depth >= MAX_INCLUDE_DEPTH) fail(`$INCLUDE nested deeper than ${MAX_INCLUDE_DEPTH} (a loop?)`);
-          const childOrigin = tokens[2] ? parseName(tokens[2].text, scope.origin) : scope.origin;
-          let included: { file: string; text: string };
-          try {
-            included = includeResolver(tokens[1].text, scope.file);
-          } catch (e) {
-            return fail(`cannot read $INCLUDE file '${tokens[1].text}': ${(e as Error).message}`);
-          }
-          // The included file gets its own origin and owner; the parent's come back afterwards.
-          parseFile(included.text, { file: included.file, origin: childOrigin, owner: undefined }, depth + 1);
-          return;
-        }
-        case '$GENERATE':
-          generate(entry, scope);
-          return;
-        default:
-          fail(`unknown directive ${first.text}`);
-      }
-    }
-    let owner: string;
-    if (entry.blankOwner) {
-      if (scope.owner === undefined) throw new ZoneParseError(scope.file, entry.line, 'record without an owner name and no previous owner to inherit');
-      owner = scope.owner;
-    } else {
-      owner = parseName(first.text, scope.origin);
-    }
-    scope.owner = owner;
-    record(scope, entry.line, owner, tokens, entry.blankOwner ? 0 : 1);
-  };
-
-  const record = (scope: Scope, line: number, owner: string, fields: Token[], from = 0) => {
-    let ttl: number | undefined;
-    let cls: number | undefined;
-    let i = from;
-    for (; i < from + 2 && i < fields.length; i++) {
-      const t = fields[i].text;
-      if (ttl === undefined && !fields[i].quoted && isTtl(t)) ttl = parseTtl(t);
-      else if (cls === undefined && !fields[i].quoted && classCode(t) !== undefined && typeCode(t) === undefined) cls = classCode(t);
-      else break;
-    }
-    const typeToken = fields[i];
-    if (!typeToken) throw new ZoneParseError(scope.file, line, `record for ${owner} has no type`);
-    const type = typeCode(typeToken.text);
-    if (type === undefined || typeToken.quoted) throw new ZoneParseError(scope.file, line, `unknown RR type '${typeToken.text}'`);
-    if (META_TYPES.has(type)) throw new ZoneParseError(scope.file, line, `type ${typeName(type)} cannot appear in a zone file`);
-    if (cls !== undefined && cls !== zoneClass) throw new ZoneParseError(scope.file, line, `class ${className(cls)} does not match the zone's class ${className(zoneClass)}`);
-    let offset: number;
-    let length: number;
-    try {
-      const value = fields[i + 1];
-      if ((type === T.A || type === T.AAAA) && fields.length === i + 2 && !value.quoted && value.text !== '\\#') {
-        offset = store.reserve(16);
-        length = writeAddress(type, value.text, store.arena, offset);
-      } else {
-        const rdata = encodeRdata(type, fields, scope.origin, i + 1);
-        offset = store.reserve(rdata.length);
-        length = rdata.copy(store.arena, offset);
-      }
-    } catch (e) {
-      if (e instanceof RdataError) throw new ZoneParseError(scope.file, line, `${typeName(type)} record for ${owner}: ${e.message}`);
-      throw e;
-    }
-    addRecord(scope, line, owner, ttl, type, offset, length);
-  };
+    store.addRecord(node, type, effectiveTtl, offset, length, line, fileIndex);
+    this.recordCount++;
+  }
 
   /** `$GENERATE range lhs [ttl] [class] type rhs`, with BIND's `${offset,width,base}` modifiers. */
-  const generate = (entry: Entry, scope: Scope) => {
+  private generate(t: Tokens, line: number, scope: Scope, fileIndex: number): void {
     const fail = (message: string): never => {
-      throw new ZoneParseError(scope.file, entry.line, `$GENERATE: ${message}`);
+      throw new ZoneParseError(scope.file, line, `$GENERATE: ${message}`);
     };
-    const t = entry.tokens;
-    if (t.length < 4) fail('needs a range, an owner, a type and RDATA');
-    const range = /^(\d+)-(\d+)(?:\/(\d+))?$/.exec(t[1].text);
-    if (!range) return fail(`bad range '${t[1].text}' (expected start-stop[/step])`);
+    if (t.count < 4) fail('needs a range, an owner, a type and RDATA');
+    const rangeText = t.text(1);
+    const range = /^(\d+)-(\d+)(?:\/(\d+))?$/.exec(rangeText);
+    if (!range) return fail(`bad range '${rangeText}' (expected start-stop[/step])`);
     const [start, stop, step] = [Number(range[1]), Number(range[2]), Number(range[3] ?? 1)];
-    if (start > stop || step < 1) fail(`bad range '${t[1].text}'`);
-    if ((stop - start) / step + 1 > MAX_GENERATE) fail(`range '${t[1].text}' makes more than ${MAX_GENERATE} records`);
-    const fields = t.slice(3);
+    if (start > stop || step < 1) fail(`bad range '${rangeText}'`);
+    if ((stop - start) / step + 1 > MAX_GENERATE) fail(`range '${rangeText}' makes more than ${MAX_GENERATE} records`);
+    const lhs = t.text(2);
+    const fields: Token[] = [];
+    for (let k = 3; k < t.count; k++) fields.push({ text: t.text(k), quoted: t.isQuoted(k) });
+    const owner = new Owner();
     for (let n = start; n <= stop; n += step) {
-      const owner = parseName(substitute(t[2].text, n, fail), scope.origin);
+      owner.set(nameToWire(parseName(substitute(lhs, n, fail), scope.origin)));
       const substituted = fields.map((f) => ({ text: substitute(f.text, n, fail), quoted: f.quoted }));
       // A quoted RHS holding several fields ("10 mail$") is split like unquoted text would be.
       const typeAt = substituted.findIndex((f, idx) => idx < 3 && !f.quoted && typeCode(f.text) !== undefined && !isTtl(f.text));
       const expanded = substituted.flatMap((f, idx) => (idx > typeAt && f.quoted && typeAt >= 0 && /\s/.test(f.text) ? f.text.trim().split(/\s+/).map((text) => ({ text, quoted: false })) : [f]));
-      record(scope, entry.line, owner, expanded);
+      this.record(scope, line, fileIndex, owner, Tokens.fromStrings(expanded), 0);
     }
-  };
+  }
 
-  const scope: Scope = { file: fileName, origin: zoneOrigin, owner: undefined };
-  parseFile(text, scope, 0);
-  return finish(zoneOrigin, originKey, zoneClass, store, index, recordCount, warnings, fileName);
+  finish(fileName: string): Zone {
+    return finish(this.origin, this.originWire, this.zoneClass, this.store, this.names, this.recordCount, this.warnings, fileName);
+  }
+}
+
+/** A TTL field's value, or -1 when the token is not a TTL (out-of-range TTLs throw). */
+function ttlField(t: Tokens, i: number): number {
+  const buf = t.buf;
+  const start = t.starts[i];
+  const end = t.ends[i];
+  const c = buf[start];
+  if (!(c >= 0x30 && c <= 0x39)) return -1;
+  const plain = readNumber(buf, start, end, 0xffffffff);
+  if (plain >= 0) return plain;
+  const text = t.text(i);
+  return isTtl(text) ? parseTtl(text) : -1;
+}
+
+/** A class field's code, or -1 when the token is no class (or is also a type, as ANY). */
+function classField(t: Tokens, i: number): number {
+  const key = shortWordKey(t.buf, t.starts[i], t.ends[i]);
+  if (key >= 0) {
+    const code = SHORT_CLASSES.get(key);
+    return code === undefined || SHORT_TYPES.has(key) ? -1 : code;
+  }
+  const text = t.text(i);
+  const code = classCode(text);
+  return code === undefined || typeCode(text) !== undefined ? -1 : code;
+}
+
+/**
+ * RDATA of the common types read straight from the token bytes into the arena; -1 sends the
+ * record to the general path (rdata.ts), which reads every form and words every error.
+ */
+function fastRdata(type: number, t: Tokens, first: number, origin: Uint8Array, out: ByteWriter): number {
+  const n = t.count - first;
+  if (n <= 0) return -1;
+  const buf = t.buf;
+  const s = t.starts;
+  const e = t.ends;
+  for (let k = first; k < t.count; k++) if (t.quoted[k] === 1 && type !== T.TXT && type !== T.SPF) return -1;
+  switch (type) {
+    case T.A:
+      return n === 1 && readIpv4(buf, s[first], e[first], out) ? 4 : -1;
+    case T.AAAA:
+      return n === 1 && readIpv6(buf, s[first], e[first], out) ? 16 : -1;
+    case T.NS:
+    case T.CNAME:
+    case T.PTR:
+    case T.DNAME:
+      return n === 1 ? readName(buf, s[first], e[first], origin, out) : -1;
+    case T.MX: {
+      if (n !== 2) return -1;
+      const preference = readNumber(buf, s[first], e[first], 0xffff);
+      if (preference < 0) return -1;
+      out.u16(preference);
+      const name = readName(buf, s[first + 1], e[first + 1], origin, out);
+      return name < 0 ? -1 : 2 + name;
+    }
+    case T.SRV: {
+      if (n !== 4) return -1;
+      for (let k = first; k < first + 3; k++) {
+        const v = readNumber(buf, s[k], e[k], 0xffff);
+        if (v < 0) return -1;
+        out.u16(v);
+      }
+      const name = readName(buf, s[first + 3], e[first + 3], origin, out);
+      return name < 0 ? -1 : 6 + name;
+    }
+    case T.TXT:
+    case T.SPF: {
+      const from = out.length;
+      // An unquoted `\#` is the RFC 3597 generic form.
+      if (t.quoted[first] === 0 && e[first] - s[first] === 2 && buf[s[first]] === 0x5c && buf[s[first] + 1] === 0x23) return -1;
+      for (let k = first; k < t.count; k++) if (!readCharacterString(buf, s[k], e[k], out)) return -1;
+      return out.length - from > 65535 ? -1 : out.length - from;
+    }
+    default:
+      return -1;
+  }
 }
 
 /** Replaces `$` and `${offset[,width[,base]]}` in a $GENERATE template; `\$` is a literal `$`. */
@@ -308,18 +483,18 @@ function at(store: RecordStore, rr: number): [string, number] {
 }
 
 /**
- * Checks the whole zone the way BIND's loader does and derives the lookup structure, without
- * building per-record objects.
+ * Checks the whole zone the way BIND's loader does and derives the lookup structure (what each
+ * name is, the empty non-terminals), over name ids and record indexes: no per-name objects.
  */
-function finish(origin: string, originKey: string, zoneClass: number, store: RecordStore, index: Map<string, number>, recordCount: number, warnings: ZoneWarning[], fileName: string): Zone {
-  const apex = index.get(originKey);
+function finish(origin: string, originWire: Buffer, zoneClass: number, store: RecordStore, names: NameTable, recordCount: number, warnings: ZoneWarning[], fileName: string): Zone {
+  const apex = names.find(originWire, 0, originWire.length);
   const fail = (rr: number, message: string): never => {
     throw new ZoneParseError(...at(store, rr), message);
   };
   let soaCount = 0;
   let soaRecord = -1;
   let apexNs = false;
-  if (apex !== undefined) {
+  if (apex >= 0) {
     for (const rr of store.records(apex)) {
       if (store.rrType[rr] === T.SOA) {
         soaCount++;
@@ -332,30 +507,32 @@ function finish(origin: string, originKey: string, zoneClass: number, store: Rec
   if (soaCount > 1) fail(soaRecord, `zone ${origin} has more than one SOA record`);
   if (!apexNs) fail(soaRecord, `zone ${origin} has no NS records at its apex`);
 
-  const nsec3Index = new Map<string, number>();
-  const delegations = new Set<string>();
-  const dnames = new Set<string>();
-  const wildcards = new Set<string>();
+  const owners = names.size;
+  let flags = new Uint8Array(owners + (owners >> 2) + 16);
   const nsRecords: number[] = [];
   let signed = false;
   const types: number[] = [];
-  for (const [key, id] of index) {
+  for (let id = 0; id < owners; id++) {
     const first = store.nodeFirst[id];
     types.length = 0;
     let cname = -1;
     let dname = -1;
+    let onlyNsec3 = true;
+    let hasNs = false;
     for (let rr = first; rr >= 0; rr = store.rrNext[rr]) {
       const type = store.rrType[rr];
       if (!types.includes(type)) types.push(type);
-      if (type === T.SOA && id !== apex) fail(rr, `SOA record for ${store.names[id]} is not at the top of the zone`);
+      if (type !== T.NSEC3 && type !== T.RRSIG) onlyNsec3 = false;
+      if (type === T.SOA && id !== apex) fail(rr, `SOA record for ${names.text(id)} is not at the top of the zone`);
       if (type === T.CNAME) {
-        if (cname >= 0 && !store.rdataEquals(cname, rr)) fail(rr, `more than one CNAME at ${store.names[id]}`);
+        if (cname >= 0 && !store.rdataEquals(cname, rr)) fail(rr, `more than one CNAME at ${names.text(id)}`);
         cname = rr;
       } else if (type === T.DNAME) {
-        if (dname >= 0 && !store.rdataEquals(dname, rr)) fail(rr, `more than one DNAME at ${store.names[id]}`);
+        if (dname >= 0 && !store.rdataEquals(dname, rr)) fail(rr, `more than one DNAME at ${names.text(id)}`);
         dname = rr;
       } else if (type === T.NS) {
         nsRecords.push(rr);
+        hasNs = true;
       } else if (type === T.RRSIG || type === T.DNSKEY || type === T.NSEC3) {
         signed = true;
       }
@@ -363,43 +540,76 @@ function finish(origin: string, originKey: string, zoneClass: number, store: Rec
     if (cname >= 0) {
       for (let rr = first; rr >= 0; rr = store.rrNext[rr]) {
         const type = store.rrType[rr];
-        if (type !== T.CNAME && type !== T.RRSIG && type !== T.NSEC && type !== T.KEY) fail(rr, `CNAME and other data at ${store.names[id]} (${typeName(type)})`);
+        if (type !== T.CNAME && type !== T.RRSIG && type !== T.NSEC && type !== T.KEY) fail(rr, `CNAME and other data at ${names.text(id)} (${typeName(type)})`);
       }
     }
-    if (types.includes(T.NSEC3) && types.every((t) => t === T.NSEC3 || t === T.RRSIG)) {
+    if (onlyNsec3 && types.includes(T.NSEC3)) {
       // NSEC3 records live in a namespace of their own: named answers their owner names with
       // NXDOMAIN, and they make no empty non-terminals.
-      nsec3Index.set(key, id);
+      flags[id] = NAME_NSEC3;
       continue;
     }
-    if (id !== apex && types.includes(T.NS)) delegations.add(key);
-    if (dname >= 0) dnames.add(key);
-    if (key.startsWith('*.')) wildcards.add(key);
+    let f = NAME_DATA;
+    if (id !== apex && hasNs) f |= NAME_DELEGATION;
+    if (dname >= 0) f |= NAME_DNAME;
+    const at = names.offset(id);
+    if (names.buffer[at] === 1 && names.buffer[at + 1] === 0x2a) f |= NAME_WILDCARD;
+    flags[id] = f;
   }
-  for (const key of nsec3Index.keys()) index.delete(key);
-  const emptyNonTerminals = new Set<string>();
-  for (const key of index.keys()) addEmptyNonTerminals(key, originKey, index, emptyNonTerminals);
-  checkNameServerAddresses(origin, originKey, store, index, nsRecords);
+  // Empty non-terminals: the names between each name and the apex that hold no data. Parents
+  // are suffixes of a wire name, so they are found (or added) without making names.
+  const originLength = originWire.length;
+  for (let id = 0; id < owners; id++) {
+    if ((flags[id] & NAME_DATA) === 0) continue;
+    let at = names.offset(id);
+    let length = names.wireLength(id);
+    for (;;) {
+      const buf = names.buffer;
+      const label = buf[at] + 1;
+      at += label;
+      length -= label;
+      if (length <= originLength) break;
+      let up = names.find(buf, at, length);
+      if (up >= 0 && (flags[up] & (NAME_DATA | NAME_ENT)) !== 0) break;
+      if (up < 0) {
+        up = names.intern(buf, at, length);
+        // The interned copy is where this name lives now; continue from it.
+        at = names.offset(up);
+        if (up >= flags.length) {
+          const bigger = new Uint8Array(flags.length * 2);
+          bigger.set(flags);
+          flags = bigger;
+        }
+      }
+      flags[up] |= NAME_ENT;
+    }
+  }
+  flags = flags.slice(0, names.size);
+  store.addNode(names.size - 1);
+  checkNameServerAddresses(origin, originWire, store, names, nsRecords);
   store.trim();
-  return new Zone({ origin, class: zoneClass, store, index, nsec3Index, delegations, dnames, wildcards, emptyNonTerminals, signed, recordCount, warnings });
+  names.trim();
+  return new Zone({ origin, class: zoneClass, store, names, flags, signed, recordCount, warnings });
 }
 
 /**
  * BIND's check-integrity (on for primary zones): an NS name inside the zone must have an
  * address record, otherwise the zone does not load.
  */
-function checkNameServerAddresses(origin: string, originKey: string, store: RecordStore, index: Map<string, number>, nsRecords: number[]): void {
+function checkNameServerAddresses(origin: string, originWire: Buffer, store: RecordStore, names: NameTable, nsRecords: number[]): void {
+  const arena = store.arena.buf;
   for (const rr of nsRecords) {
-    const target = nameFromWire(store.rdata(rr), 0).name;
-    const key = nameKey(target);
-    if (!isSubdomainKey(key, originKey)) continue;
-    const id = index.get(key);
+    const start = store.rrOffset[rr];
+    const length = wireNameLength(arena, start);
+    if (!isSubdomainWire(arena, start, length, originWire)) continue;
+    const id = names.find(arena, start, length);
     let hasAddress = false;
-    if (id !== undefined) {
+    if (id >= 0 && id < store.nodeCount) {
       for (let r = store.nodeFirst[id]; r >= 0 && !hasAddress; r = store.rrNext[r]) hasAddress = store.rrType[r] === T.A || store.rrType[r] === T.AAAA;
     }
     if (!hasAddress) {
-      const owner = store.names[ownerOf(store, rr)];
+      const target = nameFromWire(arena, start).name;
+      const owner = names.text(ownerOf(store, rr));
       throw new ZoneParseError(...at(store, rr), `NS '${target}' of ${owner} is inside zone ${origin} but has no address records (A or AAAA)`);
     }
   }

@@ -4,6 +4,7 @@
  * Each type's syntax follows its RFC and what BIND's zone loader accepts; any type may also use
  * the RFC 3597 generic form `\# <length> <hex>`.
  */
+import { ByteWriter } from './bytes';
 import { nameToWire, parseName, NameError } from './name';
 import { T, typeCode, typeName } from './types';
 
@@ -13,39 +14,6 @@ export interface Token {
 }
 
 export class RdataError extends Error {}
-
-class Writer {
-  private buf = Buffer.allocUnsafe(64);
-  length = 0;
-  private room(n: number): void {
-    if (this.length + n <= this.buf.length) return;
-    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.length + n));
-    this.buf.copy(bigger, 0, 0, this.length);
-    this.buf = bigger;
-  }
-  u8(v: number): void {
-    this.room(1);
-    this.buf[this.length++] = v;
-  }
-  u16(v: number): void {
-    this.room(2);
-    this.buf.writeUInt16BE(v, this.length);
-    this.length += 2;
-  }
-  u32(v: number): void {
-    this.room(4);
-    this.buf.writeUInt32BE(v >>> 0, this.length);
-    this.length += 4;
-  }
-  bytes(b: Uint8Array | number[]): void {
-    this.room(b.length);
-    for (let i = 0; i < b.length; i++) this.buf[this.length + i] = b[i];
-    this.length += b.length;
-  }
-  done(): Buffer {
-    return Buffer.from(this.buf.subarray(0, this.length));
-  }
-}
 
 /** Cursor over the RDATA tokens of one record, with typed readers that say what they expected. */
 class Fields {
@@ -118,7 +86,7 @@ export function unescapeText(text: string): number[] {
   return out;
 }
 
-function characterString(w: Writer, t: Token, what: string): void {
+function characterString(w: ByteWriter, t: Token, what: string): void {
   const bytes = unescapeText(t.text);
   if (bytes.length > 255) throw new RdataError(`${what} is longer than 255 bytes`);
   w.u8(bytes.length);
@@ -147,37 +115,6 @@ function ipv4(text: string): number[] {
   }
   if (out.length !== 4) throw new RdataError(`bad IPv4 address '${text}'`);
   return out;
-}
-
-/**
- * Writes an A or AAAA address straight into `out` (the zone's record arena): the common case
- * of a zone file, kept free of intermediate objects.
- */
-export function writeAddress(type: number, text: string, out: Buffer, at: number): number {
-  if (type === T.A) {
-    let part = 0;
-    let value = 0;
-    let digits = 0;
-    for (let i = 0; i <= text.length; i++) {
-      const c = i < text.length ? text.charCodeAt(i) : 0x2e;
-      if (c === 0x2e) {
-        if (digits === 0 || value > 255 || part === 4) throw new RdataError(`bad IPv4 address '${text}'`);
-        out[at + part++] = value;
-        value = 0;
-        digits = 0;
-      } else if (c >= 0x30 && c <= 0x39 && !(digits > 0 && value === 0)) {
-        value = value * 10 + (c - 0x30);
-        digits++;
-      } else {
-        throw new RdataError(`bad IPv4 address '${text}'`);
-      }
-    }
-    if (part !== 4) throw new RdataError(`bad IPv4 address '${text}'`);
-    return 4;
-  }
-  const bytes = ipv6(text);
-  for (let i = 0; i < 16; i++) out[at + i] = bytes[i];
-  return 16;
 }
 
 /** Parses colon-separated hex groups ("" gives none) into `out`; false if one is malformed. */
@@ -262,7 +199,7 @@ function base32hex(text: string, what: string): number[] {
   return out;
 }
 
-function typeBitmap(w: Writer, f: Fields): void {
+function typeBitmap(w: ByteWriter, f: Fields): void {
   const codes = new Set<number>();
   while (f.remaining > 0) {
     const text = f.word('type');
@@ -316,7 +253,7 @@ function commaList(bytes: number[]): number[][] {
   return items;
 }
 
-function svcParams(w: Writer, f: Fields): void {
+function svcParams(w: ByteWriter, f: Fields): void {
   const params = new Map<number, number[]>();
   while (f.remaining > 0) {
     const t = f.next('SvcParam');
@@ -370,7 +307,7 @@ function svcParams(w: Writer, f: Fields): void {
   }
 }
 
-type Encoder = (w: Writer, f: Fields) => void;
+type Encoder = (w: ByteWriter, f: Fields) => void;
 
 const nameOnly: Encoder = (w, f) => w.bytes(f.name('target name'));
 const txt: Encoder = (w, f) => {
@@ -532,31 +469,32 @@ export function hasTextSyntax(type: number): boolean {
   return ENCODERS.has(type);
 }
 
-/** Encodes the RDATA tokens of one record of `type`; relative names are completed with `origin`. */
-export function encodeRdata(type: number, tokens: Token[], origin: string, start = 0): Buffer {
+/**
+ * Appends the RDATA of one record of `type` to `out` (a zone's record arena) and returns its
+ * length; relative names are completed with `origin`. On an error `out` may hold a partial
+ * write: the caller drops it.
+ */
+export function encodeRdata(type: number, tokens: Token[], origin: string, start: number, out: ByteWriter): number {
+  const from = out.length;
   const first = tokens[start];
-  if (first && first.text === '\\#' && !first.quoted) return generic(tokens.slice(start));
-  // A, AAAA and single-name types make up most zones: skip the general machinery.
-  if (tokens.length === start + 1) {
-    if (type === T.A) return Buffer.from(ipv4(first.text));
-    if (type === T.AAAA) return Buffer.from(ipv6(first.text));
-    if ((type === T.CNAME || type === T.NS || type === T.PTR) && !first.quoted) {
-      try {
-        return nameToWire(parseName(first.text, origin));
-      } catch (e) {
-        if (e instanceof NameError) throw new RdataError(`target name: ${e.message}`);
-        throw e;
-      }
-    }
+  if (first && first.text === '\\#' && !first.quoted) {
+    const data = generic(tokens.slice(start));
+    out.bytes(data);
+    return data.length;
+  }
+  if (tokens.length === start + 1 && (type === T.A || type === T.AAAA)) {
+    // A lone address is read even when quoted (as this parser always has).
+    out.bytes(type === T.A ? ipv4(first.text) : ipv6(first.text));
+    return out.length - from;
   }
   const encoder = ENCODERS.get(type);
   if (!encoder) throw new RdataError(`type ${typeName(type)} has no supported text form here: use RFC 3597 '\\# length hex'`);
-  const w = new Writer();
   const f = new Fields(tokens, origin, start);
-  encoder(w, f);
+  encoder(out, f);
   f.end(typeName(type));
-  if (w.length > 65535) throw new RdataError('RDATA longer than 65535 bytes');
-  return w.done();
+  const length = out.length - from;
+  if (length > 65535) throw new RdataError('RDATA longer than 65535 bytes');
+  return length;
 }
 
 function generic(tokens: Token[]): Buffer {

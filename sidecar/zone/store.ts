@@ -4,8 +4,10 @@
  * garbage collection. Records live in typed arrays and one byte arena; RRset objects are made
  * only when a lookup asks for a name (see Zone.node).
  *
- * Each name has a chain of its records in file order (first/next indexes).
+ * Each name (an id from the zone's NameTable) has a chain of its records in file order
+ * (first/next indexes).
  */
+import { ByteWriter } from './bytes';
 
 const NONE = -1;
 
@@ -17,8 +19,6 @@ function grow<T extends Int32Array | Uint32Array | Uint16Array>(a: T, size: numb
 }
 
 export class RecordStore {
-  /** Owner names (zone file case) by node id. */
-  readonly names: string[] = [];
   nodeFirst = new Int32Array(1024);
   nodeLast = new Int32Array(1024);
 
@@ -31,24 +31,32 @@ export class RecordStore {
   rrFile = new Uint16Array(4096);
   rrCount = 0;
 
-  arena = Buffer.allocUnsafe(1 << 16);
-  arenaUsed = 0;
+  /** RDATA of all records, uncompressed wire form; encoders write straight into it. */
+  readonly arena = new ByteWriter(1 << 16);
 
   /** File names by index (for error messages about a record). */
   readonly files: string[] = [];
 
-  get nodeCount(): number {
-    return this.names.length;
+  /** Names known to the store (ids below this have a record chain, possibly empty). */
+  nodeCount = 0;
+
+  /** Makes room for node ids up to `id` (ids are dense: NameTable hands them out in order). */
+  addNode(id: number): void {
+    if (id < this.nodeCount) return;
+    if (id >= this.nodeFirst.length) {
+      this.nodeFirst = grow(this.nodeFirst, id + 1);
+      this.nodeLast = grow(this.nodeLast, id + 1);
+    }
+    for (let n = this.nodeCount; n <= id; n++) {
+      this.nodeFirst[n] = NONE;
+      this.nodeLast[n] = NONE;
+    }
+    this.nodeCount = id + 1;
   }
 
-  addNode(name: string): number {
-    const id = this.names.length;
-    this.names.push(name);
-    this.nodeFirst = grow(this.nodeFirst, id + 1);
-    this.nodeLast = grow(this.nodeLast, id + 1);
-    this.nodeFirst[id] = NONE;
-    this.nodeLast[id] = NONE;
-    return id;
+  /** Whether the node has records (ids the store has not seen have none). */
+  hasRecords(id: number): boolean {
+    return id < this.nodeCount && this.nodeFirst[id] !== NONE;
   }
 
   fileIndex(file: string): number {
@@ -60,17 +68,7 @@ export class RecordStore {
     return this.files.length - 1;
   }
 
-  /** Room for `n` more RDATA bytes; returns the offset to write them at. */
-  reserve(n: number): number {
-    if (this.arenaUsed + n > this.arena.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(this.arena.length * 2, this.arenaUsed + n));
-      this.arena.copy(bigger, 0, 0, this.arenaUsed);
-      this.arena = bigger;
-    }
-    return this.arenaUsed;
-  }
-
-  /** Appends a record whose RDATA was written at `offset` (from reserve) with `length` bytes. */
+  /** Appends a record whose RDATA was written to the arena at `offset` with `length` bytes. */
   addRecord(node: number, type: number, ttl: number, offset: number, length: number, line: number, file: number): number {
     const rr = this.rrCount++;
     if (rr >= this.rrType.length) {
@@ -90,7 +88,6 @@ export class RecordStore {
     this.rrNext[rr] = NONE;
     this.rrLine[rr] = line;
     this.rrFile[rr] = file;
-    this.arenaUsed = Math.max(this.arenaUsed, offset + length);
     const last = this.nodeLast[node];
     if (last === NONE) this.nodeFirst[node] = rr;
     else this.rrNext[last] = rr;
@@ -98,21 +95,22 @@ export class RecordStore {
     return rr;
   }
 
-  addRdata(node: number, type: number, ttl: number, rdata: Buffer, line: number, file: number): number {
-    const at = this.reserve(rdata.length);
-    rdata.copy(this.arena, at);
-    return this.addRecord(node, type, ttl, at, rdata.length, line, file);
-  }
-
   rdata(rr: number): Buffer {
     const at = this.rrOffset[rr];
-    return this.arena.subarray(at, at + this.rrLength[rr]);
+    return this.arena.buf.subarray(at, at + this.rrLength[rr]);
+  }
+
+  /** Whether the RDATA at `offset` equals that of record `rr`. */
+  rdataEqualsAt(rr: number, offset: number, length: number): boolean {
+    if (this.rrLength[rr] !== length) return false;
+    const buf = this.arena.buf;
+    const other = this.rrOffset[rr];
+    for (let i = 0; i < length; i++) if (buf[offset + i] !== buf[other + i]) return false;
+    return true;
   }
 
   rdataEquals(a: number, b: number): boolean {
-    const len = this.rrLength[a];
-    if (len !== this.rrLength[b]) return false;
-    return this.arena.compare(this.arena, this.rrOffset[b], this.rrOffset[b] + len, this.rrOffset[a], this.rrOffset[a] + len) === 0;
+    return this.rdataEqualsAt(a, this.rrOffset[b], this.rrLength[b]);
   }
 
   /** Record indexes of a node, in file order. */
@@ -132,8 +130,8 @@ export class RecordStore {
     this.rrNext = this.rrNext.slice(0, n);
     this.rrLine = this.rrLine.slice(0, n);
     this.rrFile = this.rrFile.slice(0, n);
-    this.nodeFirst = this.nodeFirst.slice(0, this.names.length);
-    this.nodeLast = this.nodeLast.slice(0, this.names.length);
-    this.arena = Buffer.from(this.arena.subarray(0, this.arenaUsed));
+    this.nodeFirst = this.nodeFirst.slice(0, this.nodeCount);
+    this.nodeLast = this.nodeLast.slice(0, this.nodeCount);
+    this.arena.trim();
   }
 }
