@@ -109,7 +109,7 @@ type EntryStamp = Map<string, bigint>;
 function pinnedEntries(pinDir: string): EntryStamp {
   const maps = SantaMaps.openPinned(pinDir);
   try {
-    return new Map(maps.entries().map((e) => [`${e.key.name.toString('hex')}/${e.key.qtype}/${e.key.qclass}/${e.key.flags}`, e.value.expiresJiffies]));
+    return new Map(maps.entries().map((e) => [`${e.key.name.toString('hex')}/${e.key.qtype}/${e.key.qclass}/${e.key.flags}`, e.value.expiresNs]));
   } finally {
     maps.close();
   }
