@@ -1446,7 +1446,8 @@ static const struct {
 	COUNTER(PASS_NOT_DNS),	     COUNTER(PASS_FRAGMENT),	   COUNTER(PASS_MALFORMED),
 	COUNTER(PASS_UNSUPPORTED),   COUNTER(PASS_EDNS_VERSION),   COUNTER(PASS_EDNS_OPTIONS),
 	COUNTER(PASS_MISS),	     COUNTER(PASS_EXPIRED),	   COUNTER(PASS_TOO_BIG),
-	COUNTER(PASS_NO_ROOM),	     COUNTER(PASS_BAD_COOKIE),
+	COUNTER(PASS_NO_ROOM),	     COUNTER(PASS_BAD_COOKIE),	   COUNTER(RRL_DROPPED),
+	COUNTER(RRL_SLIPPED),	     COUNTER(RRL_WOULD_LIMIT),
 };
 _Static_assert(ARRAY_SIZE(santa_counters) == SANTA_COUNTER_MAX,
 	       "every enum santa_counter value needs its name here");
@@ -1465,13 +1466,73 @@ static napi_value tier(napi_env env, size_t name_size, size_t key_size, size_t n
 	return t;
 }
 
+/* Response rate limiting: config, bucket key and value, kinds (santa_abi.h, RRL section). */
+static napi_value rrl_abi(napi_env env)
+{
+	napi_value r = new_object(env), kinds = new_object(env), config = new_object(env),
+		   prefix = new_object(env), key = new_object(env), bucket = new_object(env),
+		   maps = new_object(env);
+
+	SET(kinds, "RESPONSE", SANTA_RRL_RESPONSE);
+	SET(kinds, "NXDOMAIN", SANTA_RRL_NXDOMAIN);
+	SET(kinds, "NODATA", SANTA_RRL_NODATA);
+	SET(kinds, "REFERRAL", SANTA_RRL_REFERRAL);
+	SET(kinds, "ERROR", SANTA_RRL_ERROR);
+	SET(kinds, "ALL", SANTA_RRL_ALL);
+	SET(kinds, "COUNT", SANTA_RRL_KIND_COUNT);
+
+	SET(config, "size", sizeof(struct santa_rrl_config));
+	OFF(config, santa_rrl_config, on, "on");
+	OFF(config, santa_rrl_config, log_only, "logOnly");
+	OFF(config, santa_rrl_config, slip, "slip");
+	OFF(config, santa_rrl_config, n_exempt_v4, "nExemptV4");
+	OFF(config, santa_rrl_config, n_exempt_v6, "nExemptV6");
+	OFF(config, santa_rrl_config, hz, "hz");
+	OFF(config, santa_rrl_config, window, "window");
+	OFF(config, santa_rrl_config, rate, "rate");
+	OFF(config, santa_rrl_config, all_rate, "allRate");
+	OFF(config, santa_rrl_config, v4_mask, "v4Mask");
+	OFF(config, santa_rrl_config, v6_mask, "v6Mask");
+	OFF(config, santa_rrl_config, exempt_v4, "exemptV4");
+	OFF(config, santa_rrl_config, exempt_v6, "exemptV6");
+	SET(config, "maxExempt", SANTA_RRL_MAX_EXEMPT);
+
+	SET(prefix, "size", sizeof(struct santa_rrl_prefix));
+	OFF(prefix, santa_rrl_prefix, addr, "addr");
+	OFF(prefix, santa_rrl_prefix, mask, "mask");
+	OFF(prefix, santa_rrl_prefix, negated, "negated");
+
+	SET(key, "size", sizeof(struct santa_rrl_key));
+	OFF(key, santa_rrl_key, addr, "addr");
+	OFF(key, santa_rrl_key, id, "id");
+	OFF(key, santa_rrl_key, kind, "kind");
+	OFF(key, santa_rrl_key, family, "family");
+
+	SET(bucket, "size", sizeof(struct santa_rrl_bucket));
+	OFF(bucket, santa_rrl_bucket, balance, "balance");
+	OFF(bucket, santa_rrl_bucket, ts, "ts");
+	OFF(bucket, santa_rrl_bucket, slip_cnt, "slipCnt");
+
+	set_string_prop(env, maps, "config", SANTA_MAP_RRL_CONFIG);
+	set_string_prop(env, maps, "buckets", SANTA_MAP_RRL_BUCKETS);
+
+	napi_set_named_property(env, r, "kinds", kinds);
+	napi_set_named_property(env, r, "config", config);
+	napi_set_named_property(env, r, "prefix", prefix);
+	napi_set_named_property(env, r, "key", key);
+	napi_set_named_property(env, r, "bucket", bucket);
+	napi_set_named_property(env, r, "maps", maps);
+	return r;
+}
+
 static napi_value abi(napi_env env, napi_callback_info info)
 {
 	(void)info;
 	napi_value r = new_object(env), limits = new_object(env), key_flags = new_object(env),
 		   key_hdr = new_object(env), tiers, value = new_object(env),
 		   settings = new_object(env), modes = new_object(env), counters = new_object(env),
-		   stats = new_object(env), hits = new_object(env), maps = new_object(env);
+		   stats = new_object(env), hits = new_object(env), maps = new_object(env),
+		   rrl = rrl_abi(env);
 	uint64_t seen = 0;
 
 	SET(limits, "NAME_MAX", SANTA_NAME_MAX);
@@ -1513,7 +1574,9 @@ static napi_value abi(napi_env env, napi_callback_info info)
 	OFF(value, santa_value, csum_const, "csumConst");
 	OFF(value, santa_value, hdr, "hdr");
 	SET(value, "hdrSize", sizeof(((struct santa_value *)0)->hdr));
+	OFF(value, santa_value, rrl_kind, "rrlKind");
 	OFF(value, santa_value, pad, "pad");
+	OFF(value, santa_value, rrl_id, "rrlId");
 	OFF(value, santa_value, tail, "tail");
 
 	SET(settings, "size", sizeof(struct santa_settings));
@@ -1570,6 +1633,7 @@ static napi_value abi(napi_env env, napi_callback_info info)
 	napi_set_named_property(env, r, "stats", stats);
 	napi_set_named_property(env, r, "hits", hits);
 	napi_set_named_property(env, r, "maps", maps);
+	napi_set_named_property(env, r, "rrl", rrl);
 	set_string_prop(env, r, "progName", SANTA_PROG_NAME);
 	return r;
 }
