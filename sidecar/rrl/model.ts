@@ -37,6 +37,12 @@ export class RrlModel {
     return verdict !== 'allow' && this.cfg.logOnly ? 'would-limit' : verdict;
   }
 
+  /** Moves every bucket's last-debit time `seconds` into the past, as if that much time had
+   * passed since (what a test does to the program's buckets to control its clock). */
+  elapse(seconds: number): void {
+    for (const b of this.buckets.values()) b.ts -= seconds;
+  }
+
   private debit(key: string, rate: number, now: number, slip: number): RrlVerdict {
     const b = this.buckets.get(key);
     if (!b) {
