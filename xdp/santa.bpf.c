@@ -1056,9 +1056,10 @@ static __always_inline int slip(struct xdp_md *ctx, struct santa_scratch *s, str
 		flags &= ~bpf_htons(DNS_AA | DNS_AD | DNS_TC | DNS_RCODE);
 		flags |= bpf_htons(DNS_BADCOOKIE & DNS_RCODE);
 	} else {
-		flags |= bpf_htons(DNS_TC);
-		/* BIND decides to slip before building the answer: the rcode is NOERROR unless it
+		/* BIND decides to slip before building the answer: AA is still set as it is at the
+		 * start of every query (even for a referral), and the rcode is NOERROR unless it
 		 * already knew the name does not exist. */
+		flags |= bpf_htons(DNS_AA | DNS_TC);
 		if (v->rrl_kind != SANTA_RRL_NXDOMAIN)
 			flags &= ~bpf_htons(DNS_RCODE);
 	}

@@ -38,7 +38,7 @@ export function perCpuStride(valueSize: number): number {
 
 /** Every map the Santa program defines, by its pinned name. */
 export function santaMapNames(abi: SantaAbi): string[] {
-  return [...abi.tiers.map((t) => t.mapName), abi.maps.hits, abi.maps.settings, abi.maps.stats];
+  return [...abi.tiers.map((t) => t.mapName), abi.maps.hits, abi.maps.settings, abi.maps.stats, abi.rrl.maps.config, abi.rrl.maps.buckets];
 }
 
 function deepFreeze<T>(o: T): T {

@@ -141,7 +141,7 @@ function expectedSlip(queryDns: Buffer, reply: Buffer, cookie?: Buffer): Buffer 
   let flags = (reply.readUInt16BE(2) & ~0x0110) | (queryDns.readUInt16BE(2) & 0x0110);
   if (cookie) flags = (flags & ~(0x0400 | 0x0020 | 0x0200 | 0xf)) | 7;
   else {
-    flags |= 0x0200;
+    flags |= 0x0600; // TC, and AA as BIND has it before the answer is built
     if ((reply.readUInt16BE(2) & 0xf) !== 3) flags &= ~0xf;
   }
   header.writeUInt16BE(flags, 2);
@@ -217,6 +217,32 @@ describe('slipped replies', () => {
     expect(rcodeName(dns)).toBe('NOERROR');
     expect(decoded.answers).toEqual([]);
     expect(decoded.authorities).toEqual([]);
+  });
+
+  it('a slipped referral has AA set, as BIND sets it before it knows the answer is a referral', () => {
+    const name = 'www.sub.example.test';
+    const referral = dnsPacket.encode({
+      type: 'response',
+      id: 0,
+      flags: 0,
+      questions: [{ name, type: 'A', class: 'IN' }],
+      authorities: [{ name: 'sub.example.test', type: 'NS', ttl: 300, data: 'ns.sub.example.test' }],
+      additionals: [
+        { name: 'ns.sub.example.test', type: 'A', ttl: 300, data: '192.0.2.53' },
+        { type: 'OPT', name: '.', udpPayloadSize: 1232 } as dnsPacket.Answer,
+      ],
+    });
+    santa.installReply({ name, type: 'A' }, referral, { edns: true }, nextSlot++);
+    replies.set(`${name}/A/edns`, referral);
+    expect(rrlIdentity(referral).kind).toBe(RrlKind.Referral);
+    configure('responses-per-second 1; slip 1;');
+    expect(send('10.7.7.6', { name, id: 1, edns: { udpSize: 1232 } }).verdict).toBe('allow');
+    const { frame, dns: queryDns } = frameFor('10.7.7.6', { name, id: 2, edns: { udpSize: 1232 } });
+    const r = santa.run(frame);
+    expect(r.moved.RRL_SLIPPED).toBe(1);
+    const { dns } = verifyReply(frame, r.out);
+    expect(dns.toString('hex')).toBe(expectedSlip(queryDns, referral).toString('hex'));
+    expect(dnsPacket.decode(dns).flag_aa).toBe(true);
   });
 
   it('a slipped NXDOMAIN keeps its rcode', () => {
