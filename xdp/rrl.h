@@ -18,7 +18,8 @@
  *  - A limited reply is dropped, except that with slip N the first limited reply, and then
  *    every Nth, "slips": it is answered truncated (TC=1, no records but the OPT) so a real
  *    client retries over TCP, which is never limited. slip 0 never slips; slip 1 always does.
- *    A slipped NXDOMAIN keeps its rcode, any other slip is NOERROR. To a client that sent a
+ *    A slip has AA set (BIND slips before it knows the answer is, say, a referral) and keeps
+ *    NXDOMAIN as its rcode; any other slip is NOERROR. To a client that sent a
  *    DNS cookie (WANTCOOKIE) the slip is BADCOOKIE with a fresh server cookie instead of TC.
  *    Errors never slip, and neither does all-per-second.
  *  - A rate of 0 for a kind means that kind is not limited. all-per-second adds a second
@@ -36,8 +37,14 @@
  *  - qps-scale is not implemented (the sidecar refuses a configuration that sets it).
  *  - Identities are 32-bit hashes computed by the sidecar (BIND hashes the name too): two
  *    names colliding share a bucket, which can only limit more, never less.
- *  - Wildcard answers are keyed on the query name, not the wildcard owner (the entry does not
- *    say which wildcard produced it).
+ *  - Wildcard answers are keyed on the query name, not the wildcard's parent as BIND keys
+ *    them (a response does not say which wildcard produced it). A flood spread over many
+ *    names under one wildcard therefore gets a bucket per name, but only names hot enough to
+ *    be cached are answered here; the rest reach BIND and its own limiter.
+ *  - Only mode "on" limits: dry-run passes every query to BIND, whose RRL then applies.
+ *  - These buckets are not BIND's: replies to one identity that come partly from XDP and
+ *    partly from BIND (e.g. the DO=1 variant cached, the DO=0 one not) are limited by each
+ *    separately, so such a client can get up to twice the rate (all-per-second likewise).
  *
  * One entry point, santa_rrl(), called once a reply is certain and before it is written.
  */
