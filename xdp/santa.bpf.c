@@ -19,6 +19,7 @@
 #include <bpf/bpf_endian.h>
 
 #include "santa_abi.h"
+#include "rrl.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -66,6 +67,8 @@ struct santa_scratch {
 	__u64 cookie_in[4];
 	/* The reply's OPT rdlen and COOKIE option (30 bytes, zero-padded to whole words). */
 	__u64 cookie_out[4];
+	/* A slipped reply's OPT record and COOKIE option (11 + 28 bytes, zero-padded). */
+	__u64 slip_tail[6];
 };
 
 _Static_assert(SANTA_COUNTER_MAX <= 32, "counter index mask in santa_xdp");
@@ -83,9 +86,15 @@ struct {
 #define DNS_HLEN 12
 #define DNS_QR 0x8000
 #define DNS_OPCODE 0x7800
+#define DNS_AA 0x0400
 #define DNS_TC 0x0200
 #define DNS_RD 0x0100
+#define DNS_AD 0x0020
 #define DNS_CD 0x0010
+#define DNS_RCODE 0x000f
+#define DNS_NXDOMAIN 3
+#define DNS_BADCOOKIE 23 /* extended rcode: 7 in the header, 1 in the OPT */
+#define OPT_RR_LEN 11
 #define DNS_TYPE_OPT 41
 #define EDNS_DO 0x8000
 #define DNS_PLAIN_UDP_MAX 512
@@ -916,9 +925,10 @@ static __always_inline int resize(struct xdp_md *ctx, struct query *q, __u32 rep
 	return -1;
 }
 
-/* Writes L2, IP, UDP and DNS headers, in a frame already sized for the reply. */
+/* Writes L2, IP, UDP and DNS headers, in a frame already sized for the reply. `counts` is the
+ * DNS header's four section counts (8 bytes, wire). */
 static __always_inline int write_headers(struct xdp_md *ctx, struct santa_scratch *s,
-					 struct query *q, const struct santa_value *v,
+					 struct query *q, const void *counts,
 					 __u32 udp_len, __be16 flags, __u16 udp_csum)
 {
 	void *data = (void *)(long)ctx->data;
@@ -974,7 +984,7 @@ static __always_inline int write_headers(struct xdp_md *ctx, struct santa_scratc
 	dns = (void *)(udp + 1);
 	dns[0] = q->id;
 	dns[1] = flags;
-	__builtin_memcpy(&dns[2], &v->hdr[2], 8);
+	__builtin_memcpy(&dns[2], counts, 8);
 	return 0;
 }
 
@@ -1073,7 +1083,7 @@ static __always_inline int reply(struct xdp_md *ctx, struct santa_scratch *s, st
 	if (resize(ctx, q, reply_len, &moved))
 		return -1;
 	/* From here on the packet is ours: a failure below cannot restore it. */
-	if (write_headers(ctx, s, q, v, udp_len, flags, (__u16)sum))
+	if (write_headers(ctx, s, q, &v->hdr[2], udp_len, flags, (__u16)sum))
 		return -2;
 	/* Rare (only when the tailroom was short): a helper call will do. */
 	if (moved && (qlen < 5 || qlen > SANTA_QUESTION_MAX ||
@@ -1084,6 +1094,100 @@ static __always_inline int reply(struct xdp_md *ctx, struct santa_scratch *s, st
 		return -2;
 	/* Over the OPT rdlen, which ends the entry, and on past it: the COOKIE option. */
 	if (q->cookie && (tail_len < 2 || store_cookie(ctx, q_off + qlen + tail_len - 2, s)))
+		return -2;
+	return reply_len;
+}
+
+/* The reply to a query whose response rate limiting slipped (see rrl.h): the entry's header
+ * with no records but the question and, for an EDNS query, the entry's OPT. TC=1 tells the
+ * client to retry over TCP; to a client that sent a cookie BIND answers BADCOOKIE instead
+ * (AA and AD clear), with a fresh server cookie (s->cookie_out, minted by santa_cookie).
+ * Returns the frame length, -1 with the frame untouched, or -2 once it is ours. */
+static __always_inline int slip(struct xdp_md *ctx, struct santa_scratch *s, struct query *q,
+				const struct santa_value *v)
+{
+	__u32 l3_len = q->is_v6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr);
+	__u32 qlen = (q->name_len + 4) & 0x1ff, tail_len = v->tail_len, opt_len = 0;
+	__u32 q_off = q->l2_len + l3_len + sizeof(struct udphdr) + DNS_HLEN;
+	__u32 dns_len, udp_len, reply_len;
+	__u8 *t = (__u8 *)s->slip_tail;
+	__be16 counts[4] = { bpf_htons(1), 0, 0, 0 };
+	__u64 sum, tsum = 0;
+	__be16 flags;
+	int moved;
+
+	flags = *(__be16 *)v->hdr | (q->qflags & bpf_htons(DNS_RD | DNS_CD));
+	if (q->cookie) {
+		flags &= ~bpf_htons(DNS_AA | DNS_AD | DNS_TC | DNS_RCODE);
+		flags |= bpf_htons(DNS_BADCOOKIE & DNS_RCODE);
+	} else {
+		/* BIND decides to slip before building the answer: AA is still set as it is at the
+		 * start of every query (even for a referral), and the rcode is NOERROR unless it
+		 * already knew the name does not exist. */
+		flags |= bpf_htons(DNS_AA | DNS_TC);
+		if (v->rrl_kind != SANTA_RRL_NXDOMAIN)
+			flags &= ~bpf_htons(DNS_RCODE);
+	}
+	__builtin_memset(t, 0, sizeof(s->slip_tail));
+	if (s->key.h.flags & SANTA_KEY_EDNS) {
+		__u32 at = tail_len - OPT_RR_LEN;
+
+		/* The codec guarantees the entry ends with its OPT record. */
+		if (tail_len < OPT_RR_LEN || at > SANTA_TAIL_MAX - OPT_RR_LEN)
+			return -1;
+		__builtin_memcpy(t, v->tail + at, OPT_RR_LEN);
+		opt_len = OPT_RR_LEN;
+		if (q->cookie) {
+			t[5] = DNS_BADCOOKIE >> 4; /* the OPT TTL's extended-rcode byte */
+			/* rdlen and the COOKIE option, over the entry's rdlen of 0 */
+			__builtin_memcpy(t + OPT_RR_LEN - 2, s->cookie_out, 2 + COOKIE_OPTION_LEN);
+			opt_len += COOKIE_OPTION_LEN;
+		}
+		counts[3] = bpf_htons(1);
+	}
+	dns_len = DNS_HLEN + qlen + opt_len;
+	udp_len = sizeof(struct udphdr) + dns_len;
+	reply_len = q->l2_len + l3_len + udp_len;
+
+	/* The whole UDP checksum: nothing of the entry's precomputed sum applies. */
+	for (__u32 i = 0; i < sizeof(s->slip_tail) / 8; i++)
+		tsum += csum_word(s->slip_tail[i]);
+	tsum = csum_fold(tsum);
+	if (qlen & 1) /* the OPT starts at an odd offset: its bytes pair up the other way */
+		tsum = ((tsum & 0xff) << 8) | (tsum >> 8);
+	sum = tsum + q->id + flags + counts[0] + counts[3] + q->qsum + q->sport + q->dport +
+	      2 * bpf_htons(udp_len) + bpf_htons(IPPROTO_UDP);
+	if (q->is_v6)
+		sum += csum_word(s->v6_src[0]) + csum_word(s->v6_src[1]) +
+		       csum_word(s->v6_dst[0]) + csum_word(s->v6_dst[1]);
+	else
+		sum += csum_word(q->v4_src) + csum_word(q->v4_dst);
+	sum = (__u16)~csum_fold(sum);
+	if (sum == 0)
+		sum = 0xffff;
+
+	{
+		void *data = (void *)(long)ctx->data;
+		void *data_end = (void *)(long)ctx->data_end;
+
+		if (data + SANTA_L2_MAX > data_end)
+			return -1;
+		__builtin_memcpy(s->l2, data + ETH_ALEN, ETH_ALEN);
+		__builtin_memcpy(s->l2 + ETH_ALEN, data, ETH_ALEN);
+		__builtin_memcpy(s->l2 + 2 * ETH_ALEN, data + 2 * ETH_ALEN,
+				 SANTA_L2_MAX - 2 * ETH_ALEN);
+	}
+	if (resize(ctx, q, reply_len, &moved))
+		return -1;
+	if (write_headers(ctx, s, q, counts, udp_len, flags, (__u16)sum))
+		return -2;
+	if (moved && (qlen < 5 || qlen > SANTA_QUESTION_MAX ||
+		      bpf_xdp_store_bytes(ctx, q_off, s->question, qlen)))
+		return -2;
+	if (opt_len == OPT_RR_LEN && bpf_xdp_store_bytes(ctx, q_off + qlen, t, OPT_RR_LEN))
+		return -2;
+	if (opt_len == OPT_RR_LEN + COOKIE_OPTION_LEN &&
+	    bpf_xdp_store_bytes(ctx, q_off + qlen, t, OPT_RR_LEN + COOKIE_OPTION_LEN))
 		return -2;
 	return reply_len;
 }
@@ -1164,6 +1268,36 @@ int santa_xdp(struct xdp_md *ctx)
 	if (mode == SANTA_MODE_DRY_RUN) {
 		why = SANTA_CNT_DRY_RUN_HITS;
 		goto pass;
+	}
+	/* Response rate limiting; a valid server cookie (checked above) is exempt, as in BIND. */
+	if (q->cookie != COOKIE_SERVER) {
+		struct santa_rrl_input in = {
+			.v6_src = (const __u32 *)s->v6_src,
+			.v4_src = q->v4_src,
+			.id = v->rrl_id,
+			.kind = v->rrl_kind,
+			.is_v6 = q->is_v6,
+		};
+
+		switch (santa_rrl(&in)) {
+		case SANTA_RRL_DROP:
+			st->counters[SANTA_CNT_RRL_DROPPED]++;
+			return XDP_DROP;
+		case SANTA_RRL_SLIP:
+			sent = slip(ctx, s, q, v);
+			if (sent == -1) {
+				why = SANTA_CNT_PASS_NO_ROOM;
+				goto pass;
+			}
+			if (sent < 0)
+				return XDP_ABORTED;
+			st->counters[SANTA_CNT_RRL_SLIPPED]++;
+			st->counters[SANTA_CNT_TX_BYTES] += sent;
+			return XDP_TX;
+		case SANTA_RRL_WOULD_LIMIT:
+			st->counters[SANTA_CNT_RRL_WOULD_LIMIT]++;
+			break;
+		}
 	}
 
 	sent = reply(ctx, s, q, v, dns_len);

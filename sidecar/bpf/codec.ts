@@ -11,6 +11,7 @@ import { perCpuStride, SantaAbi, santaAbi } from './abi';
 import { addBytes, addWord, foldSum } from './checksum';
 import { classCode, lowerWireName, lowerWireNameInPlace, nameToWire, typeCode, wireNameLabels, wireNamesEqual, wireToName } from './dns-wire';
 import { analyzeReply, ReplyLayout } from './reply-layout';
+import { rrlIdentity } from '../rrl/identity';
 
 const HOST_LE = endianness() === 'LE';
 const IPPROTO_UDP = 17;
@@ -140,6 +141,9 @@ export interface DecodedValue {
   csumConst: number;
   /** Header bytes 2..11. */
   hdr: Buffer;
+  /** The response-rate-limiting bucket replies from this entry draw on (sidecar/rrl/identity). */
+  rrlKind: number;
+  rrlId: number;
   tail: Buffer;
 }
 
@@ -226,6 +230,9 @@ function encodeValue(layout: ReplyLayout, input: CacheValueInput, abi: SantaAbi)
   out.writeUInt16BE(replyChecksumConstant(reply.subarray(4, 12), tail, layout.nameLength), v.csumConst);
   reply.copy(out, v.hdr, 2, 2 + v.hdrSize);
   out[v.hdr + 1] &= ~FLAG_CD & 0xff; // the program copies CD from the query
+  const rrl = rrlIdentity(reply);
+  out[v.rrlKind] = rrl.kind;
+  writeU32(out, v.rrlId, rrl.id);
   tail.copy(out, v.tail);
   return out;
 }
@@ -276,6 +283,8 @@ export function decodeCacheValue(value: Uint8Array, abi: SantaAbi = santaAbi()):
     tailLength,
     csumConst: b.readUInt16BE(v.csumConst),
     hdr: Buffer.from(b.subarray(v.hdr, v.hdr + v.hdrSize)),
+    rrlKind: b[v.rrlKind],
+    rrlId: readU32(b, v.rrlId),
     tail: Buffer.from(b.subarray(v.tail, v.tail + tailLength)),
   };
 }

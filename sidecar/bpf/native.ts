@@ -157,6 +157,31 @@ export interface NativeAbi {
     settings: string;
     stats: string;
   };
+  /** Response rate limiting (santa_abi.h, RRL section). */
+  rrl: {
+    kinds: { RESPONSE: number; NXDOMAIN: number; NODATA: number; REFERRAL: number; ERROR: number; ALL: number; COUNT: number };
+    config: {
+      size: number;
+      on: number;
+      logOnly: number;
+      slip: number;
+      nExemptV4: number;
+      nExemptV6: number;
+      hz: number;
+      window: number;
+      rate: number;
+      allRate: number;
+      v4Mask: number;
+      v6Mask: number;
+      exemptV4: number;
+      exemptV6: number;
+      maxExempt: number;
+    };
+    prefix: { size: number; addr: number; mask: number; negated: number };
+    key: { size: number; addr: number; id: number; kind: number; family: number };
+    bucket: { size: number; balance: number; ts: number; slipCnt: number };
+    maps: { config: string; buckets: string };
+  };
   progName: string;
   /** struct santa_clock_sample, in the probe object's map `mapName`. */
   clock: { size: number; jiffies: number; ktimeNs: number; mapName: string };

@@ -40,6 +40,7 @@ describe('named.conf reader', () => {
       maxUdpSize: 512,
       cookieSecrets: ['0123456789abcdef', 'fedcba9876543210'],
       rateLimit: { 'responses-per-second': '10', window: '5' },
+      rateLimitStatement: expect.objectContaining({ name: 'rate-limit', at: { file: '/etc/bind/named.conf', line: 14 } }),
       recursion: false,
     });
     expect(c.zones).toEqual([

@@ -39,6 +39,8 @@ export interface NamedOptions {
   requireServerCookie?: boolean;
   /** `rate-limit { ... }` statements as raw `name -> value` strings (e.g. `responses-per-second: "10"`). */
   rateLimit?: Record<string, string>;
+  /** The `rate-limit` statement itself, with locations, for readers that need its nested lists. */
+  rateLimitStatement?: Statement;
   /** BIND's default is yes; Santa only answers for servers where it is no. */
   recursion: boolean;
   /** Raw `allow-query` elements when set in options. */
@@ -174,6 +176,7 @@ function readOptions(block: Statement[], base: string): NamedOptions {
   const rateLimit = statement(block, 'rate-limit');
   if (rateLimit) {
     options.rateLimit = {};
+    options.rateLimitStatement = rateLimit;
     for (const r of rateLimit.block ?? []) options.rateLimit[r.name] = r.args.join(' ');
   }
   const allowQuery = listOf(block, 'allow-query');

@@ -15,6 +15,7 @@ import { cookieSettingsSource, CLOCK_REFRESH_MS } from '../cookies';
 import { encodeQuery, exchange, soaSerial, type ServerAddress } from '../dns/client';
 import { createMetrics, startMetricsServer, type MetricsServer, type PassReason, type XdpCounters } from '../metrics';
 import { readNamedConf, type NamedConf } from '../named-conf/read';
+import { applyRateLimit, rateLimitFromOptions } from '../rrl';
 import { isCacheable } from '../ranking/feed';
 import { HotSetRanking } from '../ranking/hot-set-ranking';
 import { KEY_DO, KEY_EDNS, KEY_RD, KEY_V6, type QueryEvent, type QuestionKey } from '../ranking/question-key';
@@ -83,10 +84,8 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
   const conf = readNamedConf(config.namedConf);
   const registry = new ZoneRegistry(conf);
   for (const s of registry.skipped) log.warn({ zone: s.zone, reason: s.reason }, 'zone not offloaded');
-  if (conf.options.rateLimit) {
-    // BIND's RRL never sees what XDP answers; until the program limits rates itself, say so.
-    log.warn({ rateLimit: conf.options.rateLimit }, 'named.conf sets rate-limit, but answers served from XDP are not rate limited');
-  }
+  // BIND's RRL never sees what XDP answers: the program applies the same rate-limit itself.
+  rateLimitFromOptions(conf.options); // a bad rate-limit block fails here, before anything is attached
   const bind: { v4: ServerAddress; v6?: ServerAddress } = { v4: config.bind.address, v6: config.bind.addressV6 };
 
   const targets = targetsOf(config);
@@ -100,6 +99,7 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
   const source = attachments[0].maps;
   const bpf = loadNative();
   const maps = source.kind === 'pinned' ? SantaMaps.openPinned(source.dir, bpf, abi) : SantaMaps.fromLoadedObject({ id: -1, progs: {}, maps: { ...source.fds } }, bpf, abi);
+  const rrl = applyRateLimit(conf.options, source, bpf, abi, log);
   const listen = listenSettings(conf);
   const cookies = cookieSettingsSource(conf.options);
   if (cookies.reason) log.info({ reason: cookies.reason }, 'queries with DNS cookies are left to BIND');
@@ -304,6 +304,7 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
       await querySource?.stop();
       await metricsServer?.close();
       maps.close();
+      rrl.close();
       await loader.close();
     },
   };

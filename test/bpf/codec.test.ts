@@ -20,6 +20,7 @@ import {
   SantaSettings,
 } from '../../sidecar/bpf/codec';
 import { emulateReply, programChecksum } from './emulate';
+import { rrlIdentity, RrlKind } from '../../sidecar/rrl/identity';
 import {
   nameOfLength,
   optRecord,
@@ -135,7 +136,10 @@ describe('cacheValue', () => {
     const hdr = Buffer.from(reply.subarray(2, 12));
     hdr[1] &= ~CD_FLAG;
     expect(d.hdr).toEqual(hdr);
-    expect(value.subarray(abi.value.pad, abi.value.tail).every((b) => b === 0)).toBe(true);
+    expect(value[abi.value.pad]).toBe(0);
+    // The rate-limiting bucket: a positive answer, keyed on its question.
+    expect({ kind: d.rrlKind, id: d.rrlId }).toEqual(rrlIdentity(reply));
+    expect(d.rrlKind).toBe(RrlKind.Response);
     expect(value.subarray(abi.value.tail + d.tailLength).every((b) => b === 0)).toBe(true);
   });
 

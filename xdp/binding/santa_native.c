@@ -1465,13 +1465,73 @@ static const struct {
 	COUNTER(PASS_NOT_DNS),	     COUNTER(PASS_FRAGMENT),	   COUNTER(PASS_MALFORMED),
 	COUNTER(PASS_UNSUPPORTED),   COUNTER(PASS_EDNS_VERSION),   COUNTER(PASS_EDNS_OPTIONS),
 	COUNTER(PASS_MISS),	     COUNTER(PASS_EXPIRED),	   COUNTER(PASS_TOO_BIG),
-	COUNTER(PASS_NO_ROOM),	     COUNTER(PASS_BAD_COOKIE),
+	COUNTER(PASS_NO_ROOM),	     COUNTER(PASS_BAD_COOKIE),	   COUNTER(RRL_DROPPED),
+	COUNTER(RRL_SLIPPED),	     COUNTER(RRL_WOULD_LIMIT),
 };
 _Static_assert(ARRAY_SIZE(santa_counters) == SANTA_COUNTER_MAX,
 	       "every enum santa_counter value needs its name here");
 
 #define SET(obj, key, val) set_number_prop(env, obj, key, (double)(val))
 #define OFF(obj, type, field, key) SET(obj, key, offsetof(struct type, field))
+
+/* Response rate limiting: config, bucket key and value, kinds (santa_abi.h, RRL section). */
+static napi_value rrl_abi(napi_env env)
+{
+	napi_value r = new_object(env), kinds = new_object(env), config = new_object(env),
+		   prefix = new_object(env), key = new_object(env), bucket = new_object(env),
+		   maps = new_object(env);
+
+	SET(kinds, "RESPONSE", SANTA_RRL_RESPONSE);
+	SET(kinds, "NXDOMAIN", SANTA_RRL_NXDOMAIN);
+	SET(kinds, "NODATA", SANTA_RRL_NODATA);
+	SET(kinds, "REFERRAL", SANTA_RRL_REFERRAL);
+	SET(kinds, "ERROR", SANTA_RRL_ERROR);
+	SET(kinds, "ALL", SANTA_RRL_ALL);
+	SET(kinds, "COUNT", SANTA_RRL_KIND_COUNT);
+
+	SET(config, "size", sizeof(struct santa_rrl_config));
+	OFF(config, santa_rrl_config, on, "on");
+	OFF(config, santa_rrl_config, log_only, "logOnly");
+	OFF(config, santa_rrl_config, slip, "slip");
+	OFF(config, santa_rrl_config, n_exempt_v4, "nExemptV4");
+	OFF(config, santa_rrl_config, n_exempt_v6, "nExemptV6");
+	OFF(config, santa_rrl_config, hz, "hz");
+	OFF(config, santa_rrl_config, window, "window");
+	OFF(config, santa_rrl_config, rate, "rate");
+	OFF(config, santa_rrl_config, all_rate, "allRate");
+	OFF(config, santa_rrl_config, v4_mask, "v4Mask");
+	OFF(config, santa_rrl_config, v6_mask, "v6Mask");
+	OFF(config, santa_rrl_config, exempt_v4, "exemptV4");
+	OFF(config, santa_rrl_config, exempt_v6, "exemptV6");
+	SET(config, "maxExempt", SANTA_RRL_MAX_EXEMPT);
+
+	SET(prefix, "size", sizeof(struct santa_rrl_prefix));
+	OFF(prefix, santa_rrl_prefix, addr, "addr");
+	OFF(prefix, santa_rrl_prefix, mask, "mask");
+	OFF(prefix, santa_rrl_prefix, negated, "negated");
+
+	SET(key, "size", sizeof(struct santa_rrl_key));
+	OFF(key, santa_rrl_key, addr, "addr");
+	OFF(key, santa_rrl_key, id, "id");
+	OFF(key, santa_rrl_key, kind, "kind");
+	OFF(key, santa_rrl_key, family, "family");
+
+	SET(bucket, "size", sizeof(struct santa_rrl_bucket));
+	OFF(bucket, santa_rrl_bucket, balance, "balance");
+	OFF(bucket, santa_rrl_bucket, ts, "ts");
+	OFF(bucket, santa_rrl_bucket, slip_cnt, "slipCnt");
+
+	set_string_prop(env, maps, "config", SANTA_MAP_RRL_CONFIG);
+	set_string_prop(env, maps, "buckets", SANTA_MAP_RRL_BUCKETS);
+
+	napi_set_named_property(env, r, "kinds", kinds);
+	napi_set_named_property(env, r, "config", config);
+	napi_set_named_property(env, r, "prefix", prefix);
+	napi_set_named_property(env, r, "key", key);
+	napi_set_named_property(env, r, "bucket", bucket);
+	napi_set_named_property(env, r, "maps", maps);
+	return r;
+}
 
 static napi_value abi(napi_env env, napi_callback_info info)
 {
@@ -1480,7 +1540,8 @@ static napi_value abi(napi_env env, napi_callback_info info)
 		   key_hdr = new_object(env), key = new_object(env), entry = new_object(env),
 		   index = new_object(env), value = new_object(env), clock = new_object(env),
 		   settings = new_object(env), modes = new_object(env), counters = new_object(env),
-		   stats = new_object(env), hits = new_object(env), maps = new_object(env);
+		   stats = new_object(env), hits = new_object(env), maps = new_object(env),
+		   rrl = rrl_abi(env);
 	uint64_t seen = 0;
 
 	SET(limits, "NAME_MAX", SANTA_NAME_MAX);
@@ -1588,6 +1649,7 @@ static napi_value abi(napi_env env, napi_callback_info info)
 	napi_set_named_property(env, r, "hits", hits);
 	napi_set_named_property(env, r, "maps", maps);
 	napi_set_named_property(env, r, "clock", clock);
+	napi_set_named_property(env, r, "rrl", rrl);
 	set_string_prop(env, r, "progName", SANTA_PROG_NAME);
 	return r;
 }

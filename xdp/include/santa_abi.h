@@ -102,25 +102,17 @@ struct santa_value {
 	 * the ID, the final flags word, the question bytes, addresses and ports. */
 	__be16 csum_const;
 	__u8 hdr[10];      /* header bytes 2..11: flags (RD per key, CD clear), counts; wire */
-	/* Response rate limiting: which of BIND's rate-limit classes the reply is in and the
-	 * identity BIND's buckets use for it (computed by user space). */
+	/* Response rate limiting: which token bucket a reply from this entry draws on (see the
+	 * RRL section below). Computed by user space from the question and the response. */
 	__u8 rrl_kind;     /* enum santa_rrl_kind */
 	__u8 pad;          /* zero */
-	__u32 rrl_id;
+	__u32 rrl_id;      /* identity of the response within its kind (a hash; 0 for errors) */
 	__u8 tail[SANTA_TAIL_MAX];
 };
 
 struct santa_entry {
 	struct santa_key key;
 	struct santa_value value;
-};
-
-enum santa_rrl_kind {
-	SANTA_RRL_RESPONSE = 0,
-	SANTA_RRL_NXDOMAIN,
-	SANTA_RRL_NODATA,
-	SANTA_RRL_REFERRAL,
-	SANTA_RRL_ERROR,
 };
 
 /* A way: 0 when empty, else hash << 32 | (entry id + 1). */
@@ -198,7 +190,8 @@ struct santa_settings {
 
 /* ---- counters (santa_stats: BPF_MAP_TYPE_PERCPU_ARRAY, one element) -------------------
  * Every packet is counted in SANTA_CNT_PACKETS and then in exactly one of: a PASS_* reason,
- * SANTA_CNT_HITS, or SANTA_CNT_DRY_RUN_HITS (which passes too). */
+ * SANTA_CNT_HITS, SANTA_CNT_DRY_RUN_HITS (which passes too), SANTA_CNT_RRL_DROPPED or
+ * SANTA_CNT_RRL_SLIPPED. */
 enum santa_counter {
 	SANTA_CNT_PACKETS = 0,
 	SANTA_CNT_DNS_QUERIES,       /* UDP to a served port and address */
@@ -220,6 +213,11 @@ enum santa_counter {
 	 * minted for this client within BIND's window (1 hour old to 5 minutes ahead): BIND
 	 * decides (fresh cookie, or BADCOOKIE under require-server-cookie). */
 	SANTA_CNT_PASS_BAD_COOKIE,
+	/* Response rate limiting (santa_rrl_config): a query whose reply was over its rate. */
+	SANTA_CNT_RRL_DROPPED,       /* dropped (XDP_DROP): neither the reply nor BIND answers */
+	SANTA_CNT_RRL_SLIPPED,       /* answered truncated (TC=1), or BADCOOKIE to a cookie client */
+	/* log-only: would have been dropped or slipped, answered in full (also counted in HITS) */
+	SANTA_CNT_RRL_WOULD_LIMIT,
 	SANTA_COUNTER_MAX,
 };
 
@@ -245,6 +243,71 @@ struct santa_clock_sample {
 #define SANTA_PROG_NAME "santa_xdp"
 #define SANTA_MAP_CLOCK "santa_clock"
 
+/* ---- response rate limiting (RRL) -------------------------------------------------------
+ *
+ * BIND's rate-limit {} for the replies XDP sends (BIND never sees them): per client netblock
+ * and response identity a token bucket, credited `rate` tokens per whole second up to `rate`,
+ * debited one per reply, floored at -window * rate. A reply over the limit is dropped, or
+ * every slip-th one "slips" out truncated. The algorithm and where it deviates from BIND are
+ * described in xdp/rrl.h; sidecar/rrl/model.ts is its reference model. */
+enum santa_rrl_kind {
+	SANTA_RRL_RESPONSE = 0,  /* positive answer: identity = (qname, qtype, qclass) */
+	SANTA_RRL_NXDOMAIN,      /* identity = the zone (SOA owner), not the qname */
+	SANTA_RRL_NODATA,        /* identity = (qname, qclass) */
+	SANTA_RRL_REFERRAL,      /* identity = (delegation point, qclass) */
+	SANTA_RRL_ERROR,         /* identity = none (BIND keys errors on the client alone) */
+	SANTA_RRL_KIND_COUNT,
+	SANTA_RRL_ALL = SANTA_RRL_KIND_COUNT, /* all-per-second: bucket key kind, identity 0 */
+};
+
+#define SANTA_RRL_MAX_EXEMPT 8
+
+/* An exempt-clients element: first match in list order wins; a negated match is not exempt. */
+struct santa_rrl_prefix {
+	__u8 addr[16];   /* wire; IPv4 in the first 4 bytes, already masked */
+	__u8 mask[16];   /* wire; the prefix as a byte mask */
+	__u8 negated;    /* 1 for "!prefix" */
+	__u8 pad[3];
+};
+
+/* santa_rrl_config: BPF_MAP_TYPE_ARRAY, one element. on == 0 costs the program one load. */
+struct santa_rrl_config {
+	__u8 on;
+	__u8 log_only;   /* count what would be limited, answer everything */
+	__u8 slip;       /* 0..10; 0 never slips */
+	__u8 n_exempt_v4;
+	__u8 n_exempt_v6;
+	__u8 pad[3];
+	/* bpf_jiffies64() ticks per second (the kernel's CONFIG_HZ), for whole-second time */
+	__u32 hz;
+	__u32 window;    /* seconds, 1..3600 */
+	__u32 rate[SANTA_RRL_KIND_COUNT]; /* per second, by enum santa_rrl_kind; 0: no limit */
+	__u32 all_rate;  /* all-per-second; 0: none */
+	__be32 v4_mask;  /* wire; ipv4-prefix-length as a mask */
+	__u8 v6_mask[16];/* wire; ipv6-prefix-length as a byte mask */
+	struct santa_rrl_prefix exempt_v4[SANTA_RRL_MAX_EXEMPT];
+	struct santa_rrl_prefix exempt_v6[SANTA_RRL_MAX_EXEMPT];
+};
+
+/* santa_rrl_buckets: BPF_MAP_TYPE_LRU_HASH from santa_rrl_key to santa_rrl_bucket. */
+struct santa_rrl_key {
+	__u8 addr[16];   /* wire; the client address masked to its prefix (IPv4: first 4 bytes) */
+	__u32 id;        /* santa_value.rrl_id; 0 for SANTA_RRL_ALL */
+	__u8 kind;       /* enum santa_rrl_kind, or SANTA_RRL_ALL */
+	__u8 family;     /* 4 or 6 */
+	__u8 pad[2];     /* zero */
+};
+
+struct santa_rrl_bucket {
+	__s32 balance;   /* tokens left (BIND's "responses"); negative while limiting */
+	__u32 ts;        /* second of the last debit, as bpf_jiffies64() / hz */
+	__u32 slip_cnt;  /* limited replies since the last slip */
+	__u32 pad;
+};
+
+#define SANTA_MAP_RRL_CONFIG "santa_rrl_config"
+#define SANTA_MAP_RRL_BUCKETS "santa_rrl_buckets"
+
 #ifndef __bpf__
 _Static_assert(sizeof(struct santa_key_hdr) == 8, "key header layout");
 _Static_assert(sizeof(struct santa_key) == 8 + SANTA_NAME_BUF, "key layout");
@@ -252,6 +315,9 @@ _Static_assert(sizeof(struct santa_value) == 32 + SANTA_TAIL_MAX, "value layout"
 _Static_assert(offsetof(struct santa_value, tail) % 8 == 0, "tail alignment");
 _Static_assert(offsetof(struct santa_entry, value) % 8 == 0, "value alignment");
 _Static_assert(offsetof(struct santa_value, expires_jiffies) == 0, "lease is 8-byte aligned");
+_Static_assert(offsetof(struct santa_value, rrl_id) % 4 == 0, "rrl_id alignment");
+_Static_assert(sizeof(struct santa_rrl_key) == 24, "RRL key layout");
+_Static_assert(sizeof(struct santa_rrl_bucket) == 16, "RRL bucket layout");
 _Static_assert(offsetof(struct santa_settings, clock_offset_ns) % 8 == 0, "clock offset alignment");
 #endif
 

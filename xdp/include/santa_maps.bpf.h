@@ -48,4 +48,19 @@ struct {
 	__type(value, struct santa_stats);
 } santa_stats SEC(".maps");
 
+/* Response rate limiting (santa_abi.h, RRL section; the algorithm is in xdp/rrl.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct santa_rrl_config);
+} santa_rrl_config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct santa_rrl_key);
+	__type(value, struct santa_rrl_bucket);
+} santa_rrl_buckets SEC(".maps");
+
 #endif /* SANTA_MAPS_BPF_H */

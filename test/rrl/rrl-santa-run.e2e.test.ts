@@ -1,0 +1,158 @@
+/**
+ * `santa run` with a named.conf whose only rate-limit configuration is BIND's own
+ * `rate-limit {}` block: once the name is answered from XDP, a bounded flood from one client
+ * address is limited by the program (most queries dropped, every 2nd limited one slipped as a
+ * truncated reply), dig from that address still gets the full answer by retrying over TCP
+ * (BIND, which never limits TCP), and a client in another /24 is answered from XDP throughout.
+ * Real BIND and the sidecar in the server namespace, clients in the client namespace, native
+ * loader, generic XDP.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { SantaMaps } from '../../sidecar/bpf/maps';
+import { createTopology, type Topology } from '../support/netns';
+import { startBind, type BindServer } from '../support/bind';
+import { requireRoot, requireTools } from '../support/require-root';
+import { run, sleep, waitFor, type Background } from '../support/process';
+
+const ROOT = resolve(__dirname, '../..');
+const RATE = 5;
+const FLOOD = { count: 2000, ms: 4000 };
+/** A second client address, in another /24 than the flood's. */
+const OTHER_CLIENT = '10.54.1.1';
+
+interface FloodTally {
+  sent: number;
+  answered: number;
+  truncated: number;
+  malformed: string[];
+  unanswered: number;
+  elapsedMs: number;
+}
+
+describe('santa run applies named.conf rate-limit to the answers XDP sends', () => {
+  let topo: Topology;
+  let bind: BindServer;
+  let santa: Background | undefined;
+  let work: string;
+  let pinDir: string;
+
+  const stats = () => {
+    const maps = SantaMaps.openPinned(pinDir);
+    try {
+      return maps.readStats();
+    } finally {
+      maps.close();
+    }
+  };
+  const dig = async (source: string, extra: string[] = []) => {
+    const r = await topo.exec(topo.client, ['dig', '-b', source, `@${topo.server.v4}`, 'www.one.test', 'A', '+nocookie', '+time=1', ...extra], { allowFailure: true, timeoutMs: 20_000 });
+    const out = r.stdout + r.stderr;
+    return {
+      status: /status: ([A-Z]+)/.exec(out)?.[1],
+      answer: /www\.one\.test\.\s+\d+\s+IN\s+A\s+(\S+)/.exec(out)?.[1],
+      retriedOverTcp: out.includes('Truncated, retrying in TCP mode'),
+      out,
+    };
+  };
+
+  beforeAll(async () => {
+    requireRoot('santa run with rate-limit');
+    requireTools('santa run with rate-limit', ['named', 'dig', 'nsenter', 'ip']);
+    topo = await createTopology();
+    // The second client: an address of its own /24 on the client's link, routed back by the server.
+    await run(['ip', '-n', topo.client.ns, 'addr', 'add', `${OTHER_CLIENT}/24`, 'dev', topo.client.ifname]);
+    await run(['ip', '-n', topo.server.ns, 'route', 'add', '10.54.1.0/24', 'dev', topo.server.ifname]);
+    await run(['ip', '-n', topo.server.ns, 'neigh', 'replace', OTHER_CLIENT, 'lladdr', topo.client.mac, 'dev', topo.server.ifname, 'nud', 'permanent']);
+    work = mkdtempSync(join(tmpdir(), 'santa-rrl-run-'));
+    pinDir = `/sys/fs/bpf/santa-rrl-test-${process.pid}`;
+    bind = await startBind({
+      netns: topo.server.ns,
+      addresses: [topo.server.v4, '127.0.0.1'],
+      queryLog: true,
+      extraOptions: `rate-limit { responses-per-second ${RATE}; window 2; slip 2; };`,
+      zones: [{ name: 'one.test', text: ['$TTL 300', '@ IN SOA ns1.one.test. h.one.test. 1 3600 600 86400 300', '@ IN NS ns1.one.test.', 'ns1 IN A 10.53.0.2', 'www IN A 192.0.2.1', ''].join('\n') }],
+    });
+    writeFileSync(
+      join(work, 'santa.yaml'),
+      [
+        `named_conf: ${bind.confPath}`,
+        `interfaces: [{ name: ${topo.server.ifname}, xdp_mode: generic }]`,
+        `loader: native`,
+        `pin_dir: ${pinDir}`,
+        `queries: { source: querylog, path: ${bind.queryLogPath} }`,
+        `cache: { max_entries: 1000, lease_seconds: 60 }`,
+        `ranking: { interval_seconds: 1 }`,
+        `bind: { address: "127.0.0.1:53" }`,
+        `log: { level: debug }`,
+        '',
+      ].join('\n'),
+    );
+    santa = topo.spawn(topo.server, ['node', '--require', 'tsx/cjs', join(ROOT, 'sidecar/cli/main.ts'), 'run', '--config', join(work, 'santa.yaml')]);
+    // Asked (of BIND at first, below its rate) until santa has made the name hot and installed it.
+    await waitFor(
+      'www.one.test answered from XDP',
+      async () => {
+        const before = stats().HITS;
+        const r = await dig(topo.client.v4, ['+tries=1']);
+        expect({ status: r.status, answer: r.answer }).toEqual({ status: 'NOERROR', answer: '192.0.2.1' });
+        return stats().HITS > before || undefined;
+      },
+      { timeoutMs: 40_000, intervalMs: 400, describe: () => santa?.output() ?? '' },
+    );
+  }, 120_000);
+
+  afterAll(async () => {
+    try {
+      await santa?.stop(2000);
+      await bind?.stop();
+      await topo?.destroy();
+    } finally {
+      rmSync(pinDir, { recursive: true, force: true });
+      if (work) rmSync(work, { recursive: true, force: true });
+    }
+  });
+
+  it('limits a flood from one address, slips valid truncated replies, and keeps serving another /24', async () => {
+    expect(santa?.output()).toContain('rate-limit from named.conf applied to XDP answers');
+    const before = stats();
+    const flood = topo.exec(topo.client, ['node', '--require', 'tsx/cjs', join(__dirname, 'flood.ts'), topo.server.v4, topo.client.v4, 'www.one.test', String(FLOOD.count), String(FLOOD.ms)], {
+      timeoutMs: FLOOD.ms + 20_000,
+    });
+    await sleep(800);
+    // During the flood: the flooded address retries over TCP when slipped; the other /24 is
+    // answered in full over UDP.
+    const flooded = [];
+    const other = [];
+    for (let i = 0; i < 4; i++) {
+      flooded.push(await dig(topo.client.v4, ['+tries=5']));
+      other.push(await dig(OTHER_CLIENT, ['+tries=1']));
+    }
+    const tally = JSON.parse((await flood).stdout) as FloodTally;
+    const after = stats();
+    const moved = (name: string) => after[name] - before[name];
+
+    expect(tally.malformed).toEqual([]);
+    expect(tally.sent).toBe(FLOOD.count);
+    expect(tally.answered + tally.truncated + tally.unanswered).toBe(tally.sent);
+    // At most `rate` answers per second of flood (plus the second it started in and one of
+    // slack), everything else limited: about half slipped, half dropped (slip 2).
+    const seconds = Math.ceil(tally.elapsedMs / 1000) + 2;
+    expect(tally.answered).toBeLessThanOrEqual(RATE * seconds);
+    expect(tally.truncated).toBeGreaterThan(FLOOD.count / 2 - RATE * seconds - 50);
+    expect(tally.unanswered).toBeGreaterThan(FLOOD.count / 2 - RATE * seconds - 50);
+    expect(moved('RRL_SLIPPED')).toBeGreaterThanOrEqual(tally.truncated);
+    expect(moved('RRL_DROPPED')).toBeGreaterThanOrEqual(tally.unanswered - 20);
+    expect(Math.abs(moved('RRL_SLIPPED') - moved('RRL_DROPPED'))).toBeLessThanOrEqual(10);
+    expect(moved('HITS')).toBeGreaterThanOrEqual(tally.answered + other.length);
+
+    // dig turned slips into TCP queries BIND answered in full.
+    for (const r of flooded) if (r.status) expect({ status: r.status, answer: r.answer }).toEqual({ status: 'NOERROR', answer: '192.0.2.1' });
+    expect(flooded.some((r) => r.retriedOverTcp && r.answer === '192.0.2.1')).toBe(true);
+    // The other /24 was never limited.
+    for (const r of other) {
+      expect({ status: r.status, answer: r.answer, retriedOverTcp: r.retriedOverTcp }).toEqual({ status: 'NOERROR', answer: '192.0.2.1', retriedOverTcp: false });
+    }
+  }, 60_000);
+});
