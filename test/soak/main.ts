@@ -34,16 +34,18 @@ async function main(): Promise<number> {
     return 2;
   }
   const abort = new AbortController();
+  // Ctrl-C reaches this process twice (from the terminal's process group and relayed by tsx):
+  // every signal after the first is ignored, so that the clean-up is never cut short.
   const onSignal = (sig: string) => {
+    if (abort.signal.aborted) return;
     process.stderr.write(`soak: ${sig}, cleaning up\n`);
     abort.abort();
   };
-  process.once('SIGINT', () => onSignal('SIGINT'));
-  process.once('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
   try {
     const report = await runSoak({ ...options, abort: abort.signal, progress: (line) => process.stderr.write(line + '\n') });
     process.stdout.write(formatReport(report));
-    if (report.kept) process.stdout.write(`\nlogs and zone files: ${report.workDir}\n`);
     return soakFailures(report).length > 0 ? 1 : 0;
   } catch (e) {
     process.stderr.write(`soak failed: ${(e as Error).stack ?? String(e)}\n`);

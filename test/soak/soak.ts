@@ -6,14 +6,14 @@
  * to see whether the entries installed before come back. Returns a SoakReport (report.ts prints
  * it); everything it starts is stopped and removed on every path, also when `abort` fires.
  */
-import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
+import { cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
 import { machine, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { SantaMaps } from '../../sidecar/bpf/maps';
 import { startBind, type BindServer } from '../support/bind';
 import { createTopology, type Topology } from '../support/netns';
-import { pidAlive, run, waitFor, type Background } from '../support/process';
+import { GiveUp, pidAlive, run, waitFor, type Background } from '../support/process';
 import { requireRoot, requireTools } from '../support/require-root';
 import { pinnedStats } from '../support/santa-maps';
 import type { ClientOptions, ClientResult, WrongAnswer } from './client';
@@ -109,7 +109,7 @@ type EntryStamp = Map<string, bigint>;
 function pinnedEntries(pinDir: string): EntryStamp {
   const maps = SantaMaps.openPinned(pinDir);
   try {
-    return new Map(maps.entries().map((e) => [`${e.key.name.toString('hex')}/${e.key.qtype}/${e.key.qclass}/${e.key.flags}`, e.value.expiresNs]));
+    return new Map(maps.entries().map((e) => [`${e.key.name.toString('hex')}/${e.key.qtype}/${e.key.qclass}/${e.key.flags}`, e.value.expiresJiffies]));
   } finally {
     maps.close();
   }
@@ -171,7 +171,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       }
     });
     await waitFor(`santa run #${n} to serve /metrics`, async () => {
-      if (bg.hasExited()) throw new Error('santa run exited');
+      if (o.abort?.aborted) throw new GiveUp('aborted by a signal');
+      if (bg.hasExited()) throw new GiveUp('santa run exited');
       return (await curlMetrics()) ? true : undefined;
     }, { timeoutMs: 60_000, intervalMs: 300, describe: () => bg.output() });
     inst.upMs = Date.now();
@@ -358,6 +359,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     });
     const clientProc = client;
     await waitFor('the soak client to start its load', async () => {
+      if (o.abort?.aborted) throw new GiveUp('aborted by a signal');
       if (clientProc.hasExited()) throw new Error(`the client exited: ${clientError ?? clientProc.output()}`);
       return clientStarted || undefined;
     }, { timeoutMs: 60_000, intervalMs: 20 });
@@ -419,12 +421,18 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       santa.expectedExit = true;
       await santa.bg.stop(3000);
     }
+    const failed = report.client === undefined || soakFailures(report).length > 0;
+    report.kept = o.keep === true || (failed && !o.abort?.aborted);
+    if (report.kept && bind) {
+      // BIND's side of the story goes with Santa's logs (bind.stop() removes its directory).
+      cpSync(join(bind.workDir, 'zones'), join(work, 'zones'), { recursive: true });
+      for (const f of [bind.logPath, bind.queryLogPath]) if (existsSync(f)) cpSync(f, join(work, basename(f)));
+    }
     await bind?.stop();
     await topo?.destroy();
     for (const l of logs) if (!l.writableEnded) l.end();
     rmSync(pinDir, { recursive: true, force: true });
-    const failed = report.client === undefined || soakFailures(report).length > 0;
-    report.kept = o.keep === true || failed;
-    if (!report.kept) rmSync(work, { recursive: true, force: true });
+    if (report.kept) say(`logs and zone files kept in ${work}`);
+    else rmSync(work, { recursive: true, force: true });
   }
 }
