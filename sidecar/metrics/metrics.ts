@@ -42,6 +42,11 @@ export interface XdpCounters {
   dryRunHits: number;
   txBytes: number;
   pass: Partial<Record<PassReason, number>>;
+  /** Response rate limiting: replies dropped, replies slipped (sent truncated), and replies that
+   * would have been limited under log-only (and were answered). */
+  rrlDropped?: number;
+  rrlSlipped?: number;
+  rrlWouldLimit?: number;
 }
 
 export interface CacheSnapshot {
@@ -163,13 +168,15 @@ export function createMetrics(provider: SnapshotProvider, options: MetricsOption
 
   family(
     'santa_xdp_packets_total',
-    'Packets seen by the XDP program, by result (tx: answered from the cache; pass: handed to the kernel and BIND) and reason',
+    'Packets seen by the XDP program, by result (tx: answered from the cache; pass: handed to the kernel and BIND; drop: dropped by rate limiting) and reason',
     'counter',
     () => {
       const x = xdpSnapshot;
       if (!x) return [];
       return [
         { labels: { result: 'tx', reason: 'hit' }, value: x.hits },
+        { labels: { result: 'tx', reason: 'rrl_slip' }, value: x.rrlSlipped ?? 0 },
+        { labels: { result: 'drop', reason: 'rrl_drop' }, value: x.rrlDropped ?? 0 },
         { labels: { result: 'pass', reason: 'dry_run_hit' }, value: x.dryRunHits },
         ...PASS_REASONS.map((reason) => ({ labels: { result: 'pass', reason }, value: x.pass[reason] ?? 0 })),
       ];
@@ -177,6 +184,9 @@ export function createMetrics(provider: SnapshotProvider, options: MetricsOption
   );
   family('santa_xdp_dns_queries_total', 'UDP packets to a served DNS port and address seen by the XDP program', 'counter', () =>
     one(xdpSnapshot?.dnsQueries),
+  );
+  family('santa_rrl_would_limit_total', 'Replies rate limiting would have dropped or slipped under log-only (they were answered)', 'counter', () =>
+    one(xdpSnapshot?.rrlWouldLimit),
   );
   family('santa_xdp_tx_bytes_total', 'Bytes of the reply frames the XDP program sent', 'counter', () => one(xdpSnapshot?.txBytes));
   family('santa_cache_hits_total', 'DNS queries answered from the cache by XDP', 'counter', () => one(xdpSnapshot?.hits));

@@ -315,7 +315,17 @@ function xdpCounters(stats: Record<string, number>): XdpCounters {
   for (const [name, value] of Object.entries(stats)) {
     if (name.startsWith('PASS_')) pass[name.slice(5).toLowerCase() as PassReason] = value;
   }
-  return { packets: stats.PACKETS, dnsQueries: stats.DNS_QUERIES, hits: stats.HITS, dryRunHits: stats.DRY_RUN_HITS, txBytes: stats.TX_BYTES, pass };
+  return {
+    packets: stats.PACKETS,
+    dnsQueries: stats.DNS_QUERIES,
+    hits: stats.HITS,
+    dryRunHits: stats.DRY_RUN_HITS,
+    txBytes: stats.TX_BYTES,
+    pass,
+    rrlDropped: stats.RRL_DROPPED,
+    rrlSlipped: stats.RRL_SLIPPED,
+    rrlWouldLimit: stats.RRL_WOULD_LIMIT,
+  };
 }
 
 /** Runs the configured reload command for one zone (no shell: arguments split on spaces). */
