@@ -21,11 +21,22 @@
  * - Names compressed exactly as BIND's compressor does (wire.ts); the answer owner keeps the
  *   zone's case, so a question in another case (0x20) is not pointed at.
  */
-import { NAME_DATA, NAME_DELEGATION, NAME_DNAME, NAME_ENT, NAME_WILDCARD, Zone, RRset } from '../zone/model';
-import { isSubdomainWire, wireNameLength } from '../zone/name-table';
-import { nameFromWire, nameKey, nameToWire, parseName } from '../zone/name';
-import { T, classCode, typeCode } from '../zone/types';
-import { MessageWriter, nameWire, WireRR } from './wire';
+import * as model from '../zone/model';
+import type { Zone, RRset } from '../zone/model';
+import * as wireNames from '../zone/name-table';
+import * as names from '../zone/name';
+import * as types from '../zone/types';
+import { MessageWriter, nameWire } from './wire';
+
+/*
+ * Module-local copies of what each build uses from other modules: when TypeScript runs through
+ * esbuild's CommonJS output (tsx, the benchmarks), every imported binding is read through a
+ * getter, which costs more than the work here. tsc's output does not need it.
+ */
+const { NAME_DATA, NAME_DELEGATION, NAME_DNAME, NAME_ENT, NAME_WILDCARD } = model;
+const { isSubdomainWire, wireNameLength } = wireNames;
+const { nameFromWire, nameKey, nameToWire, parseName } = names;
+const { T, classCode, typeCode } = types;
 
 export type MinimalResponses = 'yes' | 'no' | 'no-auth' | 'no-auth-recursive';
 
@@ -84,27 +95,32 @@ const UNCACHED_TYPES = new Map<number, string>([
 
 const MAX_CHAIN = 16;
 
-/** One owner name in a section with its RRsets in the order they were added, as BIND keeps them. */
-interface NameEntry {
-  key: string;
-  sets: { set: RRset; owner: string; ttl: number }[];
-}
-
-/** A message holds a handful of names and RRsets: linear scans beat Maps and keyed strings here. */
+/**
+ * The RRsets of one section in rendering order: grouped by owner name in the order names first
+ * appeared, each name's RRsets in the order they were added (as BIND keeps them). A message
+ * holds a handful, so parallel arrays and linear scans beat Maps and per-entry objects.
+ */
 class Section {
-  readonly names: NameEntry[] = [];
+  readonly sets: RRset[] = [];
+  readonly owners: string[] = [];
+  readonly keys: string[] = [];
+  readonly ttls: number[] = [];
 
   add(set: RRset, owner: string, key: string, ttl: number): void {
-    let entry = this.names.find((e) => e.key === key);
-    if (!entry) {
-      entry = { key, sets: [] };
-      this.names.push(entry);
+    let at = this.keys.lastIndexOf(key);
+    if (at < 0) at = this.keys.length;
+    else at++;
+    if (at === this.keys.length) {
+      this.sets.push(set);
+      this.owners.push(owner);
+      this.keys.push(key);
+      this.ttls.push(ttl);
+    } else {
+      this.sets.splice(at, 0, set);
+      this.owners.splice(at, 0, owner);
+      this.keys.splice(at, 0, key);
+      this.ttls.splice(at, 0, ttl);
     }
-    entry.sets.push({ set, owner, ttl });
-  }
-
-  get empty(): boolean {
-    return this.names.length === 0;
   }
 }
 
@@ -131,23 +147,34 @@ class Message {
     return false;
   }
 
-  /** RRs of a section in BIND's rendering order. */
-  records(section: Section, preferredGlue?: number): WireRR[] {
-    const out: WireRR[] = [];
+  /** How many RRs a section holds. */
+  count(section: Section): number {
+    let n = 0;
+    for (const set of section.sets) n += set.rdata.length;
+    return n;
+  }
+
+  /** Writes the RRs of a section in BIND's rendering order. */
+  render(w: MessageWriter, section: Section, preferredGlue?: number): void {
+    const n = section.sets.length;
     if (preferredGlue === undefined) {
-      for (const entry of section.names) for (const e of entry.sets) this.emit(e, out);
-      return out;
+      for (let i = 0; i < n; i++) this.emit(w, section, i);
+      return;
     }
     // The additional section goes out in passes (BIND's dns_message_rendersection): the
     // preferred address type, then the other one, then DNSSEC records, then everything else.
     for (let pass = 4; pass >= 1; pass--) {
-      for (const entry of section.names) for (const e of entry.sets) if (renderPass(e.set.type, preferredGlue) === pass) this.emit(e, out);
+      for (let i = 0; i < n; i++) if (renderPass(section.sets[i].type, preferredGlue) === pass) this.emit(w, section, i);
     }
-    return out;
   }
 
-  private emit(e: NameEntry['sets'][number], out: WireRR[]): void {
-    for (const rdata of e.set.rdata) out.push({ name: e.owner, type: e.set.type, class: this.cls, ttl: e.ttl, rdata });
+  private emit(w: MessageWriter, section: Section, i: number): void {
+    const set = section.sets[i];
+    const owner = section.owners[i];
+    // The RRset's own wire name serves when it goes out under its own owner (not a wildcard's).
+    const wire = owner === set.name ? set.wire : undefined;
+    const ttl = section.ttls[i];
+    for (const rdata of set.rdata) w.record(owner, set.type, this.cls, ttl, rdata, wire);
   }
 }
 
@@ -245,7 +272,7 @@ export function buildResponse(zone: Zone, question: ResponseQuestion, bits: Quer
   // named answers (C)DS and (C)DNSKEY questions minimally: no NS in authority, no additional.
   const keyQuestion = qtype === T.DS || qtype === T.CDS || qtype === T.DNSKEY || qtype === T.CDNSKEY;
   // Additional processing only ever adds to the additional section: the answer can be walked as is.
-  if (!keyQuestion) for (const entry of msg.answer.names) for (const e of entry.sets) additionalFor(zone, msg, e.set);
+  if (!keyQuestion) for (const set of msg.answer.sets) additionalFor(zone, msg, set);
   const omitAuthority = keyQuestion || server.minimalResponses === 'yes' || server.minimalResponses === 'no-auth' || (server.minimalResponses === 'no-auth-recursive' && bits.rd);
   if (addAuthorityNs && !omitAuthority && !msg.has(zone.origin, T.NS)) {
     msg.add(msg.authority, zone.apexNs);
@@ -254,27 +281,28 @@ export function buildResponse(zone: Zone, question: ResponseQuestion, bits: Quer
   // minimal-responses yes still sends the addresses of the servers in an NS answer (seen with
   // named 9.18), and referral glue; other additional data goes.
   const keepAdditional = server.minimalResponses !== 'yes' || kind === 'referral' || qtype === T.NS;
-  const additional = keepAdditional ? msg.records(msg.additional, bits.family === 6 ? T.AAAA : T.A) : [];
-  const answer = msg.records(msg.answer);
-  const authority = msg.records(msg.authority);
 
   let flags = 0x8000; // QR; opcode QUERY
   if (aa) flags |= 0x0400;
   if (bits.rd) flags |= 0x0100;
   if (bits.cd) flags |= 0x0010;
   flags |= rcode;
-  const w = new MessageWriter();
-  w.header(0, flags, [1, answer.length, authority.length, additional.length + (bits.edns ? 1 : 0)]);
+  const w = writer;
+  w.reset();
+  w.header(0, flags, [1, msg.count(msg.answer), msg.count(msg.authority), (keepAdditional ? msg.count(msg.additional) : 0) + (bits.edns ? 1 : 0)]);
   w.question(qname, qtype, qclass);
-  for (const rr of answer) w.rr(rr);
-  for (const rr of authority) w.rr(rr);
-  for (const rr of additional) w.rr(rr);
+  msg.render(w, msg.answer);
+  msg.render(w, msg.authority);
+  if (keepAdditional) msg.render(w, msg.additional, bits.family === 6 ? T.AAAA : T.A);
   if (bits.edns) w.opt(server.ednsUdpSize, bits.do);
   const maxUdp = server.maxUdpSize ?? 1232;
   const limit = bits.edns ? Math.min(maxUdp, Math.max(512, bits.udpSize ?? maxUdp)) : 512;
   if (w.size > limit) return refuse(`response is ${w.size} bytes, more than the ${limit} bytes BIND sends over UDP here (it would trim or truncate)`);
-  return { cacheable: true, wire: w.done(), rcode, authoritative: aa, kind: kind ?? 'answer', limit };
+  return { cacheable: true, wire: w.copy(), rcode, authoritative: aa, kind: kind ?? 'answer', limit };
 }
+
+/** Messages are rendered one at a time: one writer serves them all (its bytes are copied out). */
+const writer = new MessageWriter();
 
 function refuse(reason: string): BuiltResponse {
   return { cacheable: false, reason };
@@ -361,40 +389,63 @@ function fromNode(rrsets: ReadonlyMap<number, RRset>, owner: string, qtype: numb
  * SRV RRset (and its targets' addresses), with an A flag the replacement's addresses.
  */
 function additionalFor(zone: Zone, msg: Message, set: RRset): void {
-  for (const rdata of set.rdata) {
-    switch (set.type) {
-      case T.NS:
-      case T.MB:
-      case T.MD:
-      case T.MF:
-        addTargetAddresses(zone, msg, rdata, 0, false);
-        break;
-      case T.MX:
-      case T.AFSDB:
-      case T.RT:
-      case T.KX:
-        addTargetAddresses(zone, msg, rdata, 2, false);
-        break;
-      case T.SRV:
-        addTargetAddresses(zone, msg, rdata, 6, false);
-        break;
-      case T.SVCB:
-      case T.HTTPS:
-        // 9.18 adds the target's addresses, and nothing for "." (later versions do more).
-        if (rdata[2] !== 0) addTargetAddresses(zone, msg, rdata, 2, false);
-        break;
-      case T.NAPTR: {
-        let at = 4;
-        const flags = rdata.subarray(at + 1, at + 1 + rdata[at]).toString('latin1');
-        for (let i = 0; i < 3; i++) at += rdata[at] + 1;
-        const first = /[sSaA]/.exec(flags)?.[0];
-        if (first === 's' || first === 'S') addTargetSrv(zone, msg, rdata, at);
-        else if (first === 'a' || first === 'A') addTargetAddresses(zone, msg, rdata, at, false);
-        break;
-      }
-      default:
-        return;
+  if (set.type === T.NAPTR) {
+    for (const rdata of set.rdata) {
+      let at = 4;
+      const flags = rdata.subarray(at + 1, at + 1 + rdata[at]).toString('latin1');
+      for (let i = 0; i < 3; i++) at += rdata[at] + 1;
+      const first = /[sSaA]/.exec(flags)?.[0];
+      if (first === 's' || first === 'S') addTargetSrv(zone, msg, rdata, at);
+      else if (first === 'a' || first === 'A') addAll(msg, targetAddresses(zone, rdata, at, false));
     }
+    return;
+  }
+  if (TARGET_AT.has(set.type)) addAll(msg, setTargets(zone, set, false));
+}
+
+/** Where the target name sits in the RDATA of the types whose targets get addresses. */
+const TARGET_AT = new Map<number, number>([
+  [T.NS, 0], [T.MB, 0], [T.MD, 0], [T.MF, 0],
+  [T.MX, 2], [T.AFSDB, 2], [T.RT, 2], [T.KX, 2],
+  [T.SRV, 6],
+  [T.SVCB, 2], [T.HTTPS, 2],
+]);
+
+/** An address RRset to add for a target name, with the owner it goes out under. */
+interface AddressData {
+  set: RRset;
+  owner: string;
+}
+
+/**
+ * The address RRsets for all targets of an RRset, by whether glue below a zone cut counts:
+ * the zone is immutable and the same NS/MX/SRV RRsets come back answer after answer. Entries
+ * go with the RRset objects (built with their node, dropped with it).
+ */
+const targetMemo = [new WeakMap<RRset, readonly AddressData[]>(), new WeakMap<RRset, readonly AddressData[]>()];
+
+function setTargets(zone: Zone, set: RRset, glueOk: boolean): readonly AddressData[] {
+  const memo = targetMemo[glueOk ? 1 : 0];
+  let data = memo.get(set);
+  if (data === undefined) {
+    const at = TARGET_AT.get(set.type) ?? 0;
+    const all: AddressData[] = [];
+    for (const rdata of set.rdata) {
+      // SVCB/HTTPS: 9.18 adds the target's addresses, and nothing for "." (later versions do more).
+      if ((set.type === T.SVCB || set.type === T.HTTPS) && rdata[2] === 0) continue;
+      all.push(...targetAddresses(zone, rdata, at, glueOk));
+    }
+    data = all;
+    memo.set(set, data);
+  }
+  return data;
+}
+
+/** Adds address RRsets not yet in the message (each name and type goes in once). */
+function addAll(msg: Message, data: readonly AddressData[]): void {
+  for (const { set, owner } of data) {
+    if (msg.has(owner, set.type)) continue;
+    msg.add(msg.additional, set, owner);
   }
 }
 
@@ -410,14 +461,13 @@ function addTargetSrv(zone: Zone, msg: Message, src: Buffer, start: number): voi
 }
 
 function addAddresses(zone: Zone, msg: Message, ns: RRset, glueOk: boolean): void {
-  for (const rdata of ns.rdata) addTargetAddresses(zone, msg, rdata, 0, glueOk);
+  addAll(msg, setTargets(zone, ns, glueOk));
 }
 
-/** The A and AAAA RRsets of the target name at `start` in `src` (or of the wildcard that covers it). */
-function addTargetAddresses(zone: Zone, msg: Message, src: Buffer, start: number, glueOk: boolean): void {
+function targetAddresses(zone: Zone, src: Buffer, start: number, glueOk: boolean): readonly AddressData[] {
   const length = wireNameLength(src, start);
-  if (!isSubdomainWire(src, start, length, zone.originWire)) return;
-  if (!glueOk && belowCut(zone, src, start, length)) return;
+  if (!isSubdomainWire(src, start, length, zone.originWire)) return [];
+  if (!glueOk && belowCut(zone, src, start, length)) return [];
   const end = start + length;
   const id = zone.findName(src, start, length);
   const flags = id < 0 ? 0 : zone.nameFlags(id);
@@ -435,14 +485,13 @@ function addTargetAddresses(zone: Zone, msg: Message, src: Buffer, start: number
       break;
     }
   }
-  if (!rrsets) return;
+  if (!rrsets) return [];
+  const out: AddressData[] = [];
   for (const type of ADDRESS_TYPES) {
     const set = rrsets.get(type);
-    if (!set) continue;
-    const name = owner ?? set.name;
-    if (msg.has(name, type)) continue;
-    msg.add(msg.additional, set, name);
+    if (set) out.push({ set, owner: owner ?? set.name });
   }
+  return out;
 }
 
 const ADDRESS_TYPES = [T.A, T.AAAA];

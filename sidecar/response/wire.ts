@@ -6,7 +6,10 @@
  */
 import { ByteWriter } from '../zone/bytes';
 import { nameToWire } from '../zone/name';
-import { COMPRESSIBLE_RDATA, T } from '../zone/types';
+import * as types from '../zone/types';
+
+// Module-local copies: under esbuild's CommonJS output (tsx) imported bindings are getters.
+const { COMPRESSIBLE_RDATA, T } = types;
 
 export interface WireRR {
   name: string;
@@ -58,14 +61,15 @@ export class MessageWriter {
    * the message offset they were written at. A message holds a few dozen at most, so a scan
    * beats hashing.
    */
-  private readonly tableSrc: Buffer[] = [];
-  private readonly tableStart: number[] = [];
-  private readonly tableLength: number[] = [];
-  private readonly tableOffset: number[] = [];
+  private tableSrc: Uint8Array[] = [];
+  private tableStart: Int32Array = new Int32Array(64);
+  private tableLength: Int32Array = new Int32Array(64);
+  private tableOffset: Int32Array = new Int32Array(64);
+  private tableCount = 0;
 
-  private find(src: Buffer, start: number, length: number): number {
+  private find(src: Uint8Array, start: number, length: number): number {
     // Newest first: BIND puts new entries at the head of its lists.
-    for (let i = this.tableSrc.length - 1; i >= 0; i--) {
+    for (let i = this.tableCount - 1; i >= 0; i--) {
       if (this.tableLength[i] !== length) continue;
       const other = this.tableSrc[i];
       const from = this.tableStart[i];
@@ -76,17 +80,35 @@ export class MessageWriter {
     return -1;
   }
 
-  private remember(src: Buffer, start: number, length: number, offset: number): void {
-    this.tableSrc.push(src);
-    this.tableStart.push(start);
-    this.tableLength.push(length);
-    this.tableOffset.push(offset);
+  private remember(src: Uint8Array, start: number, length: number, offset: number): void {
+    const i = this.tableCount++;
+    if (i === this.tableStart.length) {
+      const grow = (a: Int32Array): Int32Array => {
+        const bigger = new Int32Array(a.length * 2);
+        bigger.set(a);
+        return bigger;
+      };
+      this.tableStart = grow(this.tableStart);
+      this.tableLength = grow(this.tableLength);
+      this.tableOffset = grow(this.tableOffset);
+    }
+    this.tableSrc[i] = src;
+    this.tableStart[i] = start;
+    this.tableLength[i] = length;
+    this.tableOffset[i] = offset;
   }
   private lastName = '';
   private lastWire: Buffer = Buffer.alloc(0);
 
   constructor() {
     this.out.length = 12;
+  }
+
+  /** Starts a new message (the writer can be reused). */
+  reset(): void {
+    this.out.length = 12;
+    this.tableCount = 0;
+    this.lastName = '';
   }
 
   header(id: number, flags: number, counts: [number, number, number, number]): void {
@@ -116,7 +138,7 @@ export class MessageWriter {
    * Writes the uncompressed name found at `start` in `src`; returns where it ends in `src`.
    * Suffixes are compared byte for byte (case-sensitively, as BIND does for responses).
    */
-  nameWire(src: Buffer, start: number, compress: boolean): number {
+  nameWire(src: Uint8Array, start: number, compress: boolean): number {
     let end = start;
     let labelCount = 0;
     while (src[end] !== 0) {
@@ -177,13 +199,19 @@ export class MessageWriter {
   }
 
   rr(rr: WireRR): void {
-    this.name(rr.name, true);
-    this.u16(rr.type);
-    this.u16(rr.class);
-    this.u32(rr.ttl);
+    this.record(rr.name, rr.type, rr.class, rr.ttl, rr.rdata);
+  }
+
+  /** One RR; `ownerWire`, when the caller has it, saves converting the owner name. */
+  record(name: string, type: number, cls: number, ttl: number, rdata: Buffer, ownerWire?: Uint8Array): void {
+    if (ownerWire) this.nameWire(ownerWire, 0, true);
+    else this.name(name, true);
+    this.u16(type);
+    this.u16(cls);
+    this.u32(ttl);
     const lengthAt = this.out.length;
     this.u16(0);
-    this.rdata(rr.type, rr.rdata);
+    this.rdata(type, rdata);
     this.out.setU16(lengthAt, this.out.length - lengthAt - 2);
   }
 
@@ -227,7 +255,16 @@ export class MessageWriter {
     return this.out.length;
   }
 
+  /** The message so far (a view: valid until the writer is reset or written to). */
   done(): Buffer {
     return this.out.view();
+  }
+
+  /** The message so far as a buffer of its own. */
+  copy(): Buffer {
+    const n = this.out.length;
+    const b = Buffer.allocUnsafe(n);
+    this.out.buf.copy(b, 0, 0, n);
+    return b;
   }
 }

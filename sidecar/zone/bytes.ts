@@ -36,8 +36,13 @@ export class ByteWriter {
 
   u32(v: number): void {
     this.ensure(4);
-    this.buf.writeUInt32BE(v >>> 0, this.length);
-    this.length += 4;
+    const b = this.buf;
+    const at = this.length;
+    b[at] = v >>> 24;
+    b[at + 1] = v >>> 16;
+    b[at + 2] = v >>> 8;
+    b[at + 3] = v;
+    this.length = at + 4;
   }
 
   /** Overwrites two bytes already written (a length filled in afterwards). */

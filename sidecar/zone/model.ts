@@ -20,6 +20,8 @@ export interface RRset {
   readonly type: number;
   readonly ttl: number;
   readonly rdata: readonly Buffer[];
+  /** The owner in wire form (same case as `name`), when the zone model made the RRset. */
+  readonly wire?: Buffer;
 }
 
 export interface ZoneNode {
@@ -328,6 +330,7 @@ export class Zone {
   private build(id: number): ZoneNode {
     const s = this.store;
     const name = this.table.text(id);
+    const wire = this.table.wire(id);
     const rrsets = new RRsetMap();
     const byType = new Map<number, { ttl: number; rdata: Buffer[] }>();
     for (const rr of s.records(id)) {
@@ -340,7 +343,7 @@ export class Zone {
       }
       group.rdata.push(s.rdata(rr));
     }
-    for (const [type, group] of byType) rrsets.set(type, Object.freeze({ name, type, ttl: group.ttl, rdata: Object.freeze(sortedUnique(type, group.rdata)) }));
+    for (const [type, group] of byType) rrsets.set(type, Object.freeze({ name, type, ttl: group.ttl, rdata: Object.freeze(sortedUnique(type, group.rdata)), wire }));
     return Object.freeze({ name, rrsets });
   }
 }

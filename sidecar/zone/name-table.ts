@@ -63,8 +63,14 @@ export class NameTable {
    * Open addressing, two words per slot: id + 1 (0 for empty) and the name's hash, side by side
    * so that a probe touches one cache line. The table is at most half full.
    */
-  private slots = new Int32Array(4096);
+  private slots: Int32Array;
   private count = 0;
+
+  constructor(expectedNames = 1024) {
+    let pairs = 2048;
+    while (pairs < 2 * expectedNames) pairs *= 2;
+    this.slots = new Int32Array(2 * pairs);
+  }
 
   get size(): number {
     return this.count;

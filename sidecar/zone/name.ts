@@ -175,28 +175,43 @@ export function wireLength(name: string): number {
   return nameToWire(name).length;
 }
 
+const textScratch = Buffer.alloc(256);
+
 /** Reads an uncompressed name from wire at `offset`; returns the name and the offset after it. */
 export function nameFromWire(buf: Buffer, offset: number): { name: string; end: number } {
-  let out = '';
+  // Common case: every byte prints as itself, and the text is the wire form with each length
+  // byte replaced by a dot, made in one piece (a flat string, not a chain of concatenations).
   let at = offset;
+  let n = 0;
+  let simple = true;
   for (;;) {
     const len = buf[at];
     if (len === undefined) throw new NameError('name runs past the end of its buffer');
     if (len === 0) break;
     if (len > 63) throw new NameError('compressed or invalid label in uncompressed data');
     if (at + 1 + len > buf.length) throw new NameError('name runs past the end of its buffer');
-    let simple = true;
-    for (let i = at + 1; i <= at + len; i++) {
-      if (!plain(buf[i])) {
-        simple = false;
-        break;
+    // Names longer than the scratch (only from malformed data) take the general path.
+    if (n + len + 1 > textScratch.length) simple = false;
+    if (simple) {
+      for (let i = at + 1; i <= at + len; i++) {
+        const c = buf[i];
+        if (!plain(c)) simple = false;
+        textScratch[n++] = c;
       }
+      textScratch[n++] = 0x2e;
     }
-    out += simple ? buf.toString('latin1', at + 1, at + 1 + len) : encodeLabel([...buf.subarray(at + 1, at + 1 + len)]);
+    at += 1 + len;
+  }
+  if (at === offset) return { name: '.', end: at + 1 };
+  if (simple) return { name: textScratch.toString('latin1', 0, n), end: at + 1 };
+  let out = '';
+  at = offset;
+  for (let len = buf[at]; len !== 0; len = buf[at]) {
+    out += encodeLabel([...buf.subarray(at + 1, at + 1 + len)]);
     out += '.';
     at += 1 + len;
   }
-  return { name: out === '' ? '.' : out, end: at + 1 };
+  return { name: out, end: at + 1 };
 }
 
 /** The lookup key: ASCII lower case (RFC 4343). */
