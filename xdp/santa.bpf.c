@@ -37,7 +37,7 @@ struct query {
 	__u32 dns_off;    /* frame offset of the DNS header */
 	__u32 msg_len;    /* DNS message bytes after the header */
 	__u32 name_len;
-	__u32 hash;       /* the key's (santa_hash_*) */
+	__u64 hash;       /* the key's (santa_hash_*) */
 	__u32 limit;      /* the client's UDP payload limit */
 	__u64 qsum;       /* one's-complement partial sum of the question bytes */
 	__be32 v4_src, v4_dst;
@@ -688,13 +688,14 @@ static __always_inline int key_equal(const struct santa_entry *e, const struct s
 }
 
 /* The entry for the query's key: the first way of its two groups holding its hash, then a
- * full key comparison. User space never publishes two keys with one hash in the same two
- * groups, so the first way with the hash is the only candidate. Array lookups are inlined by
+ * full key comparison. User space never publishes two keys with one tag in the same two
+ * groups, so the first way with the tag is the only candidate. Array lookups are inlined by
  * the verifier: no helper call. */
 static __always_inline struct santa_value *lookup(const struct santa_settings *cfg,
 						  struct santa_scratch *s, const struct query *q)
 {
-	__u32 hash = q->hash, mask = cfg->index_mask, id = 0;
+	__u64 hash = q->hash, tag = SANTA_WAY_TAG(hash);
+	__u32 mask = cfg->index_mask, id = 0;
 	__u32 groups[2] = { SANTA_INDEX_GROUP1(hash, mask), SANTA_INDEX_GROUP2(hash, mask) };
 	struct santa_entry *e;
 
@@ -708,8 +709,8 @@ static __always_inline struct santa_value *lookup(const struct santa_settings *c
 		for (int w = 0; w < SANTA_INDEX_WAYS; w++) {
 			__u64 way = grp->way[w];
 
-			if ((__u32)(way >> 32) == hash && (__u32)way != 0) {
-				id = (__u32)way;
+			if (SANTA_WAY_TAG(way) == tag && (way & SANTA_WAY_ID_MASK) != 0) {
+				id = way & SANTA_WAY_ID_MASK;
 				goto found;
 			}
 		}

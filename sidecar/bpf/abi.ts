@@ -20,6 +20,22 @@ export function perCpuStride(valueSize: number): number {
 }
 
 /**
+ * Entry slots for a cache of `maxEntries` questions: an entry whose reply changes is written to
+ * a free slot before the old one is retired, so a full cache needs spare slots to change.
+ */
+export function entrySlotsFor(maxEntries: number): number {
+  if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new RangeError(`a cache holds at least one entry, not ${maxEntries}`);
+  return maxEntries + Math.max(64, Math.ceil(maxEntries / 8));
+}
+
+/** The most questions a santa_entries array of `slots` holds with entrySlotsFor's spare. */
+export function maxEntriesFor(slots: number): number {
+  let n = Math.max(1, Math.floor((slots * 8) / 9));
+  while (n > 1 && entrySlotsFor(n) > slots) n--;
+  return n;
+}
+
+/**
  * Index groups for a cache of `entries`: a power of two with at least twice as many ways as
  * entries, so that a key almost never finds both of its groups full.
  */

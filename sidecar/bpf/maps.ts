@@ -65,6 +65,8 @@ export class SantaMaps {
   private readonly maxEntries: number;
   private readonly groups: number;
   private readonly ways: number;
+  /** The entry-id bits of an index way; the rest is the key's hash tag. */
+  private readonly idMask: bigint;
   private seed = 0;
   /** What this handle last published in each way (host-order u64s). */
   private readonly mirror: BigUint64Array;
@@ -75,6 +77,8 @@ export class SantaMaps {
   private readonly quarantine: Array<{ id: number; until: number }> = [];
   private readonly staging: Buffer;
   private clockCache?: KernelClock;
+  /** Keys left uncached because another key in their groups has the same hash tag. */
+  tagCollisions = 0;
 
   private constructor(
     private readonly fds: ReadonlyMap<string, number>,
@@ -90,6 +94,8 @@ export class SantaMaps {
       this.maxEntries = this.info.get(abi.maps.entries)!.maxEntries;
       this.groups = this.info.get(abi.maps.index)!.maxEntries;
       this.ways = abi.index.ways;
+      this.idMask = (1n << BigInt(abi.index.idBits)) - 1n;
+      if (this.maxEntries >= 2 ** abi.index.idBits - 1) throw new Error(`${abi.maps.entries} has ${this.maxEntries} entries; index ways address fewer than ${2 ** abi.index.idBits - 1}`);
       if (this.groups & (this.groups - 1)) throw new Error(`${abi.maps.index} has ${this.groups} groups, not a power of two`);
       mapped.push((this.entriesMem = bpf.mapMmap(this.fd(abi.maps.entries))));
       mapped.push((this.indexMem = bpf.mapMmap(this.fd(abi.maps.index))));
@@ -202,7 +208,7 @@ export class SantaMaps {
     const used = new Uint8Array(this.maxEntries);
     this.mirror.forEach((w, way) => {
       if (w === 0n) return;
-      const id = Number(w & 0xffffffffn) - 1;
+      const id = Number(w & this.idMask) - 1;
       if (id < 0 || id >= this.maxEntries || used[id]) throw new Error(`${this.abi.maps.index} way ${way} holds entry ${id}, which is out of range or published twice`);
       used[id] = 1;
       this.placed.set(this.readKey(id).toString('latin1'), { id, way });
@@ -257,19 +263,23 @@ export class SantaMaps {
     this.quarantine.push({ id, until: performance.now() + this.abi.limits.REUSE_DELAY_MS });
   }
 
-  /** A free way in one of the key's two groups, or -1. */
+  /** A free way in the emptier of the key's two groups (two choices keep groups even), or -1. */
   private freeWay(group1: number, group2: number): number {
-    for (const g of [group1, group2]) {
-      for (let w = 0; w < this.ways; w++) if (this.mirror[g * this.ways + w] === 0n) return g * this.ways + w;
-    }
+    const free = (g: number) => {
+      let n = 0;
+      for (let w = 0; w < this.ways; w++) if (this.mirror[g * this.ways + w] === 0n) n++;
+      return n;
+    };
+    const g = free(group2) > free(group1) ? group2 : group1;
+    for (let w = 0; w < this.ways; w++) if (this.mirror[g * this.ways + w] === 0n) return g * this.ways + w;
     return -1;
   }
 
-  private hashTaken(hash: number, group1: number, group2: number): boolean {
+  private tagTaken(tag: bigint, group1: number, group2: number): boolean {
     for (const g of [group1, group2]) {
       for (let w = 0; w < this.ways; w++) {
         const way = this.mirror[g * this.ways + w];
-        if (way !== 0n && Number(way >> 32n) === hash) return true;
+        if (way !== 0n && (way & ~this.idMask) === tag) return true;
       }
     }
     return false;
@@ -291,8 +301,9 @@ export class SantaMaps {
   /**
    * Inserts or replaces entries; returns how many were written. A new reply goes to a fresh
    * entry published in the key's way; a renewal of the same reply only moves the lease, in
-   * place. When an entry cannot be placed (no free id or no free way in its two groups), an
-   * InstallError says how many were written before it.
+   * place. A key whose hash tag another key in its groups already has is skipped (BIND keeps
+   * answering it; counted in tagCollisions). When an entry cannot be placed (no free id, or no
+   * free way in its two groups), an InstallError says how many were written before it.
    */
   install(entries: readonly CacheEntry[]): number {
     const v = this.abi.value;
@@ -302,7 +313,7 @@ export class SantaMaps {
       if (e.value.length < v.tail || e.value.length > v.size) {
         throw new RangeError(`entry ${i}: a ${e.value.length}-byte value, expected ${v.tail}..${v.size}`);
       }
-      decodeCacheKey(e.key, this.abi); // refuses malformed keys before anything is written
+      this.checkKey(e.key, i);
       const ks = e.key.toString('latin1');
       const old = this.placed.get(ks);
       if (old && this.sameReply(old.id, e.value)) {
@@ -310,10 +321,12 @@ export class SantaMaps {
         written++;
         continue;
       }
-      const [hash, group1, group2] = this.bpf.keyHash(this.seed, mask, e.key);
-      // The program takes the first way holding the hash: two keys may not share one.
-      if (!old && this.hashTaken(hash, group1, group2)) {
-        throw this.installError(written, `another key has the same hash in index groups ${group1} and ${group2}`, entries.length);
+      const [tag, group1, group2] = this.bpf.keyHash(this.seed, mask, e.key);
+      // The program takes the first way holding the tag: two keys may not share one. This one
+      // stays uncached (BIND answers it); it is about as likely as a 36-bit hash collision.
+      if (!old && this.tagTaken(tag, group1, group2)) {
+        this.tagCollisions++;
+        continue;
       }
       const way = old ? old.way : this.freeWay(group1, group2);
       const id = way < 0 ? undefined : this.takeId();
@@ -321,7 +334,7 @@ export class SantaMaps {
         throw this.installError(written, way < 0 ? `no free way for the key in index groups ${group1} and ${group2}` : `${this.abi.maps.entries} is full (${this.maxEntries} entries)`, entries.length);
       }
       this.writeEntry(id, e.key, e.value);
-      this.publish(way, (BigInt(hash >>> 0) << 32n) | BigInt(id + 1));
+      this.publish(way, tag | BigInt(id + 1));
       if (old) this.retire(old.id);
       this.placed.set(ks, { id, way });
       written++;
@@ -329,14 +342,20 @@ export class SantaMaps {
     return written;
   }
 
-  /** The installed entry holds this very reply (all but the lease equal). */
+  /** Refuses a malformed key before anything is written for it. */
+  private checkKey(key: Buffer, i: number): void {
+    const nameLength = key[this.abi.keyHeader.nameLen];
+    if (key.length < this.abi.key.name + 1 || nameLength === undefined || key.length !== this.abi.key.name + nameLength) {
+      throw new RangeError(`entry ${i}: a ${key.length}-byte key whose name length says ${nameLength}`);
+    }
+  }
+
+  /** The installed entry holds this very reply (all but the lease equal). Comparing the new
+   * value's length suffices: it includes tail_len, so a longer old reply differs there. */
   private sameReply(id: number, value: Buffer): boolean {
-    const v = this.abi.value;
-    const current = this.valueBytes(id, v.size);
-    const lease = v.expiresJiffies;
-    return current.subarray(0, lease).equals(value.subarray(0, lease)) &&
-      current.subarray(lease + 8, value.length).equals(value.subarray(lease + 8)) &&
-      current.subarray(value.length).every((b) => b === 0);
+    const lease = this.abi.value.expiresJiffies;
+    const current = this.valueBytes(id, value.length);
+    return current.compare(value, 0, lease, 0, lease) === 0 && current.compare(value, lease + 8, value.length, lease + 8, value.length) === 0;
   }
 
   private installError(written: number, why: string, total: number): InstallError {
@@ -364,13 +383,13 @@ export class SantaMaps {
   /** One installed entry, or null (read from the maps, not from this handle's mirror). */
   lookup(key: CacheKey): InstalledEntry | null {
     decodeCacheKey(key.key, this.abi);
-    const [hash, group1, group2] = this.bpf.keyHash(this.seedInMaps(), this.groups - 1, key.key);
+    const [tag, group1, group2] = this.bpf.keyHash(this.seedInMaps(), this.groups - 1, key.key);
     for (const g of [group1, group2]) {
       const group = this.bpf.mapMemRead(this.indexMem, g * this.abi.index.groupSize, this.abi.index.groupSize);
       for (let w = 0; w < this.ways; w++) {
         const way = hostOrder.readU64(group, w * 8);
-        if (way === 0n || Number(way >> 32n) !== hash >>> 0) continue;
-        const id = Number(way & 0xffffffffn) - 1;
+        if (way === 0n || (way & ~this.idMask) !== tag) continue;
+        const id = Number(way & this.idMask) - 1;
         if (this.readKey(id).equals(key.key)) return this.decodeEntry(id);
       }
     }
@@ -381,7 +400,7 @@ export class SantaMaps {
   entries(): InstalledEntry[] {
     const out: InstalledEntry[] = [];
     this.readIndex().forEach((w) => {
-      if (w !== 0n) out.push(this.decodeEntry(Number(w & 0xffffffffn) - 1));
+      if (w !== 0n) out.push(this.decodeEntry(Number(w & this.idMask) - 1));
     });
     return out;
   }

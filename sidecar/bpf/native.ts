@@ -113,7 +113,7 @@ export interface NativeAbi {
   /** struct santa_entry: key and value, one element of santa_entries. */
   entry: { size: number; key: number; value: number };
   /** santa_index: groups of `ways` 8-byte ways. */
-  index: { ways: number; groupSize: number };
+  index: { ways: number; groupSize: number; idBits: number };
   value: {
     size: number;
     expiresJiffies: number;
@@ -235,8 +235,9 @@ export interface SantaNative {
   mapMemWrite(handle: number, offset: number, data: Buffer): void;
   /** One aligned 8-byte release store: what publishes an entry to running programs. */
   mapMemStoreU64(handle: number, offset: number, value: bigint): void;
-  /** [hash, group1, group2] of a struct santa_key (the name may stop at name_len), as the program computes them. */
-  keyHash(seed: number, mask: number, key: Buffer): [number, number, number];
+  /** [tag, group1, group2] of a struct santa_key (the name may stop at name_len), as the program computes them:
+   * the key's index way without its id (add id + 1) and its two index groups. */
+  keyHash(seed: number, mask: number, key: Buffer): [bigint, number, number];
   /** Waits until every program run that began before the call has ended (membarrier); false if unavailable. */
   rcuBarrier(): boolean;
 

@@ -152,7 +152,7 @@ export const SETTINGS: ReadonlyArray<SettingSpec> = [
     key: 'cache.max_entries',
     help: 'most questions cached at once (must not exceed the capacity the XDP maps were built with)',
     parser: integer(1, 16_000_000),
-    default: 100_000,
+    default: 16_384,
     assign: (c, v) => (c.cache.maxEntries = v),
   }),
   setting({

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import chokidar, { type FSWatcher } from 'chokidar';
 import type { Logger } from 'pino';
-import { santaAbi } from '../bpf/abi';
+import { maxEntriesFor, santaAbi } from '../bpf/abi';
 import { SantaMaps } from '../bpf/maps';
 import { loadNative } from '../bpf/native';
 import type { SantaConfig } from '../config';
@@ -124,13 +124,18 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
     const id = (Math.random() * 0x10000) >>> 0;
     return exchange(encodeQuery({ name: key.name, type: key.qtype }, bits, id), server, 'tcp');
   };
+  // Maps sized by someone else (bpfman loads the object's defaults) may hold fewer.
+  const cacheEntries = Math.min(config.cache.maxEntries, maxEntriesFor(maps.capacity(abi.maps.entries)), maps.capacity(abi.maps.hits));
+  if (cacheEntries < config.cache.maxEntries) {
+    log.warn({ configured: config.cache.maxEntries, capacity: cacheEntries }, 'cache.max_entries is more than the loaded maps hold; caching at most their capacity');
+  }
   const controller = new CacheController({
     registry,
     ranking,
     maps,
     abi,
     server: { minimalResponses: conf.options.minimalResponses, ednsUdpSize: conf.options.ednsUdpSize, maxUdpSize: conf.options.maxUdpSize },
-    capacity: { entries: config.cache.maxEntries, bytes: config.cache.maxBytes },
+    capacity: { entries: cacheEntries, bytes: config.cache.maxBytes },
     slots: maps.capacity(abi.maps.hits),
     leaseMs: config.cache.leaseSeconds * 1000,
     askBind: config.verify ? askBind : null,

@@ -50,7 +50,7 @@ describe('defaults and precedence', () => {
       pinDir: '/sys/fs/bpf/santa',
       bpfman: { socket: '/run/bpfman-sock/bpfman.sock', priority: 50, timeoutSeconds: 30 },
       queries: { source: 'querylog', path: '/var/log/named/query.log' },
-      cache: { maxEntries: 100000, maxBytes: 64 * 2 ** 20, leaseSeconds: 30 },
+      cache: { maxEntries: 16384, maxBytes: 64 * 2 ** 20, leaseSeconds: 30 },
       ranking: { intervalSeconds: 5 },
       verify: true,
       bind: { address: { host: '127.0.0.1', port: 53 } },

@@ -1574,6 +1574,7 @@ static napi_value abi(napi_env env, napi_callback_info info)
 	OFF(entry, santa_entry, value, "value");
 
 	SET(index, "ways", SANTA_INDEX_WAYS);
+	SET(index, "idBits", SANTA_WAY_ID_BITS);
 	SET(index, "groupSize", sizeof(struct santa_index_group));
 
 	SET(value, "size", sizeof(struct santa_value));
@@ -1823,15 +1824,15 @@ static napi_value rcu_barrier(napi_env env, napi_callback_info info)
 	return out;
 }
 
-/* keyHash(seed, mask, key) -> [hash, group1, group2]: the santa_hash of a struct santa_key
- * (header and name bytes; the name may stop at name_len) and its two index groups, exactly as
- * the program computes them. */
+/* keyHash(seed, mask, key) -> [tag, group1, group2]: for the santa_hash of a struct santa_key
+ * (header and name bytes; the name may stop at name_len), its index way without an id (a
+ * bigint: add id + 1) and its two index groups, exactly as the program computes them. */
 static napi_value key_hash(napi_env env, napi_callback_info info)
 {
 	size_t argc = 3, len;
 	napi_value argv[3] = { 0 }, out;
-	uint32_t seed, mask, hash;
-	uint64_t acc;
+	uint32_t seed, mask;
+	uint64_t acc, hash;
 	void *data;
 	struct santa_key key;
 
@@ -1861,7 +1862,11 @@ static napi_value key_hash(napi_env env, napi_callback_info info)
 		hash = santa_hash_final(santa_hash_u64(acc, hw));
 	}
 	NAPI_OK(env, napi_create_array_with_length(env, 3, &out));
-	napi_set_element(env, out, 0, number(env, hash));
+	{
+		napi_value way;
+		NAPI_OK(env, napi_create_bigint_uint64(env, SANTA_INDEX_WAY(hash, (uint64_t)-1), &way));
+		napi_set_element(env, out, 0, way);
+	}
 	napi_set_element(env, out, 1, number(env, SANTA_INDEX_GROUP1(hash, mask)));
 	napi_set_element(env, out, 2, number(env, SANTA_INDEX_GROUP2(hash, mask)));
 	return out;

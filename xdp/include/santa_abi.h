@@ -38,8 +38,9 @@
  *
  *   santa_entries: struct santa_entry[], each a complete key and value, addressed by id.
  *   santa_index:   struct santa_index_group[] (a power of two), an open-addressed table of
- *                  entry ids. A key's 32-bit hash picks two groups (SANTA_INDEX_GROUP1/2);
- *                  the entry sits in a way of one of them as SANTA_INDEX_WAY(hash, id).
+ *                  entry ids. A key's 64-bit hash picks two groups (SANTA_INDEX_GROUP1/2);
+ *                  the entry sits in a way of one of them as SANTA_INDEX_WAY(hash, id): the
+ *                  hash's top 36 bits beside the id.
  *
  * Publication protocol (user space is the only writer): an entry is written completely while
  * no way refers to it, then one aligned 8-byte store into the index publishes it. Replacing
@@ -56,10 +57,12 @@
 #define SANTA_INDEX_WAYS 8         /* ways per group: 64 bytes, one cache line */
 #define SANTA_REUSE_DELAY_MS 2000
 
-/* Default sizes in the object file; loaders may resize both before load (the index to a power
- * of two, at least twice the entries in ways). The program masks with santa_settings.index_mask. */
-#define SANTA_ENTRIES_DEFAULT 16384
-#define SANTA_INDEX_GROUPS_DEFAULT 4096
+/* Default sizes in the object file (16,384 cached questions, plus an eighth spare for entries
+ * replaced while their old slot waits for its grace period); loaders may resize both before
+ * load (the index to a power of two, at least twice the entries in ways). The program masks
+ * with santa_settings.index_mask. */
+#define SANTA_ENTRIES_DEFAULT 18432
+#define SANTA_INDEX_GROUPS_DEFAULT 8192
 
 /* Query bits that select a distinct BIND response. */
 #define SANTA_KEY_RD 0x01   /* minimal-responses no-auth-recursive drops authority */
@@ -115,14 +118,20 @@ struct santa_entry {
 	struct santa_value value;
 };
 
-/* A way: 0 when empty, else hash << 32 | (entry id + 1). */
+/* A way: 0 when empty, else the hash's tag (its top 36 bits, in place) | (entry id + 1). Two
+ * keys whose tags are equal cannot share a group pair (user space refuses the second; with 36
+ * tag bits and groups from other bits of the hash that is a few in a billion per insert), so
+ * the first way holding a key's tag is its only candidate. */
 struct santa_index_group {
 	__u64 way[SANTA_INDEX_WAYS];
 };
 
-#define SANTA_INDEX_WAY(hash, id) ((__u64)(hash) << 32 | ((__u64)(id) + 1))
-#define SANTA_INDEX_GROUP1(hash, mask) ((hash) & (mask))
-#define SANTA_INDEX_GROUP2(hash, mask) (((hash) >> 16 ^ (hash) * 0x9e3779b1u) & (mask))
+#define SANTA_WAY_ID_BITS 28
+#define SANTA_WAY_ID_MASK ((1ULL << SANTA_WAY_ID_BITS) - 1)
+#define SANTA_WAY_TAG(hash) ((__u64)(hash) >> SANTA_WAY_ID_BITS)
+#define SANTA_INDEX_WAY(hash, id) (SANTA_WAY_TAG(hash) << SANTA_WAY_ID_BITS | ((__u64)(id) + 1))
+#define SANTA_INDEX_GROUP1(hash, mask) ((__u32)(hash) & (mask))
+#define SANTA_INDEX_GROUP2(hash, mask) ((__u32)((hash) >> 12) & (mask))
 
 /* The key hash: one multiply per 64-bit word (the name is already in registers a word at a time)
  * and a final mix, seeded per load by santa_settings.hash_seed so that nobody can aim names at
@@ -137,12 +146,14 @@ static inline __attribute__((always_inline)) __u64 santa_hash_u64(__u64 h, __u64
 	return h ^ (h >> 29);
 }
 
-static inline __attribute__((always_inline)) __u32 santa_hash_final(__u64 h)
+static inline __attribute__((always_inline)) __u64 santa_hash_final(__u64 h)
 {
 	h ^= h >> 32;
 	h *= 0xd6e8feb86659fd93ULL;
 	h ^= h >> 32;
-	return (__u32)h;
+	h *= 0xd6e8feb86659fd93ULL;
+	h ^= h >> 32;
+	return h;
 }
 
 /* ---- per-entry hit counters ------------------------------------------------------------
