@@ -101,29 +101,37 @@ const MAX_CHAIN = 16;
  * holds a handful, so parallel arrays and linear scans beat Maps and per-entry objects.
  */
 class Section {
+  /** Entries in use; the arrays keep their slots from message to message. */
+  count = 0;
   readonly sets: RRset[] = [];
   readonly owners: string[] = [];
   readonly keys: string[] = [];
   readonly ttls: number[] = [];
 
   add(set: RRset, owner: string, key: string, ttl: number): void {
-    let at = this.keys.lastIndexOf(key);
-    if (at < 0) at = this.keys.length;
-    else at++;
-    if (at === this.keys.length) {
-      this.sets.push(set);
-      this.owners.push(owner);
-      this.keys.push(key);
-      this.ttls.push(ttl);
-    } else {
-      this.sets.splice(at, 0, set);
-      this.owners.splice(at, 0, owner);
-      this.keys.splice(at, 0, key);
-      this.ttls.splice(at, 0, ttl);
+    // After the last RRset of the same owner, or at the end.
+    let at = this.count;
+    for (let i = this.count - 1; i >= 0; i--) {
+      if (this.keys[i] === key) {
+        at = i + 1;
+        break;
+      }
     }
+    for (let i = this.count; i > at; i--) {
+      this.sets[i] = this.sets[i - 1];
+      this.owners[i] = this.owners[i - 1];
+      this.keys[i] = this.keys[i - 1];
+      this.ttls[i] = this.ttls[i - 1];
+    }
+    this.sets[at] = set;
+    this.owners[at] = owner;
+    this.keys[at] = key;
+    this.ttls[at] = ttl;
+    this.count++;
   }
 }
 
+/** The RRsets of the message being built (one at a time: the instance is reused). */
 class Message {
   readonly answer = new Section();
   readonly authority = new Section();
@@ -131,32 +139,38 @@ class Message {
   /** Owner keys and types of every RRset in the message (each goes in at most once). */
   private readonly presentKeys: string[] = [];
   private readonly presentTypes: number[] = [];
+  private presentCount = 0;
+  cls = 1;
 
-  constructor(private readonly cls: number) {}
+  reset(cls: number): void {
+    this.cls = cls;
+    this.answer.count = this.authority.count = this.additional.count = 0;
+    this.presentCount = 0;
+  }
 
   add(section: Section, set: RRset, owner = set.name, ttl = set.ttl): void {
     const key = nameKey(owner);
-    this.presentKeys.push(key);
-    this.presentTypes.push(set.type);
+    this.presentKeys[this.presentCount] = key;
+    this.presentTypes[this.presentCount++] = set.type;
     section.add(set, owner, key, ttl);
   }
 
   has(owner: string, type: number): boolean {
     const key = nameKey(owner);
-    for (let i = 0; i < this.presentKeys.length; i++) if (this.presentTypes[i] === type && this.presentKeys[i] === key) return true;
+    for (let i = 0; i < this.presentCount; i++) if (this.presentTypes[i] === type && this.presentKeys[i] === key) return true;
     return false;
   }
 
   /** How many RRs a section holds. */
   count(section: Section): number {
     let n = 0;
-    for (const set of section.sets) n += set.rdata.length;
+    for (let i = 0; i < section.count; i++) n += section.sets[i].rdata.length;
     return n;
   }
 
   /** Writes the RRs of a section in BIND's rendering order. */
   render(w: MessageWriter, section: Section, preferredGlue?: number): void {
-    const n = section.sets.length;
+    const n = section.count;
     if (preferredGlue === undefined) {
       for (let i = 0; i < n; i++) this.emit(w, section, i);
       return;
@@ -212,7 +226,8 @@ export function buildResponse(zone: Zone, question: ResponseQuestion, bits: Quer
   const qwire = nameWire(qname);
   if (!isSubdomainWire(qwire, 0, qwire.length, zone.originWire)) return refuse(`${qname} is not in zone ${zone.origin}`);
 
-  const msg = new Message(zone.class);
+  const msg = message;
+  msg.reset(zone.class);
   let rcode = RCODE_NOERROR;
   let aa = true;
   let kind: ResponseKind | undefined;
@@ -272,7 +287,7 @@ export function buildResponse(zone: Zone, question: ResponseQuestion, bits: Quer
   // named answers (C)DS and (C)DNSKEY questions minimally: no NS in authority, no additional.
   const keyQuestion = qtype === T.DS || qtype === T.CDS || qtype === T.DNSKEY || qtype === T.CDNSKEY;
   // Additional processing only ever adds to the additional section: the answer can be walked as is.
-  if (!keyQuestion) for (const set of msg.answer.sets) additionalFor(zone, msg, set);
+  if (!keyQuestion) for (let i = 0; i < msg.answer.count; i++) additionalFor(zone, msg, msg.answer.sets[i]);
   const omitAuthority = keyQuestion || server.minimalResponses === 'yes' || server.minimalResponses === 'no-auth' || (server.minimalResponses === 'no-auth-recursive' && bits.rd);
   if (addAuthorityNs && !omitAuthority && !msg.has(zone.origin, T.NS)) {
     msg.add(msg.authority, zone.apexNs);
@@ -301,7 +316,8 @@ export function buildResponse(zone: Zone, question: ResponseQuestion, bits: Quer
   return { cacheable: true, wire: w.copy(), rcode, authoritative: aa, kind: kind ?? 'answer', limit };
 }
 
-/** Messages are rendered one at a time: one writer serves them all (its bytes are copied out). */
+/** Messages are built one at a time: one set of sections and one writer serve them all (the bytes are copied out). */
+const message = new Message();
 const writer = new MessageWriter();
 
 function refuse(reason: string): BuiltResponse {
