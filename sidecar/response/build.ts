@@ -305,7 +305,7 @@ export function buildResponse(zone: Zone, question: ResponseQuestion, bits: Quer
   const w = writer;
   w.reset();
   w.header(0, flags, [1, msg.count(msg.answer), msg.count(msg.authority), (keepAdditional ? msg.count(msg.additional) : 0) + (bits.edns ? 1 : 0)]);
-  w.question(qname, qtype, qclass);
+  w.question(qname, qtype, qclass, qwire);
   msg.render(w, msg.answer);
   msg.render(w, msg.authority);
   if (keepAdditional) msg.render(w, msg.additional, bits.family === 6 ? T.AAAA : T.A);
@@ -326,12 +326,17 @@ function refuse(reason: string): BuiltResponse {
 
 
 /** Where each label of a wire name starts, down to (and including) the zone apex. */
-function labelStarts(zone: Zone, wire: Uint8Array, length: number): number[] {
-  const starts: number[] = [];
+function labelStarts(zone: Zone, wire: Uint8Array, length: number): Int32Array {
   const apexAt = length - zone.originWire.length;
-  for (let at = 0; at <= apexAt; at += wire[at] + 1) starts.push(at);
-  return starts;
+  let n = 0;
+  for (let at = 0; at <= apexAt; at += wire[at] + 1) labelStart[n++] = at;
+  labelCount = n;
+  return labelStart;
 }
+
+/** Scratch for labelStarts (a name has at most 128 labels; lookups do not nest). */
+const labelStart = new Int32Array(128);
+let labelCount = 0;
 
 /** The RRsets of the wildcard child (`*.`) of the name from `start` to `end` in `wire`, if the zone has one. */
 function wildcardOf(zone: Zone, wire: Uint8Array, start: number, end: number): ReadonlyMap<number, RRset> | undefined {
@@ -353,7 +358,7 @@ function lookup(zone: Zone, name: string, wire: Uint8Array, qtype: number): Look
   const length = wireNameLength(wire, 0);
   if (!isSubdomainWire(wire, 0, length, zone.originWire)) return { kind: 'outside' };
   const starts = labelStarts(zone, wire, length);
-  const apex = starts.length - 1;
+  const apex = labelCount - 1;
   // Existence is closed upwards (a name's ancestors exist, as data or empty non-terminals), so
   // the walk down stops at the first name the zone does not have: the one above is the
   // closest encloser.

@@ -55,6 +55,8 @@ export function isSubdomainWire(src: Uint8Array, start: number, length: number, 
   return at === suffixAt && wireEquals(src, suffixAt, ancestor, 0, tail);
 }
 
+const RECENT = 4096;
+
 export class NameTable {
   private readonly bytes = new ByteWriter(1 << 16);
   /** Per id: offset of its wire form in `bytes`, and its length. */
@@ -76,9 +78,26 @@ export class NameTable {
     return this.count;
   }
 
+  /**
+   * Names found recently, by the low bits of their hash: lookups for answers repeat the same
+   * (hot) names, and this small table stays in cache where the large one is a cache miss or
+   * three per probe.
+   */
+  private readonly recentHash = new Int32Array(RECENT);
+  private readonly recentId = new Int32Array(RECENT).fill(-1);
+
   /** Id of the name, or -1. */
   find(src: Uint8Array, start: number, length: number): number {
-    return this.probe(src, start, length, hashWire(src, start, length));
+    const hash = hashWire(src, start, length);
+    const r = hash & (RECENT - 1);
+    const recent = this.recentId[r];
+    if (recent >= 0 && this.recentHash[r] === (hash | 0) && this.meta[2 * recent + 1] === length && wireEquals(this.bytes.buf, this.meta[2 * recent], src, start, length)) return recent;
+    const id = this.probe(src, start, length, hash);
+    if (id >= 0) {
+      this.recentHash[r] = hash;
+      this.recentId[r] = id;
+    }
+    return id;
   }
 
   /** Id of the name, adding it (in the case given) when it is new. */

@@ -528,17 +528,16 @@ function finish(origin: string, originWire: Buffer, zoneClass: number, store: Re
   let flags = new Uint8Array(owners + (owners >> 2) + 16);
   const nsRecords: number[] = [];
   let signed = false;
-  const types: number[] = [];
   for (let id = 0; id < owners; id++) {
     const first = store.nodeFirst[id];
-    types.length = 0;
     let cname = -1;
     let dname = -1;
     let onlyNsec3 = true;
+    let hasNsec3 = false;
     let hasNs = false;
     for (let rr = first; rr >= 0; rr = store.rrNext[rr]) {
       const type = store.rrType[rr];
-      if (!types.includes(type)) types.push(type);
+      if (type === T.NSEC3) hasNsec3 = true;
       if (type !== T.NSEC3 && type !== T.RRSIG) onlyNsec3 = false;
       if (type === T.SOA && id !== apex) fail(rr, `SOA record for ${names.text(id)} is not at the top of the zone`);
       if (type === T.CNAME) {
@@ -560,7 +559,7 @@ function finish(origin: string, originWire: Buffer, zoneClass: number, store: Re
         if (type !== T.CNAME && type !== T.RRSIG && type !== T.NSEC && type !== T.KEY) fail(rr, `CNAME and other data at ${names.text(id)} (${typeName(type)})`);
       }
     }
-    if (onlyNsec3 && types.includes(T.NSEC3)) {
+    if (onlyNsec3 && hasNsec3) {
       // NSEC3 records live in a namespace of their own: named answers their owner names with
       // NXDOMAIN, and they make no empty non-terminals.
       flags[id] = NAME_NSEC3;
