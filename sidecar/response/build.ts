@@ -35,7 +35,7 @@ import { MessageWriter, nameWire } from './wire';
  */
 const { NAME_DATA, NAME_DELEGATION, NAME_DNAME, NAME_ENT, NAME_WILDCARD } = model;
 const { isSubdomainWire, wireNameLength } = wireNames;
-const { nameFromWire, nameKey, nameToWire, parseName } = names;
+const { nameFromWire, nameKey, nameToWire, parseName, plainNameWire } = names;
 const { T, classCode, typeCode } = types;
 
 export type MinimalResponses = 'yes' | 'no' | 'no-auth' | 'no-auth-recursive';
@@ -217,13 +217,17 @@ export function buildResponse(zone: Zone, question: ResponseQuestion, bits: Quer
   if (uncached) return refuse(uncached);
   if (zone.signed && bits.do) return refuse('signed zone and DO=1: DNSSEC answers are not prebuilt yet');
   if (zone.signed && bits.ad) return refuse('signed zone and AD=1: BIND may set AD');
-  let qname: string;
-  try {
-    qname = parseName(question.name.endsWith('.') ? question.name : `${question.name}.`, '.');
-  } catch (e) {
-    return refuse(`bad question name: ${(e as Error).message}`);
+  const text = question.name.endsWith('.') ? question.name : `${question.name}.`;
+  let qname = text;
+  let qwire = plainNameWire(text);
+  if (qwire === undefined) {
+    try {
+      qname = parseName(text, '.');
+    } catch (e) {
+      return refuse(`bad question name: ${(e as Error).message}`);
+    }
+    qwire = nameWire(qname);
   }
-  const qwire = nameWire(qname);
   if (!isSubdomainWire(qwire, 0, qwire.length, zone.originWire)) return refuse(`${qname} is not in zone ${zone.origin}`);
 
   const msg = message;

@@ -55,7 +55,7 @@ export function isSubdomainWire(src: Uint8Array, start: number, length: number, 
   return at === suffixAt && wireEquals(src, suffixAt, ancestor, 0, tail);
 }
 
-const RECENT = 4096;
+const RECENT = 16384;
 
 export class NameTable {
   private readonly bytes = new ByteWriter(1 << 16);
