@@ -58,7 +58,7 @@ export function isSubdomainWire(src: Uint8Array, start: number, length: number, 
 const RECENT = 16384;
 
 export class NameTable {
-  private readonly bytes = new ByteWriter(1 << 16);
+  private readonly bytes: ByteWriter;
   /** Per id: offset of its wire form in `bytes`, and its length. */
   private meta = new Uint32Array(2048);
   /**
@@ -69,6 +69,7 @@ export class NameTable {
   private count = 0;
 
   constructor(expectedNames = 1024) {
+    this.bytes = new ByteWriter(Math.max(1 << 16, expectedNames * 20));
     let pairs = 2048;
     while (pairs < 2 * expectedNames) pairs *= 2;
     this.slots = new Int32Array(2 * pairs);

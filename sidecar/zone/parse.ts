@@ -142,8 +142,7 @@ export function parseZoneText(text: string | Buffer, origin: string, fileName: s
     throw new ZoneParseError(fileName, 0, `bad zone origin '${origin}': ${(e as Error).message}`);
   }
   const bytes = toBytes(text);
-  // About one owner name per 32 bytes of zone file: sizing for that up front saves rehashing.
-  const parser = new ZoneParser(zoneOrigin, zoneClass, includeResolver, bytes.length >> 5);
+  const parser = new ZoneParser(zoneOrigin, zoneClass, includeResolver, bytes.length);
   parser.parseFile(bytes, { file: fileName, origin: zoneOrigin, originWire: parser.originWire, owner: new Owner() }, 0);
   return parser.finish(fileName);
 }
@@ -154,7 +153,7 @@ function toBytes(text: string | Buffer): Buffer {
 
 class ZoneParser {
   readonly originWire: Buffer;
-  private readonly store = new RecordStore();
+  private readonly store: RecordStore;
   private readonly names: NameTable;
   private readonly warnings: ZoneWarning[] = [];
   private defaultTtl: number | undefined;
@@ -166,10 +165,13 @@ class ZoneParser {
     private readonly origin: string,
     private readonly zoneClass: number,
     private readonly includeResolver: IncludeResolver,
-    expectedNames: number,
+    inputBytes: number,
   ) {
     this.originWire = nameToWire(origin);
-    this.names = new NameTable(expectedNames);
+    // Rough shares of a zone file: one owner name per 32 bytes of text, RDATA a third of the
+    // text. Sizing for them up front saves rehashing and copying while growing.
+    this.names = new NameTable(inputBytes >> 5);
+    this.store = new RecordStore(Math.floor(inputBytes / 3));
   }
 
   parseFile(bytes: Buffer, scope: Scope, depth: number): void {
