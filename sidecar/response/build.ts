@@ -35,7 +35,7 @@ import { MessageWriter, nameWire } from './wire';
  */
 const { NAME_DATA, NAME_DELEGATION, NAME_DNAME, NAME_ENT, NAME_WILDCARD } = model;
 const { isSubdomainWire, wireNameLength } = wireNames;
-const { nameFromWire, nameKey, nameToWire, parseName } = names;
+const { nameFromWire, nameKey, nameToWire, parseName, plainNameWire } = names;
 const { T, classCode, typeCode } = types;
 
 export type MinimalResponses = 'yes' | 'no' | 'no-auth' | 'no-auth-recursive';
@@ -101,29 +101,37 @@ const MAX_CHAIN = 16;
  * holds a handful, so parallel arrays and linear scans beat Maps and per-entry objects.
  */
 class Section {
+  /** Entries in use; the arrays keep their slots from message to message. */
+  count = 0;
   readonly sets: RRset[] = [];
   readonly owners: string[] = [];
   readonly keys: string[] = [];
   readonly ttls: number[] = [];
 
   add(set: RRset, owner: string, key: string, ttl: number): void {
-    let at = this.keys.lastIndexOf(key);
-    if (at < 0) at = this.keys.length;
-    else at++;
-    if (at === this.keys.length) {
-      this.sets.push(set);
-      this.owners.push(owner);
-      this.keys.push(key);
-      this.ttls.push(ttl);
-    } else {
-      this.sets.splice(at, 0, set);
-      this.owners.splice(at, 0, owner);
-      this.keys.splice(at, 0, key);
-      this.ttls.splice(at, 0, ttl);
+    // After the last RRset of the same owner, or at the end.
+    let at = this.count;
+    for (let i = this.count - 1; i >= 0; i--) {
+      if (this.keys[i] === key) {
+        at = i + 1;
+        break;
+      }
     }
+    for (let i = this.count; i > at; i--) {
+      this.sets[i] = this.sets[i - 1];
+      this.owners[i] = this.owners[i - 1];
+      this.keys[i] = this.keys[i - 1];
+      this.ttls[i] = this.ttls[i - 1];
+    }
+    this.sets[at] = set;
+    this.owners[at] = owner;
+    this.keys[at] = key;
+    this.ttls[at] = ttl;
+    this.count++;
   }
 }
 
+/** The RRsets of the message being built (one at a time: the instance is reused). */
 class Message {
   readonly answer = new Section();
   readonly authority = new Section();
@@ -131,32 +139,38 @@ class Message {
   /** Owner keys and types of every RRset in the message (each goes in at most once). */
   private readonly presentKeys: string[] = [];
   private readonly presentTypes: number[] = [];
+  private presentCount = 0;
+  cls = 1;
 
-  constructor(private readonly cls: number) {}
+  reset(cls: number): void {
+    this.cls = cls;
+    this.answer.count = this.authority.count = this.additional.count = 0;
+    this.presentCount = 0;
+  }
 
   add(section: Section, set: RRset, owner = set.name, ttl = set.ttl): void {
     const key = nameKey(owner);
-    this.presentKeys.push(key);
-    this.presentTypes.push(set.type);
+    this.presentKeys[this.presentCount] = key;
+    this.presentTypes[this.presentCount++] = set.type;
     section.add(set, owner, key, ttl);
   }
 
   has(owner: string, type: number): boolean {
     const key = nameKey(owner);
-    for (let i = 0; i < this.presentKeys.length; i++) if (this.presentTypes[i] === type && this.presentKeys[i] === key) return true;
+    for (let i = 0; i < this.presentCount; i++) if (this.presentTypes[i] === type && this.presentKeys[i] === key) return true;
     return false;
   }
 
   /** How many RRs a section holds. */
   count(section: Section): number {
     let n = 0;
-    for (const set of section.sets) n += set.rdata.length;
+    for (let i = 0; i < section.count; i++) n += section.sets[i].rdata.length;
     return n;
   }
 
   /** Writes the RRs of a section in BIND's rendering order. */
   render(w: MessageWriter, section: Section, preferredGlue?: number): void {
-    const n = section.sets.length;
+    const n = section.count;
     if (preferredGlue === undefined) {
       for (let i = 0; i < n; i++) this.emit(w, section, i);
       return;
@@ -203,16 +217,21 @@ export function buildResponse(zone: Zone, question: ResponseQuestion, bits: Quer
   if (uncached) return refuse(uncached);
   if (zone.signed && bits.do) return refuse('signed zone and DO=1: DNSSEC answers are not prebuilt yet');
   if (zone.signed && bits.ad) return refuse('signed zone and AD=1: BIND may set AD');
-  let qname: string;
-  try {
-    qname = parseName(question.name.endsWith('.') ? question.name : `${question.name}.`, '.');
-  } catch (e) {
-    return refuse(`bad question name: ${(e as Error).message}`);
+  const text = question.name.endsWith('.') ? question.name : `${question.name}.`;
+  let qname = text;
+  let qwire = plainNameWire(text);
+  if (qwire === undefined) {
+    try {
+      qname = parseName(text, '.');
+    } catch (e) {
+      return refuse(`bad question name: ${(e as Error).message}`);
+    }
+    qwire = nameWire(qname);
   }
-  const qwire = nameWire(qname);
   if (!isSubdomainWire(qwire, 0, qwire.length, zone.originWire)) return refuse(`${qname} is not in zone ${zone.origin}`);
 
-  const msg = new Message(zone.class);
+  const msg = message;
+  msg.reset(zone.class);
   let rcode = RCODE_NOERROR;
   let aa = true;
   let kind: ResponseKind | undefined;
@@ -272,7 +291,7 @@ export function buildResponse(zone: Zone, question: ResponseQuestion, bits: Quer
   // named answers (C)DS and (C)DNSKEY questions minimally: no NS in authority, no additional.
   const keyQuestion = qtype === T.DS || qtype === T.CDS || qtype === T.DNSKEY || qtype === T.CDNSKEY;
   // Additional processing only ever adds to the additional section: the answer can be walked as is.
-  if (!keyQuestion) for (const set of msg.answer.sets) additionalFor(zone, msg, set);
+  if (!keyQuestion) for (let i = 0; i < msg.answer.count; i++) additionalFor(zone, msg, msg.answer.sets[i]);
   const omitAuthority = keyQuestion || server.minimalResponses === 'yes' || server.minimalResponses === 'no-auth' || (server.minimalResponses === 'no-auth-recursive' && bits.rd);
   if (addAuthorityNs && !omitAuthority && !msg.has(zone.origin, T.NS)) {
     msg.add(msg.authority, zone.apexNs);
@@ -290,7 +309,7 @@ export function buildResponse(zone: Zone, question: ResponseQuestion, bits: Quer
   const w = writer;
   w.reset();
   w.header(0, flags, [1, msg.count(msg.answer), msg.count(msg.authority), (keepAdditional ? msg.count(msg.additional) : 0) + (bits.edns ? 1 : 0)]);
-  w.question(qname, qtype, qclass);
+  w.question(qname, qtype, qclass, qwire);
   msg.render(w, msg.answer);
   msg.render(w, msg.authority);
   if (keepAdditional) msg.render(w, msg.additional, bits.family === 6 ? T.AAAA : T.A);
@@ -301,7 +320,8 @@ export function buildResponse(zone: Zone, question: ResponseQuestion, bits: Quer
   return { cacheable: true, wire: w.copy(), rcode, authoritative: aa, kind: kind ?? 'answer', limit };
 }
 
-/** Messages are rendered one at a time: one writer serves them all (its bytes are copied out). */
+/** Messages are built one at a time: one set of sections and one writer serve them all (the bytes are copied out). */
+const message = new Message();
 const writer = new MessageWriter();
 
 function refuse(reason: string): BuiltResponse {
@@ -310,12 +330,17 @@ function refuse(reason: string): BuiltResponse {
 
 
 /** Where each label of a wire name starts, down to (and including) the zone apex. */
-function labelStarts(zone: Zone, wire: Uint8Array, length: number): number[] {
-  const starts: number[] = [];
+function labelStarts(zone: Zone, wire: Uint8Array, length: number): Int32Array {
   const apexAt = length - zone.originWire.length;
-  for (let at = 0; at <= apexAt; at += wire[at] + 1) starts.push(at);
-  return starts;
+  let n = 0;
+  for (let at = 0; at <= apexAt; at += wire[at] + 1) labelStart[n++] = at;
+  labelCount = n;
+  return labelStart;
 }
+
+/** Scratch for labelStarts (a name has at most 128 labels; lookups do not nest). */
+const labelStart = new Int32Array(128);
+let labelCount = 0;
 
 /** The RRsets of the wildcard child (`*.`) of the name from `start` to `end` in `wire`, if the zone has one. */
 function wildcardOf(zone: Zone, wire: Uint8Array, start: number, end: number): ReadonlyMap<number, RRset> | undefined {
@@ -337,7 +362,7 @@ function lookup(zone: Zone, name: string, wire: Uint8Array, qtype: number): Look
   const length = wireNameLength(wire, 0);
   if (!isSubdomainWire(wire, 0, length, zone.originWire)) return { kind: 'outside' };
   const starts = labelStarts(zone, wire, length);
-  const apex = starts.length - 1;
+  const apex = labelCount - 1;
   // Existence is closed upwards (a name's ancestors exist, as data or empty non-terminals), so
   // the walk down stops at the first name the zone does not have: the one above is the
   // closest encloser.

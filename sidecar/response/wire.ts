@@ -53,6 +53,18 @@ export function nameWire(name: string): Buffer {
   return wire;
 }
 
+const SLAB_SIZE = 64 * 1024;
+let slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
+let slabUsed = 0;
+
+/** NAME_LAYOUT and compressibility by type code for the codes below 256 (all of them but a few). */
+const LAYOUT_BY_TYPE: (LayoutStep[] | undefined)[] = [];
+const COMPRESS_BY_TYPE = new Uint8Array(256);
+for (let type = 0; type < 256; type++) {
+  LAYOUT_BY_TYPE.push(NAME_LAYOUT.get(type));
+  COMPRESS_BY_TYPE[type] = COMPRESSIBLE_RDATA.has(type) ? 1 : 0;
+}
+
 export class MessageWriter {
   /** The message; the 12-byte header is filled in by header(). */
   private readonly out = new ByteWriter(512);
@@ -192,8 +204,10 @@ export class MessageWriter {
     this.out.bytes(b, start, end);
   }
 
-  question(name: string, type: number, cls: number): void {
-    this.name(name, true);
+  /** The question; `wire`, when the caller has the name's wire form, saves converting it again. */
+  question(name: string, type: number, cls: number, wire?: Uint8Array): void {
+    if (wire) this.nameWire(wire, 0, true);
+    else this.name(name, true);
     this.u16(type);
     this.u16(cls);
   }
@@ -206,13 +220,21 @@ export class MessageWriter {
   record(name: string, type: number, cls: number, ttl: number, rdata: Buffer, ownerWire?: Uint8Array): void {
     if (ownerWire) this.nameWire(ownerWire, 0, true);
     else this.name(name, true);
-    this.u16(type);
-    this.u16(cls);
-    this.u32(ttl);
-    const lengthAt = this.out.length;
-    this.u16(0);
+    const out = this.out;
+    out.ensure(10);
+    const b = out.buf;
+    const at = out.length;
+    b[at] = type >>> 8;
+    b[at + 1] = type;
+    b[at + 2] = cls >>> 8;
+    b[at + 3] = cls;
+    b[at + 4] = ttl >>> 24;
+    b[at + 5] = ttl >>> 16;
+    b[at + 6] = ttl >>> 8;
+    b[at + 7] = ttl;
+    out.length = at + 10;
     this.rdata(type, rdata);
-    this.out.setU16(lengthAt, this.out.length - lengthAt - 2);
+    out.setU16(at + 8, out.length - at - 10);
   }
 
   /** An OPT pseudo-RR with no options. */
@@ -229,12 +251,12 @@ export class MessageWriter {
    * others, but entered in the compression table in both cases (later names may point at them).
    */
   private rdata(type: number, rdata: Buffer): void {
-    const layout = NAME_LAYOUT.get(type);
+    const layout = type < 256 ? LAYOUT_BY_TYPE[type] : NAME_LAYOUT.get(type);
     if (!layout) {
       this.raw(rdata);
       return;
     }
-    const compress = COMPRESSIBLE_RDATA.has(type);
+    const compress = type < 256 ? COMPRESS_BY_TYPE[type] === 1 : COMPRESSIBLE_RDATA.has(type);
     let at = 0;
     for (const step of layout) {
       if (step === 'name') {
@@ -260,11 +282,19 @@ export class MessageWriter {
     return this.out.view();
   }
 
-  /** The message so far as a buffer of its own. */
+  /** The message so far as a buffer of its own (carved from a shared slab, as Buffer's pool does). */
   copy(): Buffer {
     const n = this.out.length;
-    const b = Buffer.allocUnsafe(n);
-    this.out.buf.copy(b, 0, 0, n);
-    return b;
+    if (slabUsed + n > slab.length) {
+      slab = Buffer.allocUnsafeSlow(Math.max(SLAB_SIZE, n));
+      slabUsed = 0;
+    }
+    const src = this.out.buf;
+    const dst = slab;
+    const base = slabUsed;
+    // A loop: Buffer#copy's argument handling costs more than copying a message's few hundred bytes.
+    for (let i = 0; i < n; i++) dst[base + i] = src[i];
+    slabUsed = (base + n + 7) & ~7;
+    return dst.subarray(base, base + n);
   }
 }

@@ -27,7 +27,7 @@ export function readName(src: Uint8Array, start: number, end: number, origin: Ui
   const buf = out.buf;
   const base = out.length;
   if (end - start === 1 && src[start] === AT) {
-    buf.set(origin, base);
+    for (let i = 0; i < origin.length; i++) buf[base + i] = origin[i];
     out.length += origin.length;
     return origin.length;
   }
@@ -81,7 +81,8 @@ export function readName(src: Uint8Array, start: number, end: number, origin: Ui
   buf[lenAt] = label;
   const total = at - base + origin.length;
   if (total > 255) return -1;
-  buf.set(origin, at);
+  // A loop: TypedArray#set costs more than copying the few bytes of an origin.
+  for (let i = 0; i < origin.length; i++) buf[at + i] = origin[i];
   out.length = base + total;
   return total;
 }

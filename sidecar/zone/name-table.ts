@@ -55,8 +55,10 @@ export function isSubdomainWire(src: Uint8Array, start: number, length: number, 
   return at === suffixAt && wireEquals(src, suffixAt, ancestor, 0, tail);
 }
 
+const RECENT = 16384;
+
 export class NameTable {
-  private readonly bytes = new ByteWriter(1 << 16);
+  private readonly bytes: ByteWriter;
   /** Per id: offset of its wire form in `bytes`, and its length. */
   private meta = new Uint32Array(2048);
   /**
@@ -67,6 +69,7 @@ export class NameTable {
   private count = 0;
 
   constructor(expectedNames = 1024) {
+    this.bytes = new ByteWriter(Math.max(1 << 16, expectedNames * 20));
     let pairs = 2048;
     while (pairs < 2 * expectedNames) pairs *= 2;
     this.slots = new Int32Array(2 * pairs);
@@ -76,9 +79,26 @@ export class NameTable {
     return this.count;
   }
 
+  /**
+   * Names found recently, by the low bits of their hash: lookups for answers repeat the same
+   * (hot) names, and this small table stays in cache where the large one is a cache miss or
+   * three per probe.
+   */
+  private readonly recentHash = new Int32Array(RECENT);
+  private readonly recentId = new Int32Array(RECENT).fill(-1);
+
   /** Id of the name, or -1. */
   find(src: Uint8Array, start: number, length: number): number {
-    return this.probe(src, start, length, hashWire(src, start, length));
+    const hash = hashWire(src, start, length);
+    const r = hash & (RECENT - 1);
+    const recent = this.recentId[r];
+    if (recent >= 0 && this.recentHash[r] === (hash | 0) && this.meta[2 * recent + 1] === length && wireEquals(this.bytes.buf, this.meta[2 * recent], src, start, length)) return recent;
+    const id = this.probe(src, start, length, hash);
+    if (id >= 0) {
+      this.recentHash[r] = hash;
+      this.recentId[r] = id;
+    }
+    return id;
   }
 
   /** Id of the name, adding it (in the case given) when it is new. */

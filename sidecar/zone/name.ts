@@ -139,6 +139,37 @@ export function labels(name: string): string[] {
   return out;
 }
 
+/**
+ * Wire form of an absolute name written only with characters that need no escape, with valid
+ * label and name lengths (then `parseName(text, '.')` is `text` itself); undefined for any
+ * other text, which needs parseName.
+ */
+export function plainNameWire(text: string): Buffer | undefined {
+  const n = text.length - 1;
+  if (n < 1 || n + 2 > 255 || text.charCodeAt(n) !== 0x2e) return undefined;
+  const buf = Buffer.allocUnsafe(n + 2);
+  let lenAt = 0;
+  let len = 0;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x2e) {
+      if (len === 0) return undefined;
+      buf[lenAt] = len;
+      lenAt = i + 1;
+      len = 0;
+    } else if (plain(c)) {
+      if (++len > 63) return undefined;
+      buf[i + 1] = c;
+    } else {
+      return undefined;
+    }
+  }
+  if (len === 0) return undefined;
+  buf[lenAt] = len;
+  buf[n + 1] = 0;
+  return buf;
+}
+
 /** Uncompressed wire form of an absolute canonical name. */
 export function nameToWire(name: string): Buffer {
   if (name === '.') return Buffer.from([0]);

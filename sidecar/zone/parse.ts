@@ -142,8 +142,7 @@ export function parseZoneText(text: string | Buffer, origin: string, fileName: s
     throw new ZoneParseError(fileName, 0, `bad zone origin '${origin}': ${(e as Error).message}`);
   }
   const bytes = toBytes(text);
-  // About one owner name per 32 bytes of zone file: sizing for that up front saves rehashing.
-  const parser = new ZoneParser(zoneOrigin, zoneClass, includeResolver, bytes.length >> 5);
+  const parser = new ZoneParser(zoneOrigin, zoneClass, includeResolver, bytes.length);
   parser.parseFile(bytes, { file: fileName, origin: zoneOrigin, originWire: parser.originWire, owner: new Owner() }, 0);
   return parser.finish(fileName);
 }
@@ -154,7 +153,7 @@ function toBytes(text: string | Buffer): Buffer {
 
 class ZoneParser {
   readonly originWire: Buffer;
-  private readonly store = new RecordStore();
+  private readonly store: RecordStore;
   private readonly names: NameTable;
   private readonly warnings: ZoneWarning[] = [];
   private defaultTtl: number | undefined;
@@ -166,10 +165,13 @@ class ZoneParser {
     private readonly origin: string,
     private readonly zoneClass: number,
     private readonly includeResolver: IncludeResolver,
-    expectedNames: number,
+    inputBytes: number,
   ) {
     this.originWire = nameToWire(origin);
-    this.names = new NameTable(expectedNames);
+    // Rough shares of a zone file: one owner name per 32 bytes of text, RDATA a third of the
+    // text. Sizing for them up front saves rehashing and copying while growing.
+    this.names = new NameTable(inputBytes >> 5);
+    this.store = new RecordStore(Math.floor(inputBytes / 3));
   }
 
   parseFile(bytes: Buffer, scope: Scope, depth: number): void {
@@ -528,17 +530,16 @@ function finish(origin: string, originWire: Buffer, zoneClass: number, store: Re
   let flags = new Uint8Array(owners + (owners >> 2) + 16);
   const nsRecords: number[] = [];
   let signed = false;
-  const types: number[] = [];
   for (let id = 0; id < owners; id++) {
     const first = store.nodeFirst[id];
-    types.length = 0;
     let cname = -1;
     let dname = -1;
     let onlyNsec3 = true;
+    let hasNsec3 = false;
     let hasNs = false;
     for (let rr = first; rr >= 0; rr = store.rrNext[rr]) {
       const type = store.rrType[rr];
-      if (!types.includes(type)) types.push(type);
+      if (type === T.NSEC3) hasNsec3 = true;
       if (type !== T.NSEC3 && type !== T.RRSIG) onlyNsec3 = false;
       if (type === T.SOA && id !== apex) fail(rr, `SOA record for ${names.text(id)} is not at the top of the zone`);
       if (type === T.CNAME) {
@@ -560,7 +561,7 @@ function finish(origin: string, originWire: Buffer, zoneClass: number, store: Re
         if (type !== T.CNAME && type !== T.RRSIG && type !== T.NSEC && type !== T.KEY) fail(rr, `CNAME and other data at ${names.text(id)} (${typeName(type)})`);
       }
     }
-    if (onlyNsec3 && types.includes(T.NSEC3)) {
+    if (onlyNsec3 && hasNsec3) {
       // NSEC3 records live in a namespace of their own: named answers their owner names with
       // NXDOMAIN, and they make no empty non-terminals.
       flags[id] = NAME_NSEC3;

@@ -32,7 +32,12 @@ export class RecordStore {
   rrCount = 0;
 
   /** RDATA of all records, uncompressed wire form; encoders write straight into it. */
-  readonly arena = new ByteWriter(1 << 16);
+  readonly arena: ByteWriter;
+
+  /** `expectedBytes`: a guess at the RDATA total, to spare growing (and copying) the arena. */
+  constructor(expectedBytes = 1 << 16) {
+    this.arena = new ByteWriter(Math.max(1 << 16, expectedBytes));
+  }
 
   /** File names by index (for error messages about a record). */
   readonly files: string[] = [];
