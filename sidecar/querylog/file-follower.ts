@@ -97,14 +97,28 @@ export class FileFollower {
         this.sink.endOfFile();
         const finished = this.identity!;
         await this.closeFile();
-        for (const missed of await this.rotatedSince(finished, onDisk)) {
-          if (await this.openPath(missed, 0)) {
-            await this.drain(Number.MAX_SAFE_INTEGER);
-            this.sink.endOfFile();
-            await this.closeFile();
+        // Hold the new file open before looking for the ones rotated in between: if BIND
+        // rotates again meanwhile, the file found at the path a moment ago is then among the
+        // numbered ones (and read there), and the handle still reads the one opened here.
+        const next = await openOrUndefined(this.path);
+        try {
+          for (const missed of await this.rotatedSince(finished, next?.stat)) {
+            if (await this.openPath(missed, 0)) {
+              await this.drain(Number.MAX_SAFE_INTEGER);
+              this.sink.endOfFile();
+              await this.closeFile();
+            }
           }
+        } catch (err) {
+          await next?.file.close();
+          throw err;
         }
-        if (await this.open()) await this.drain(budget);
+        if (next) {
+          this.file = next.file;
+          this.identity = { dev: next.stat.dev, ino: next.stat.ino };
+          this.position = 0;
+          await this.drain(budget);
+        }
         return;
       }
       const mine = await this.file!.stat();
@@ -160,14 +174,14 @@ export class FileFollower {
    * `current`, oldest first. Numbered names count up with age, so walk them upwards until
    * the finished file; if it is gone (rotated out of existence), every rotated file is newer.
    */
-  private async rotatedSince(finished: { dev: number; ino: number }, current: Stats): Promise<string[]> {
+  private async rotatedSince(finished: { dev: number; ino: number }, current: Stats | undefined): Promise<string[]> {
     const newerFirst: string[] = [];
     for (let i = 0; i < (this.options.maxVersions ?? 10); i++) {
       const name = `${this.path}.${i}`;
       const st = await statOrUndefined(name);
       if (!st) continue;
       if (st.ino === finished.ino && st.dev === finished.dev) break;
-      if (st.ino === current.ino && st.dev === current.dev) continue;
+      if (current && st.ino === current.ino && st.dev === current.dev) continue;
       newerFirst.push(name);
     }
     return newerFirst.reverse();
@@ -192,6 +206,23 @@ export class FileFollower {
     this.file = undefined;
     this.identity = undefined;
     if (file) await file.close();
+  }
+}
+
+/** The file at `path` opened, with its identity, or undefined when there is none. */
+async function openOrUndefined(path: string): Promise<{ file: fsp.FileHandle; stat: Stats } | undefined> {
+  let file: fsp.FileHandle;
+  try {
+    file = await fsp.open(path, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  try {
+    return { file, stat: await file.stat() };
+  } catch (err) {
+    await file.close();
+    throw err;
   }
 }
 
