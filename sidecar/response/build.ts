@@ -329,18 +329,19 @@ function refuse(reason: string): BuiltResponse {
 }
 
 
-/** Where each label of a wire name starts, down to (and including) the zone apex. */
-function labelStarts(zone: Zone, wire: Uint8Array, length: number): Int32Array {
+/**
+ * Writes into `labelStart` where each label of a wire name starts, down to (and including) the
+ * zone apex; returns how many.
+ */
+function findLabelStarts(zone: Zone, wire: Uint8Array, length: number): number {
   const apexAt = length - zone.originWire.length;
   let n = 0;
   for (let at = 0; at <= apexAt; at += wire[at] + 1) labelStart[n++] = at;
-  labelCount = n;
-  return labelStart;
+  return n;
 }
 
-/** Scratch for labelStarts (a name has at most 128 labels; lookups do not nest). */
+/** Scratch for findLabelStarts (a name has at most 128 labels; lookups do not nest). */
 const labelStart = new Int32Array(128);
-let labelCount = 0;
 
 /** The RRsets of the wildcard child (`*.`) of the name from `start` to `end` in `wire`, if the zone has one. */
 function wildcardOf(zone: Zone, wire: Uint8Array, start: number, end: number): ReadonlyMap<number, RRset> | undefined {
@@ -361,8 +362,8 @@ function wildcardOf(zone: Zone, wire: Uint8Array, start: number, end: number): R
 function lookup(zone: Zone, name: string, wire: Uint8Array, qtype: number): Lookup {
   const length = wireNameLength(wire, 0);
   if (!isSubdomainWire(wire, 0, length, zone.originWire)) return { kind: 'outside' };
-  const starts = labelStarts(zone, wire, length);
-  const apex = labelCount - 1;
+  const apex = findLabelStarts(zone, wire, length) - 1;
+  const starts = labelStart;
   // Existence is closed upwards (a name's ancestors exist, as data or empty non-terminals), so
   // the walk down stops at the first name the zone does not have: the one above is the
   // closest encloser.

@@ -62,9 +62,11 @@ export function readName(src: Uint8Array, start: number, end: number, origin: Ui
         i += 3;
       } else {
         c = src[++i];
-        // The general path reads the character after a backslash as one UTF-16 unit.
         if (c >= 0x80) return -1;
       }
+    } else if (c >= 0x80) {
+      // Bytes beyond ASCII go the general way: it reads the file as UTF-8 text.
+      return -1;
     }
     if (++label > 63) return -1;
     buf[at++] = c;
@@ -200,6 +202,9 @@ export function readCharacterString(src: Uint8Array, start: number, end: number,
         c = src[++i];
         if (c >= 0x80) return false;
       }
+    } else if (c >= 0x80) {
+      // Bytes beyond ASCII go the general way: it reads the file as UTF-8 text.
+      return false;
     }
     if (at - lenAt > 255) return false;
     buf[at++] = c;

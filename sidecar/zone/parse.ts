@@ -4,6 +4,12 @@
  * file:line message wherever BIND's loader would refuse it, and builds the immutable model.
  *
  * `parseZoneText` is pure (includes come through a resolver function); `parseZoneFile` reads files.
+ *
+ * Zones run to millions of records, so the common path makes no object per record: the lexer
+ * gives byte ranges of the file, owner names are interned in wire form (name-table.ts), and the
+ * RDATA of the common types is read from the bytes straight into the record arena
+ * (fast-fields.ts). Anything unusual takes the general string path (rdata.ts, name.ts), which
+ * reads every form and words every error, so both paths accept and produce the same.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
