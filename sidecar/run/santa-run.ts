@@ -204,6 +204,19 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
   };
   for (const zone of registry.names()) reparseNow(zone);
   await pollSerials();
+  // A zone file edited while Santa was not running: BIND still serves the older serial, and no
+  // edit event will come to have it reload, so the zone would stay withdrawn until the next
+  // edit. Have BIND load the file that parsed (only when its serial is ahead of BIND's: a
+  // dynamic zone's journal legitimately runs ahead of its file).
+  if (config.bind.reloadCommand) {
+    for (const r of registry.all()) {
+      const { parsedSerial, bindSerial } = r.state;
+      if (parsedSerial !== null && bindSerial !== null && serialAhead(parsedSerial, bindSerial)) {
+        log.info({ zone: r.state.zone, parsedSerial, bindSerial }, 'zone file is ahead of BIND (edited while Santa was stopped): reloading it');
+        void reloadBind(config.bind.reloadCommand, r.state.zone, log);
+      }
+    }
+  }
 
   // Query source: every query BIND logs is one observation of its question.
   const observe = (event: QueryEvent) => {
@@ -331,6 +344,12 @@ function xdpCounters(stats: Record<string, number>): XdpCounters {
     rrlSlipped: stats.RRL_SLIPPED,
     rrlWouldLimit: stats.RRL_WOULD_LIMIT,
   };
+}
+
+/** a > b in SOA serial arithmetic (RFC 1982, 32-bit). */
+export function serialAhead(a: number, b: number): boolean {
+  const d = (a - b) >>> 0;
+  return d !== 0 && d < 0x80000000;
 }
 
 /** Runs the configured reload command for one zone (no shell: arguments split on spaces). */

@@ -191,6 +191,26 @@ describe('santa run (native loader) between real namespaces and a real BIND', ()
     await waitFor('BIND logged the query', async () => clientQueries('one.test') > logged || undefined, { timeoutMs: 5000, intervalMs: 100 });
   }, 30_000);
 
+  it('has BIND load a zone file edited while Santa was stopped, and serves it from XDP', async () => {
+    // Santa is not running (killed above): an edit now is seen by nobody, and BIND keeps serial 2.
+    writeFileSync(join(bind.workDir, 'zones/two.test.zone'), zoneText('two.test', 3, '198.51.100.3'));
+    const serial = async () => {
+      const soa = await query({ name: 'two.test', type: 'SOA' }, { server: topo.server.v4, netns: topo.client.ns, transport: 'tcp' });
+      return (soa.packet.answers?.find((x) => x.type === 'SOA')?.data as { serial: number }).serial;
+    };
+    expect(await serial()).toBe(2);
+    startSanta();
+    await waitFor('BIND serves serial 3', async () => ((await serial()) === 3 ? true : undefined), { timeoutMs: 30_000, intervalMs: 300, describe: santaOutput });
+    await waitFor('the new answer from XDP', async () => {
+      const before = stats().HITS;
+      const answer = await ask('two.test');
+      expect(answer).toBe('198.51.100.3');
+      return stats().HITS > before || undefined;
+    }, { timeoutMs: 30_000, intervalMs: 300, describe: santaOutput });
+    expect(santaOutput()).toContain('zone file is ahead of BIND');
+    await santa?.stop(5000);
+  }, 90_000);
+
   it('santa detach takes the program off the interface', async () => {
     const cli = ['node', '--require', 'tsx/cjs', join(ROOT, 'sidecar/cli/main.ts'), 'detach', '--config', join(work, 'santa.yaml')];
     expect((await topo.exec(topo.server, cli)).stdout).toContain(`${topo.server.ifname}: detached`);
