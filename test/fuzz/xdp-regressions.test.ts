@@ -6,7 +6,7 @@ import { requireRoot } from '../support/require-root';
 import { SantaUnderTest } from '../xdp/harness';
 import { TEST_RUN_MAX_FRAME, XdpFuzzer } from './xdp/engine';
 import { runCase } from './xdp/oracle';
-import { loadRegressions } from './xdp/regressions';
+import { loadRegressions, replaySettings } from './xdp/regressions';
 
 const cases = loadRegressions();
 let santa: SantaUnderTest;
@@ -18,15 +18,24 @@ beforeAll(() => {
   fuzzer = new XdpFuzzer(santa);
 });
 
-afterAll(() => santa?.close());
+afterAll(() => {
+  fuzzer?.close();
+  santa?.close();
+});
 
 test('the regression corpus is not empty', () => {
   expect(cases.length).toBeGreaterThan(0);
 });
 
 test.each(cases.map(({ file, c }) => [file, c] as const))('%s', (_file, c) => {
-  santa.settings(c.settings);
-  const frame = Buffer.from(c.frameHex, 'hex');
-  const v = runCase(santa, { settings: c.settings, entries: fuzzer.universe.index, maxFrame: TEST_RUN_MAX_FRAME }, frame);
-  expect(v.problems).toEqual([]);
+  const { settings, rrl } = replaySettings(c);
+  santa.settings(settings);
+  fuzzer.limiter.configure(rrl);
+  try {
+    const frame = Buffer.from(c.frameHex, 'hex');
+    const v = runCase(santa, { settings, entries: fuzzer.universe.index, maxFrame: TEST_RUN_MAX_FRAME }, frame, fuzzer.limiter);
+    expect(v.problems).toEqual([]);
+  } finally {
+    fuzzer.limiter.configure(null);
+  }
 });

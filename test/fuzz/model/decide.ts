@@ -1,14 +1,16 @@
 /**
  * santa_xdp's decision for one frame, as the issues specify it: pass (with the counter that
  * says why) or transmit exactly these bytes. The order of the checks is the order of the
- * packet: mode, then layers 2-4, the DNS message, the lookup, the lease, the client's size
- * limit, and dry-run last (a dry-run hit is a would-be reply that passes).
+ * packet: mode, then layers 2-4, the DNS message, the lookup, the lease, the cookie, the
+ * client's size limit, and dry-run (a dry-run hit is a would-be reply that passes). What is
+ * left is an answer, which response rate limiting may still drop or slip (model/rrl.ts).
  */
+import { checkCookie, replyCookieRdata } from './cookie';
 import { parseHeaders } from './frame';
 import { entryId } from './keys';
 import { parseQuery } from './query';
-import { replyFrame, replyMessage } from './reply';
-import type { Decision, ModelWorld } from './types';
+import { replyFrame, replyMessage, responseTail, slipMessage } from './reply';
+import type { Answer, Decision, ModelWorld } from './types';
 
 export function decide(world: ModelWorld, frame: Buffer): Decision {
   const { settings } = world;
@@ -18,18 +20,32 @@ export function decide(world: ModelWorld, frame: Buffer): Decision {
   if ('pass' in headers) return { verdict: 'pass', reason: headers.pass, dnsQuery: headers.dnsQuery };
   const d = headers.datagram;
 
-  const query = parseQuery(d.dns, d.family === 6, settings);
+  const query = parseQuery(d.dns, d.family === 6, settings, d.frameRest);
   if ('pass' in query) return { verdict: 'pass', reason: query.pass, dnsQuery: true };
   const q = query.question;
 
   const entry = world.entries.get(entryId(q.name, q.qtype, q.qclass, q.bits));
   if (!entry) return { verdict: 'pass', reason: 'PASS_MISS', dnsQuery: true };
   if (entry.expiresJiffies <= world.nowJiffies) return { verdict: 'pass', reason: 'PASS_EXPIRED', dnsQuery: true };
-  const message = replyMessage(q, entry.response);
+  let cookieRdata: Buffer | undefined;
+  let cookie: Answer['cookie'];
+  if (q.cookie) {
+    const check = checkCookie(settings, q.cookie, d.src, world.nowSeconds);
+    if (check === 'bad') return { verdict: 'pass', reason: 'PASS_BAD_COOKIE', dnsQuery: true };
+    // The COOKIE option replaces the entry's final OPT RDLENGTH, which must be 0.
+    const tail = responseTail(entry.response);
+    if (tail.length < 2 || tail[tail.length - 2] | tail[tail.length - 1]) return { verdict: 'pass', reason: 'PASS_UNSUPPORTED', dnsQuery: true };
+    cookieRdata = replyCookieRdata(settings, q.cookie, d.src, world.nowSeconds);
+    cookie = check;
+  }
+  const message = replyMessage(q, entry.response, cookieRdata);
   if (message.length > q.limit) return { verdict: 'pass', reason: 'PASS_TOO_BIG', dnsQuery: true };
   if (settings.mode === 'dry-run') return { verdict: 'pass', reason: 'DRY_RUN_HITS', dnsQuery: true };
 
   const reply = replyFrame(frame, d, message);
   if (reply.length > world.maxFrame) return { verdict: 'pass', reason: 'PASS_NO_ROOM', dnsQuery: true };
-  return { verdict: 'tx', reply, slot: entry.slot };
+  const answer: Answer = { verdict: 'tx', reply, slot: entry.slot, ...(cookie ? { cookie } : {}) };
+  if (cookie === 'valid-server') return answer; // BIND exempts a valid server cookie from RRL
+  const slipReply = () => replyFrame(frame, d, slipMessage(q, entry.response, cookieRdata));
+  return { ...answer, rrl: { client: d.src, family: d.family, response: entry.response, slipReply } };
 }

@@ -34,6 +34,8 @@ export interface Datagram {
   dport: number;
   /** The DNS message: the UDP payload cut at the UDP length (Ethernet padding dropped). */
   dns: Buffer;
+  /** Frame bytes from the DNS message's start to the frame's end (padding included). */
+  frameRest: number;
 }
 
 export type HeaderVerdict = { pass: PassReason; dnsQuery: boolean } | { datagram: Datagram };
@@ -76,7 +78,7 @@ function parseIpv4(frame: Buffer, l2Len: number, settings: ModelSettings): Heade
   if (onesSum(ip.subarray(0, headerLen)) !== 0xffff) return pass('PASS_MALFORMED', true);
   const src = Buffer.from(ip.subarray(12, 16));
   if (!unicastSourceV4(src)) return pass('PASS_UNSUPPORTED', true);
-  return parseUdp(ip.subarray(headerLen, totalLen), { l2Len, family: 4, src, dst });
+  return parseUdp(ip.subarray(headerLen, totalLen), { l2Len, family: 4, src, dst }, frame.length - (l2Len + headerLen + UDP_HEADER));
 }
 
 function parseIpv6(frame: Buffer, l2Len: number, settings: ModelSettings): HeaderVerdict {
@@ -95,15 +97,15 @@ function parseIpv6(frame: Buffer, l2Len: number, settings: ModelSettings): Heade
   const payloadLen = ip.readUInt16BE(4);
   if (payloadLen < UDP_HEADER || IPV6_HEADER + payloadLen > ip.length) return pass('PASS_MALFORMED', true);
   if (!unicastSourceV6(src)) return pass('PASS_UNSUPPORTED', true);
-  return parseUdp(ip.subarray(IPV6_HEADER, IPV6_HEADER + payloadLen), { l2Len, family: 6, src, dst });
+  return parseUdp(ip.subarray(IPV6_HEADER, IPV6_HEADER + payloadLen), { l2Len, family: 6, src, dst }, frame.length - (l2Len + IPV6_HEADER + UDP_HEADER));
 }
 
 /** `udp` is the datagram as the IP length delimits it. */
-function parseUdp(udp: Buffer, l3: Pick<Datagram, 'l2Len' | 'family' | 'src' | 'dst'>): HeaderVerdict {
+function parseUdp(udp: Buffer, l3: Pick<Datagram, 'l2Len' | 'family' | 'src' | 'dst'>, frameRest: number): HeaderVerdict {
   if (udp.readUInt16BE(4) !== udp.length) return pass('PASS_MALFORMED', true);
   const sport = udp.readUInt16BE(0);
   if (sport === 0) return pass('PASS_UNSUPPORTED', true); // BIND drops queries from port 0
   // A header and at least the root name's byte.
   if (udp.length < UDP_HEADER + DNS_HEADER + 1) return pass('PASS_MALFORMED', true);
-  return { datagram: { ...l3, sport, dport: udp.readUInt16BE(2), dns: Buffer.from(udp.subarray(UDP_HEADER)) } };
+  return { datagram: { ...l3, sport, dport: udp.readUInt16BE(2), dns: Buffer.from(udp.subarray(UDP_HEADER)), frameRest } };
 }

@@ -2,4 +2,7 @@
 export { decide } from './decide';
 export { entryId, indexEntries, lowerAscii } from './keys';
 export { responseTail } from './reply';
-export type { Decision, KeyBits, ModelEntry, ModelSettings, ModelWorld, PassReason } from './types';
+export { mintServerCookie, COOKIE_OPTION_BYTES } from './cookie';
+export { applyRrl, clientAddressText } from './rrl';
+export type { QueryCookie } from './query';
+export type { Answer, Decision, KeyBits, LimitedDecision, ModelEntry, ModelSettings, ModelWorld, PassReason } from './types';

@@ -22,7 +22,7 @@ function response(rd: boolean, edns: boolean, txtBytes = 0): Buffer {
 }
 
 function world(entries: ModelEntry[], settings: Partial<ModelSettings> = {}): ModelWorld {
-  return { settings: { ...SETTINGS, ...settings }, entries: indexEntries(entries), nowJiffies: 1_000n, maxFrame: 3000 };
+  return { settings: { ...SETTINGS, ...settings }, entries: indexEntries(entries), nowJiffies: 1_000n, nowSeconds: 1_700_000_000, maxFrame: 3000 };
 }
 
 function entry(bits: Partial<ModelEntry['bits']>, extra: Partial<ModelEntry> = {}): ModelEntry {

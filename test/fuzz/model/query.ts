@@ -1,8 +1,8 @@
 /**
  * The DNS message: only what can be answered exactly like BIND is accepted (issue 2): a plain
- * QUERY with one question whose name has no compression pointer, and at most one record, an
- * option-less version-0 OPT at the root. The result is the lookup key and the client's UDP
- * payload limit.
+ * QUERY with one question whose name has no compression pointer, and at most one record, a
+ * version-0 OPT at the root with no options, or (cookies on, issue 8) exactly one COOKIE
+ * option. The result is the lookup key, the client's UDP payload limit and its cookie.
  */
 import { lowerAscii } from './keys';
 import type { KeyBits, ModelSettings, PassReason } from './types';
@@ -19,6 +19,10 @@ const TYPE_OPT = 41;
 const OPT_FIXED = 11; // root owner, type, class, TTL, RDLENGTH
 const DO_BIT = 0x80; // high byte of the OPT flags
 const PLAIN_UDP_LIMIT = 512;
+const EDNS_COOKIE = 10;
+const OPTION_HEADER = 4;
+const CLIENT_COOKIE = 8;
+const SERVER_COOKIE = 16;
 const DEFAULT_MAX_UDP = 1232; // BIND 9.18's max-udp-size
 
 export interface Question {
@@ -33,11 +37,21 @@ export interface Question {
   limit: number;
   id: number;
   flags: number;
+  /** The query's COOKIE option (RFC 7873): the client cookie, and the server cookie if sent. */
+  cookie?: QueryCookie;
+}
+
+export interface QueryCookie {
+  client: Buffer;
+  server?: Buffer;
 }
 
 export type QueryVerdict = { pass: PassReason } | { question: Question };
 
-export function parseQuery(msg: Buffer, v6: boolean, settings: ModelSettings): QueryVerdict {
+/** `frameRest`: bytes of the frame from the message's start to the frame's end (Ethernet
+ * padding and bytes past the UDP length included): the program bounds some reads by the frame,
+ * not the message. */
+export function parseQuery(msg: Buffer, v6: boolean, settings: ModelSettings, frameRest = msg.length): QueryVerdict {
   if (msg.length < HEADER) return { pass: 'PASS_MALFORMED' };
   const flags = msg.readUInt16BE(2);
   if (flags & (QR | OPCODE | TC)) return { pass: 'PASS_UNSUPPORTED' };
@@ -51,14 +65,16 @@ export function parseQuery(msg: Buffer, v6: boolean, settings: ModelSettings): Q
   const bits: KeyBits = { rd: (flags & RD) !== 0, edns: false, dnssecOk: false, v6 };
   let limit = PLAIN_UDP_LIMIT;
   let end = questionEnd;
+  let cookie: QueryCookie | undefined;
   if (ar === 1) {
-    const opt = readOpt(msg, questionEnd);
+    const opt = readOpt(msg, questionEnd, settings, frameRest);
     if ('pass' in opt) return opt;
     bits.edns = true;
     bits.dnssecOk = opt.dnssecOk;
     const maxUdp = settings.maxUdpSize || DEFAULT_MAX_UDP;
     limit = Math.max(PLAIN_UDP_LIMIT, Math.min(opt.udpSize, maxUdp));
     end = opt.end;
+    cookie = opt.cookie;
   }
   if (end !== msg.length) return { pass: 'PASS_MALFORMED' }; // trailing bytes
   const wireName = msg.subarray(HEADER, name.end);
@@ -72,6 +88,7 @@ export function parseQuery(msg: Buffer, v6: boolean, settings: ModelSettings): Q
       limit,
       id: msg.readUInt16BE(0),
       flags,
+      ...(cookie ? { cookie } : {}),
     },
   };
 }
@@ -95,10 +112,11 @@ interface Opt {
   udpSize: number;
   dnssecOk: boolean;
   end: number;
+  cookie?: QueryCookie;
 }
 
 /** RFC 6891 6.1.2: owner root, TYPE 41, CLASS = UDP size, TTL = ext. rcode, version, flags. */
-function readOpt(msg: Buffer, at: number): Opt | { pass: PassReason } {
+function readOpt(msg: Buffer, at: number, settings: ModelSettings, frameRest: number): Opt | { pass: PassReason } {
   if (at + OPT_FIXED > msg.length) return { pass: 'PASS_MALFORMED' };
   if (msg[at] !== 0 || msg.readUInt16BE(at + 1) !== TYPE_OPT) return { pass: 'PASS_UNSUPPORTED' };
   if (msg[at + 6] !== 0) return { pass: 'PASS_EDNS_VERSION' }; // BIND answers BADVERS
@@ -106,6 +124,31 @@ function readOpt(msg: Buffer, at: number): Opt | { pass: PassReason } {
   const rdLength = msg.readUInt16BE(at + 9);
   const end = at + OPT_FIXED + rdLength;
   if (end > msg.length) return { pass: 'PASS_MALFORMED' };
-  if (rdLength > 0) return { pass: 'PASS_EDNS_OPTIONS' };
-  return { udpSize: msg.readUInt16BE(at + 3), dnssecOk: (msg[at + 7] & DO_BIT) !== 0, end };
+  let cookie: QueryCookie | undefined;
+  if (rdLength > 0) {
+    const c = readCookie(msg, at + OPT_FIXED, rdLength, settings, frameRest);
+    if ('pass' in c) return c;
+    cookie = c;
+  }
+  return { udpSize: msg.readUInt16BE(at + 3), dnssecOk: (msg[at + 7] & DO_BIT) !== 0, end, ...(cookie ? { cookie } : {}) };
+}
+
+/**
+ * OPT RDATA of `rdLength` bytes at `at`: answerable only with cookies on and when it is exactly
+ * one COOKIE option of BIND's two forms (8-byte client cookie, or that and a 16-byte server
+ * cookie). Other lengths within the option are cookies BIND will not recognise (BAD_COOKIE);
+ * other or more options go to BIND (EDNS_OPTIONS). The option header is read even when RDATA
+ * is shorter than one, bounded only by the frame.
+ */
+function readCookie(msg: Buffer, at: number, rdLength: number, settings: ModelSettings, frameRest: number): QueryCookie | { pass: PassReason } {
+  if (!settings.cookie) return { pass: 'PASS_EDNS_OPTIONS' };
+  if (at + OPTION_HEADER > frameRest) return { pass: 'PASS_MALFORMED' };
+  if (rdLength < OPTION_HEADER) return { pass: 'PASS_EDNS_OPTIONS' }; // the option's length can never match
+  const code = msg.readUInt16BE(at);
+  const len = msg.readUInt16BE(at + 2);
+  if (code !== EDNS_COOKIE || len + OPTION_HEADER !== rdLength) return { pass: 'PASS_EDNS_OPTIONS' };
+  const data = msg.subarray(at + OPTION_HEADER, at + OPTION_HEADER + len);
+  if (len === CLIENT_COOKIE) return { client: Buffer.from(data) };
+  if (len === CLIENT_COOKIE + SERVER_COOKIE) return { client: Buffer.from(data.subarray(0, CLIENT_COOKIE)), server: Buffer.from(data.subarray(CLIENT_COOKIE)) };
+  return { pass: 'PASS_BAD_COOKIE' };
 }

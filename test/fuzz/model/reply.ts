@@ -22,11 +22,53 @@ export function responseTail(response: Buffer): Buffer {
   return response.subarray(at + 1 + 4);
 }
 
-export function replyMessage(q: Question, response: Buffer): Buffer {
+/** The stored flags with the query's RD and CD. */
+function replyFlags(q: Question, response: Buffer): number {
+  return (response.readUInt16BE(2) & ~RD_CD) | (q.flags & RD_CD);
+}
+
+/** `cookieRdata` (a cookie query): the OPT's RDLENGTH and COOKIE option, which replace the
+ * entry's final RDLENGTH of 0. */
+export function replyMessage(q: Question, response: Buffer, cookieRdata?: Buffer): Buffer {
   const header = Buffer.from(response.subarray(0, HEADER));
   header.writeUInt16BE(q.id, 0);
-  header.writeUInt16BE((header.readUInt16BE(2) & ~RD_CD) | (q.flags & RD_CD), 2);
-  return Buffer.concat([header, q.wire, responseTail(response)]);
+  header.writeUInt16BE(replyFlags(q, response), 2);
+  const tail = responseTail(response);
+  if (!cookieRdata) return Buffer.concat([header, q.wire, tail]);
+  return Buffer.concat([header, q.wire, tail.subarray(0, tail.length - 2), cookieRdata]);
+}
+
+const AA = 0x0400;
+const TC = 0x0200;
+const AD = 0x0020;
+const RCODE = 0x000f;
+const NXDOMAIN = 3;
+const BADCOOKIE = 23; // extended rcode: 7 in the header, 1 in the OPT's TTL
+const OPT_BYTES = 11;
+
+/**
+ * What response rate limiting sends when it slips (xdp/rrl.h): the header and the question,
+ * no records but the entry's OPT for an EDNS query. TC=1 and AA (BIND slips before it builds
+ * the answer; the rcode stays only for NXDOMAIN); to a client that sent a cookie, BADCOOKIE
+ * with the fresh server cookie instead.
+ */
+export function slipMessage(q: Question, response: Buffer, cookieRdata?: Buffer): Buffer {
+  let flags = replyFlags(q, response);
+  if (cookieRdata) flags = (flags & ~(AA | AD | TC | RCODE)) | (BADCOOKIE & RCODE);
+  else {
+    flags |= AA | TC;
+    if ((flags & RCODE) !== NXDOMAIN) flags &= ~RCODE;
+  }
+  const header = Buffer.alloc(HEADER);
+  header.writeUInt16BE(q.id, 0);
+  header.writeUInt16BE(flags, 2);
+  header.writeUInt16BE(1, 4);
+  header.writeUInt16BE(q.bits.edns ? 1 : 0, 10);
+  if (!q.bits.edns) return Buffer.concat([header, q.wire]);
+  const opt = Buffer.from(response.subarray(response.length - OPT_BYTES));
+  if (!cookieRdata) return Buffer.concat([header, q.wire, opt]);
+  opt[5] = BADCOOKIE >> 4;
+  return Buffer.concat([header, q.wire, opt.subarray(0, OPT_BYTES - 2), cookieRdata]);
 }
 
 export function replyFrame(queryFrame: Buffer, d: Datagram, message: Buffer): Buffer {

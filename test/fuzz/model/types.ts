@@ -19,6 +19,7 @@ export type PassReason =
   | 'PASS_EXPIRED'
   | 'PASS_TOO_BIG'
   | 'PASS_NO_ROOM'
+  | 'PASS_BAD_COOKIE'
   | 'DRY_RUN_HITS';
 
 /** The query properties that select one of BIND's responses (issue 2, "Key"). */
@@ -47,10 +48,34 @@ export interface ModelWorld {
   settings: ModelSettings;
   entries: ReadonlyMap<string, ModelEntry>;
   nowJiffies: bigint;
+  /** The program's wall clock in whole seconds (mod 2^32), as cookie timestamps hold it. */
+  nowSeconds: number;
   /** Largest frame the driver can grow to; the test run has far more than any reply needs. */
   maxFrame: number;
 }
 
+/**
+ * A reply the program is about to send, before response rate limiting has its say: the full
+ * answer, and the truncated one it sends instead when the limiter slips. `rrl` is absent when
+ * the query is exempt from the limiter (a valid server cookie).
+ */
+export interface Answer {
+  verdict: 'tx';
+  reply: Buffer;
+  slot: number;
+  /** The query's cookie, when it had one that was accepted. */
+  cookie?: 'client-only' | 'valid-server';
+  /** Built on demand: only a limiter that slips needs it. */
+  rrl?: { client: Buffer; family: 4 | 6; response: Buffer; slipReply: () => Buffer };
+}
+
 export type Decision =
   | { verdict: 'pass'; reason: PassReason; /** counted as a DNS query on the way */ dnsQuery: boolean }
-  | { verdict: 'tx'; reply: Buffer; slot: number };
+  | Answer;
+
+/** What a reply became once the limiter decided (model/rrl.ts). */
+export type LimitedDecision =
+  | { verdict: 'pass'; reason: PassReason; dnsQuery: boolean }
+  | { verdict: 'tx'; reply: Buffer; slot: number; wouldLimit: boolean; cookie: boolean }
+  | { verdict: 'slip'; reply: Buffer; cookie: boolean }
+  | { verdict: 'drop' };

@@ -7,9 +7,10 @@
 import { SantaUnderTest } from '../../xdp/harness';
 import { Rng } from '../random';
 import { generateCase } from './generate';
-import { outcomeName, runCase } from './oracle';
-import { RegressionCase, saveRegression } from './regressions';
-import { SETTINGS_VARIANTS, SettingsVariant } from './settings';
+import { FuzzLimiter } from './limiter';
+import { outcomeName, runCase, wallSecond } from './oracle';
+import { RegressionCase, savedSettings, saveRegression } from './regressions';
+import { rateLimitConfig, SETTINGS_VARIANTS, SettingsVariant } from './settings';
 import { buildUniverse, Universe } from './universe';
 
 /** The test run's buffer is a page (less headroom and skb_shared_info), so a frame can grow
@@ -64,15 +65,22 @@ export function settingsForBlock(seed: number, block: number): SettingsVariant {
 export class XdpFuzzer {
   readonly universe: Universe = buildUniverse();
   private readonly slots: number[];
+  /** The program's rate limiter and its reference model, configured per settings block. */
+  readonly limiter: FuzzLimiter;
 
   constructor(readonly santa: SantaUnderTest) {
+    this.limiter = new FuzzLimiter(santa);
     this.slots = [...new Set(this.universe.entries.map((e) => e.slot))];
     santa.maps.zeroSlots(this.slots);
     santa.maps.install(this.universe.mapEntries);
   }
 
-  world(variant: SettingsVariant) {
+  world(variant: Pick<SettingsVariant, 'settings'>) {
     return { settings: variant.settings, entries: this.universe.index, maxFrame: TEST_RUN_MAX_FRAME };
+  }
+
+  close(): void {
+    this.limiter.close();
   }
 
   run(opts: FuzzOptions): FuzzReport {
@@ -85,42 +93,49 @@ export class XdpFuzzer {
     const start = Date.now();
     let variant: SettingsVariant | undefined;
     let block = -1;
-    for (let index = first; index < first + opts.cases; index++) {
-      if (Math.floor(index / every) !== block) {
-        block = Math.floor(index / every);
-        variant = settingsForBlock(opts.seed, block);
-        this.santa.settings(variant.settings);
-      }
-      const v = variant!;
-      const c = generateCase(Rng.forCase(opts.seed, index), this.universe, v.settings);
-      const verdict = runCase(this.santa, this.world(v), c.frame);
-      const outcome = outcomeName(verdict.decision);
-      report.outcomes[outcome] = (report.outcomes[outcome] ?? 0) + 1;
-      const kind = c.kind.split(':')[0];
-      report.kinds[kind] = (report.kinds[kind] ?? 0) + 1;
-      if (verdict.decision.verdict === 'tx' && verdict.problems.length === 0) {
-        expectedHits.set(verdict.decision.slot, (expectedHits.get(verdict.decision.slot) ?? 0) + 1);
-      }
-      report.cases++;
-      if (verdict.problems.length > 0) {
-        const failure: FuzzFailure = {
-          seed: opts.seed,
-          index,
-          kind: c.kind,
-          settingsName: v.name,
-          frameHex: c.frame.toString('hex'),
-          model: outcome,
-          problems: verdict.problems,
-        };
-        if (opts.regressionDir) {
-          const saved: RegressionCase = { ...failure, settings: v.settings };
-          failure.savedAs = saveRegression(saved, opts.regressionDir);
+    try {
+      for (let index = first; index < first + opts.cases; index++) {
+        if (Math.floor(index / every) !== block) {
+          block = Math.floor(index / every);
+          variant = settingsForBlock(opts.seed, block);
+          this.santa.settings(variant.settings);
+          this.limiter.configure(rateLimitConfig(variant.rateLimit));
         }
-        log(`FAIL seed ${opts.seed} case ${index} (${c.kind}, settings ${v.name}, model ${outcome}): ${verdict.problems.join('; ')}\n  frame ${failure.frameHex}`);
-        report.failures.push(failure);
-        if (report.failures.length >= (opts.maxFailures ?? 20)) break;
+        const v = variant!;
+        const nowSeconds = wallSecond(v.settings, process.hrtime.bigint());
+        const c = generateCase(Rng.forCase(opts.seed, index), this.universe, { settings: v.settings, nowSeconds });
+        const verdict = runCase(this.santa, this.world(v), c.frame, this.limiter);
+        const outcome = outcomeName(verdict.decision);
+        report.outcomes[outcome] = (report.outcomes[outcome] ?? 0) + 1;
+        const kind = c.kind.split(':')[0];
+        report.kinds[kind] = (report.kinds[kind] ?? 0) + 1;
+        if (verdict.decision.verdict === 'tx' && verdict.problems.length === 0) {
+          expectedHits.set(verdict.decision.slot, (expectedHits.get(verdict.decision.slot) ?? 0) + 1);
+        }
+        report.cases++;
+        if (verdict.problems.length > 0) {
+          const failure: FuzzFailure = {
+            seed: opts.seed,
+            index,
+            kind: c.kind,
+            settingsName: v.name,
+            frameHex: c.frame.toString('hex'),
+            model: outcome,
+            problems: verdict.problems,
+          };
+          if (opts.regressionDir) {
+            const saved: RegressionCase = { ...failure, ...savedSettings(v.settings, nowSeconds), ...(v.rateLimit ? { rateLimit: v.rateLimit } : {}) };
+            failure.savedAs = saveRegression(saved, opts.regressionDir);
+          }
+          log(`FAIL seed ${opts.seed} case ${index} (${c.kind}, settings ${v.name}, model ${outcome}): ${verdict.problems.join('; ')}\n  frame ${failure.frameHex}`);
+          report.failures.push(failure);
+          if (report.failures.length >= (opts.maxFailures ?? 20)) break;
+        }
+        if (opts.timeLimitMs !== undefined && (index & 255) === 0 && Date.now() - start > opts.timeLimitMs) break;
       }
-      if (opts.timeLimitMs !== undefined && (index & 255) === 0 && Date.now() - start > opts.timeLimitMs) break;
+    } finally {
+      // Later single runs (sweeps, replays) expect no limiter unless they configure one.
+      this.limiter.configure(null);
     }
     report.elapsedMs = Date.now() - start;
     report.casesPerSecond = Math.round((report.cases / Math.max(1, report.elapsedMs)) * 1000);

@@ -4,9 +4,10 @@
  * random bytes. Framing (VLAN tags, IPv4 options, IPv6 next headers, padding, checksum modes)
  * comes from test/support/packets.
  */
-import { buildFrame, ETH_P_8021AD, ETH_P_8021Q, FrameSpec, onesSum } from '../../support/packets';
+import { addressBytes, buildFrame, ETH_P_8021AD, ETH_P_8021Q, FrameSpec, onesSum } from '../../support/packets';
 import type { KeyBits, ModelSettings } from '../model';
 import { Rng } from '../random';
+import { CookiePlan, cookiePlan } from './cookies';
 import { encodeQuery, mutateQuery, plainOpt, QuerySpec, randomCase, UDP_SIZES } from './dns';
 import { CLIENT_V4, CLIENT_V6, SERVER_V4, SERVER_V6 } from './settings';
 import type { Universe } from './universe';
@@ -27,13 +28,25 @@ const ODD_V6_DESTS = ['ff02::fb', 'ff05::1:3', 'fd53::99'];
  * delivers one. */
 export const MIN_TEST_FRAME = 14;
 
-export function generateCase(rng: Rng, universe: Universe, settings: ModelSettings): FuzzCase {
-  const c = anyCase(rng, universe, settings);
+/** What a case is generated for: the settings, and the program's wall-clock second (cookies
+ * are minted relative to it). */
+export interface CaseContext {
+  settings: ModelSettings;
+  nowSeconds: number;
+}
+
+/** A query and how its frame will be sent; a COOKIE option is filled in once the frame's
+ * client address is known. */
+type PlannedQuery = QuerySpec & { v6: boolean; cookie?: CookiePlan };
+
+export function generateCase(rng: Rng, universe: Universe, ctx: CaseContext): FuzzCase {
+  const c = anyCase(rng, universe, ctx);
   if (c.frame.length >= MIN_TEST_FRAME) return c;
   return { kind: `${c.kind}:zero-filled`, frame: Buffer.concat([c.frame, Buffer.alloc(MIN_TEST_FRAME - c.frame.length)]) };
 }
 
-function anyCase(rng: Rng, universe: Universe, settings: ModelSettings): FuzzCase {
+function anyCase(rng: Rng, universe: Universe, ctx: CaseContext): FuzzCase {
+  const { settings } = ctx;
   const kind = rng.weighted<string>([
     [30, 'valid'],
     [10, 'near'],
@@ -43,15 +56,19 @@ function anyCase(rng: Rng, universe: Universe, settings: ModelSettings): FuzzCas
     [10, 'random'],
   ]);
   switch (kind) {
-    case 'valid':
-      return { kind, frame: frameFor(rng, settings, validQuery(rng, universe)) };
+    case 'valid': {
+      const q = validQuery(rng, universe, ctx);
+      return { kind: q.cookie ? `valid:cookie-${q.cookie.kind}` : kind, frame: frameFor(rng, settings, q) };
+    }
     case 'near': {
-      const q = validQuery(rng, universe);
+      const q = validQuery(rng, universe, ctx);
       return { kind: `near:${nearMiss(q, rng)}`, frame: frameFor(rng, settings, q) };
     }
     case 'dns': {
-      const q = validQuery(rng, universe);
-      const what: string[] = [];
+      const q = validQuery(rng, universe, ctx);
+      const spec = frameSpec(rng, settings, q.v6);
+      fillCookie(q, spec);
+      const what: string[] = q.cookie ? [`cookie-${q.cookie.kind}`] : [];
       for (let i = rng.range(1, 3); i > 0; i--) what.push(mutateQuery(q, rng));
       let msg = encodeQuery(q);
       if (rng.chance(0.15)) {
@@ -62,15 +79,15 @@ function anyCase(rng: Rng, universe: Universe, settings: ModelSettings): FuzzCas
         msg = flipBits(msg, rng, 0, msg.length);
         what.push('bits');
       }
-      return { kind: `dns:${what.join('+')}`, frame: frameWithMessage(rng, settings, msg, q.opt === undefined ? rng.chance(0.5) : true) };
+      return { kind: `dns:${what.join('+')}`, frame: buildFrame(spec, msg) };
     }
     case 'frame': {
-      const valid = frameFor(rng, settings, validQuery(rng, universe));
+      const valid = frameFor(rng, settings, validQuery(rng, universe, ctx));
       const m = mutateFrame(valid, rng);
       return { kind: `frame:${m.what}`, frame: m.frame };
     }
     case 'truncate': {
-      const valid = frameFor(rng, settings, validQuery(rng, universe));
+      const valid = frameFor(rng, settings, validQuery(rng, universe, ctx));
       return { kind, frame: valid.subarray(0, rng.int(valid.length)) };
     }
     default:
@@ -78,11 +95,20 @@ function anyCase(rng: Rng, universe: Universe, settings: ModelSettings): FuzzCas
   }
 }
 
-/** A query that hits an installed entry (unless its lease ran out or it is too big). */
-export function validQuery(rng: Rng, universe: Universe): QuerySpec & { v6: boolean } {
+/** A query that hits an installed entry (unless its lease ran out, it is too big, or it
+ * carries a cookie that is refused). EDNS queries often carry a COOKIE option, most often
+ * when the program answers cookies. */
+export function validQuery(rng: Rng, universe: Universe, ctx: CaseContext): PlannedQuery {
   const n = rng.pick(universe.names);
   const bits = rng.pick(n.bits);
-  return queryWithBits(rng, n.wire, n.qtype, bits);
+  const q: PlannedQuery = queryWithBits(rng, n.wire, n.qtype, bits);
+  if (q.opt && rng.chance(ctx.settings.cookie ? 0.6 : 0.1)) q.cookie = cookiePlan(rng, ctx.settings, ctx.nowSeconds);
+  return q;
+}
+
+/** Writes the planned COOKIE option for the frame's client address into the OPT. */
+function fillCookie(q: PlannedQuery, spec: FrameSpec): void {
+  if (q.cookie && q.opt) q.opt.rdata = q.cookie.rdata(addressBytes(spec.src));
 }
 
 function queryWithBits(rng: Rng, name: Buffer, qtype: number, bits: KeyBits): QuerySpec & { v6: boolean } {
@@ -138,12 +164,10 @@ function isLabelLength(name: Buffer, i: number): boolean {
   return at === i;
 }
 
-function frameFor(rng: Rng, settings: ModelSettings, q: QuerySpec & { v6: boolean }): Buffer {
-  return frameWithMessage(rng, settings, encodeQuery(q), q.v6);
-}
-
-function frameWithMessage(rng: Rng, settings: ModelSettings, msg: Buffer, v6: boolean): Buffer {
-  return buildFrame(frameSpec(rng, settings, v6), msg);
+function frameFor(rng: Rng, settings: ModelSettings, q: PlannedQuery): Buffer {
+  const spec = frameSpec(rng, settings, q.v6);
+  fillCookie(q, spec);
+  return buildFrame(spec, encodeQuery(q));
 }
 
 export function frameSpec(rng: Rng, settings: ModelSettings, v6: boolean): FrameSpec {
