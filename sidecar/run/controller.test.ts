@@ -135,6 +135,30 @@ describe('CacheController', () => {
     expect(maps.entries.size).toBe(1);
   });
 
+  it('forgets builds and verifications of questions that left the ranking, keeping memory bounded', async () => {
+    const maps = new MemoryMaps();
+    const ranking = new HotSetRanking({ capacity: 32, halfLifeMs: 1000, startMs: clockMs });
+    const ask: AskBind = async (key) => {
+      const built = buildResponse(registry.get('example.test')!.model!, { name: key.name, type: key.qtype }, { rd: true, edns: true, do: false }, { minimalResponses: 'no-auth-recursive', ednsUdpSize: 1232 });
+      if (!built.cacheable) throw new Error(built.reason);
+      return Buffer.from(built.wire);
+    };
+    const c = controller(maps, ranking, ask, { entries: 8, bytes: 1 << 20 });
+    let peak = 0;
+    // 200 rounds, each with 40 questions never asked before (NXDOMAIN answers, all buildable):
+    // 8,000 distinct questions pass through a ranking of 32.
+    for (let round = 0; round < 200; round++) {
+      clockMs += 1000;
+      ranking.advanceTo(clockMs);
+      for (let i = 0; i < 40; i++) ranking.observe(q(`n${round}-${i}.example.test`), 10);
+      await c.tick();
+      const m = c.memoSizes();
+      peak = Math.max(peak, m.built, m.verified, m.failed);
+    }
+    expect(c.totals.verifyChecks).toBeGreaterThan(1024); // the memos had to be pruned to stay small
+    expect(peak).toBeLessThanOrEqual(2 * (32 + 8) + 1024 + 40);
+  });
+
   it('withdraws a zone at once and hands a freed slot out zeroed', async () => {
     const maps = new MemoryMaps();
     const ranking = new HotSetRanking({ capacity: 64 });

@@ -263,6 +263,7 @@ export class CacheController {
     this.totals.installs += diff.add.length + diff.change.length;
     this.totals.renewals += renewed;
     this.totals.ticks++;
+    this.forgetBeyond(ranked.map((r) => r.id));
     return {
       ranked: ranked.length,
       candidates: candidates.length,
@@ -275,6 +276,29 @@ export class CacheController {
       renewed,
       durationMs: this.nowMs() - started,
     };
+  }
+
+  /** Sizes of what the controller remembers between ticks (bounded: see forgetBeyond). */
+  memoSizes(): { built: number; verified: number; failed: number } {
+    return { built: this.built.size, verified: this.verified.size, failed: this.failedAt.size };
+  }
+
+  /**
+   * Builds and verification results are kept for the questions the ranking still lists or the
+   * cache holds; the rest are dropped once the memos outgrow that working set by a margin, so a
+   * long run over an ever-changing tail of questions (or zone edits, each a new digest) cannot
+   * grow them without bound. A dropped question coming back is built and verified again.
+   */
+  private forgetBeyond(rankedIds: readonly string[]): void {
+    const bound = 2 * (rankedIds.length + this.installed.size) + 1024;
+    if (this.built.size <= bound && this.verified.size <= bound && this.failedAt.size <= bound) return;
+    const keep = new Set(rankedIds);
+    for (const id of this.built.keys()) if (!keep.has(id) && !this.installed.has(id)) this.built.delete(id);
+    const digests = new Set<string>();
+    for (const b of this.built.values()) if (b.candidate) digests.add(b.candidate.digest);
+    for (const e of this.installed.values()) digests.add(e.digest);
+    for (const d of this.verified) if (!digests.has(d)) this.verified.delete(d);
+    for (const d of this.failedAt.keys()) if (!digests.has(d)) this.failedAt.delete(d);
   }
 
   /** Feeds the program's per-entry hit deltas to the ranking: cached questions never reach
