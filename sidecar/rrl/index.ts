@@ -8,7 +8,7 @@ import type { SantaNative } from '../bpf/native';
 import type { MapSource } from '../loader/loader';
 import type { NamedOptions } from '../named-conf/read';
 import { rrlConfigFromStatement, rrlLimitsAnything, type RrlConfig } from './config';
-import { kernelHz } from './hz';
+import { kernelClock } from '../bpf/kernel-clock';
 import { RrlMaps } from './maps';
 
 export { rrlConfigFromStatement, rrlLimitsAnything, defaultRrlConfig, type RrlConfig, type RrlPrefix } from './config';
@@ -31,7 +31,7 @@ export function applyRateLimit(options: NamedOptions, source: MapSource, bpf: Sa
   const cfg = rateLimitFromOptions(options);
   const maps = RrlMaps.open(source, bpf, abi);
   try {
-    maps.writeConfig(cfg, cfg ? kernelHz() : 0);
+    maps.writeConfig(cfg, cfg ? kernelClock(bpf, abi).hz : 0);
   } catch (e) {
     maps.close();
     throw e;

@@ -15,7 +15,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { parseStatements } from '../../sidecar/named-conf/syntax';
 import { santaAbi } from '../../sidecar/bpf/abi';
 import { rrlConfigFromStatement } from '../../sidecar/rrl/config';
-import { kernelHz } from '../../sidecar/rrl/hz';
+import { kernelClock } from '../../sidecar/bpf/kernel-clock';
 import { RrlMaps } from '../../sidecar/rrl/maps';
 import { REPO } from '../bpf/setup';
 import { buildFrame, dnsQuery } from '../support/packets';
@@ -41,7 +41,7 @@ async function main(): Promise<void> {
   const minimal = santa.bpf.loadObject(join(REPO, 'xdp', 'build', 'minimal.bpf.o'));
   const rrl = RrlMaps.open({ kind: 'fds', fds: santa.obj.maps }, santa.bpf, santaAbi());
   const statsFd = santa.bpf.enableStats();
-  const hz = kernelHz();
+  const hz = kernelClock().hz;
   const limits = (block: string) => rrl.writeConfig(rrlConfigFromStatement(parseStatements(`rate-limit { ${block} };`, 'bench')[0]), hz);
   try {
     santa.install({ name: 'www.example.test', slot: 1, answers: [{ name: 'www.example.test', type: 'A', ttl: 300, data: '192.0.2.1' }] });
@@ -91,7 +91,7 @@ async function live(seconds: number, qps: number, rounds: number): Promise<void>
   const rrl = RrlMaps.open({ kind: 'fds', fds: v.santa.obj.maps }, v.santa.bpf, santaAbi());
   const statsFd = v.santa.bpf.enableStats();
   const dir = mkdtempSync(join(tmpdir(), 'santa-rrl-bench-'));
-  const hz = kernelHz();
+  const hz = kernelClock().hz;
   try {
     // dnsperf sets RD.
     v.santa.install({ name: 'www.example.test', slot: 1, rd: true, answers: [{ name: 'www.example.test', type: 'A', ttl: 300, data: '192.0.2.1' }] });

@@ -10,7 +10,6 @@ import { defaultRrlConfig, rrlConfigFromStatement, rrlLimitsAnything } from '../
 import { rateLimitFromOptions } from '../../sidecar/rrl';
 import { identityHash, rrlIdentity, RrlKind } from '../../sidecar/rrl/identity';
 import { RrlModel } from '../../sidecar/rrl/model';
-import { hzFromKernelConfig } from '../../sidecar/rrl/hz';
 
 function parse(body: string) {
   const [s] = parseStatements(`options {\n  rate-limit {\n${body}\n  };\n};`, '/etc/bind/named.conf.options')[0].block!;
@@ -154,8 +153,4 @@ describe('reference model', () => {
 });
 
 describe('kernel HZ', () => {
-  it('reads CONFIG_HZ from a kernel config', () => {
-    expect(hzFromKernelConfig('# CONFIG_HZ_100 is not set\nCONFIG_HZ_250=y\nCONFIG_HZ=250\n')).toBe(250);
-    expect(hzFromKernelConfig('CONFIG_HZ_1000=y\n')).toBeUndefined();
-  });
 });

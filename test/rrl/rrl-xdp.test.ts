@@ -20,7 +20,7 @@ import { rrlIdentity, RrlKind } from '../../sidecar/rrl/identity';
 import { RrlMaps } from '../../sidecar/rrl/maps';
 import { RrlModel, type RrlVerdict } from '../../sidecar/rrl/model';
 import { parseStatements } from '../../sidecar/named-conf/syntax';
-import { kernelHz } from '../../sidecar/rrl/hz';
+import { kernelClock } from '../../sidecar/bpf/kernel-clock';
 
 const XDP_DROP = 1;
 const SERVER4 = '10.53.0.2';
@@ -61,7 +61,7 @@ beforeAll(() => {
   requireRoot('santa_xdp response rate limiting tests');
   santa = SantaUnderTest.load();
   rrl = RrlMaps.open({ kind: 'fds', fds: santa.obj.maps }, santa.bpf, santaAbi());
-  hz = kernelHz();
+  hz = kernelClock().hz;
   for (const edns of [false, true]) {
     for (const name of [EVEN, ODD]) install({ name, edns, answers: [{ name, type: 'A', ttl: 300, data: '192.0.2.80' }] });
     install({ name: 'nodata.example.test', type: 'MX', edns, answers: [], authorities: [SOA] });

@@ -9,7 +9,7 @@
 import { endianness } from 'node:os';
 import { santaAbi } from '../../../sidecar/bpf/abi';
 import { prefixMask, type RrlConfig } from '../../../sidecar/rrl/config';
-import { kernelHz } from '../../../sidecar/rrl/hz';
+import { kernelClock } from '../../../sidecar/bpf/kernel-clock';
 import { rrlIdentity, RrlKind, type RrlIdentity } from '../../../sidecar/rrl/identity';
 import { RrlMaps } from '../../../sidecar/rrl/maps';
 import { RrlModel, type RrlVerdict } from '../../../sidecar/rrl/model';
@@ -35,7 +35,7 @@ export interface LimiterVerdict {
 
 export class FuzzLimiter {
   private readonly maps: RrlMaps;
-  private readonly hz = kernelHz();
+  private readonly hz = kernelClock().hz;
   private readonly abi = santaAbi();
   private readonly bucketsFd: number;
   private cfg: RrlConfig | null = null;
