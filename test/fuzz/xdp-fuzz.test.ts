@@ -49,8 +49,25 @@ test(`${CASES} generated frames: the program decides exactly as the model (seed 
   expect(r.hitCounterMismatches).toEqual([]);
   // The generators must keep reaching every outcome the test run can produce (NO_ROOM needs a
   // driver without room, which the test run never is).
-  const reachable = ['TX', 'PASS_DISABLED', 'PASS_NOT_DNS', 'PASS_FRAGMENT', 'PASS_MALFORMED', 'PASS_UNSUPPORTED', 'PASS_EDNS_VERSION', 'PASS_EDNS_OPTIONS', 'PASS_MISS', 'PASS_EXPIRED', 'PASS_TOO_BIG', 'DRY_RUN_HITS'];
+  const reachable = [
+    'TX', 'PASS_DISABLED', 'PASS_NOT_DNS', 'PASS_FRAGMENT', 'PASS_MALFORMED', 'PASS_UNSUPPORTED', 'PASS_EDNS_VERSION', 'PASS_EDNS_OPTIONS',
+    'PASS_MISS', 'PASS_EXPIRED', 'PASS_TOO_BIG', 'DRY_RUN_HITS', 'PASS_BAD_COOKIE', 'TX_COOKIE',
+    'RRL_DROP', 'RRL_SLIP', 'RRL_SLIP_BADCOOKIE', 'TX_WOULD_LIMIT', 'TX_WOULD_LIMIT_COOKIE',
+  ];
   expect(reachable.filter((o) => !(r.outcomes[o] > 0))).toEqual([]);
+  // Each kind of cookie reached what it was made for, and nothing refused was answered.
+  const byKind = new Map<string, string[]>();
+  for (const [k, n] of Object.entries(r.cookieOutcomes)) {
+    const [kind, outcome] = k.split(' -> ');
+    byKind.set(kind, [...(byKind.get(kind) ?? []), `${outcome} ${n}`]);
+  }
+  console.log(`xdp fuzz cookie kinds -> outcomes:\n${[...byKind].sort().map(([k, o]) => `  ${k}: ${o.join(', ')}`).join('\n')}`);
+  const reached = (kind: string, outcome: string) => Object.entries(r.cookieOutcomes).some(([k, n]) => k.startsWith(`${kind} `) && k.endsWith(`> ${outcome}`) && n > 0);
+  for (const kind of ['client', 'fresh']) expect([kind, reached(kind, 'TX_COOKIE')]).toEqual([kind, true]);
+  for (const kind of ['client', 'stale', 'ahead', 'version', 'reserved', 'hash-bit', 'other-address', 'other-secret', 'odd-length']) {
+    expect([kind, reached(kind, 'PASS_BAD_COOKIE')]).toEqual([kind, true]);
+  }
+  expect(reached('other-options', 'PASS_EDNS_OPTIONS')).toBe(true);
 }, TIME_LIMIT_MS + 30_000);
 
 test('valid queries truncated at every offset pass untouched with the model reason', () => {

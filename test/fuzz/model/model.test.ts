@@ -4,6 +4,7 @@
  */
 import { buildFrame, ETH_P_8021AD, ETH_P_8021Q, FrameSpec, parseFrame, verifyReply } from '../../support/packets';
 import { encodeQuery, plainOpt, QuerySpec } from '../xdp/dns';
+import { serverCookie } from '../../../sidecar/cookies';
 import { decide, indexEntries, lowerAscii, ModelEntry, ModelSettings, ModelWorld } from '.';
 
 const NAME = Buffer.from('\x03www\x07example\x04test\x00', 'latin1');
@@ -103,4 +104,75 @@ test('mode, lease and the client size limit', () => {
   expect(reason(world([big(true)]), buildFrame(V4, query({ opt: plainOpt(100, false) })))).toBe('PASS_TOO_BIG');
   expect(reason(world([big(true)]), buildFrame(V4, query({ opt: plainOpt(1232, false) })))).toBe('TX');
   expect(reason(world([big(true)], { maxUdpSize: 600 }), buildFrame(V4, query({ opt: plainOpt(4096, false) })))).toBe('PASS_TOO_BIG');
+});
+
+// ---- DNS cookies and the rate limiter's slip (issue 8) -----------------------------------
+
+const SECRET = Buffer.from('000102030405060708090a0b0c0d0e0f', 'hex');
+const NOW = 1_700_000_000;
+const CLIENT = Buffer.from('c1c2c3c4c5c6c7c8', 'hex');
+const COOKIES: Partial<ModelSettings> = { cookie: { secret: SECRET, clockOffsetNs: 1n } };
+
+function cookieOpt(rdata: Buffer) {
+  return { ...plainOpt(1232, false), rdata };
+}
+
+function withCookie(server?: Buffer): Buffer {
+  const data = Buffer.concat([CLIENT, server ?? Buffer.alloc(0)]);
+  return Buffer.concat([Buffer.from([0, 10, 0, data.length]), data]);
+}
+
+test('cookies: which COOKIE options can hit, and why the others pass', () => {
+  const w = (s: Partial<ModelSettings> = COOKIES) => ({ ...world([entry({ edns: true }), entry({ edns: true, v6: true })], s), nowSeconds: NOW });
+  const f = (rdata: Buffer, s?: Partial<ModelSettings>, spec: FrameSpec = V4) => reason(w(s), buildFrame(spec, query({ opt: cookieOpt(rdata) })));
+  const fresh = (age: number, address = V4.src) => serverCookie(SECRET, CLIENT, address, NOW - age);
+  expect(f(withCookie(), {})).toBe('PASS_EDNS_OPTIONS'); // cookies off: BIND answers them
+  expect(f(withCookie())).toBe('TX');
+  expect(f(withCookie(), { cookie: { ...COOKIES.cookie!, requireServerCookie: true } })).toBe('PASS_BAD_COOKIE');
+  for (const age of [0, 3600, -300]) expect(f(withCookie(fresh(age)))).toBe('TX');
+  for (const age of [3601, -301]) expect(f(withCookie(fresh(age)))).toBe('PASS_BAD_COOKIE');
+  expect(f(withCookie(fresh(0, '203.0.113.8')))).toBe('PASS_BAD_COOKIE'); // minted for another client
+  expect(f(withCookie(fresh(0, V6.src)), undefined, V6)).toBe('TX');
+  const flipped = fresh(0);
+  flipped[15] ^= 1;
+  expect(f(withCookie(flipped))).toBe('PASS_BAD_COOKIE');
+  expect(f(withCookie(fresh(0).subarray(0, 8)))).toBe('PASS_BAD_COOKIE'); // an 8-byte server cookie: not BIND's
+  expect(f(Buffer.concat([withCookie(), Buffer.from('000c0000', 'hex')]))).toBe('PASS_EDNS_OPTIONS');
+  expect(f(Buffer.from('000a00090102030405060708', 'hex'))).toBe('PASS_EDNS_OPTIONS'); // option overruns RDATA
+  // RDATA too short for an option header: the program reads the header up to the frame's end.
+  expect(f(Buffer.from([0, 10]))).toBe('PASS_MALFORMED');
+  expect(f(Buffer.from([0, 10]), undefined, { ...V4, padTo: 120 })).toBe('PASS_EDNS_OPTIONS');
+});
+
+test('cookies: the reply ends with the client cookie and a server cookie minted now', () => {
+  const w = { ...world([entry({ edns: true })], COOKIES), nowSeconds: NOW };
+  const frame = buildFrame(V4, query({ opt: cookieOpt(withCookie()) }));
+  const d = decide(w, frame);
+  if (d.verdict !== 'tx') throw new Error(`expected a reply, got ${d.reason}`);
+  const { dns } = verifyReply(frame, d.reply);
+  const option = Buffer.concat([Buffer.from([0, 28, 0, 10, 0, 24]), CLIENT, serverCookie(SECRET, CLIENT, V4.src, NOW)]);
+  expect(dns.subarray(dns.length - option.length)).toEqual(option);
+  expect(d.cookie).toBe('client-only');
+  expect(d.rrl).toBeDefined();
+  // A valid server cookie is exempt from rate limiting, as in BIND.
+  const exempt = decide(w, buildFrame(V4, query({ opt: cookieOpt(withCookie(serverCookie(SECRET, CLIENT, V4.src, NOW - 5))) })));
+  expect(exempt.verdict === 'tx' && exempt.rrl).toBe(undefined);
+});
+
+test('a slipped reply: question and OPT only, TC and AA, or BADCOOKIE to a cookie client', () => {
+  const w = { ...world([entry({ edns: true }), entry({ edns: true, rd: true })], COOKIES), nowSeconds: NOW };
+  const slipOf = (frame: Buffer) => {
+    const d = decide(w, frame);
+    if (d.verdict !== 'tx' || !d.rrl) throw new Error('expected a rate-limited answer');
+    return verifyReply(frame, d.rrl.slipReply()).dns;
+  };
+  const plain = slipOf(buildFrame(V4, query({ opt: plainOpt(1232, false), flags: 0x0100 })));
+  expect(plain.readUInt16BE(2)).toBe(0x8700); // QR AA TC RD, NOERROR
+  expect([4, 6, 8, 10].map((o) => plain.readUInt16BE(o))).toEqual([1, 0, 0, 1]);
+  expect(plain.length).toBe(12 + NAME.length + 4 + 11);
+  const cookie = slipOf(buildFrame(V4, query({ opt: cookieOpt(withCookie()) })));
+  expect(cookie.readUInt16BE(2) & 0x860f).toBe(0x8007); // QR, no AA or TC, rcode 7 (BADCOOKIE's low bits)
+  const opt = cookie.subarray(12 + NAME.length + 4);
+  expect(opt[5]).toBe(1); // BADCOOKIE's high bits
+  expect(opt.subarray(11)).toEqual(Buffer.concat([Buffer.from([0, 10, 0, 24]), CLIENT, serverCookie(SECRET, CLIENT, V4.src, NOW)]));
 });

@@ -52,6 +52,9 @@ export interface FuzzReport {
   casesPerSecond: number;
   outcomes: Record<string, number>;
   kinds: Record<string, number>;
+  /** "cookie kind -> outcome" for valid queries with a COOKIE option: proof each kind of
+   * cookie reached the decision it was made for. */
+  cookieOutcomes: Record<string, number>;
   failures: FuzzFailure[];
   /** Per-entry hit counters that did not move as the model's hits say. */
   hitCounterMismatches: string[];
@@ -87,7 +90,7 @@ export class XdpFuzzer {
     const every = opts.settingsEvery ?? 1000;
     const first = opts.first ?? 0;
     const log = opts.log ?? (() => undefined);
-    const report: FuzzReport = { seed: opts.seed, cases: 0, elapsedMs: 0, casesPerSecond: 0, outcomes: {}, kinds: {}, failures: [], hitCounterMismatches: [] };
+    const report: FuzzReport = { seed: opts.seed, cases: 0, elapsedMs: 0, casesPerSecond: 0, outcomes: {}, kinds: {}, cookieOutcomes: {}, failures: [], hitCounterMismatches: [] };
     const expectedHits = new Map<number, number>();
     const hitsBefore = this.santa.maps.readHits(this.slots);
     const start = Date.now();
@@ -109,6 +112,10 @@ export class XdpFuzzer {
         report.outcomes[outcome] = (report.outcomes[outcome] ?? 0) + 1;
         const kind = c.kind.split(':')[0];
         report.kinds[kind] = (report.kinds[kind] ?? 0) + 1;
+        if (c.kind.startsWith('valid:cookie-')) {
+          const key = `${c.kind.slice('valid:cookie-'.length)}${v.settings.cookie ? '' : ' (cookies off)'} -> ${outcome}`;
+          report.cookieOutcomes[key] = (report.cookieOutcomes[key] ?? 0) + 1;
+        }
         if (verdict.decision.verdict === 'tx' && verdict.problems.length === 0) {
           expectedHits.set(verdict.decision.slot, (expectedHits.get(verdict.decision.slot) ?? 0) + 1);
         }
