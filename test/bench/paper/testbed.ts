@@ -177,9 +177,9 @@ export async function startTestbed(opts: TestbedOptions, register: (close: () =>
 }
 
 function minimalProg(obj: LoadedObject): number {
-  const fds = Object.values(obj.progs);
-  if (fds.length !== 1) throw new Error(`${MINIMAL_OBJ}: expected one program, found ${Object.keys(obj.progs).join(', ') || 'none'}`);
-  return fds[0];
+  const fd = obj.progs.minimal_xdp;
+  if (fd === undefined) throw new Error(`${MINIMAL_OBJ}: no program minimal_xdp (found ${Object.keys(obj.progs).join(', ') || 'none'})`);
+  return fd;
 }
 
 /** Longer than any run: an entry that expires mid-run would turn hits into misses unnoticed. */
