@@ -464,6 +464,10 @@ static __always_inline __u32 parse_cookie(const struct santa_settings *cfg, stru
 
 	if (!cfg->cookie_on || !cfg->clock_offset_ns)
 		return SANTA_CNT_PASS_EDNS_OPTIONS;
+	/* Shorter than an option header: BIND answers FORMERR. (Read further, the header would
+	 * come from bytes past the message, such as Ethernet padding.) */
+	if (rdlen < 4)
+		return SANTA_CNT_PASS_MALFORMED;
 	if ((void *)(opt + 11 + 4) > data_end)
 		return SANTA_CNT_PASS_MALFORMED;
 	code = (__u32)opt[11] << 8 | opt[12];

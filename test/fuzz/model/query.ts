@@ -137,13 +137,12 @@ function readOpt(msg: Buffer, at: number, settings: ModelSettings, frameRest: nu
  * OPT RDATA of `rdLength` bytes at `at`: answerable only with cookies on and when it is exactly
  * one COOKIE option of BIND's two forms (8-byte client cookie, or that and a 16-byte server
  * cookie). Other lengths within the option are cookies BIND will not recognise (BAD_COOKIE);
- * other or more options go to BIND (EDNS_OPTIONS). The option header is read even when RDATA
- * is shorter than one, bounded only by the frame.
+ * other or more options go to BIND (EDNS_OPTIONS); RDATA shorter than an option header is
+ * malformed (BIND: FORMERR).
  */
 function readCookie(msg: Buffer, at: number, rdLength: number, settings: ModelSettings, frameRest: number): QueryCookie | { pass: PassReason } {
   if (!settings.cookie) return { pass: 'PASS_EDNS_OPTIONS' };
-  if (at + OPTION_HEADER > frameRest) return { pass: 'PASS_MALFORMED' };
-  if (rdLength < OPTION_HEADER) return { pass: 'PASS_EDNS_OPTIONS' }; // the option's length can never match
+  if (rdLength < OPTION_HEADER || at + OPTION_HEADER > frameRest) return { pass: 'PASS_MALFORMED' };
   const code = msg.readUInt16BE(at);
   const len = msg.readUInt16BE(at + 2);
   if (code !== EDNS_COOKIE || len + OPTION_HEADER !== rdLength) return { pass: 'PASS_EDNS_OPTIONS' };
