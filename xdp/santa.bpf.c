@@ -1048,31 +1048,32 @@ static __always_inline int store_cookie(struct xdp_md *ctx, __u32 off, const str
 	return 0;
 }
 
-static __always_inline int reply(struct xdp_md *ctx, struct santa_scratch *s, struct query *q,
-				 const struct santa_value *v, __u32 dns_len)
+/* The part of every reply's UDP checksum that comes from the addresses, folded with `sum` into
+ * the final checksum field. */
+static __always_inline __u16 finish_csum(const struct santa_scratch *s, const struct query *q, __u64 sum)
 {
-	__u32 l3_len = q->is_v6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr);
-	__u32 udp_len = sizeof(struct udphdr) + dns_len;
-	__u32 reply_len = q->l2_len + l3_len + udp_len;
-	__u32 qlen = (q->name_len + 4) & 0x1ff, tail_len = v->tail_len;
-	__u32 q_off = q->l2_len + l3_len + sizeof(struct udphdr) + DNS_HLEN;
-	__be16 flags;
-	__u64 sum;
-	int moved;
-
-	/* Everything the checksum needs is known before the frame is touched. */
-	flags = *(__be16 *)v->hdr | (q->qflags & bpf_htons(DNS_RD | DNS_CD));
-	sum = v->csum_const + q->id + flags + q->qsum + q->sport + q->dport + q->cookie_sum;
 	if (q->is_v6)
 		sum += csum_word(s->v6_src[0]) + csum_word(s->v6_src[1]) +
 		       csum_word(s->v6_dst[0]) + csum_word(s->v6_dst[1]);
 	else
 		sum += csum_word(q->v4_src) + csum_word(q->v4_dst);
 	sum = (__u16)~csum_fold(sum);
-	if (sum == 0)
-		sum = 0xffff; /* zero means "no checksum" in IPv4 and is invalid in IPv6 */
+	return sum ? sum : 0xffff; /* zero means "no checksum" in IPv4 and is invalid in IPv6 */
+}
 
-	/* The reply's L2 header, saved while the original is intact. */
+/* Turns the query's frame into a reply's of reply_len bytes: L2 saved while the original is
+ * intact, the frame resized, the L2/IP/UDP/DNS headers written, and the question rewritten when
+ * the frame moved. What follows the question is the caller's. Returns 0, -1 with the frame as
+ * it arrived (no room), or -2 once the frame is no longer the query's. */
+static __always_inline int reply_frame(struct xdp_md *ctx, struct santa_scratch *s, struct query *q,
+				       __u32 reply_len, const void *counts, __be16 flags, __u16 csum)
+{
+	__u32 l3_len = q->is_v6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr);
+	__u32 udp_len = reply_len - q->l2_len - l3_len;
+	__u32 qlen = (q->name_len + 4) & 0x1ff;
+	__u32 q_off = q->l2_len + l3_len + sizeof(struct udphdr) + DNS_HLEN;
+	int moved;
+
 	{
 		void *data = (void *)(long)ctx->data;
 		void *data_end = (void *)(long)ctx->data_end;
@@ -1084,16 +1085,35 @@ static __always_inline int reply(struct xdp_md *ctx, struct santa_scratch *s, st
 		__builtin_memcpy(s->l2 + 2 * ETH_ALEN, data + 2 * ETH_ALEN,
 				 SANTA_L2_MAX - 2 * ETH_ALEN);
 	}
-
 	if (resize(ctx, q, reply_len, &moved))
 		return -1;
 	/* From here on the packet is ours: a failure below cannot restore it. */
-	if (write_headers(ctx, s, q, &v->hdr[2], udp_len, flags, (__u16)sum))
+	if (write_headers(ctx, s, q, counts, udp_len, flags, csum))
 		return -2;
 	/* Rare (only when the tailroom was short): a helper call will do. */
 	if (moved && (qlen < 5 || qlen > SANTA_QUESTION_MAX ||
 		      bpf_xdp_store_bytes(ctx, q_off, s->question, qlen)))
 		return -2;
+	return 0;
+}
+
+static __always_inline int reply(struct xdp_md *ctx, struct santa_scratch *s, struct query *q,
+				 const struct santa_value *v, __u32 dns_len)
+{
+	__u32 l3_len = q->is_v6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr);
+	__u32 reply_len = q->l2_len + l3_len + sizeof(struct udphdr) + dns_len;
+	__u32 qlen = (q->name_len + 4) & 0x1ff, tail_len = v->tail_len;
+	__u32 q_off = q->l2_len + l3_len + sizeof(struct udphdr) + DNS_HLEN;
+	__be16 flags;
+	int err;
+
+	/* Everything the checksum needs is known before the frame is touched. */
+	flags = *(__be16 *)v->hdr | (q->qflags & bpf_htons(DNS_RD | DNS_CD));
+	err = reply_frame(ctx, s, q, reply_len, &v->hdr[2], flags,
+			  finish_csum(s, q, v->csum_const + q->id + flags + q->qsum + q->sport +
+						q->dport + q->cookie_sum));
+	if (err)
+		return err;
 	if (tail_len < 1 || tail_len > SANTA_TAIL_MAX ||
 	    store(ctx, q_off + qlen, v->tail, tail_len, SANTA_TAIL_MAX))
 		return -2;
@@ -1117,9 +1137,9 @@ static __always_inline int slip(struct xdp_md *ctx, struct santa_scratch *s, str
 	__u32 dns_len, udp_len, reply_len;
 	__u8 *t = (__u8 *)s->slip_tail;
 	__be16 counts[4] = { bpf_htons(1), 0, 0, 0 };
-	__u64 sum, tsum = 0;
+	__u64 tsum = 0;
 	__be16 flags;
-	int moved;
+	int err;
 
 	flags = *(__be16 *)v->hdr | (q->qflags & bpf_htons(DNS_RD | DNS_CD));
 	if (q->cookie) {
@@ -1160,35 +1180,12 @@ static __always_inline int slip(struct xdp_md *ctx, struct santa_scratch *s, str
 	tsum = csum_fold(tsum);
 	if (qlen & 1) /* the OPT starts at an odd offset: its bytes pair up the other way */
 		tsum = ((tsum & 0xff) << 8) | (tsum >> 8);
-	sum = tsum + q->id + flags + counts[0] + counts[3] + q->qsum + q->sport + q->dport +
-	      2 * bpf_htons(udp_len) + bpf_htons(IPPROTO_UDP);
-	if (q->is_v6)
-		sum += csum_word(s->v6_src[0]) + csum_word(s->v6_src[1]) +
-		       csum_word(s->v6_dst[0]) + csum_word(s->v6_dst[1]);
-	else
-		sum += csum_word(q->v4_src) + csum_word(q->v4_dst);
-	sum = (__u16)~csum_fold(sum);
-	if (sum == 0)
-		sum = 0xffff;
-
-	{
-		void *data = (void *)(long)ctx->data;
-		void *data_end = (void *)(long)ctx->data_end;
-
-		if (data + SANTA_L2_MAX > data_end)
-			return -1;
-		__builtin_memcpy(s->l2, data + ETH_ALEN, ETH_ALEN);
-		__builtin_memcpy(s->l2 + ETH_ALEN, data, ETH_ALEN);
-		__builtin_memcpy(s->l2 + 2 * ETH_ALEN, data + 2 * ETH_ALEN,
-				 SANTA_L2_MAX - 2 * ETH_ALEN);
-	}
-	if (resize(ctx, q, reply_len, &moved))
-		return -1;
-	if (write_headers(ctx, s, q, counts, udp_len, flags, (__u16)sum))
-		return -2;
-	if (moved && (qlen < 5 || qlen > SANTA_QUESTION_MAX ||
-		      bpf_xdp_store_bytes(ctx, q_off, s->question, qlen)))
-		return -2;
+	err = reply_frame(ctx, s, q, reply_len, counts, flags,
+			  finish_csum(s, q, tsum + q->id + flags + counts[0] + counts[3] + q->qsum +
+						q->sport + q->dport + 2 * bpf_htons(udp_len) +
+						bpf_htons(IPPROTO_UDP)));
+	if (err)
+		return err;
 	if (opt_len == OPT_RR_LEN && bpf_xdp_store_bytes(ctx, q_off + qlen, t, OPT_RR_LEN))
 		return -2;
 	if (opt_len == OPT_RR_LEN + COOKIE_OPTION_LEN &&
