@@ -4,17 +4,17 @@
  * `dig +cookie` queries then hit in XDP once hot, with cookies BIND accepts. Real BIND and the
  * sidecar in the server namespace, dig in the client namespace, native loader, generic XDP.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { SantaMaps } from '../../sidecar/bpf/maps';
 import { checkServerCookie } from '../../sidecar/cookies';
 import { createTopology, type Topology } from '../support/netns';
 import { startBind, type BindServer } from '../support/bind';
 import { requireRoot, requireTools } from '../support/require-root';
 import { waitFor, type Background } from '../support/process';
+import { spawnSantaRun, writeSantaRunConfig } from '../support/santa-run';
 
-const ROOT = resolve(__dirname, '../..');
 const SECRET_HEX = '8899aabbccddeeff0011223344556677';
 
 describe('santa run answers cookie queries with BIND\'s cookie-secret', () => {
@@ -52,22 +52,8 @@ describe('santa run answers cookie queries with BIND\'s cookie-secret', () => {
       extraOptions: `cookie-secret "${SECRET_HEX}";`,
       zones: [{ name: 'one.test', text: ['$TTL 300', '@ IN SOA ns1.one.test. h.one.test. 1 3600 600 86400 300', '@ IN NS ns1.one.test.', 'ns1 IN A 10.53.0.2', 'www IN A 192.0.2.1', ''].join('\n') }],
     });
-    writeFileSync(
-      join(work, 'santa.yaml'),
-      [
-        `named_conf: ${bind.confPath}`,
-        `interfaces: [{ name: ${topo.server.ifname}, xdp_mode: generic }]`,
-        `loader: native`,
-        `pin_dir: ${pinDir}`,
-        `queries: { source: querylog, path: ${bind.queryLogPath} }`,
-        `cache: { max_entries: 1000, lease_seconds: 30 }`,
-        `ranking: { interval_seconds: 1 }`,
-        `bind: { address: "127.0.0.1:53", reload_command: "rndc -c ${join(bind.workDir, 'rndc.conf')} reload {zone}" }`,
-        `log: { level: debug }`,
-        '',
-      ].join('\n'),
-    );
-    santa = topo.spawn(topo.server, ['node', '--require', 'tsx/cjs', join(ROOT, 'sidecar/cli/main.ts'), 'run', '--config', join(work, 'santa.yaml')]);
+    const config = writeSantaRunConfig(work, { topo, bind, pinDir, leaseSeconds: 30, reloadBind: true });
+    santa = spawnSantaRun(topo, config);
   }, 120_000);
 
   afterAll(async () => {

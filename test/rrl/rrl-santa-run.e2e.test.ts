@@ -7,16 +7,16 @@
  * Real BIND and the sidecar in the server namespace, clients in the client namespace, native
  * loader, generic XDP.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { SantaMaps } from '../../sidecar/bpf/maps';
 import { createTopology, type Topology } from '../support/netns';
 import { startBind, type BindServer } from '../support/bind';
 import { requireRoot, requireTools } from '../support/require-root';
 import { run, sleep, waitFor, type Background } from '../support/process';
+import { spawnSantaRun, writeSantaRunConfig } from '../support/santa-run';
 
-const ROOT = resolve(__dirname, '../..');
 const RATE = 5;
 const FLOOD = { count: 2000, ms: 4000 };
 /** A second client address, in another /24 than the flood's. */
@@ -74,22 +74,8 @@ describe('santa run applies named.conf rate-limit to the answers XDP sends', () 
       extraOptions: `rate-limit { responses-per-second ${RATE}; window 2; slip 2; };`,
       zones: [{ name: 'one.test', text: ['$TTL 300', '@ IN SOA ns1.one.test. h.one.test. 1 3600 600 86400 300', '@ IN NS ns1.one.test.', 'ns1 IN A 10.53.0.2', 'www IN A 192.0.2.1', ''].join('\n') }],
     });
-    writeFileSync(
-      join(work, 'santa.yaml'),
-      [
-        `named_conf: ${bind.confPath}`,
-        `interfaces: [{ name: ${topo.server.ifname}, xdp_mode: generic }]`,
-        `loader: native`,
-        `pin_dir: ${pinDir}`,
-        `queries: { source: querylog, path: ${bind.queryLogPath} }`,
-        `cache: { max_entries: 1000, lease_seconds: 60 }`,
-        `ranking: { interval_seconds: 1 }`,
-        `bind: { address: "127.0.0.1:53" }`,
-        `log: { level: debug }`,
-        '',
-      ].join('\n'),
-    );
-    santa = topo.spawn(topo.server, ['node', '--require', 'tsx/cjs', join(ROOT, 'sidecar/cli/main.ts'), 'run', '--config', join(work, 'santa.yaml')]);
+    const config = writeSantaRunConfig(work, { topo, bind, pinDir, leaseSeconds: 60 });
+    santa = spawnSantaRun(topo, config);
     // Asked (of BIND at first, below its rate) until santa has made the name hot and installed it.
     await waitFor(
       'www.one.test answered from XDP',

@@ -8,15 +8,15 @@
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { pinnedEntryNames, pinnedStats } from '../support/santa-maps';
 import { createTopology, type Topology } from '../support/netns';
 import { startBind, type BindServer } from '../support/bind';
 import { query } from '../support/dns-client';
 import { requireRoot, requireTools } from '../support/require-root';
 import { sleep, waitFor, type Background } from '../support/process';
+import { santaCommand, spawnSantaRun, writeSantaRunConfig } from '../support/santa-run';
 
-const ROOT = resolve(__dirname, '../..');
 const LEASE_S = 3;
 
 function zoneText(zone: string, serial: number, www: string): string {
@@ -49,7 +49,7 @@ describe('santa run (native loader) between real namespaces and a real BIND', ()
   /** Lines BIND logged for the client's own queries (Santa's TCP polls are logged too). */
   const clientQueries = (zone: string) => bind.queryLog().split('\n').filter((l) => l.includes(`${topo.client.v4}#`) && l.includes(`(www.${zone})`)).length;
   const startSanta = () => {
-    santa = topo.spawn(topo.server, ['node', '--require', 'tsx/cjs', join(ROOT, 'sidecar/cli/main.ts'), 'run', '--config', join(work, 'santa.yaml')]);
+    santa = spawnSantaRun(topo, join(work, 'santa.yaml'));
   };
 
   beforeAll(async () => {
@@ -67,22 +67,7 @@ describe('santa run (native loader) between real namespaces and a real BIND', ()
         { name: 'two.test', text: zoneText('two.test', 1, '198.51.100.1') },
       ],
     });
-    writeFileSync(
-      join(work, 'santa.yaml'),
-      [
-        `named_conf: ${bind.confPath}`,
-        `interfaces: [{ name: ${topo.server.ifname}, xdp_mode: generic }]`,
-        `loader: native`,
-        `pin_dir: ${pinDir}`,
-        `queries: { source: querylog, path: ${bind.queryLogPath} }`,
-        `cache: { max_entries: 1000, lease_seconds: ${LEASE_S} }`,
-        `ranking: { interval_seconds: 1 }`,
-        `bind: { address: "127.0.0.1:53", reload_command: "rndc -c ${join(bind.workDir, 'rndc.conf')} reload {zone}" }`,
-        `metrics: { listen: "127.0.0.1:9153" }`,
-        `log: { level: debug }`,
-        '',
-      ].join('\n'),
-    );
+    writeSantaRunConfig(work, { topo, bind, pinDir, leaseSeconds: LEASE_S, reloadBind: true, metricsListen: '127.0.0.1:9153' });
     startSanta();
   }, 120_000);
 
@@ -171,7 +156,7 @@ describe('santa run (native loader) between real namespaces and a real BIND', ()
   }, 60_000);
 
   it('santa status shows the counters, hit ratio and most-hit questions from the pins', async () => {
-    const r = await topo.exec(topo.server, ['node', '--require', 'tsx/cjs', join(ROOT, 'sidecar/cli/main.ts'), 'status', '--config', join(work, 'santa.yaml'), '--json']);
+    const r = await topo.exec(topo.server, santaCommand('status', '--config', join(work, 'santa.yaml'), '--json'));
     const status = JSON.parse(r.stdout) as { loader: string; mode: string; attachments: { iface: string }[]; counters: Record<string, number>; entries: number; top: { question: string; hits: number }[] };
     expect(status).toMatchObject({ loader: 'native', mode: 'on', attachments: [{ iface: topo.server.ifname }] });
     expect(status.counters.HITS).toBe(stats().HITS);
@@ -212,7 +197,7 @@ describe('santa run (native loader) between real namespaces and a real BIND', ()
   }, 90_000);
 
   it('santa detach takes the program off the interface', async () => {
-    const cli = ['node', '--require', 'tsx/cjs', join(ROOT, 'sidecar/cli/main.ts'), 'detach', '--config', join(work, 'santa.yaml')];
+    const cli = santaCommand('detach', '--config', join(work, 'santa.yaml'));
     expect((await topo.exec(topo.server, cli)).stdout).toContain(`${topo.server.ifname}: detached`);
     expect((await topo.exec(topo.server, ['ip', '-j', 'link', 'show', 'dev', topo.server.ifname])).stdout).not.toContain('"xdp"');
     expect((await topo.exec(topo.server, cli)).stdout).toContain('Santa was not attached');

@@ -1,0 +1,56 @@
+/**
+ * `santa run` as the end-to-end suites start it: a config file for a BIND in the server
+ * namespace (native loader, generic XDP on the server veth, query log as the source) and the
+ * sidecar spawned in that namespace from this checkout's sources.
+ */
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { BindServer } from './bind';
+import type { Topology } from './netns';
+import type { Background } from './process';
+
+const ROOT = resolve(__dirname, '../..');
+
+export interface SantaRunConfig {
+  topo: Topology;
+  bind: BindServer;
+  pinDir: string;
+  leaseSeconds: number;
+  /** Have santa run reload BIND through rndc after a zone edit (bind.reload_command). */
+  reloadBind?: boolean;
+  /** metrics.listen, e.g. "127.0.0.1:9153"; no metrics server when absent. */
+  metricsListen?: string;
+}
+
+/** Writes <dir>/santa.yaml for `o` and returns its path. */
+export function writeSantaRunConfig(dir: string, o: SantaRunConfig): string {
+  const reload = o.reloadBind ? `, reload_command: "rndc -c ${join(o.bind.workDir, 'rndc.conf')} reload {zone}"` : '';
+  const path = join(dir, 'santa.yaml');
+  writeFileSync(
+    path,
+    [
+      `named_conf: ${o.bind.confPath}`,
+      `interfaces: [{ name: ${o.topo.server.ifname}, xdp_mode: generic }]`,
+      `loader: native`,
+      `pin_dir: ${o.pinDir}`,
+      `queries: { source: querylog, path: ${o.bind.queryLogPath} }`,
+      `cache: { max_entries: 1000, lease_seconds: ${o.leaseSeconds} }`,
+      `ranking: { interval_seconds: 1 }`,
+      `bind: { address: "127.0.0.1:53"${reload} }`,
+      ...(o.metricsListen ? [`metrics: { listen: "${o.metricsListen}" }`] : []),
+      `log: { level: debug }`,
+      '',
+    ].join('\n'),
+  );
+  return path;
+}
+
+/** `santa <args>` from this checkout, run in the server namespace. */
+export function santaCommand(...args: string[]): string[] {
+  return ['node', '--require', 'tsx/cjs', join(ROOT, 'sidecar/cli/main.ts'), ...args];
+}
+
+/** Starts `santa run --config <configPath>` in the server namespace. */
+export function spawnSantaRun(topo: Topology, configPath: string): Background {
+  return topo.spawn(topo.server, santaCommand('run', '--config', configPath));
+}
