@@ -8,6 +8,7 @@ import { join, resolve } from 'path';
 import { BpfmanClient } from '../../sidecar/loader/bpfman/client';
 import { BpfmanLoader, META } from '../../sidecar/loader/bpfman/loader';
 import type { XdpTarget } from '../../sidecar/loader/loader';
+import { santaAbi, santaMapNames } from '../../sidecar/bpf/abi';
 import { startBpfman, type BpfmanDaemon } from '../support/bpfman';
 import { createTopology, type Topology } from '../support/netns';
 import { run } from '../support/process';
@@ -15,7 +16,8 @@ import { requireRoot } from '../support/require-root';
 
 export const OBJECT = resolve(__dirname, '../../xdp/build/santa.bpf.o');
 export const PROGRAM = 'santa_xdp';
-export const MAPS = ['santa_cache_32', 'santa_cache_64', 'santa_cache_128', 'santa_cache_256', 'santa_hits', 'santa_settings', 'santa_stats'];
+/** Every map the program defines: bpfman must pin each under its map_pin_path. */
+export const MAPS = santaMapNames(santaAbi());
 export const INSTANCE = `test-${process.pid}`;
 
 export let topo: Topology;

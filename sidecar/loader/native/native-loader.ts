@@ -2,7 +2,7 @@
  * The native loader: Santa loads its XDP program itself through libbpf (the binding) and keeps
  * everything that must outlive the process in a bpffs directory of its own:
  *
- *   <pinDir>/santa_cache_32 ... santa_stats   the maps, shared by every interface
+ *   <pinDir>/santa_entries ... santa_stats    the maps, shared by every interface
  *   <pinDir>/prog-<sha256 of the object>      the program built from that exact object file
  *
  * XDP attachments made through netlink stay on the interface when the process exits, so on
