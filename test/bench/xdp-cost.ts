@@ -33,19 +33,14 @@ import { requireRoot } from '../support/require-root';
 import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { cpus, loadavg, tmpdir } from 'os';
 import { dig, startVethSanta, txtEntryOfReplySize, VethSanta } from '../xdp/veth';
+import { positiveIntArg } from './args';
 
 const MINIMAL_OBJ = join(REPO, 'xdp', 'build', 'minimal.bpf.o');
 const TARGET_HIT_NS = 100;
 const TARGET_HIT_RATIO = 3.5;
 const TARGET_MISS_NS = 60;
 
-function arg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(name);
-  if (i < 0) return dflt;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`${name} needs a positive integer`);
-  return v;
-}
+const arg = positiveIntArg;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -4,7 +4,7 @@
  * `dig +cookie` queries then hit in XDP once hot, with cookies BIND accepts. Real BIND and the
  * sidecar in the server namespace, dig in the client namespace, native loader, generic XDP.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SantaMaps } from '../../sidecar/bpf/maps';
@@ -13,7 +13,7 @@ import { createTopology, type Topology } from '../support/netns';
 import { startBind, type BindServer } from '../support/bind';
 import { requireRoot, requireTools } from '../support/require-root';
 import { waitFor, type Background } from '../support/process';
-import { spawnSantaRun, writeSantaRunConfig } from '../support/santa-run';
+import { spawnSantaRun, tearDownSantaRun, writeSantaRunConfig } from '../support/santa-run';
 
 const SECRET_HEX = '8899aabbccddeeff0011223344556677';
 
@@ -56,16 +56,7 @@ describe('santa run answers cookie queries with BIND\'s cookie-secret', () => {
     santa = spawnSantaRun(topo, config);
   }, 120_000);
 
-  afterAll(async () => {
-    try {
-      await santa?.stop(2000);
-      await bind?.stop();
-      await topo?.destroy();
-    } finally {
-      rmSync(pinDir, { recursive: true, force: true });
-      if (work) rmSync(work, { recursive: true, force: true });
-    }
-  });
+  afterAll(() => tearDownSantaRun({ santa, bind, topo, pinDir, work }));
 
   it('writes the secret from named.conf and answers dig +cookie from XDP', async () => {
     // Asked (by BIND at first) until santa has made it hot and installed it.

@@ -22,14 +22,9 @@ import { buildFrame, dnsQuery } from '../support/packets';
 import { requireRoot } from '../support/require-root';
 import { SantaUnderTest } from '../xdp/harness';
 import { startVethSanta } from '../xdp/veth';
+import { positiveIntArg } from '../bench/args';
 
-function arg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(name);
-  if (i < 0) return dflt;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`${name} needs a positive integer`);
-  return v;
-}
+const arg = positiveIntArg;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 

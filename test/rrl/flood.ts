@@ -9,7 +9,8 @@
 import * as dgram from 'node:dgram';
 import * as dnsPacket from 'dns-packet';
 
-interface Tally {
+/** What flood.ts prints as JSON when it is done. */
+export interface Tally {
   sent: number;
   answered: number;
   truncated: number;

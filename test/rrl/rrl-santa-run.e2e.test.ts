@@ -7,7 +7,7 @@
  * Real BIND and the sidecar in the server namespace, clients in the client namespace, native
  * loader, generic XDP.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SantaMaps } from '../../sidecar/bpf/maps';
@@ -15,21 +15,13 @@ import { createTopology, type Topology } from '../support/netns';
 import { startBind, type BindServer } from '../support/bind';
 import { requireRoot, requireTools } from '../support/require-root';
 import { run, sleep, waitFor, type Background } from '../support/process';
-import { spawnSantaRun, writeSantaRunConfig } from '../support/santa-run';
+import { spawnSantaRun, tearDownSantaRun, writeSantaRunConfig } from '../support/santa-run';
+import type { Tally } from './flood';
 
 const RATE = 5;
 const FLOOD = { count: 2000, ms: 4000 };
 /** A second client address, in another /24 than the flood's. */
 const OTHER_CLIENT = '10.54.1.1';
-
-interface FloodTally {
-  sent: number;
-  answered: number;
-  truncated: number;
-  malformed: string[];
-  unanswered: number;
-  elapsedMs: number;
-}
 
 describe('santa run applies named.conf rate-limit to the answers XDP sends', () => {
   let topo: Topology;
@@ -89,16 +81,7 @@ describe('santa run applies named.conf rate-limit to the answers XDP sends', () 
     );
   }, 120_000);
 
-  afterAll(async () => {
-    try {
-      await santa?.stop(2000);
-      await bind?.stop();
-      await topo?.destroy();
-    } finally {
-      rmSync(pinDir, { recursive: true, force: true });
-      if (work) rmSync(work, { recursive: true, force: true });
-    }
-  });
+  afterAll(() => tearDownSantaRun({ santa, bind, topo, pinDir, work }));
 
   it('limits a flood from one address, slips valid truncated replies, and keeps serving another /24', async () => {
     expect(santa?.output()).toContain('rate-limit from named.conf applied to XDP answers');
@@ -115,7 +98,7 @@ describe('santa run applies named.conf rate-limit to the answers XDP sends', () 
       flooded.push(await dig(topo.client.v4, ['+tries=5']));
       other.push(await dig(OTHER_CLIENT, ['+tries=1']));
     }
-    const tally = JSON.parse((await flood).stdout) as FloodTally;
+    const tally = JSON.parse((await flood).stdout) as Tally;
     const after = stats();
     const moved = (name: string) => after[name] - before[name];
 

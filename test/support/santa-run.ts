@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { BindServer } from './bind';
 import type { Topology } from './netns';
+import { rmSync } from 'node:fs';
 import type { Background } from './process';
 
 const ROOT = resolve(__dirname, '../..');
@@ -53,4 +54,17 @@ export function santaCommand(...args: string[]): string[] {
 /** Starts `santa run --config <configPath>` in the server namespace. */
 export function spawnSantaRun(topo: Topology, configPath: string): Background {
   return topo.spawn(topo.server, santaCommand('run', '--config', configPath));
+}
+
+/** Stops what an end-to-end suite started (each part only if it got that far) and removes its
+ * pins and work directory, even when a stop fails. */
+export async function tearDownSantaRun(o: { santa?: Background; bind?: BindServer; topo?: Topology; pinDir?: string; work?: string }): Promise<void> {
+  try {
+    await o.santa?.stop(2000);
+    await o.bind?.stop();
+    await o.topo?.destroy();
+  } finally {
+    if (o.pinDir) rmSync(o.pinDir, { recursive: true, force: true });
+    if (o.work) rmSync(o.work, { recursive: true, force: true });
+  }
 }
