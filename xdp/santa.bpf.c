@@ -169,7 +169,7 @@ static __always_inline __u64 csum_word(__u64 w)
 }
 
 /* Keeps the first n bytes (in memory order) of an 8-byte word, zeroes the rest. */
-static __always_inline __u64 keep_bytes(__u64 w, __u32 n)
+static __always_inline __u64 keep_bytes(__u64 w, __u64 n)
 {
 	if (n >= 8)
 		return w;
@@ -440,39 +440,15 @@ static __always_inline __u64 place_bytes(__u64 v, __u32 k, __u32 size)
 #endif
 }
 
-/* The n (1..8) packet bytes at p as a word, in memory order, zeroes after them. Direct packet
- * reads, no helper call (bpf_xdp_load_bytes costs as much as the rest of the parse). Near the
- * end of the frame, where 8 bytes are not there, the bytes come in pieces. The offset of p
- * never depends on the name length, so the verifier sees one path per word, not one per
- * name length. */
-static __always_inline int read_word(__u8 *p, void *data_end, __u32 n, __u64 *word)
+/* The last n (1..7) of the 8 bytes loaded from memory, moved to the front of the word (memory
+ * order) with zeroes after them: the end of a field read as the 8 bytes that end where it ends. */
+static __always_inline __u64 last_bytes(__u64 w, __u32 n)
 {
-	__u64 w = 0;
-	__u32 k = 0;
-
-	if ((void *)(p + 8) <= data_end) {
-		*word = keep_bytes(*(__u64 *)p, n);
-		return 0;
-	}
-	if (n >= 4) {
-		if ((void *)(p + 4) > data_end)
-			return -1;
-		w = place_bytes(*(__u32 *)p, 0, 4);
-		k = 4;
-	}
-	if (n >= k + 2) {
-		if ((void *)(p + k + 2) > data_end)
-			return -1;
-		w |= place_bytes(*(__u16 *)(p + k), k, 2);
-		k += 2;
-	}
-	if (n > k) {
-		if ((void *)(p + k + 1) > data_end)
-			return -1;
-		w |= place_bytes(p[k], k, 1);
-	}
-	*word = w;
-	return 0;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return w >> ((8 - n) * 8);
+#else
+	return w << ((8 - n) * 8);
+#endif
 }
 
 /* An OPT RDATA of rdlen bytes at opt + 11: 0 when it is exactly one COOKIE option that can
@@ -637,8 +613,9 @@ static __always_inline int santa_build_key(struct xdp_md *ctx, const struct sant
 	if (!ctx || !cfg || !s || !q)
 		return SANTA_CNT_PASS_MALFORMED;
 
-	__u32 question_off = (q->dns_off & 0x7f) + DNS_HLEN;
-	__u32 name_len = q->name_len, qlen = name_len + 4, i;
+	/* 64-bit offsets: 32-bit ones cost a zero-extension at every use. */
+	__u64 question_off = (q->dns_off & 0x7f) + DNS_HLEN;
+	__u64 name_len = q->name_len, qlen = name_len + 4, whole = qlen / 8, rest = qlen % 8, i;
 	__u64 hash = cfg->hash_seed;
 	void *data, *data_end;
 	__u64 *name = (__u64 *)s->key.name, *saved = s->question, sum = 0;
@@ -650,11 +627,11 @@ static __always_inline int santa_build_key(struct xdp_md *ctx, const struct sant
 	 * key. Label lengths are <= 63, below 'A', so only name characters change. Whole words
 	 * first, then the last partial word, so the loop body stays a single straight path. */
 	for (i = 0; i < SANTA_QUESTION_WORDS; i++) {
-		__u32 at = i * 8;
+		__u64 at = i * 8;
 		__u8 *p;
 		__u64 w;
 
-		if (at + 8 > qlen)
+		if (i >= whole)
 			break;
 		/* Packet pointers re-derived per word: none lives across iterations, so the
 		 * verifier's states for one word do not multiply into the next. */
@@ -673,14 +650,23 @@ static __always_inline int santa_build_key(struct xdp_md *ctx, const struct sant
 			hash = santa_hash_u64(hash, lw);
 		}
 	}
-	if (i * 8 < qlen) {
-		__u32 at = VERIFIER_MASK(i * 8, 0x1f8), idx = VERIFIER_MASK(i, 0x3f);
+	if (rest) {
+		/* The 8 bytes that end where the question ends, shifted: one load, no piecing
+		 * together near the end of the frame. They start at least 4 bytes into the DNS
+		 * header (the question is 5 bytes or more), inside the packet. The offset is
+		 * masked in an asm so the compiler cannot fold the -8 into the load, which the
+		 * verifier would refuse as a negative packet offset. */
+		__u64 at = VERIFIER_MASK(whole * 8, 0x1f8), idx = VERIFIER_MASK(whole, 0x3f);
+		__u64 last = VERIFIER_MASK(question_off + qlen - 8, 0x1ff);
+		__u8 *p;
 		__u64 w;
 
 		data = (void *)(long)ctx->data;
 		data_end = (void *)(long)ctx->data_end;
-		if (read_word(data + question_off + at, data_end, qlen - at, &w))
+		p = data + last;
+		if ((void *)(p + 8) > data_end)
 			return SANTA_CNT_PASS_MALFORMED;
+		w = last_bytes(*(__u64 *)p, rest);
 		saved[idx] = w;
 		sum += csum_word(w);
 		/* A 255-byte name ends in word 31; word 32 holds only qtype and qclass. */
