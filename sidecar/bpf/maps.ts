@@ -12,6 +12,7 @@
 import { join } from 'path';
 import { performance } from 'perf_hooks';
 import { randomBytes } from 'crypto';
+import { endianness } from 'os';
 import { perCpuStride, SantaAbi, santaAbi, santaMapNames } from './abi';
 import {
   CacheKey,
@@ -70,6 +71,12 @@ export class SantaMaps {
   private seed = 0;
   /** What this handle last published in each way (host-order u64s). */
   private readonly mirror: BigUint64Array;
+  /** The same words as 32-bit halves: the per-install scans (free ways, tags) read these, as
+   * plain numbers; a BigUint64Array read allocates a BigInt each time. */
+  private readonly mirrorHalves: Uint32Array;
+  private readonly lowHalf = endianness() === 'LE' ? 0 : 1;
+  /** Scratch for comparing an installed value with a new one. */
+  private readonly valueScratch: Buffer;
   private readonly placed = new Map<string, Placement>();
   /** Entry ids free to write now (a stack), and retired ids waiting for a grace period (or,
    * without one, for SANTA_REUSE_DELAY_MS). */
@@ -95,12 +102,15 @@ export class SantaMaps {
       this.groups = this.info.get(abi.maps.index)!.maxEntries;
       this.ways = abi.index.ways;
       this.idMask = (1n << BigInt(abi.index.idBits)) - 1n;
+      if (abi.index.idBits >= 32) throw new Error(`index ways with ${abi.index.idBits} id bits: the tag scan assumes fewer than 32`);
       if (this.maxEntries >= 2 ** abi.index.idBits - 1) throw new Error(`${abi.maps.entries} has ${this.maxEntries} entries; index ways address fewer than ${2 ** abi.index.idBits - 1}`);
       if (this.groups & (this.groups - 1)) throw new Error(`${abi.maps.index} has ${this.groups} groups, not a power of two`);
       mapped.push((this.entriesMem = bpf.mapMmap(this.fd(abi.maps.entries))));
       mapped.push((this.indexMem = bpf.mapMmap(this.fd(abi.maps.index))));
       this.staging = Buffer.alloc(abi.entry.size);
+      this.valueScratch = Buffer.alloc(abi.value.size);
       this.mirror = this.readIndex();
+      this.mirrorHalves = new Uint32Array(this.mirror.buffer);
       this.adopt();
     } catch (e) {
       for (const m of mapped) bpf.mapMunmap(m);
@@ -263,23 +273,34 @@ export class SantaMaps {
     this.quarantine.push({ id, until: performance.now() + this.abi.limits.REUSE_DELAY_MS });
   }
 
+  private wayEmpty(way: number): boolean {
+    return (this.mirrorHalves[2 * way] | this.mirrorHalves[2 * way + 1]) === 0;
+  }
+
   /** A free way in the emptier of the key's two groups (two choices keep groups even), or -1. */
   private freeWay(group1: number, group2: number): number {
     const free = (g: number) => {
       let n = 0;
-      for (let w = 0; w < this.ways; w++) if (this.mirror[g * this.ways + w] === 0n) n++;
+      for (let w = 0; w < this.ways; w++) if (this.wayEmpty(g * this.ways + w)) n++;
       return n;
     };
     const g = free(group2) > free(group1) ? group2 : group1;
-    for (let w = 0; w < this.ways; w++) if (this.mirror[g * this.ways + w] === 0n) return g * this.ways + w;
+    for (let w = 0; w < this.ways; w++) if (this.wayEmpty(g * this.ways + w)) return g * this.ways + w;
     return -1;
   }
 
+  /** Another way of the two groups holds this tag (the tag's id bits are zero). */
   private tagTaken(tag: bigint, group1: number, group2: number): boolean {
+    // A tag is the way's top 64 - idBits bits: all of the high half and the top of the low one.
+    const idBits = this.abi.index.idBits;
+    const tagHigh = Number(tag >> 32n);
+    const tagLow = Number((tag & 0xffffffffn) >> BigInt(idBits));
     for (const g of [group1, group2]) {
       for (let w = 0; w < this.ways; w++) {
-        const way = this.mirror[g * this.ways + w];
-        if (way !== 0n && (way & ~this.idMask) === tag) return true;
+        const way = g * this.ways + w;
+        const low = this.mirrorHalves[2 * way + this.lowHalf];
+        const high = this.mirrorHalves[2 * way + 1 - this.lowHalf];
+        if ((low | high) !== 0 && high === tagHigh && low >>> idBits === tagLow) return true;
       }
     }
     return false;
@@ -294,8 +315,11 @@ export class SantaMaps {
     this.bpf.mapMemWrite(this.entriesMem, this.entryOffset(id), this.staging);
   }
 
-  private valueBytes(id: number, length: number): Buffer {
-    return this.bpf.mapMemRead(this.entriesMem, this.entryOffset(id) + this.abi.entry.value, length);
+  /** The first `length` bytes of entry id's value, in valueScratch (valid until the next call). */
+  private valueInScratch(id: number, length: number): Buffer {
+    const view = this.valueScratch.subarray(0, length);
+    this.bpf.mapMemReadInto(this.entriesMem, this.entryOffset(id) + this.abi.entry.value, view);
+    return view;
   }
 
   /**
@@ -354,7 +378,7 @@ export class SantaMaps {
    * value's length suffices: it includes tail_len, so a longer old reply differs there. */
   private sameReply(id: number, value: Buffer): boolean {
     const lease = this.abi.value.expiresJiffies;
-    const current = this.valueBytes(id, value.length);
+    const current = this.valueInScratch(id, value.length);
     return current.compare(value, 0, lease, 0, lease) === 0 && current.compare(value, lease + 8, value.length, lease + 8, value.length) === 0;
   }
 

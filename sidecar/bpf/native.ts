@@ -231,6 +231,8 @@ export interface SantaNative {
   mapMunmap(handle: number): void;
   /** A copy of `length` bytes at `offset` of the mapping. */
   mapMemRead(handle: number, offset: number, length: number): Buffer;
+  /** Fills `target` with target.length bytes at `offset` (mapMemRead without the allocation). */
+  mapMemReadInto(handle: number, offset: number, target: Buffer): void;
   /** Plain stores: for memory no program can be reading. */
   mapMemWrite(handle: number, offset: number, data: Buffer): void;
   /** One aligned 8-byte release store: what publishes an entry to running programs. */

@@ -13,6 +13,7 @@ import {
   FIXTURE_OBJ,
   INVALID_OBJ,
   mountPrivateBpffs,
+  SANTA_MAPS_OBJ,
   readU64,
   u32Key,
   u64,
@@ -297,5 +298,26 @@ describe('progTestRun and statistics', () => {
     const e = bpfErrorOf(() => bpf.progTestRun(obj.progs.fx_xdp, Buffer.alloc(4)));
     expect(e.code).toBe('EINVAL'); // shorter than an Ethernet header
     expect(e.message).toMatch(/progTestRun: program fd \d+ with 4 bytes in/);
+  });
+});
+
+describe('mapped arrays', () => {
+  it('reads into a caller buffer what was written, and refuses a range past the end', () => {
+    const obj = bpf.loadObject(SANTA_MAPS_OBJ, { mapMaxEntries: { santa_entries: 4, santa_index: 2, santa_hits: 4 } });
+    objects.push(obj);
+    const mem = bpf.mapMmap(obj.maps.santa_entries);
+    try {
+      const size = bpf.mapInfo(obj.maps.santa_entries).valueSize * 4;
+      const written = Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 7 + 1) & 255));
+      bpf.mapMemWrite(mem, size - written.length, written);
+      const target = Buffer.alloc(written.length);
+      bpf.mapMemReadInto(mem, size - written.length, target);
+      expect(target.equals(written)).toBe(true);
+      expect(target.equals(bpf.mapMemRead(mem, size - written.length, written.length))).toBe(true);
+      // The mapping is whole pages; well past them the binding refuses before touching memory.
+      expect(() => bpf.mapMemReadInto(mem, size * 100, target)).toThrow(/mapMemReadInto: 300 bytes at offset \d+ are outside/);
+    } finally {
+      bpf.mapMunmap(mem);
+    }
   });
 });
