@@ -144,6 +144,13 @@ static __always_inline void move16(void *dst, const void *src)
 	MOVE(dst + 8, src + 8, __u64);
 }
 
+/* The 16-bit wire value v as the k-th 16-bit slot of an 8-byte word loaded from memory. */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define WIRE_U16_AT(v, k) ((__u64)(__u16)(v) << (16 * (k)))
+#else
+#define WIRE_U16_AT(v, k) ((__u64)(__u16)(v) << (16 * (3 - (k))))
+#endif
+
 /* Makes the compiler reload what earlier code stored in memory (see struct santa_scratch). */
 #define STAGE_BOUNDARY() asm volatile("" ::: "memory")
 
@@ -503,8 +510,9 @@ static __always_inline int santa_parse_dns(struct xdp_md *ctx, const struct sant
 	void *data_end = (void *)(long)ctx->data_end;
 	__u8 *dns = data + (q->dns_off & 0x7f);
 	__be16 *hdr = (__be16 *)dns;
-	__u32 msg_end = DNS_HLEN + q->msg_len, flags, off = DNS_HLEN, name_len = 0, end, qlen;
-	__u32 i, max_udp;
+	/* 64-bit offsets: 32-bit ones cost a zero-extension at every use. */
+	__u64 msg_end = DNS_HLEN + q->msg_len, flags, off = DNS_HLEN, name_len = 0, end, qlen;
+	__u64 i, max_udp, counts;
 	__u8 key_flags = 0;
 
 	if ((void *)(hdr + DNS_HLEN / 2) > data_end)
@@ -512,8 +520,10 @@ static __always_inline int santa_parse_dns(struct xdp_md *ctx, const struct sant
 	flags = bpf_ntohs(hdr[1]);
 	if (flags & (DNS_QR | DNS_OPCODE | DNS_TC))
 		return SANTA_CNT_PASS_UNSUPPORTED;
-	if (hdr[2] != bpf_htons(1) || hdr[3] != 0 || hdr[4] != 0 ||
-	    (hdr[5] != 0 && hdr[5] != bpf_htons(1)))
+	/* QDCOUNT 1, ANCOUNT 0, NSCOUNT 0 and ARCOUNT 0 or 1, as one word: the four counts in
+	 * wire order with ARCOUNT's low bit cleared must read 1, 0, 0, 0. */
+	counts = *(__u64 *)&hdr[2] & ~(__u64)WIRE_U16_AT(bpf_htons(1), 3);
+	if (counts != WIRE_U16_AT(bpf_htons(1), 0))
 		return SANTA_CNT_PASS_UNSUPPORTED;
 	q->id = hdr[0];
 	q->qflags = hdr[1];
