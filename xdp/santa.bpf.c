@@ -151,6 +151,14 @@ static __always_inline void move16(void *dst, const void *src)
 #define WIRE_U16_AT(v, k) ((__u64)(__u16)(v) << (16 * (3 - (k))))
 #endif
 
+/* Benchmark builds only (test/bench/xdp-stages.ts builds santa-cut<N>.bpf.o): stop after stage N
+ * and drop, so each stage can be timed on a frame left unchanged. Nothing in a normal build. */
+#ifdef SANTA_BENCH_CUT
+#define BENCH_CUT(n) do { if ((n) == SANTA_BENCH_CUT) return XDP_DROP; } while (0)
+#else
+#define BENCH_CUT(n) do { } while (0)
+#endif
+
 /* Makes the compiler reload what earlier code stored in memory (see struct santa_scratch). */
 #define STAGE_BOUNDARY() asm volatile("" ::: "memory")
 
@@ -1248,14 +1256,17 @@ int santa_xdp(struct xdp_md *ctx)
 	why = santa_parse_headers(ctx, cfg, s, q, st);
 	if (why)
 		goto pass;
+	BENCH_CUT(1);
 	STAGE_BOUNDARY();
 	why = santa_parse_dns(ctx, cfg, s, q);
 	if (why)
 		goto pass;
+	BENCH_CUT(2);
 	STAGE_BOUNDARY();
 	why = santa_build_key(ctx, cfg, s, q);
 	if (why)
 		goto pass;
+	BENCH_CUT(3);
 	STAGE_BOUNDARY();
 
 	v = lookup(cfg, s, q);
@@ -1268,6 +1279,7 @@ int santa_xdp(struct xdp_md *ctx)
 		why = SANTA_CNT_PASS_EXPIRED;
 		goto pass;
 	}
+	BENCH_CUT(4);
 	dns_len = DNS_HLEN + q->name_len + 4 + v->tail_len;
 	if (q->cookie) {
 		why = santa_cookie(cfg, s, q, v->tail_len);
@@ -1324,6 +1336,7 @@ int santa_xdp(struct xdp_md *ctx)
 		}
 	}
 
+	BENCH_CUT(5);
 	sent = reply(ctx, s, q, v, dns_len);
 	if (sent == -1) {
 		why = SANTA_CNT_PASS_NO_ROOM;
