@@ -73,7 +73,9 @@ export class FileFollower {
 
   /** Stops polling after a last poll, so what was written before stop() is delivered. */
   async stop(): Promise<void> {
-    if (this.stopped) return;
+    // Never started (stepped with pollOnce only) or already stopped: nothing polls, but a
+    // file pollOnce opened may still be held.
+    if (this.stopped) return this.closeFile();
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;

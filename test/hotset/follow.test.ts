@@ -3,7 +3,7 @@
  * truncated (copytruncate) and created late, while it is being written. Every line carries a
  * sequence number so loss, duplication and reordering all show.
  */
-import { appendFileSync, existsSync, mkdtempSync, renameSync, rmSync, truncateSync, writeFileSync } from 'fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readlinkSync, renameSync, rmSync, truncateSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { QueryLogFollower } from '../../sidecar/querylog/follow-query-log';
@@ -22,6 +22,19 @@ function seqOf(e: QueryEvent): number {
 function rotate(path: string, versions: number): void {
   for (let i = versions - 1; i > 0; i--) if (existsSync(`${path}.${i - 1}`)) renameSync(`${path}.${i - 1}`, `${path}.${i}`);
   renameSync(path, `${path}.0`);
+}
+
+/** How many of this process's file descriptors refer to `path`. */
+function openFdsOn(path: string): number {
+  let n = 0;
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`) === path) n++;
+    } catch {
+      /* closed while listing */
+    }
+  }
+  return n;
 }
 
 describe('QueryLogFollower', () => {
@@ -128,5 +141,15 @@ describe('QueryLogFollower', () => {
     expect(follower.stats.unreadable.count).toBe(2);
     expect(follower.stats.unreadable.samples[0].where).toBe(`${path}:2`);
     expect(follower.stats.unreadable.summary()).toMatch(/2 unreadable line/);
+  });
+
+  it('closes the file on stop() also when it was only stepped with pollOnce', async () => {
+    const path = join(dir, 'query.log');
+    writeFileSync(path, line(0));
+    follower = new QueryLogFollower(path, () => undefined, { fromStart: true });
+    await follower.pollOnce();
+    expect(openFdsOn(path)).toBe(1);
+    await follower.stop();
+    expect(openFdsOn(path)).toBe(0);
   });
 });
