@@ -46,7 +46,9 @@
  *    partly from BIND (e.g. the DO=1 variant cached, the DO=0 one not) are limited by each
  *    separately, so such a client can get up to twice the rate (all-per-second likewise).
  *
- * One entry point, santa_rrl(), called once a reply is certain and before it is written.
+ * Two entry points: santa_rrl_config_on() says whether limiting is on at all (the caller skips
+ * the rest when it is off), and santa_rrl() decides one reply, once it is certain and before it
+ * is written.
  */
 #ifndef SANTA_RRL_H
 #define SANTA_RRL_H
@@ -164,19 +166,24 @@ static __always_inline int rrl_debit(const struct santa_rrl_key *key, __s32 rate
 	return SANTA_RRL_DROP;
 }
 
-/* The verdict for one reply that is about to be sent. With RRL off this is one array lookup
- * (inlined by the verifier: no helper call) and one load. */
-static __always_inline int santa_rrl(const struct santa_rrl_input *in)
+/* The configuration when limiting is on, else NULL: one array lookup (inlined by the verifier,
+ * no helper call) and one load. */
+static __always_inline const struct santa_rrl_config *santa_rrl_config_on(void)
+{
+	__u32 zero = 0;
+	const struct santa_rrl_config *cfg = bpf_map_lookup_elem(&santa_rrl_config, &zero);
+
+	return cfg && cfg->on ? cfg : NULL;
+}
+
+/* The verdict for one reply that is about to be sent, under cfg from santa_rrl_config_on(). */
+static __always_inline int santa_rrl(const struct santa_rrl_config *cfg, const struct santa_rrl_input *in)
 {
 	struct santa_rrl_key key = {};
-	struct santa_rrl_config *cfg;
-	__u32 zero = 0, kind = in->kind, now, slip;
+	__u32 kind = in->kind, now, slip;
 	__s32 rate, window;
 	int verdict;
 
-	cfg = bpf_map_lookup_elem(&santa_rrl_config, &zero);
-	if (!cfg || !cfg->on)
-		return SANTA_RRL_ALLOW;
 	if (kind >= SANTA_RRL_KIND_COUNT || cfg->hz == 0)
 		return SANTA_RRL_ALLOW; /* user space never writes these */
 	if (rrl_exempt(cfg, in))

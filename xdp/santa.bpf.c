@@ -576,6 +576,7 @@ static __always_inline int santa_parse_dns(struct xdp_md *ctx, const struct sant
 
 	q->limit = DNS_PLAIN_UDP_MAX;
 	q->cookie = COOKIE_NONE;
+	q->cookie_sum = 0;
 	if (hdr[5]) {
 		/* OPT: root owner (1), type (2), class = UDP size (2), TTL = extended rcode (1),
 		 * version (1), flags (2), rdlen (2). */
@@ -1230,6 +1231,7 @@ SEC("xdp")
 int santa_xdp(struct xdp_md *ctx)
 {
 	__u32 zero = 0, mode, dns_len;
+	const struct santa_rrl_config *rrl;
 	struct santa_settings *cfg;
 	struct santa_scratch *s;
 	struct santa_stats *st;
@@ -1245,8 +1247,8 @@ int santa_xdp(struct xdp_md *ctx)
 	if (!st || !cfg || !s)
 		return XDP_PASS;
 	st->counters[SANTA_CNT_PACKETS]++;
+	/* Not cleared: every field is written on the way to where it is read. */
 	q = &s->q;
-	__builtin_memset(q, 0, sizeof(*q));
 
 	mode = cfg->mode;
 	if (mode != SANTA_MODE_ON && mode != SANTA_MODE_DRY_RUN) {
@@ -1306,7 +1308,7 @@ int santa_xdp(struct xdp_md *ctx)
 		goto pass;
 	}
 	/* Response rate limiting; a valid server cookie (checked above) is exempt, as in BIND. */
-	if (q->cookie != COOKIE_SERVER) {
+	if (q->cookie != COOKIE_SERVER && (rrl = santa_rrl_config_on())) {
 		struct santa_rrl_input in = {
 			.v6_src = (const __u32 *)s->v6_src,
 			.v4_src = q->v4_src,
@@ -1315,7 +1317,7 @@ int santa_xdp(struct xdp_md *ctx)
 			.is_v6 = q->is_v6,
 		};
 
-		switch (santa_rrl(&in)) {
+		switch (santa_rrl(rrl, &in)) {
 		case SANTA_RRL_DROP:
 			st->counters[SANTA_CNT_RRL_DROPPED]++;
 			return XDP_DROP;

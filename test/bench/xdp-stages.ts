@@ -2,7 +2,8 @@
  * Where a query's time goes in santa_xdp: the program built again five times, each build stopping
  * (XDP_DROP) after one more stage, every build timed with BPF_PROG_TEST_RUN repeat = N on a frame
  * it leaves unchanged (warm caches; bpf_stats off, so no timing floor of its own), beside an empty
- * program, all in the same run.
+ * program, all in the same run. Rounds interleave the programs, so that the machine slowing down
+ * or speeding up (it does, here, for seconds at a time) moves them all alike.
  *
  *   npx tsx test/bench/xdp-stages.ts [--repeat N] [--rounds R]
  *
@@ -36,8 +37,8 @@ function median(xs: number[]): number {
 
 function main(): void {
   requireRoot('xdp-stages benchmark');
-  const repeat = positiveIntArg('--repeat', 200_000);
-  const rounds = positiveIntArg('--rounds', 7);
+  const repeat = positiveIntArg('--repeat', 50_000);
+  const rounds = positiveIntArg('--rounds', 31);
   buildNativeAndFixtures();
   buildSantaObject();
   const cuts = STAGES.map((_, i) => join(REPO, 'xdp', 'build', `santa-cut${i + 1}.bpf.o`));
