@@ -721,8 +721,9 @@ static __always_inline int key_equal(const struct santa_entry *e, const struct s
 
 /* The entry for the query's key: the first way of its two groups holding its hash, then a
  * full key comparison. User space never publishes two keys with one tag in the same two
- * groups, so the first way with the tag is the only candidate. Array lookups are inlined by
- * the verifier: no helper call. */
+ * groups, so the first way with the tag is the only candidate, and keeps each group's entries
+ * in its first ways, so a scan ends at the first empty one (a miss reads a few ways, not 16).
+ * Array lookups are inlined by the verifier: no helper call. */
 static __always_inline struct santa_value *lookup(const struct santa_settings *cfg,
 						  struct santa_scratch *s, const struct query *q)
 {
@@ -741,7 +742,9 @@ static __always_inline struct santa_value *lookup(const struct santa_settings *c
 		for (int w = 0; w < SANTA_INDEX_WAYS; w++) {
 			__u64 way = grp->way[w];
 
-			if (SANTA_WAY_TAG(way) == tag && (way & SANTA_WAY_ID_MASK) != 0) {
+			if (way == 0)
+				break;
+			if (SANTA_WAY_TAG(way) == tag) {
 				id = way & SANTA_WAY_ID_MASK;
 				goto found;
 			}

@@ -78,6 +78,8 @@ export class SantaMaps {
   /** Scratch for comparing an installed value with a new one. */
   private readonly valueScratch: Buffer;
   private readonly placed = new Map<string, Placement>();
+  /** The key (as in `placed`) each occupied way publishes. */
+  private readonly wayKeys: Array<string | undefined> = [];
   /** Entry ids free to write now (a stack), and retired ids waiting for a grace period (or,
    * without one, for SANTA_REUSE_DELAY_MS). */
   private readonly free: number[] = [];
@@ -221,8 +223,13 @@ export class SantaMaps {
       const id = Number(w & this.idMask) - 1;
       if (id < 0 || id >= this.maxEntries || used[id]) throw new Error(`${this.abi.maps.index} way ${way} holds entry ${id}, which is out of range or published twice`);
       used[id] = 1;
-      this.placed.set(this.readKey(id).toString('latin1'), { id, way });
+      const key = this.readKey(id).toString('latin1');
+      this.placed.set(key, { id, way });
+      this.wayKeys[way] = key;
     });
+    // Maps written by an earlier version may have holes before occupied ways, which the program
+    // (it stops at a group's first empty way) would not look past.
+    for (let g = 0; g < this.groups; g++) this.compactGroup(g);
     // Ids nobody publishes may still have been read a moment ago by the previous writer's
     // readers: those that ever held an entry are retired like any other.
     const until = performance.now() + this.abi.limits.REUSE_DELAY_MS;
@@ -253,6 +260,30 @@ export class SantaMaps {
     this.mirror[way] = value;
   }
 
+  /**
+   * Moves the entry published in way `from` to way `to` of the same group, overwriting what
+   * `to` held: published there first, then cleared where it was. A program scanning meanwhile
+   * finds it in one of the two or, at worst, misses it this once (the query goes to BIND).
+   */
+  private moveWay(from: number, to: number): void {
+    const key = this.wayKeys[from]!;
+    this.publish(to, this.mirror[from]);
+    this.wayKeys[to] = key;
+    this.publish(from, 0n);
+    this.wayKeys[from] = undefined;
+    this.placed.get(key)!.way = to;
+  }
+
+  /** Closes the holes in group g, keeping its entries in order. */
+  private compactGroup(g: number): void {
+    let fill = g * this.ways;
+    for (let way = g * this.ways; way < (g + 1) * this.ways; way++) {
+      if (this.wayEmpty(way)) continue;
+      if (way !== fill) this.moveWay(way, fill);
+      fill++;
+    }
+  }
+
   private takeId(): number | undefined {
     if (this.free.length === 0 && this.quarantine.length) this.releaseRetired();
     return this.free.pop();
@@ -277,7 +308,8 @@ export class SantaMaps {
     return (this.mirrorHalves[2 * way] | this.mirrorHalves[2 * way + 1]) === 0;
   }
 
-  /** A free way in the emptier of the key's two groups (two choices keep groups even), or -1. */
+  /** A free way in the emptier of the key's two groups (two choices keep groups even), or -1.
+   * It is the group's first empty way: occupied ways always come first (santa_abi.h). */
   private freeWay(group1: number, group2: number): number {
     const free = (g: number) => {
       let n = 0;
@@ -361,6 +393,7 @@ export class SantaMaps {
       this.publish(way, tag | BigInt(id + 1));
       if (old) this.retire(old.id);
       this.placed.set(ks, { id, way });
+      this.wayKeys[way] = ks;
       written++;
     }
     return written;
@@ -396,7 +429,16 @@ export class SantaMaps {
       const ks = k.key.toString('latin1');
       const p = this.placed.get(ks);
       if (!p) continue;
-      this.publish(p.way, 0n);
+      // The group's last entry moves into the removed one's way (one store unpublishes the
+      // removed entry and republishes the moved one), so occupied ways stay first.
+      const group = Math.floor(p.way / this.ways);
+      let last = (group + 1) * this.ways - 1;
+      while (this.wayEmpty(last)) last--;
+      if (last !== p.way) this.moveWay(last, p.way);
+      else {
+        this.publish(p.way, 0n);
+        this.wayKeys[p.way] = undefined;
+      }
       this.placed.delete(ks);
       this.retire(p.id);
       removed++;

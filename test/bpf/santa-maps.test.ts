@@ -151,6 +151,56 @@ describe('SantaMaps', () => {
     }
   });
 
+  it('closes holes in index groups when it adopts maps (as an earlier version left them) and still finds every key', () => {
+    const dir = join(fs!.dir, 'holes');
+    mkdirSync(dir);
+    const own = bpf.loadObject(SANTA_MAPS_OBJ, { pinMaps: dir, mapMaxEntries: { [abi.maps.entries]: 64, [abi.maps.index]: 8, [abi.maps.hits]: 64 } });
+    const writer = SantaMaps.fromLoadedObject(own);
+    const index = bpf.mapMmap(own.maps[abi.maps.index]);
+    const { groupSize, ways } = abi.index;
+    const waysOf = (g: number) => {
+      const b = bpf.mapMemRead(index, g * groupSize, groupSize);
+      return Array.from({ length: ways }, (_, w) => b.readBigUInt64LE(w * 8));
+    };
+    try {
+      const entries = Array.from({ length: 24 }, (_, i) => entryFor(`hole${i}.example.test`, i));
+      expect(writer.install(entries)).toBe(24);
+      // Each group's first entry moved to its last way, leaving a hole in front of the rest.
+      let moved = 0;
+      for (let g = 0; g < 8; g++) {
+        const w = waysOf(g);
+        if (w[0] === 0n || w[ways - 1] !== 0n) continue;
+        bpf.mapMemStoreU64(index, g * groupSize + (ways - 1) * 8, w[0]);
+        bpf.mapMemStoreU64(index, g * groupSize, 0n);
+        moved++;
+      }
+      expect(moved).toBeGreaterThan(0);
+      const adopted = SantaMaps.openPinned(dir);
+      try {
+        for (let g = 0; g < 8; g++) {
+          const w = waysOf(g);
+          const used = w.filter((x) => x !== 0n).length;
+          expect(w.slice(0, used).every((x) => x !== 0n)).toBe(true);
+        }
+        expect(entries.every((e) => adopted.lookup(e) !== null)).toBe(true);
+        // Removals keep the groups compact too.
+        expect(adopted.remove(entries.filter((_, i) => i % 3 === 0))).toBe(8);
+        for (let g = 0; g < 8; g++) {
+          const w = waysOf(g);
+          const used = w.filter((x) => x !== 0n).length;
+          expect(w.slice(0, used).every((x) => x !== 0n)).toBe(true);
+        }
+        expect(entries.map((e) => adopted.lookup(e) !== null)).toEqual(entries.map((_, i) => i % 3 !== 0));
+      } finally {
+        adopted.close();
+      }
+    } finally {
+      bpf.mapMunmap(index);
+      writer.close();
+      bpf.closeObject(own.id);
+    }
+  });
+
   it('reads hit slots and counters summed over CPUs, and zeroes slots', () => {
     const frame = Buffer.alloc(64, 0x42);
     const before = maps!.readStats();

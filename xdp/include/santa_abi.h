@@ -121,7 +121,10 @@ struct santa_entry {
 /* A way: 0 when empty, else the hash's tag (its top 36 bits, in place) | (entry id + 1). Two
  * keys whose tags are equal cannot share a group pair (user space refuses the second; with 36
  * tag bits and groups from other bits of the hash that is a few in a billion per insert), so
- * the first way holding a key's tag is its only candidate. */
+ * the first way holding a key's tag is its only candidate. A group's occupied ways come first:
+ * the program stops at the first empty way. User space fills a group's first empty way, and on
+ * removal moves the group's last entry into the hole (stored there first, then cleared where
+ * it was: a program scanning meanwhile can only miss it, never find something wrong). */
 struct santa_index_group {
 	__u64 way[SANTA_INDEX_WAYS];
 };
