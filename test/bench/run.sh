@@ -64,10 +64,12 @@ if [ "$quick" -eq 1 ] || [ "$sidecar_quick" -eq 1 ]; then
   zone_args=(200000 50000)
   hotset_args=(--lines 200000 --frames 100000 --distinct 300000)
   xdp_args=(--runs 2000 --rounds 3 --seconds 1)
+  stages_args=(--rounds 5)
 else
   zone_args=()
   hotset_args=()
   xdp_args=()
+  stages_args=()
 fi
 sidecar_md="$out/sidecar.md"
 {
@@ -89,6 +91,7 @@ run_sidecar() {
 run_sidecar zone-bench 900 npx tsx test/bench/zone-bench.ts "${zone_args[@]}"
 run_sidecar hotset-bench 900 npx tsx --expose-gc test/bench/hotset-bench.ts "${hotset_args[@]}"
 run_sidecar xdp-cost 900 npx tsx test/bench/xdp-cost.ts "${xdp_args[@]}"
+run_sidecar xdp-stages 600 npx tsx test/bench/xdp-stages.ts "${stages_args[@]}"
 # Entries installed per second into the real program's maps (100k entries, batch syscalls).
 run_sidecar install-bench 900 npx tsx test/bpf/bench-install.ts
 # Zone file edit -> BIND serves the new serial -> XDP serves the new answer, through santa run.
