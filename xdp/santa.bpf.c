@@ -55,10 +55,9 @@ struct santa_scratch {
 	 * so the paths through VLAN tags, IP versions and EDNS do not multiply into the rest. */
 	struct query q;
 	struct santa_key key;     /* the query's, as entries hold it (name words past the name: stale) */
-	/* The question as received, for replies built in headroom. Room for 64 words where 33
-	 * would do: a word index masked to 6 bits is in bounds without a check the compiler might
-	 * fold away. */
-	__u64 question[64];
+	/* The question as received, copied only when a reply must be built in headroom (the
+	 * frame moves, and the question with it). */
+	__u64 question[SANTA_QUESTION_WORDS];
 	__u8 l2[SANTA_L2_MAX];    /* the reply's L2 header: MACs swapped, VLAN tags kept */
 	__u8 pad[2];
 	__u64 v6_src[2], v6_dst[2];
@@ -637,13 +636,12 @@ static __always_inline int santa_build_key(struct xdp_md *ctx, const struct sant
 	__u64 name_len = q->name_len, qlen = name_len + 4, whole = qlen / 8, rest = qlen % 8, i;
 	__u64 hash = cfg->hash_seed;
 	void *data, *data_end;
-	__u64 *name = (__u64 *)s->key.name, *saved = s->question, sum = 0;
+	__u64 *name = (__u64 *)s->key.name, sum = 0;
 
 	if (name_len == 0 || name_len > SANTA_NAME_MAX)
 		return SANTA_CNT_PASS_MALFORMED;
-	/* One pass over the question, a word at a time: keep it as received (the headroom path
-	 * rewrites it), sum it for the UDP checksum, and lower-case and hash the name into the
-	 * key. Label lengths are <= 63, below 'A', so only name characters change. Whole words
+	/* One pass over the question, a word at a time: sum it for the UDP checksum, and
+	 * lower-case and hash the name into the key. Label lengths are <= 63, below 'A', so only name characters change. Whole words
 	 * first, then the last partial word, so the loop body stays a single straight path. */
 	for (i = 0; i < SANTA_QUESTION_WORDS; i++) {
 		__u64 at = i * 8;
@@ -660,7 +658,6 @@ static __always_inline int santa_build_key(struct xdp_md *ctx, const struct sant
 		if ((void *)(p + 8) > data_end)
 			return SANTA_CNT_PASS_MALFORMED;
 		w = *(__u64 *)p;
-		saved[i] = w;
 		sum += csum_word(w);
 		if (i < SANTA_NAME_WORDS && at < name_len) {
 			__u64 lw = lower_word(keep_bytes(w, name_len - at));
@@ -686,7 +683,6 @@ static __always_inline int santa_build_key(struct xdp_md *ctx, const struct sant
 		if ((void *)(p + 8) > data_end)
 			return SANTA_CNT_PASS_MALFORMED;
 		w = last_bytes(*(__u64 *)p, rest);
-		saved[idx] = w;
 		sum += csum_word(w);
 		/* A 255-byte name ends in word 31; word 32 holds only qtype and qclass. */
 		if (idx < SANTA_NAME_WORDS && at < name_len) {
@@ -936,9 +932,10 @@ static __always_inline int split(struct xdp_md *ctx, __u32 grow)
 /* Resizes the frame to reply_len with the question at its reply offset. Tailroom first
  * (the question stays where it is); then headroom, then both, and in those cases the
  * question must be rewritten (*moved). Returns 0, or -1 with the frame as it arrived. */
-static __always_inline int resize(struct xdp_md *ctx, struct query *q, __u32 reply_len,
-				  int *moved)
+static __always_inline int resize(struct xdp_md *ctx, struct santa_scratch *s, struct query *q,
+				  __u32 reply_len, int *moved)
 {
+	__u32 qlen = (q->name_len + 4) & 0x1ff;
 	/* IPv4 options are not mirrored: dropping them at the front leaves the UDP datagram
 	 * in place behind a 20-byte header. */
 	int opt_len = q->is_v6 ? 0 : (int)(q->l3_len - sizeof(struct iphdr));
@@ -952,6 +949,11 @@ static __always_inline int resize(struct xdp_md *ctx, struct query *q, __u32 rep
 			bpf_xdp_adjust_head(ctx, -opt_len);
 	}
 
+	/* The frame is as it arrived; the question moves with the headers, so keep a copy to
+	 * write back (rare: only when the tailroom is short, so a helper call will do). */
+	if (qlen < 5 || qlen > SANTA_QUESTION_MAX ||
+	    bpf_xdp_load_bytes(ctx, (q->dns_off & 0x7f) + DNS_HLEN, s->question, qlen))
+		return -1;
 	*moved = 1;
 	if (bpf_xdp_adjust_head(ctx, -grow) == 0)
 		return 0;
@@ -1119,12 +1121,12 @@ static __always_inline int reply_frame(struct xdp_md *ctx, struct santa_scratch 
 		MOVE(s->l2 + 12, data + 12, __u64);
 		MOVE(s->l2 + 20, data + 20, __u16);
 	}
-	if (resize(ctx, q, reply_len, &moved))
+	if (resize(ctx, s, q, reply_len, &moved))
 		return -1;
 	/* From here on the packet is ours: a failure below cannot restore it. */
 	if (write_headers(ctx, s, q, counts, udp_len, flags, csum))
 		return -2;
-	/* Rare (only when the tailroom was short): a helper call will do. */
+	/* Rare (only when the tailroom was short; resize() saved it): a helper call will do. */
 	if (moved && (qlen < 5 || qlen > SANTA_QUESTION_MAX ||
 		      bpf_xdp_store_bytes(ctx, q_off, s->question, qlen)))
 		return -2;
