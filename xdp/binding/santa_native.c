@@ -1765,40 +1765,49 @@ static napi_value map_mem_read(napi_env env, napi_callback_info info)
 	return new_buffer_copy(env, mappings[h].addr + (size_t)off, len);
 }
 
+/* The (handle, offset, buffer) arguments of mapMemReadInto and mapMemWrite: the mapped memory
+ * at the offset and the buffer, checked to lie inside the mapping. */
+static bool mem_buffer_args(napi_env env, napi_callback_info info, const char *op, const char *what,
+			    void **mem, void **buf, size_t *len)
+{
+	size_t argc = 3;
+	napi_value argv[3] = { 0 };
+	uint32_t h;
+	double off;
+
+	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+		throw_arg(env, "%s: cannot read the arguments", op);
+		return false;
+	}
+	if (!arg_mapping(env, argv[0], &h) || !arg_offset(env, argv[1], &off) ||
+	    !arg_buffer(env, argv[2], what, buf, len) || !arg_range(env, h, off, *len, op))
+		return false;
+	*mem = mappings[h].addr + (size_t)off;
+	return true;
+}
+
 /* mapMemReadInto(handle, offset, target): fills target from the mapping, without the Buffer
  * allocation mapMemRead makes (which costs more than the copy on the install path). */
 static napi_value map_mem_read_into(napi_env env, napi_callback_info info)
 {
-	size_t argc = 3, len;
-	napi_value argv[3] = { 0 };
-	uint32_t h;
-	double off;
-	void *target;
+	void *mem, *target;
+	size_t len;
 
-	NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-	if (!arg_mapping(env, argv[0], &h) || !arg_offset(env, argv[1], &off) ||
-	    !arg_buffer(env, argv[2], "target", &target, &len) ||
-	    !arg_range(env, h, off, len, "mapMemReadInto"))
+	if (!mem_buffer_args(env, info, "mapMemReadInto", "target", &mem, &target, &len))
 		return NULL;
-	memcpy(target, mappings[h].addr + (size_t)off, len);
+	memcpy(target, mem, len);
 	return undefined(env);
 }
 
 /* mapMemWrite(handle, offset, buffer): plain stores, for memory no program reads yet. */
 static napi_value map_mem_write(napi_env env, napi_callback_info info)
 {
-	size_t argc = 3, len;
-	napi_value argv[3] = { 0 };
-	uint32_t h;
-	double off;
-	void *data;
+	void *mem, *data;
+	size_t len;
 
-	NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-	if (!arg_mapping(env, argv[0], &h) || !arg_offset(env, argv[1], &off) ||
-	    !arg_buffer(env, argv[2], "data", &data, &len) ||
-	    !arg_range(env, h, off, len, "mapMemWrite"))
+	if (!mem_buffer_args(env, info, "mapMemWrite", "data", &mem, &data, &len))
 		return NULL;
-	memcpy(mappings[h].addr + (size_t)off, data, len);
+	memcpy(mem, data, len);
 	return undefined(env);
 }
 
