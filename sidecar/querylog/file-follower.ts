@@ -157,17 +157,11 @@ export class FileFollower {
   }
 
   private async openPath(path: string, at: 0 | 'end'): Promise<boolean> {
-    let file: fsp.FileHandle;
-    try {
-      file = await fsp.open(path, 'r');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-      throw err;
-    }
-    const st = await file.stat();
-    this.file = file;
-    this.identity = { dev: st.dev, ino: st.ino };
-    this.position = at === 'end' ? st.size : 0;
+    const opened = await openOrUndefined(path);
+    if (!opened) return false;
+    this.file = opened.file;
+    this.identity = { dev: opened.stat.dev, ino: opened.stat.ino };
+    this.position = at === 'end' ? opened.stat.size : 0;
     return true;
   }
 
