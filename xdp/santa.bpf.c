@@ -641,8 +641,9 @@ static __always_inline int santa_build_key(struct xdp_md *ctx, const struct sant
 	if (name_len == 0 || name_len > SANTA_NAME_MAX)
 		return SANTA_CNT_PASS_MALFORMED;
 	/* One pass over the question, a word at a time: sum it for the UDP checksum, and
-	 * lower-case and hash the name into the key. Label lengths are <= 63, below 'A', so only name characters change. Whole words
-	 * first, then the last partial word, so the loop body stays a single straight path. */
+	 * lower-case and hash the name into the key. Label lengths are <= 63, below 'A', so only
+	 * name characters change. Whole words first, then the last partial word, so the loop body
+	 * stays a single straight path. */
 	for (i = 0; i < SANTA_QUESTION_WORDS; i++) {
 		__u64 at = i * 8;
 		__u8 *p;
