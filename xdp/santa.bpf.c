@@ -150,13 +150,16 @@ static __always_inline void move16(void *dst, const void *src)
 #define WIRE_U16_AT(v, k) ((__u64)(__u16)(v) << (16 * (3 - (k))))
 #endif
 
-/* Benchmark builds only (test/bench/xdp-stages.ts builds santa-cut<N>.bpf.o): stop after stage N
- * and drop, so each stage can be timed on a frame left unchanged. Nothing in a normal build. */
+/* Benchmark builds only (test/bench/xdp-stages.ts builds santa-cut<N>.bpf.o): stop after stage N,
+ * so each stage's cost is the difference between two builds. Stages 1-5 drop the frame; 6 and 7,
+ * inside the reply, return -2 (XDP_ABORTED: the frame is no longer the query's). Nothing in a
+ * normal build. */
 #ifdef SANTA_BENCH_CUT
-#define BENCH_CUT(n) do { if ((n) == SANTA_BENCH_CUT) return XDP_DROP; } while (0)
+#define BENCH_CUT_RETURN(n, v) do { if ((n) == SANTA_BENCH_CUT) return (v); } while (0)
 #else
-#define BENCH_CUT(n) do { } while (0)
+#define BENCH_CUT_RETURN(n, v) do { } while (0)
 #endif
+#define BENCH_CUT(n) BENCH_CUT_RETURN(n, XDP_DROP)
 
 /* Makes the compiler reload what earlier code stored in memory (see struct santa_scratch). */
 #define STAGE_BOUNDARY() asm volatile("" ::: "memory")
@@ -1124,9 +1127,11 @@ static __always_inline int reply_frame(struct xdp_md *ctx, struct santa_scratch 
 	}
 	if (resize(ctx, s, q, reply_len, &moved))
 		return -1;
+	BENCH_CUT_RETURN(6, -2);
 	/* From here on the packet is ours: a failure below cannot restore it. */
 	if (write_headers(ctx, s, q, counts, udp_len, flags, csum))
 		return -2;
+	BENCH_CUT_RETURN(7, -2);
 	/* Rare (only when the tailroom was short; resize() saved it): a helper call will do. */
 	if (moved && (qlen < 5 || qlen > SANTA_QUESTION_MAX ||
 		      bpf_xdp_store_bytes(ctx, q_off, s->question, qlen)))

@@ -73,8 +73,15 @@ export interface TestRunOptions {
   repeat?: number;
   /** Room for the output frame; defaults to the input length plus 4 KiB. */
   dataSizeOut?: number;
-  /** 1: BPF_F_TEST_XDP_LIVE_FRAMES, a fresh copy of the frame for every repetition (no dataOut, retval 0). */
+  /**
+   * 1: BPF_F_TEST_XDP_LIVE_FRAMES, runs as a driver would, on page-pool frames (no dataOut,
+   * retval 0). XDP_PASS frames enter netnsPath's stack and XDP_TX ones leave through its
+   * loopback (dropped there). Each run starts from the frame's original start and end, but with
+   * the bytes the page's last run left: a program that rewrites its frame sees its own output.
+   */
   liveFrames?: number;
+  /** Required with liveFrames: a network namespace the caller made for the frames. */
+  netnsPath?: string;
 }
 
 export interface TestRunResult {

@@ -6,6 +6,7 @@
 import { existsSync } from 'fs';
 import { join } from 'path';
 import { requireRoot } from '../support/require-root';
+import { createTopology } from '../support/netns';
 import { isBpfError, LoadedObject, loadNative, SantaNative } from '../../sidecar/bpf/native';
 import {
   Bpffs,
@@ -292,6 +293,33 @@ describe('progTestRun and statistics', () => {
     const after = bpf.progInfo(obj.progs.fx_xdp);
     expect(after.runCnt - before.runCnt).toBe(1000);
     expect(after.runTimeNs).toBeGreaterThan(before.runTimeNs);
+  });
+
+  it('runs live frames only in a namespace it is given, keeping the bytes a run left on its page', async () => {
+    // Live frames enter a stack (XDP_PASS) and leave by a loopback (XDP_TX): never the host's.
+    expect(bpfErrorOf(() => bpf.progTestRun(obj.progs.fx_xdp, frame(0xaa), { liveFrames: 1 })).message).toMatch(/netnsPath is required/);
+    expect(bpfErrorOf(() => bpf.progTestRun(obj.progs.fx_xdp, frame(0xaa), { netnsPath: '/proc/self/ns/net' })).code).toBe('EINVAL');
+    const topo = await createTopology();
+    try {
+      const sum = (slot: number) => {
+        const v = bpf.lookup(obj.maps.fx_percpu, u32Key(slot))!;
+        let total = 0n;
+        for (let off = 0; off < v.length; off += 8) total += readU64(v, off);
+        return total;
+      };
+      const seen0 = sum(0);
+      const rewritten0 = sum(1);
+      const runs = 10_000;
+      bpf.progTestRun(obj.progs.fx_xdp, frame(0xaa), { repeat: runs, liveFrames: 1, netnsPath: topo.server.nsPath });
+      expect(sum(0) - seen0).toBe(BigInt(runs));
+      // fx_xdp rewrites 0xAA to 0xBB: a page's later runs see 0xBB and pass, so far fewer runs
+      // than all rewrite (the pool holds a few dozen pages). What replay.bpf.c exists for.
+      const rewritten = sum(1) - rewritten0;
+      expect(rewritten).toBeGreaterThan(0n);
+      expect(rewritten).toBeLessThan(BigInt(runs / 10));
+    } finally {
+      await topo.destroy();
+    }
   });
 
   it('fails with the errno of a bad test run', () => {

@@ -1390,8 +1390,15 @@ static napi_value map_keys(napi_env env, napi_callback_info info)
 
 /* ---- test runs -------------------------------------------------------------------------- */
 
-/* progTestRun(progFd, dataIn, { repeat = 1, dataSizeOut? }) -> { retval, dataOut, durationNs }.
- * durationNs is the kernel's average per repetition. */
+/* progTestRun(progFd, dataIn, { repeat = 1, dataSizeOut?, liveFrames?, netnsPath? })
+ *   -> { retval, dataOut, durationNs }. durationNs is the kernel's average per repetition.
+ *
+ * liveFrames (BPF_F_TEST_XDP_LIVE_FRAMES) runs the program the way a driver would, on frames
+ * from a page pool: XDP_TX and XDP_REDIRECT frames are transmitted (XDP_TX out of the
+ * namespace's loopback, which has no XDP transmit and drops them) and XDP_PASS frames enter
+ * the namespace's network stack. That is why it needs netnsPath, a namespace the caller made
+ * for it. The kernel resets each frame's start and end between runs but not its bytes: a
+ * program that rewrites its frame sees its own output on the page's next run. */
 static napi_value prog_test_run(napi_env env, napi_callback_info info)
 {
 	size_t argc = 3;
@@ -1400,22 +1407,33 @@ static napi_value prog_test_run(napi_env env, napi_callback_info info)
 	void *data;
 	size_t data_len;
 	uint32_t repeat = 1, size_out = 0, live = 0;
+	char ns_buf[PATH_BUF];
+	const char *netns = NULL;
 
 	NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
 	if (!arg_fd(env, argv[0], "progFd", &fd) ||
 	    !arg_buffer(env, argv[1], "dataIn", &data, &data_len) ||
 	    !arg_opt_u32(env, argv[2], "repeat", &repeat) ||
 	    !arg_opt_u32(env, argv[2], "dataSizeOut", &size_out) ||
-	    !arg_opt_u32(env, argv[2], "liveFrames", &live))
+	    !arg_opt_u32(env, argv[2], "liveFrames", &live) ||
+	    !arg_opt_string(env, get_prop(env, argv[2], "netnsPath"), "option netnsPath", ns_buf,
+			    sizeof(ns_buf), &netns))
 		return NULL;
 	if (repeat == 0)
 		repeat = 1;
 	if (live) {
-		/* Every repetition runs on a fresh copy of the frame and XDP_TX frames are sent
-		 * (here from loopback, which drops them): a rewriting program can be timed warm. */
+		struct netns_guard g;
+
+		if (!netns) {
+			throw_errno(env, EINVAL, "progTestRun (live frames): netnsPath is required (passed frames enter that namespace's stack)");
+			return NULL;
+		}
 		LIBBPF_OPTS(bpf_test_run_opts, lopts, .data_in = data, .data_size_in = (uint32_t)data_len,
 			    .repeat = (int)repeat, .flags = BPF_F_TEST_XDP_LIVE_FRAMES);
+		if (!netns_enter(env, netns, "progTestRun (live frames)", &g))
+			return NULL;
 		int err = bpf_prog_test_run_opts(fd, &lopts);
+		netns_leave(&g);
 		if (err) {
 			throw_errno(env, err, "progTestRun (live frames): program fd %d with %zu bytes in", fd, data_len);
 			return NULL;
@@ -1424,6 +1442,10 @@ static napi_value prog_test_run(napi_env env, napi_callback_info info)
 		set_number_prop(env, r, "retval", lopts.retval);
 		set_number_prop(env, r, "durationNs", lopts.duration);
 		return r;
+	}
+	if (netns) {
+		throw_errno(env, EINVAL, "progTestRun: netnsPath applies to live frames only");
+		return NULL;
 	}
 	/* An XDP frame lives in one page, so it cannot grow past 4 KiB plus what came in. */
 	if (size_out == 0)
