@@ -39,7 +39,7 @@ const STAGES = [
   'key: lower-case, hash, checksum sum',
   'index lookup, key compare, lease',
   'cookie, size limit, rate limiting (off)',
-  'resize the frame (bpf_xdp_adjust_tail)',
+  'resize the frame (one helper call)',
   'L2, IP, UDP and DNS headers',
   'answer bytes, counters (whole program)',
 ];

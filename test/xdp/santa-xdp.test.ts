@@ -232,6 +232,25 @@ describe('frame sizes', () => {
     expect(reply.answers).toEqual(decodedSection(answers));
   });
 
+  it('grows by every amount from 0 to 16 bytes: the question moves less than a word, or more', () => {
+    // A 25-byte question: three words and one byte, which a store of the third word can cover
+    // before it is read when the question moves by less than 7.
+    const name = 'sixsix.example.test';
+    install({ name, answers: [{ name, type: 'A', ttl: 60, data: '192.0.2.6' }] });
+    for (const spec of [V4, V6, { ...V4, ipv4Options: Buffer.from([1, 1, 1, 0]) }]) {
+      const plain = frame(spec, { name });
+      const replyLen = expectHit(plain).out.length;
+      // Ethernet padding sets how much the frame must grow: 16 bytes unpadded, down to none.
+      for (let padTo = plain.length - 1; padTo <= replyLen; padTo++) {
+        const query = frame({ ...spec, padTo: Math.max(padTo, plain.length) }, { name: 'sIxSiX.example.test', id: padTo });
+        const reply = expectHit(query);
+        expect(reply.out.length).toBe(replyLen);
+        expect(reply.id).toBe(padTo);
+        expect(reply.questions).toEqual([{ name: 'sIxSiX.example.test', type: 'A', class: 'IN' }]);
+      }
+    }
+  });
+
   it('drops IPv4 options: the reply has a 20-byte header', () => {
     install({ name: 'opts.example.test', answers: [{ name: 'opts.example.test', type: 'A', ttl: 60, data: '192.0.2.5' }] });
     for (const len of [4, 8, 40]) {
