@@ -348,7 +348,8 @@ static __always_inline int santa_parse_headers(struct xdp_md *ctx, const struct 
 	if ((eth->h_dest[0] | eth->h_source[0]) & 1)
 		return SANTA_CNT_PASS_NOT_DNS;
 	q->frame_len = data_end - data;
-	proto = eth->h_proto;
+	/* struct ethhdr is packed: through it the type is two byte loads. */
+	proto = *(__be16 *)((void *)eth + 12);
 #pragma unroll
 	for (int i = 0; i < 2; i++) {
 		if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD)) {
@@ -639,7 +640,7 @@ static __always_inline int santa_build_key(struct xdp_md *ctx, const struct sant
 	__u64 name_len = q->name_len, qlen = name_len + 4, whole = qlen / 8, rest = qlen % 8, i;
 	__u64 hash = cfg->hash_seed;
 	void *data, *data_end;
-	__u64 *name = (__u64 *)s->key.name, sum = 0;
+	__u64 *name = (__u64 *)s->key.name;
 
 	if (name_len == 0 || name_len > SANTA_NAME_MAX)
 		return SANTA_CNT_PASS_MALFORMED;
@@ -662,7 +663,6 @@ static __always_inline int santa_build_key(struct xdp_md *ctx, const struct sant
 		if ((void *)(p + 8) > data_end)
 			return SANTA_CNT_PASS_MALFORMED;
 		w = *(__u64 *)p;
-		sum += csum_word(w);
 		if (i < SANTA_NAME_WORDS && at < name_len) {
 			__u64 lw = lower_word(keep_bytes(w, name_len - at));
 
@@ -687,7 +687,6 @@ static __always_inline int santa_build_key(struct xdp_md *ctx, const struct sant
 		if ((void *)(p + 8) > data_end)
 			return SANTA_CNT_PASS_MALFORMED;
 		w = last_bytes(*(__u64 *)p, rest);
-		sum += csum_word(w);
 		/* A 255-byte name ends in word 31; word 32 holds only qtype and qclass. */
 		if (idx < SANTA_NAME_WORDS && at < name_len) {
 			__u64 lw = lower_word(keep_bytes(w, name_len - at));
@@ -698,6 +697,37 @@ static __always_inline int santa_build_key(struct xdp_md *ctx, const struct sant
 	}
 
 	q->hash = santa_hash_final(santa_hash_u64(hash, *(__u64 *)&s->key.h));
+	return 0;
+}
+
+/* The question's one's-complement sum, for the reply's UDP checksum: words as loaded, the last
+ * 0..7 bytes at the front of a word of their own (as santa_build_key reads them). Only a hit
+ * needs it, so a miss does not pay for it. */
+static __always_inline int question_sum(struct xdp_md *ctx, struct query *q)
+{
+	__u64 question_off = (q->dns_off & 0x7f) + DNS_HLEN;
+	__u64 qlen = (q->name_len + 4) & 0x1ff, whole = qlen / 8, rest = qlen % 8, sum = 0, i;
+	void *data, *data_end;
+	__u8 *p;
+
+	for (i = 0; i < SANTA_QUESTION_WORDS; i++) {
+		if (i >= whole)
+			break;
+		data = (void *)(long)*(volatile __u32 *)&ctx->data;
+		data_end = (void *)(long)*(volatile __u32 *)&ctx->data_end;
+		p = data + question_off + i * 8;
+		if ((void *)(p + 8) > data_end)
+			return -1;
+		sum += csum_word(*(__u64 *)p);
+	}
+	if (rest) {
+		data = (void *)(long)ctx->data;
+		data_end = (void *)(long)ctx->data_end;
+		p = data + VERIFIER_MASK(question_off + qlen - 8, 0x1ff);
+		if ((void *)(p + 8) > data_end)
+			return -1;
+		sum += csum_word(last_bytes(*(__u64 *)p, rest));
+	}
 	q->qsum = sum;
 	return 0;
 }
@@ -937,13 +967,14 @@ static __always_inline int split(struct xdp_md *ctx, __u32 grow)
  * frame as resized: whole words front to back (each store lands below the words still to be
  * read), then the 8 bytes that end the question, loaded before anything was stored (a store
  * may have covered them when the distance is under 8). Questions under 8 bytes (the root's)
- * are left to the caller. Fails only before its first store: every word lies between the
- * two checked first. */
-static __always_inline int move_question(struct xdp_md *ctx, __u64 from, __u64 to, __u64 qlen)
+ * are left to the caller. Sums the question on the way (*qsum, as question_sum() would).
+ * Fails only before its first store: every word lies between the two checked first. */
+static __always_inline int move_question(struct xdp_md *ctx, __u64 from, __u64 to, __u64 qlen,
+					 __u64 *qsum)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	__u64 last_from, last_to, last, i;
+	__u64 last_from, last_to, last, i, sum = 0;
 	__u8 *src, *dst;
 
 	/* The masks below must not cut a real offset short. */
@@ -957,7 +988,7 @@ static __always_inline int move_question(struct xdp_md *ctx, __u64 from, __u64 t
 		return -1;
 	last = *(__u64 *)src;
 	for (i = 0; i < SANTA_QUESTION_WORDS; i++) {
-		__u64 at = i * 8;
+		__u64 at = i * 8, w;
 
 		if (at + 8 > qlen)
 			break;
@@ -965,12 +996,17 @@ static __always_inline int move_question(struct xdp_md *ctx, __u64 from, __u64 t
 		dst = data + VERIFIER_MASK(to + at, 0x7ff);
 		if ((void *)(src + 8) > data_end || (void *)(dst + 8) > data_end)
 			return -1;
-		*(__u64 *)dst = *(__u64 *)src;
+		w = *(__u64 *)src;
+		sum += csum_word(w);
+		*(__u64 *)dst = w;
 	}
 	dst = data + last_to;
 	if ((void *)(dst + 8) > data_end)
 		return -1;
 	*(__u64 *)dst = last;
+	if (qlen & 7)
+		sum += csum_word(last_bytes(last, qlen & 7));
+	*qsum = sum;
 	return 0;
 }
 
@@ -998,7 +1034,7 @@ static __always_inline int resize(struct xdp_md *ctx, struct santa_scratch *s, s
 		if (bpf_xdp_adjust_head(ctx, -grow) == 0) {
 			__u64 to = (q->dns_off & 0x7f) + DNS_HLEN - opt_len;
 
-			if (move_question(ctx, to + grow + opt_len, to, qlen) == 0)
+			if (move_question(ctx, to + grow + opt_len, to, qlen, &q->qsum) == 0)
 				return 0;
 			/* Not expected (the question lies inside the frame); nothing was stored,
 			 * so the frame is as it arrived once its start is back. */
@@ -1007,6 +1043,9 @@ static __always_inline int resize(struct xdp_md *ctx, struct santa_scratch *s, s
 		}
 		head_short = 1;
 	}
+	/* The question is still where it arrived. */
+	if (question_sum(ctx, q))
+		return -1;
 	if (opt_len == 0 || bpf_xdp_adjust_head(ctx, opt_len) == 0) {
 		if (grow + opt_len == 0 || bpf_xdp_adjust_tail(ctx, grow + opt_len) == 0)
 			return 0;
@@ -1163,11 +1202,12 @@ static __always_inline __u16 finish_csum(const struct santa_scratch *s, const st
 }
 
 /* Turns the query's frame into a reply's of reply_len bytes: L2 saved while the original is
- * intact, the frame resized, the L2/IP/UDP/DNS headers written, and the question rewritten when
- * the frame moved. What follows the question is the caller's. Returns 0, -1 with the frame as
- * it arrived (no room), or -2 once the frame is no longer the query's. */
+ * intact, the frame resized (which sums the question into q->qsum), the L2/IP/UDP/DNS headers
+ * written with the UDP checksum of `sum` and those, and the question rewritten when the frame
+ * moved. What follows the question is the caller's. Returns 0, -1 with the frame as it
+ * arrived (no room), or -2 once the frame is no longer the query's. */
 static __always_inline int reply_frame(struct xdp_md *ctx, struct santa_scratch *s, struct query *q,
-				       __u32 reply_len, const void *counts, __be16 flags, __u16 csum)
+				       __u32 reply_len, const void *counts, __be16 flags, __u64 sum)
 {
 	__u32 l3_len = q->is_v6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr);
 	__u32 udp_len = reply_len - q->l2_len - l3_len;
@@ -1190,7 +1230,7 @@ static __always_inline int reply_frame(struct xdp_md *ctx, struct santa_scratch 
 		return -1;
 	BENCH_CUT_RETURN(6, -2);
 	/* From here on the packet is ours: a failure below cannot restore it. */
-	if (write_headers(ctx, s, q, counts, udp_len, flags, csum))
+	if (write_headers(ctx, s, q, counts, udp_len, flags, finish_csum(s, q, sum + q->qsum)))
 		return -2;
 	BENCH_CUT_RETURN(7, -2);
 	/* Rare (only when the tailroom was short; resize() saved it): a helper call will do. */
@@ -1210,11 +1250,11 @@ static __always_inline int reply(struct xdp_md *ctx, struct santa_scratch *s, st
 	__be16 flags;
 	int err;
 
-	/* Everything the checksum needs is known before the frame is touched. */
+	/* The checksum's parts from the entry and the query's header; reply_frame adds the
+	 * question's and the addresses'. */
 	flags = *(__be16 *)v->hdr | (q->qflags & bpf_htons(DNS_RD | DNS_CD));
 	err = reply_frame(ctx, s, q, reply_len, &v->hdr[2], flags,
-			  finish_csum(s, q, v->csum_const + q->id + flags + q->qsum + q->sport +
-						q->dport + q->cookie_sum));
+			  v->csum_const + q->id + flags + q->sport + q->dport + q->cookie_sum);
 	if (err)
 		return err;
 	if (tail_len < 1 || tail_len > SANTA_TAIL_MAX ||
@@ -1284,9 +1324,8 @@ static __always_inline int slip(struct xdp_md *ctx, struct santa_scratch *s, str
 	if (qlen & 1) /* the OPT starts at an odd offset: its bytes pair up the other way */
 		tsum = ((tsum & 0xff) << 8) | (tsum >> 8);
 	err = reply_frame(ctx, s, q, reply_len, counts, flags,
-			  finish_csum(s, q, tsum + q->id + flags + counts[0] + counts[3] + q->qsum +
-						q->sport + q->dport + 2 * bpf_htons(udp_len) +
-						bpf_htons(IPPROTO_UDP)));
+			  tsum + q->id + flags + counts[0] + counts[3] + q->sport + q->dport +
+			  2 * bpf_htons(udp_len) + bpf_htons(IPPROTO_UDP));
 	if (err)
 		return err;
 	if (opt_len == OPT_RR_LEN && bpf_xdp_store_bytes(ctx, q_off + qlen, t, OPT_RR_LEN))
