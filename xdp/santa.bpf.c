@@ -185,20 +185,6 @@ static __always_inline __u64 csum_word(__u64 w)
 	return (w & 0xffffffff) + (w >> 32);
 }
 
-/* Keeps the first n bytes (in memory order) of an 8-byte word, zeroes the rest. */
-static __always_inline __u64 keep_bytes(__u64 w, __u64 n)
-{
-	if (n >= 8)
-		return w;
-	if (n == 0)
-		return 0;
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	return w & ((1ULL << (n * 8)) - 1);
-#else
-	return w & ~((1ULL << ((8 - n) * 8)) - 1);
-#endif
-}
-
 /* ASCII A-Z to a-z in all eight bytes at once; bytes >= 0x80 are left alone. */
 static __always_inline __u64 lower_word(__u64 w)
 {
@@ -626,9 +612,8 @@ static __always_inline int santa_parse_dns(struct xdp_md *ctx, const struct sant
 }
 
 /* The lookup key's name words (lower-cased; the words past the name are not cleared, only
- * ceil(name_len / 8) are compared), its hash, and the question's checksum sum, for a question
- * santa_parse_dns accepted. A separate stage so the verifier meets it once, not once per name
- * length. */
+ * ceil(name_len / 8) are compared) and its hash, for a question santa_parse_dns accepted. A
+ * separate stage so the verifier meets it once, not once per name length. */
 static __always_inline int santa_build_key(struct xdp_md *ctx, const struct santa_settings *cfg,
 			       struct santa_scratch *s, struct query *q)
 {
@@ -636,22 +621,20 @@ static __always_inline int santa_build_key(struct xdp_md *ctx, const struct sant
 		return SANTA_CNT_PASS_MALFORMED;
 
 	/* 64-bit offsets: 32-bit ones cost a zero-extension at every use. */
-	__u64 question_off = (q->dns_off & 0x7f) + DNS_HLEN;
-	__u64 name_len = q->name_len, qlen = name_len + 4, whole = qlen / 8, rest = qlen % 8, i;
+	__u64 name_off = (q->dns_off & 0x7f) + DNS_HLEN;
+	__u64 name_len = q->name_len, whole = name_len / 8, rest = name_len % 8, i;
 	__u64 hash = cfg->hash_seed;
 	void *data, *data_end;
 	__u64 *name = (__u64 *)s->key.name;
 
 	if (name_len == 0 || name_len > SANTA_NAME_MAX)
 		return SANTA_CNT_PASS_MALFORMED;
-	/* One pass over the question, a word at a time: sum it for the UDP checksum, and
-	 * lower-case and hash the name into the key. Label lengths are <= 63, below 'A', so only
-	 * name characters change. Whole words first, then the last partial word, so the loop body
-	 * stays a single straight path. */
-	for (i = 0; i < SANTA_QUESTION_WORDS; i++) {
-		__u64 at = i * 8;
+	/* The name a word at a time, lower-cased and hashed into the key. Label lengths are
+	 * <= 63, below 'A', so only name characters change. Whole words first, then the last
+	 * partial word, so the loop body stays a single straight path. */
+	for (i = 0; i < SANTA_NAME_WORDS; i++) {
+		__u64 lw;
 		__u8 *p;
-		__u64 w;
 
 		if (i >= whole)
 			break;
@@ -659,41 +642,31 @@ static __always_inline int santa_build_key(struct xdp_md *ctx, const struct sant
 		 * verifier's states for one word do not multiply into the next. */
 		data = (void *)(long)*(volatile __u32 *)&ctx->data;
 		data_end = (void *)(long)*(volatile __u32 *)&ctx->data_end;
-		p = data + question_off + at;
+		p = data + name_off + i * 8;
 		if ((void *)(p + 8) > data_end)
 			return SANTA_CNT_PASS_MALFORMED;
-		w = *(__u64 *)p;
-		if (i < SANTA_NAME_WORDS && at < name_len) {
-			__u64 lw = lower_word(keep_bytes(w, name_len - at));
-
-			name[i] = lw;
-			hash = santa_hash_u64(hash, lw);
-		}
+		lw = lower_word(*(__u64 *)p);
+		name[i] = lw;
+		hash = santa_hash_u64(hash, lw);
 	}
 	if (rest) {
-		/* The 8 bytes that end where the question ends, shifted: one load, no piecing
-		 * together near the end of the frame. They start at least 4 bytes into the DNS
-		 * header (the question is 5 bytes or more), inside the packet. The offset is
-		 * masked in an asm so the compiler cannot fold the -8 into the load, which the
-		 * verifier would refuse as a negative packet offset. */
-		__u64 at = VERIFIER_MASK(whole * 8, 0x1f8), idx = VERIFIER_MASK(whole, 0x3f);
-		__u64 last = VERIFIER_MASK(question_off + qlen - 8, 0x1ff);
+		/* The 8 bytes that end where the name ends, shifted, zeroes after the name: one
+		 * load, no piecing together. They start at least 5 bytes into the DNS header, inside
+		 * the packet. The offset is masked in an asm so the compiler cannot fold the -8 into
+		 * the load, which the verifier would refuse as a negative packet offset. */
+		__u64 idx = VERIFIER_MASK(whole, 0x1f);
+		__u64 last = VERIFIER_MASK(name_off + name_len - 8, 0x1ff);
+		__u64 lw;
 		__u8 *p;
-		__u64 w;
 
 		data = (void *)(long)ctx->data;
 		data_end = (void *)(long)ctx->data_end;
 		p = data + last;
 		if ((void *)(p + 8) > data_end)
 			return SANTA_CNT_PASS_MALFORMED;
-		w = last_bytes(*(__u64 *)p, rest);
-		/* A 255-byte name ends in word 31; word 32 holds only qtype and qclass. */
-		if (idx < SANTA_NAME_WORDS && at < name_len) {
-			__u64 lw = lower_word(keep_bytes(w, name_len - at));
-
-			name[idx] = lw;
-			hash = santa_hash_u64(hash, lw);
-		}
+		lw = lower_word(last_bytes(*(__u64 *)p, rest));
+		name[idx] = lw;
+		hash = santa_hash_u64(hash, lw);
 	}
 
 	q->hash = santa_hash_final(santa_hash_u64(hash, *(__u64 *)&s->key.h));
