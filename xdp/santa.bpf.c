@@ -541,10 +541,10 @@ static __always_inline int santa_parse_dns(struct xdp_md *ctx, const struct sant
 			name_len = off + 1 - DNS_HLEN;
 			break;
 		}
-		if ((label & 0xc0) == 0xc0)
-			return SANTA_CNT_PASS_UNSUPPORTED; /* compression pointer */
+		/* One test on the common path: pointers and reserved types are all above 63. */
 		if (label > 63)
-			return SANTA_CNT_PASS_MALFORMED;   /* reserved label types */
+			return (label & 0xc0) == 0xc0 ? SANTA_CNT_PASS_UNSUPPORTED /* compression pointer */
+						      : SANTA_CNT_PASS_MALFORMED; /* reserved label types */
 		off += label + 1;
 		if (off - DNS_HLEN >= SANTA_NAME_MAX)
 			return SANTA_CNT_PASS_MALFORMED;   /* no room left for the root label */
