@@ -629,6 +629,8 @@ static __always_inline int santa_build_key(struct xdp_md *ctx, const struct sant
 
 	if (name_len == 0 || name_len > SANTA_NAME_MAX)
 		return SANTA_CNT_PASS_MALFORMED;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
 	/* The name a word at a time, lower-cased and hashed into the key. Label lengths are
 	 * <= 63, below 'A', so only name characters change. Whole words first, then the last
 	 * partial word, so the loop body stays a single straight path. */
@@ -638,10 +640,6 @@ static __always_inline int santa_build_key(struct xdp_md *ctx, const struct sant
 
 		if (i >= whole)
 			break;
-		/* Packet pointers re-derived per word: none lives across iterations, so the
-		 * verifier's states for one word do not multiply into the next. */
-		data = (void *)(long)*(volatile __u32 *)&ctx->data;
-		data_end = (void *)(long)*(volatile __u32 *)&ctx->data_end;
 		p = data + name_off + i * 8;
 		if ((void *)(p + 8) > data_end)
 			return SANTA_CNT_PASS_MALFORMED;
@@ -659,8 +657,6 @@ static __always_inline int santa_build_key(struct xdp_md *ctx, const struct sant
 		__u64 lw;
 		__u8 *p;
 
-		data = (void *)(long)ctx->data;
-		data_end = (void *)(long)ctx->data_end;
 		p = data + last;
 		if ((void *)(p + 8) > data_end)
 			return SANTA_CNT_PASS_MALFORMED;
@@ -686,6 +682,8 @@ static __always_inline int question_sum(struct xdp_md *ctx, struct query *q)
 	for (i = 0; i < SANTA_QUESTION_WORDS; i++) {
 		if (i >= whole)
 			break;
+		/* Re-read per word: from registers kept across the loop, clang rewrites the bound
+		 * check as arithmetic on data_end, which the verifier refuses. */
 		data = (void *)(long)*(volatile __u32 *)&ctx->data;
 		data_end = (void *)(long)*(volatile __u32 *)&ctx->data_end;
 		p = data + question_off + i * 8;
