@@ -94,8 +94,9 @@ export function renderMarkdown(r: Results): string {
   L.push('named us/query: named\'s utime+stime per query BIND answered (replies minus XDP hits). Server CPU: the server CPU\'s');
   L.push('busy time (1 - idle) per answered query, which covers named, the veth NAPI thread, softirq and XDP. XDP ns/packet:');
   L.push('bpf_stats run_time_ns/run_cnt of the program on the server veth (santa_xdp in mode off for "BIND alone").');
-  L.push('Offered qps: chosen per row by a ladder of 1 s probes coming down from 2M qps (see `ladder` in results.json):');
-  L.push('beyond its peak a server answers less, as its CPU goes to receiving and dropping what it cannot serve.');
+  L.push(`Offered qps: chosen per row by a ladder of ${r.config.probeSeconds} s probes coming down from ${qps(r.config.offeredQps)} qps, then ${2 * r.config.probeSeconds} s probes`);
+  L.push('of its two best rates, the better of which is used (`ladder` and `confirm` in results.json): beyond its peak a server');
+  L.push('answers less, as its CPU goes to receiving and dropping what it cannot serve, and erratically, so one probe can mislead.');
   const clientMax = Math.max(...r.throughput.map((p) => p.ladder[0]?.[0] ?? 0));
   L.push(`kxdpgun itself sent at most ${qps(clientMax)} qps in this run (its first probe, asked for ${qps(r.config.offeredQps)}).`);
   L.push('');
