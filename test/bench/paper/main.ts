@@ -13,7 +13,7 @@
  * latency-cdf.svg and throughput.svg into the output directory and prints the Markdown.
  * Numbers, not assertions: nothing here fails because something is slow.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, truncateSync, writeFileSync } from 'fs';
 import { cpus, loadavg, tmpdir } from 'os';
 import { join } from 'path';
 import { execFileSync } from 'child_process';
@@ -207,6 +207,21 @@ async function findPeakOffered(tb: Testbed, cfg: Config, file: string): Promise<
   return { offered: best.offered, ladder, confirm };
 }
 
+/** Newlines in a file, read in pieces (a query log of a run can hold tens of MiB). */
+function countLines(path: string): number {
+  const fd = openSync(path, 'r');
+  const buf = Buffer.alloc(1 << 20);
+  let lines = 0;
+  try {
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) {
+      for (let i = buf.indexOf(10, 0); i >= 0 && i < n; i = buf.indexOf(10, i + 1)) lines++;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return lines;
+}
+
 async function measureThroughput(tb: Testbed, cfg: Config, file: string, arm: Arm, h: number, querylog: boolean, label: string): Promise<ThroughputPoint> {
   const bpf = loadNative();
   const answered: number[] = [];
@@ -235,6 +250,13 @@ async function measureThroughput(tb: Testbed, cfg: Config, file: string, arm: Ar
     }
     const d = delta(s0, s1);
     const bindAnswered = res.replies - (arm === 'minimal' ? res.replies : xdpHits);
+    // The row must measure the configuration it is named for: with the query log on, BIND
+    // logs every query it answers; with it off, none.
+    const logged = countLines(tb.bind.queryLogPath);
+    if (querylog && bindAnswered >= 1000 && logged < 0.9 * bindAnswered) {
+      throw new Error(`${label}: the query log holds ${logged} lines for ${bindAnswered} queries BIND answered`);
+    }
+    if (!querylog && logged > 0) throw new Error(`${label}: the query log is off but holds ${logged} lines`);
     answered.push(res.answeredQps);
     sent.push(res.sent / res.seconds);
     costs.push({
@@ -246,7 +268,7 @@ async function measureThroughput(tb: Testbed, cfg: Config, file: string, arm: Ar
       serverCpuBusy: Math.min(1, (d.busy * d.seconds) / res.seconds),
       xdpNsPerPacket: (prog1.runTimeNs - prog0.runTimeNs) / Math.max(1, prog1.runCnt - prog0.runCnt),
     });
-    if (querylog) truncateSync(tb.bind.queryLogPath);
+    truncateSync(tb.bind.queryLogPath);
   }
   const cost = {} as Record<keyof CostSample, Spread>;
   for (const k of Object.keys(costs[0]) as Array<keyof CostSample>) cost[k] = spread(costs.map((c) => c[k]));
