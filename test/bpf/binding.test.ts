@@ -257,6 +257,13 @@ describe('progTestRun and statistics', () => {
   });
 
   const frame = (first: number) => Buffer.concat([Buffer.from([first]), Buffer.alloc(59, 0x11)]);
+  /** fx_percpu[slot] summed over every CPU. */
+  const sum = (slot: number) => {
+    const v = bpf.lookup(obj.maps.fx_percpu, u32Key(slot))!;
+    let total = 0n;
+    for (let off = 0; off < v.length; off += 8) total += readU64(v, off);
+    return total;
+  };
 
   it('runs the program on a frame and returns its verdict and output', () => {
     const tx = bpf.progTestRun(obj.progs.fx_xdp, frame(0xaa));
@@ -270,12 +277,6 @@ describe('progTestRun and statistics', () => {
   });
 
   it('counts runs in per-CPU counters that sum to the number of runs', () => {
-    const sum = (slot: number) => {
-      const v = bpf.lookup(obj.maps.fx_percpu, u32Key(slot))!;
-      let total = 0n;
-      for (let off = 0; off < v.length; off += 8) total += readU64(v, off);
-      return total;
-    };
     const seen0 = sum(0);
     const rewritten0 = sum(1);
     for (let i = 0; i < 5; i++) bpf.progTestRun(obj.progs.fx_xdp, frame(i % 2 ? 0xaa : 0x00));
@@ -301,12 +302,6 @@ describe('progTestRun and statistics', () => {
     expect(bpfErrorOf(() => bpf.progTestRun(obj.progs.fx_xdp, frame(0xaa), { netnsPath: '/proc/self/ns/net' })).code).toBe('EINVAL');
     const topo = await createTopology();
     try {
-      const sum = (slot: number) => {
-        const v = bpf.lookup(obj.maps.fx_percpu, u32Key(slot))!;
-        let total = 0n;
-        for (let off = 0; off < v.length; off += 8) total += readU64(v, off);
-        return total;
-      };
       const seen0 = sum(0);
       const rewritten0 = sum(1);
       const runs = 10_000;
