@@ -670,8 +670,8 @@ static __always_inline int santa_build_key(struct xdp_md *ctx, const struct sant
 }
 
 /* The question's one's-complement sum, for the reply's UDP checksum: words as loaded, the last
- * 0..7 bytes at the front of a word of their own (as santa_build_key reads them). Only a hit
- * needs it, so a miss does not pay for it. */
+ * 0..7 bytes at the front of a word of their own (read as the 8 bytes that end the question).
+ * Only a hit needs it, so a miss does not pay for it. */
 static __always_inline int question_sum(struct xdp_md *ctx, struct query *q)
 {
 	__u64 question_off = (q->dns_off & 0x7f) + DNS_HLEN;
@@ -997,7 +997,6 @@ static __always_inline int resize(struct xdp_md *ctx, struct santa_scratch *s, s
 	 * in place behind a 20-byte header. */
 	int opt_len = q->is_v6 ? 0 : (int)(q->l3_len - sizeof(struct iphdr));
 	int grow = (int)reply_len - (int)q->frame_len;
-
 	int head_short = 0; /* the headroom alone was found too small */
 
 	*moved = 0;
