@@ -59,6 +59,12 @@ describe('named.conf reader', () => {
     expect(() => interpretNamedConf('options {\n require-server-cookie maybe; };', '/etc/bind/named.conf', () => '')).toThrow(/named\.conf:2.*require-server-cookie: expected yes or no/);
   });
 
+  it('names the line of a statement that lacks its value (found by fuzzing)', () => {
+    const conf = (options: string) => () => interpretNamedConf(`options {\n${options}\n};`, '/etc/bind/named.conf', () => '');
+    expect(conf('minimal-responses ;')).toThrow(/named\.conf:2: minimal-responses: expected yes, no, no-auth or no-auth-recursive, got ''/);
+    expect(conf('cookie-secret;')).toThrow(/named\.conf:2: cookie-secret: expected a quoted hex secret/);
+  });
+
   it('treats every whitespace character as a separator and limits nesting (found by fuzzing)', () => {
     expect(interpretNamedConf('options {\f recursion\u00a0no;\v};', '/etc/bind/named.conf', () => '').options.recursion).toBe(false);
     const deep = 'options ' + '{ '.repeat(100) + '}; '.repeat(100);
@@ -111,7 +117,7 @@ describe('named.conf reader', () => {
     ['\n\n/* never closed', /:3: unterminated \/\* comment/],
     ['zone "a" { file "x; };', /:1: unterminated quoted string/],
     ['zone "a" { file "x"; };', /:1: zone 'a' has no type/],
-    ['options {\n minimal-responses maybe; };', /:2: minimal-responses: unknown value 'maybe'/],
+    ['options {\n minimal-responses maybe; };', /:2: minimal-responses: expected yes, no, no-auth or no-auth-recursive, got 'maybe'/],
     ['options {\n listen-on port http { any; }; };', /:2: port: expected a number/],
     ['include "missing.conf";', /named.conf:1: cannot read include \/etc\/bind\/missing.conf/],
   ])('rejects %j with file:line', (text, message) => {

@@ -153,13 +153,15 @@ function readOptions(block: Statement[], base: string): NamedOptions {
     minimalResponses: 'no-auth-recursive',
     ednsUdpSize: 1232,
     maxUdpSize: 1232,
-    cookieSecrets: block.filter((s) => s.name === 'cookie-secret').map((s) => s.args[0]),
+    cookieSecrets: block.filter((s) => s.name === 'cookie-secret').map(cookieSecret),
     recursion: true,
   };
   const minimal = statement(block, 'minimal-responses');
   if (minimal) {
-    const value = normaliseBoolean(minimal.args[0]);
-    if (!MINIMAL_RESPONSES.has(value)) throw new NamedConfError(minimal.at.file, minimal.at.line, `minimal-responses: unknown value '${minimal.args[0]}'`);
+    const value = normaliseBoolean(minimal.args[0] ?? '');
+    if (!MINIMAL_RESPONSES.has(value)) {
+      throw new NamedConfError(minimal.at.file, minimal.at.line, `minimal-responses: expected yes, no, no-auth or no-auth-recursive, got '${minimal.args[0] ?? ''}'`);
+    }
     options.minimalResponses = value as MinimalResponses;
   }
   options.ednsUdpSize = sizeOption(block, 'edns-udp-size') ?? options.ednsUdpSize;
@@ -260,6 +262,11 @@ function statement(block: Statement[], name: string): Statement | undefined {
   let found: Statement | undefined;
   for (const s of block) if (s.name === name) found = s;
   return found;
+}
+
+function cookieSecret(s: Statement): string {
+  if (s.args[0] === undefined) throw new NamedConfError(s.at.file, s.at.line, 'cookie-secret: expected a quoted hex secret');
+  return s.args[0];
 }
 
 function single(block: Statement[], name: string): string | undefined {
