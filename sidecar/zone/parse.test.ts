@@ -218,6 +218,9 @@ describe('zone file errors name the file and line', () => {
     ['$GENERATE 1-2 x$\n', 5, /\$GENERATE: needs a range/],
     ['$GENERATE a-b x$ A 1.2.3.$\n', 5, /\$GENERATE: bad range 'a-b'/],
     ['$GENERATE 1-2 x${1,2,q} A 1.2.3.$\n', 5, /bad modifier/],
+    // Found by fuzzing: a width of hundreds of digits threw a RangeError from padStart.
+    ['$GENERATE 1-2 x${1,99999999999,x} A 1.2.3.$\n', 5, /\$GENERATE: width over 255 in '\$\{1,99999999999,x\}'/],
+    ['$GENERATE 1-2 x${99999999999} A 1.2.3.$\n', 5, /\$GENERATE: offset out of range/],
     ['$GENERATE 1-300 x$ A 192.0.2.$\n', 5, /bad IPv4 address '192.0.2.256'/],
     ['c CNAME a\nc A 192.0.2.1\n', 6, /CNAME and other data at c.example.test. \(A\)/],
     ['c CNAME a\nc CNAME b\n', 6, /more than one CNAME/],

@@ -474,6 +474,9 @@ function substitute(template: string, n: number, fail: (m: string) => never): st
         const m = /^(-?\d+)(?:,(\d+)(?:,([doxXnN]))?)?$/.exec(template.slice(i + 2, close));
         if (!m) fail(`bad modifier '${template.slice(i, close + 1)}'`);
         const [, offset, width, base] = m as RegExpExecArray;
+        // BIND reads both as C ints; no name is longer than 255 bytes, so no wider field can be.
+        if (Math.abs(Number(offset)) > 0x7fffffff) fail(`offset out of range in '${template.slice(i, close + 1)}'`);
+        if (Number(width ?? 0) > 255) fail(`width over 255 in '${template.slice(i, close + 1)}'`);
         out += formatGenerated(n + Number(offset), Number(width ?? 0), base ?? 'd');
         i = close;
       } else {
