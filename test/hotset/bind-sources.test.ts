@@ -5,7 +5,7 @@
  * BIND's own reader (dnstap-read). A third rotates its query log by size while the follower
  * reads it.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { readDnstapFile } from '../../sidecar/dnstap/read-file';
@@ -162,17 +162,25 @@ zone "example.test" { type primary; file "@WORKDIR@/example.test.zone"; };
 
     const total = 1200; // ~150 bytes a line: about ten rotations of 16 KiB
     await digBatch(bind, dir, Array.from({ length: total }, (_, i) => `r${i}.example.test A`));
+    // What BIND wrote is the reference, read from every file it kept (versions 20: none is
+    // deleted). It is not always all 1200: dig, with one try, now and then gets a stray
+    // non-response (";; Warning: query response not set") and gives that query up before BIND
+    // sees it, so BIND never logs it.
+    const logged = new Map<string, number>();
+    for (const f of readdirSync(dir).filter((n) => n.startsWith('rotating.log'))) {
+      for (const m of readFileSync(join(dir, f), 'utf8').matchAll(/ query: (r\d+\.example\.test) /g)) logged.set(m[1], (logged.get(m[1]) ?? 0) + 1);
+    }
+    expect(logged.size).toBeGreaterThan(total - 10);
     const isOurs = (name: string) => /^r\d+\.example\.test$/.test(name);
-    await waitFor('every line through the follower', () => ([...seen.keys()].filter(isOurs).length >= total ? true : undefined), {
+    const ours = () => new Map([...seen].filter(([n]) => isOurs(n)));
+    await waitFor('every logged line through the follower', () => (ours().size >= logged.size ? true : undefined), {
       timeoutMs: 20_000,
-      describe: () => `seen ${[...seen.keys()].filter(isOurs).length} of ${total}; stats ${JSON.stringify(follower.stats)}`,
+      describe: () => `seen ${ours().size} of the ${logged.size} names BIND logged; stats ${JSON.stringify(follower.stats)}`,
     });
     await follower.stop();
-    const rotated = await run(['sh', '-c', `ls ${logPath}*`]);
-    expect(rotated.stdout.split('\n').filter(Boolean).length).toBeGreaterThan(1); // BIND did rotate
-    const counts = [...seen].filter(([n]) => isOurs(n)).map(([, c]) => c);
-    expect(counts.length).toBe(total);
-    expect(counts.every((c) => c === 1)).toBe(true);
+    expect(readdirSync(dir).filter((n) => n.startsWith('rotating.log')).length).toBeGreaterThan(1); // BIND did rotate
+    // Every line BIND wrote, read exactly as often as it was written.
+    expect(ours()).toEqual(logged);
     expect(follower.stats.unreadable.count).toBe(0);
   });
 });
