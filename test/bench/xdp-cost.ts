@@ -18,10 +18,12 @@
  *     driver's poll runs them) through xdp/bench/replay.bpf.c, which writes the query back over
  *     each frame and tail-calls the program (see replay.ts): the hit repeated warm, on the same
  *     terms as the miss. Its floor is the wrapper calling a program that only returns XDP_TX.
- * A fourth reference, the minimal responder that first grows its frame by 16 bytes, shows what
- * the one bpf_xdp_adjust_tail call a growing reply cannot avoid costs here (helper calls are
- * slow on machines with return-thunk mitigations). Each test-run row is the median of R rounds. Needs root. Numbers, not assertions; on a busy
- * machine compare the ratios to the minimal responder more than the absolute figures.
+ * A fourth reference, the minimal responder that first grows its frame by 16 bytes at the tail,
+ * shows what one helper call costs here (helper calls are slow on machines with return-thunk
+ * mitigations, and bpf_xdp_adjust_tail also clears what it adds: santa_xdp grows at the head
+ * instead, ~11 ns warm). Each test-run row is the median of R rounds. Needs root. Numbers, not
+ * assertions; on a busy machine compare the ratios to the minimal responder more than the
+ * absolute figures.
  *
  * Every method has a floor: bpf_stats times each run with two clock reads (about 90 ns on a
  * virtual machine whose clock reads are slow), test-run adds its own loop. An empty program

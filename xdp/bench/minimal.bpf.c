@@ -69,10 +69,10 @@ int empty_xdp(struct xdp_md *ctx)
 	return XDP_PASS;
 }
 
-/* minimal_grow_xdp: the minimal responder after growing its frame by 16 bytes, as a hit must
- * whenever its reply is longer than the query (a one-A-record answer adds 16). Not a valid
- * reply (the lengths are not updated): it exists to be timed, and shows what the one helper
- * call every growing reply needs costs on the machine at hand. */
+/* minimal_grow_xdp: the minimal responder after growing its frame's tail by 16 bytes, as a
+ * one-A-record answer must grow (santa_xdp takes those bytes from the headroom instead, where
+ * the helper does not clear them). Not a valid reply (the lengths are not updated): it exists
+ * to be timed, and shows what one helper call costs on the machine at hand. */
 SEC("xdp")
 int minimal_grow_xdp(struct xdp_md *ctx)
 {
