@@ -1787,50 +1787,43 @@ static napi_value map_mem_read(napi_env env, napi_callback_info info)
 	return new_buffer_copy(env, mappings[h].addr + (size_t)off, len);
 }
 
-/* The (handle, offset, buffer) arguments of mapMemReadInto and mapMemWrite: the mapped memory
- * at the offset and the buffer, checked to lie inside the mapping. */
-static bool mem_buffer_args(napi_env env, napi_callback_info info, const char *op, const char *what,
-			    void **mem, void **buf, size_t *len)
+/* mapMemReadInto and mapMemWrite: (handle, offset, buffer), the range checked to lie inside
+ * the mapping, then one copy between the mapping and the buffer, in the direction asked. */
+static napi_value mem_copy(napi_env env, napi_callback_info info, const char *op, const char *what,
+			   bool into_mapping)
 {
-	size_t argc = 3;
+	size_t argc = 3, len;
 	napi_value argv[3] = { 0 };
 	uint32_t h;
 	double off;
+	void *buf, *mem;
 
 	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
 		throw_arg(env, "%s: cannot read the arguments", op);
-		return false;
+		return NULL;
 	}
 	if (!arg_mapping(env, argv[0], &h) || !arg_offset(env, argv[1], &off) ||
-	    !arg_buffer(env, argv[2], what, buf, len) || !arg_range(env, h, off, *len, op))
-		return false;
-	*mem = mappings[h].addr + (size_t)off;
-	return true;
+	    !arg_buffer(env, argv[2], what, &buf, &len) || !arg_range(env, h, off, len, op))
+		return NULL;
+	mem = mappings[h].addr + (size_t)off;
+	if (into_mapping)
+		memcpy(mem, buf, len);
+	else
+		memcpy(buf, mem, len);
+	return undefined(env);
 }
 
 /* mapMemReadInto(handle, offset, target): fills target from the mapping, without the Buffer
  * allocation mapMemRead makes (which costs more than the copy on the install path). */
 static napi_value map_mem_read_into(napi_env env, napi_callback_info info)
 {
-	void *mem, *target;
-	size_t len;
-
-	if (!mem_buffer_args(env, info, "mapMemReadInto", "target", &mem, &target, &len))
-		return NULL;
-	memcpy(target, mem, len);
-	return undefined(env);
+	return mem_copy(env, info, "mapMemReadInto", "target", false);
 }
 
 /* mapMemWrite(handle, offset, buffer): plain stores, for memory no program reads yet. */
 static napi_value map_mem_write(napi_env env, napi_callback_info info)
 {
-	void *mem, *data;
-	size_t len;
-
-	if (!mem_buffer_args(env, info, "mapMemWrite", "data", &mem, &data, &len))
-		return NULL;
-	memcpy(mem, data, len);
-	return undefined(env);
+	return mem_copy(env, info, "mapMemWrite", "data", true);
 }
 
 /* mapMemStoreU64(handle, offset, value: bigint): one aligned 8-byte release store, which a
