@@ -44,6 +44,7 @@ import { dig, startVethSanta, txtEntryOfReplySize, VethSanta } from '../xdp/veth
 import { positiveIntArg } from './args';
 import { Replay } from './replay';
 import { createTopology } from '../support/netns';
+import { median } from './paper/stats';
 
 const MINIMAL_OBJ = join(REPO, 'xdp', 'build', 'minimal.bpf.o');
 const TARGET_HIT_NS = 100;
@@ -51,11 +52,6 @@ const TARGET_HIT_RATIO = 3.5;
 const TARGET_MISS_NS = 60;
 
 const arg = positiveIntArg;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 interface Case {
   label: string;

@@ -32,6 +32,7 @@ import { DEFAULT_SETTINGS, monotonicNs, responseFor } from '../xdp/harness';
 import { positiveIntArg } from './args';
 import { Replay } from './replay';
 import { createTopology } from '../support/netns';
+import { median } from './paper/stats';
 
 const STAGES = [
   'Ethernet, VLAN, IP, UDP',
@@ -46,11 +47,6 @@ const STAGES = [
 /** Stages a miss reaches: it passes after the lookup. */
 const MISS_STAGES = 4;
 const NAME = 'www.example.test';
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 /** --compare's object files, comma-separated. */
 function compareArg(): string[] {

@@ -19,6 +19,7 @@ import { createTopology } from '../support/netns';
 import { sleep, waitFor } from '../support/process';
 import { requireRoot } from '../support/require-root';
 import { pinnedStats } from '../support/santa-maps';
+import { median } from './paper/stats';
 
 const ROOT = resolve(__dirname, '../..');
 const arg = (name: string, fallback: string) => {
@@ -89,7 +90,6 @@ async function main(): Promise<void> {
     rmSync(pinDir, { recursive: true, force: true });
     rmSync(work, { recursive: true, force: true });
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   console.log(`zone file edit -> new answer, santa run with ranking interval ${intervalSeconds} s (client probes ~every 0.3 s, so times are upper bounds)`);
   console.log('| edit | BIND serves new serial (ms) | XDP serves new answer (ms) |');
   console.log('|---:|---:|---:|');

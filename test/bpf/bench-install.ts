@@ -16,6 +16,7 @@ import { CacheEntry, SantaMaps } from '../../sidecar/bpf/maps';
 import { loadNative } from '../../sidecar/bpf/native';
 import { buildNativeAndFixtures, buildSantaObject, SANTA_MAPS_OBJ, SANTA_OBJ } from './setup';
 import { pointer, rawReply, rr } from './wire';
+import { median } from '../bench/paper/stats';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -90,7 +91,6 @@ for (let round = 0; round < rounds; round++) {
   }
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 console.log(`${entries} entries, ${rounds} rounds, object ${objectPath}, ${bpf.numPossibleCpus()} possible CPUs`);
 console.log('step                           wall ms   cpu ms   cpu us/entry   wall ms per round');
 for (const [step, t] of timings) {

@@ -23,10 +23,10 @@ import { requireRoot } from '../support/require-root';
 import { SantaUnderTest } from '../xdp/harness';
 import { startVethSanta } from '../xdp/veth';
 import { positiveIntArg } from '../bench/args';
+import { median } from '../bench/paper/stats';
 
 const arg = positiveIntArg;
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main(): Promise<void> {
   requireRoot('RRL cost benchmark');

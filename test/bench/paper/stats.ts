@@ -11,11 +11,17 @@ export interface Spread {
   runs: number[];
 }
 
-/** Median (the lower middle one for an even count, so it is always a measured value), min, max. */
+/** The median: the lower middle value for an even count, so it is always a measured value. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) throw new RangeError('median of no values');
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)];
+}
+
+/** Median, min, max. */
 export function spread(values: readonly number[]): Spread {
   if (values.length === 0) throw new RangeError('spread of no values');
-  const sorted = [...values].sort((a, b) => a - b);
-  return { median: sorted[Math.floor((sorted.length - 1) / 2)], min: sorted[0], max: sorted[sorted.length - 1], runs: [...values] };
+  return { median: median(values), min: Math.min(...values), max: Math.max(...values), runs: [...values] };
 }
 
 /** Nearest-rank percentile (p in 0..100) of an ascending array. */
