@@ -611,6 +611,16 @@ static __always_inline int santa_parse_dns(struct xdp_md *ctx, const struct sant
 	return 0;
 }
 
+/* The miss filter (santa_abi.h): whether some cached question has this one's bit. `first` is
+ * the key's first name word. */
+static __always_inline int maybe_cached(const struct santa_scratch *s, __u64 first, __u64 name_len)
+{
+	__u32 bit = santa_filter_bit(first, *(const __u32 *)&s->key.h, name_len), word_idx = bit / 64;
+	__u64 *word = bpf_map_lookup_elem(&santa_filter, &word_idx);
+
+	return word && (*word >> (bit % 64) & 1);
+}
+
 /* The lookup key's name words (lower-cased; the words past the name are not cleared, only
  * ceil(name_len / 8) are compared) and its hash, for a question santa_parse_dns accepted. A
  * separate stage so the verifier meets it once, not once per name length. */
@@ -632,9 +642,27 @@ static __always_inline int santa_build_key(struct xdp_md *ctx, const struct sant
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
 	/* The name a word at a time, lower-cased and hashed into the key. Label lengths are
-	 * <= 63, below 'A', so only name characters change. Whole words first, then the last
-	 * partial word, so the loop body stays a single straight path. */
-	for (i = 0; i < SANTA_NAME_WORDS; i++) {
+	 * <= 63, below 'A', so only name characters change. The first word goes to the miss
+	 * filter before anything else is done; then the other whole words, then the last partial
+	 * word, so the loop body stays a single straight path. A partial word is the 8 bytes that
+	 * end where the name ends, shifted, zeroes after the name: one load, no piecing together.
+	 * They start at least 5 bytes into the DNS header, inside the packet. That offset is
+	 * masked in an asm so the compiler cannot fold the -8 into the load, which the verifier
+	 * would refuse as a negative packet offset. */
+	{
+		__u64 at = whole ? name_off : VERIFIER_MASK(name_off + name_len - 8, 0x1ff), first;
+		__u8 *p = data + (at & 0x1ff);
+
+		if ((void *)(p + 8) > data_end)
+			return SANTA_CNT_PASS_MALFORMED;
+		first = *(__u64 *)p;
+		first = lower_word(whole ? first : last_bytes(first, rest));
+		if (!maybe_cached(s, first, name_len))
+			return SANTA_CNT_PASS_MISS;
+		name[0] = first;
+		hash = santa_hash_u64(hash, first);
+	}
+	for (i = 1; i < SANTA_NAME_WORDS; i++) {
 		__u64 lw;
 		__u8 *p;
 
@@ -647,11 +675,7 @@ static __always_inline int santa_build_key(struct xdp_md *ctx, const struct sant
 		name[i] = lw;
 		hash = santa_hash_u64(hash, lw);
 	}
-	if (rest) {
-		/* The 8 bytes that end where the name ends, shifted, zeroes after the name: one
-		 * load, no piecing together. They start at least 5 bytes into the DNS header, inside
-		 * the packet. The offset is masked in an asm so the compiler cannot fold the -8 into
-		 * the load, which the verifier would refuse as a negative packet offset. */
+	if (rest && whole) {
 		__u64 idx = VERIFIER_MASK(whole, 0x1f);
 		__u64 last = VERIFIER_MASK(name_off + name_len - 8, 0x1ff);
 		__u64 lw;

@@ -30,6 +30,7 @@ import {
 } from './codec';
 import { KernelClock, kernelClock } from './kernel-clock';
 import { LoadedObject, loadNative, MapInfo, SantaNative } from './native';
+import { MissFilter } from './miss-filter';
 
 export interface CacheEntry extends CacheKey {
   /** As cacheValue returns it (compact) or full-size: the rest is zero-filled. */
@@ -48,6 +49,8 @@ interface Placement {
   id: number;
   /** Index of the way (group * ways + way) that publishes the entry. */
   way: number;
+  /** The key's bit in the miss filter. */
+  filterBit: number;
 }
 
 /** Thrown by install when an entry cannot be placed; `written` entries before it are in. */
@@ -62,6 +65,8 @@ export class SantaMaps {
   private closed = false;
   private readonly entriesMem: number;
   private readonly indexMem: number;
+  private readonly filterMem: number;
+  private readonly filter: MissFilter;
   private readonly entryStride: number;
   private readonly maxEntries: number;
   private readonly groups: number;
@@ -109,6 +114,8 @@ export class SantaMaps {
       if (this.groups & (this.groups - 1)) throw new Error(`${abi.maps.index} has ${this.groups} groups, not a power of two`);
       mapped.push((this.entriesMem = bpf.mapMmap(this.fd(abi.maps.entries))));
       mapped.push((this.indexMem = bpf.mapMmap(this.fd(abi.maps.index))));
+      mapped.push((this.filterMem = bpf.mapMmap(this.fd(abi.maps.filter))));
+      this.filter = new MissFilter(bpf, this.filterMem, abi);
       this.staging = Buffer.alloc(abi.entry.size);
       this.valueScratch = Buffer.alloc(abi.value.size);
       this.mirror = this.readIndex();
@@ -160,6 +167,9 @@ export class SantaMaps {
     const u32 = 4;
     expect(this.abi.maps.entries, u32, this.abi.entry.size);
     expect(this.abi.maps.index, u32, this.abi.index.groupSize);
+    expect(this.abi.maps.filter, u32, 8);
+    const filterWords = this.info.get(this.abi.maps.filter)!.maxEntries;
+    if (filterWords !== this.abi.filter.words) throw new Error(`map ${this.abi.maps.filter} has ${filterWords} words; the program reads ${this.abi.filter.words}`);
     expect(this.abi.maps.hits, u32, this.abi.hits.valueSize);
     expect(this.abi.maps.settings, u32, this.abi.settings.size);
     expect(this.abi.maps.stats, u32, this.abi.stats.size);
@@ -223,10 +233,12 @@ export class SantaMaps {
       const id = Number(w & this.idMask) - 1;
       if (id < 0 || id >= this.maxEntries || used[id]) throw new Error(`${this.abi.maps.index} way ${way} holds entry ${id}, which is out of range or published twice`);
       used[id] = 1;
-      const key = this.readKey(id).toString('latin1');
-      this.placed.set(key, { id, way });
+      const keyBytes = this.readKey(id);
+      const key = keyBytes.toString('latin1');
+      this.placed.set(key, { id, way, filterBit: this.bpf.keyHash(this.seed, this.groups - 1, keyBytes)[3] });
       this.wayKeys[way] = key;
     });
+    this.filter.adopt([...this.placed.values()].map((p) => p.filterBit));
     // Maps written by an earlier version may have holes before occupied ways, which the program
     // (it stops at a group's first empty way) would not look past.
     for (let g = 0; g < this.groups; g++) this.compactGroup(g);
@@ -377,7 +389,7 @@ export class SantaMaps {
         written++;
         continue;
       }
-      const [tag, group1, group2] = this.bpf.keyHash(this.seed, mask, e.key);
+      const [tag, group1, group2, filterBit] = this.bpf.keyHash(this.seed, mask, e.key);
       // The program takes the first way holding the tag: two keys may not share one. This one
       // stays uncached (BIND answers it); it is about as likely as a 36-bit hash collision.
       if (!old && this.tagTaken(tag, group1, group2)) {
@@ -390,9 +402,10 @@ export class SantaMaps {
         throw this.installError(written, way < 0 ? `no free way for the key in index groups ${group1} and ${group2}` : `${this.abi.maps.entries} is full (${this.maxEntries} entries)`, entries.length);
       }
       this.writeEntry(id, e.key, e.value);
+      if (!old) this.filter.add(filterBit);
       this.publish(way, tag | BigInt(id + 1));
       if (old) this.retire(old.id);
-      this.placed.set(ks, { id, way });
+      this.placed.set(ks, { id, way, filterBit });
       this.wayKeys[way] = ks;
       written++;
     }
@@ -440,6 +453,7 @@ export class SantaMaps {
         this.wayKeys[p.way] = undefined;
       }
       this.placed.delete(ks);
+      this.filter.drop(p.filterBit);
       this.retire(p.id);
       removed++;
     }
@@ -460,6 +474,13 @@ export class SantaMaps {
       }
     }
     return null;
+  }
+
+  /** Whether the program's miss filter lets this key's queries through to the index now (read
+   * from the map). */
+  filterAdmits(key: CacheKey): boolean {
+    decodeCacheKey(key.key, this.abi);
+    return this.filter.isSet(this.bpf.keyHash(this.seedInMaps(), this.groups - 1, key.key)[3]);
   }
 
   /** Every installed entry, decoded (read from the maps). */
@@ -560,6 +581,7 @@ export class SantaMaps {
     this.closed = true;
     this.bpf.mapMunmap(this.entriesMem);
     this.bpf.mapMunmap(this.indexMem);
+    this.bpf.mapMunmap(this.filterMem);
     if (this.ownsFds) for (const fd of this.fds.values()) this.bpf.closeFd(fd);
   }
 

@@ -121,6 +121,8 @@ export interface NativeAbi {
   entry: { size: number; key: number; value: number };
   /** santa_index: groups of `ways` 8-byte ways. */
   index: { ways: number; groupSize: number; idBits: number };
+  /** santa_filter: `words` 64-bit words, `bits` bits (the miss filter). */
+  filter: { bits: number; words: number };
   value: {
     size: number;
     expiresJiffies: number;
@@ -163,6 +165,7 @@ export interface NativeAbi {
     hits: string;
     settings: string;
     stats: string;
+    filter: string;
   };
   /** Response rate limiting (santa_abi.h, RRL section). */
   rrl: {
@@ -244,9 +247,9 @@ export interface SantaNative {
   mapMemWrite(handle: number, offset: number, data: Buffer): void;
   /** One aligned 8-byte release store: what publishes an entry to running programs. */
   mapMemStoreU64(handle: number, offset: number, value: bigint): void;
-  /** [tag, group1, group2] of a struct santa_key (the name may stop at name_len), as the program computes them:
-   * the key's index way without its id (add id + 1) and its two index groups. */
-  keyHash(seed: number, mask: number, key: Buffer): [bigint, number, number];
+  /** [tag, group1, group2, filterBit] of a struct santa_key (the name may stop at name_len), as the program
+   * computes them: the key's index way without its id (add id + 1), its two index groups and its miss-filter bit. */
+  keyHash(seed: number, mask: number, key: Buffer): [bigint, number, number, number];
   /** Waits until every program run that began before the call has ended (membarrier); false if unavailable. */
   rcuBarrier(): boolean;
 

@@ -201,6 +201,49 @@ describe('SantaMaps', () => {
     }
   });
 
+  it('keeps a miss-filter bit set while any installed key needs it, and an adopting handle rewrites the filter', () => {
+    const dir = join(fs!.dir, 'filter');
+    mkdirSync(dir);
+    const own = bpf.loadObject(SANTA_MAPS_OBJ, { pinMaps: dir, mapMaxEntries: { [abi.maps.entries]: 64, [abi.maps.index]: 8, [abi.maps.hits]: 64 } });
+    const writer = SantaMaps.fromLoadedObject(own);
+    const filterMem = bpf.mapMmap(own.maps[abi.maps.filter]);
+    // Same first 8 name bytes and length: one bit. A name of another length: (here) another.
+    const [twin1, twin2, other, stray] = ['shared01.example.test', 'shared02.example.test', 'other.example.test', 'stray.example.test'].map((n, i) => entryFor(n, i + 1));
+    const bitOf = (e: CacheEntry) => bpf.keyHash(0, 0, e.key)[3];
+    try {
+      expect(bitOf(twin1)).toBe(bitOf(twin2));
+      expect(new Set([twin1, other, stray].map(bitOf)).size).toBe(3);
+      expect(writer.filterAdmits(twin1)).toBe(false);
+      writer.install([twin1]);
+      expect([writer.filterAdmits(twin1), writer.filterAdmits(twin2), writer.filterAdmits(other)]).toEqual([true, true, false]);
+      writer.install([twin2, other]);
+      writer.remove([twin1]);
+      expect([writer.filterAdmits(twin2), writer.filterAdmits(other)]).toEqual([true, true]);
+      writer.remove([twin2]);
+      expect([writer.filterAdmits(twin1), writer.filterAdmits(other)]).toEqual([false, true]);
+
+      // A filter left wrong (cleared, and with a bit nobody needs): adoption makes it right.
+      writer.install([twin1]);
+      const words = abi.filter.words;
+      for (let w = 0; w < words; w++) bpf.mapMemStoreU64(filterMem, w * 8, 0n);
+      const strayWord = (bitOf(stray) >> 6) * 8;
+      bpf.mapMemStoreU64(filterMem, strayWord, 1n << BigInt(bitOf(stray) & 63));
+      expect([writer.filterAdmits(twin1), writer.filterAdmits(other), writer.filterAdmits(stray)]).toEqual([false, false, true]);
+      const adopted = SantaMaps.openPinned(dir);
+      try {
+        expect([adopted.filterAdmits(twin1), adopted.filterAdmits(other), adopted.filterAdmits(stray)]).toEqual([true, true, false]);
+        adopted.remove([twin1, other]);
+        expect(bpf.mapMemRead(filterMem, 0, words * 8).equals(Buffer.alloc(words * 8))).toBe(true);
+      } finally {
+        adopted.close();
+      }
+    } finally {
+      bpf.mapMunmap(filterMem);
+      writer.close();
+      bpf.closeObject(own.id);
+    }
+  });
+
   it('reads hit slots and counters summed over CPUs, and zeroes slots', () => {
     const frame = Buffer.alloc(64, 0x42);
     const before = maps!.readStats();

@@ -21,6 +21,7 @@ import {
 import { nameOfLength, pointer, rawReply, rr, seededRandom } from '../bpf/wire';
 import { EntrySpec, SantaUnderTest, XDP_PASS, XDP_TX } from './harness';
 import { cacheKey, keyFlags } from '../../sidecar/bpf/codec';
+import { santaAbi } from '../../sidecar/bpf/abi';
 
 const V4: FrameSpec = { src: '10.53.0.1', dst: '10.53.0.2', sport: 41000 };
 const V6: FrameSpec = { src: 'fd53::1', dst: 'fd53::2', sport: 41000 };
@@ -301,6 +302,26 @@ describe('leases and modes', () => {
     for (const name of names) {
       if (removed.has(name)) expectPass(frame(V4, { name }), 'PASS_MISS');
       else expect(expectHit(frame(V4, { name })).answers).toHaveLength(1);
+    }
+  });
+
+  it('consults the miss filter: with its bit cleared behind the writer, a cached question passes as a miss', () => {
+    const name = 'FilTered.example.test';
+    install({ name, families: ['v4'], answers: [{ name, type: 'A', ttl: 60, data: '192.0.2.8' }] });
+    const key = cacheKey({ name, type: 'A' }, keyFlags({ recursionDesired: false, edns: false, dnssecOk: false }));
+    expect(santa.maps.filterAdmits(key)).toBe(true);
+    const bit = santa.bpf.keyHash(0, 0, key.key)[3];
+    const mem = santa.bpf.mapMmap(santa.obj.maps[santaAbi().maps.filter]);
+    try {
+      const at = (bit >> 6) * 8;
+      const word = santa.bpf.mapMemRead(mem, at, 8).readBigUInt64LE(0);
+      santa.bpf.mapMemStoreU64(mem, at, word & ~(1n << BigInt(bit & 63)));
+      expect(santa.maps.filterAdmits(key)).toBe(false);
+      expectPass(frame(V4, { name: 'filtered.EXAMPLE.test' }), 'PASS_MISS');
+      santa.bpf.mapMemStoreU64(mem, at, word);
+      expect(expectHit(frame(V4, { name: 'filtered.EXAMPLE.test' })).answers).toHaveLength(1);
+    } finally {
+      santa.bpf.mapMunmap(mem);
     }
   });
 

@@ -1563,7 +1563,7 @@ static napi_value abi(napi_env env, napi_callback_info info)
 		   index = new_object(env), value = new_object(env), clock = new_object(env),
 		   settings = new_object(env), modes = new_object(env), counters = new_object(env),
 		   stats = new_object(env), hits = new_object(env), maps = new_object(env),
-		   rrl = rrl_abi(env);
+		   filter = new_object(env), rrl = rrl_abi(env);
 	uint64_t seen = 0;
 
 	SET(limits, "NAME_MAX", SANTA_NAME_MAX);
@@ -1598,6 +1598,9 @@ static napi_value abi(napi_env env, napi_callback_info info)
 	SET(index, "ways", SANTA_INDEX_WAYS);
 	SET(index, "idBits", SANTA_WAY_ID_BITS);
 	SET(index, "groupSize", sizeof(struct santa_index_group));
+
+	SET(filter, "bits", 1u << SANTA_FILTER_BITS_LOG2);
+	SET(filter, "words", SANTA_FILTER_WORDS);
 
 	SET(value, "size", sizeof(struct santa_value));
 	OFF(value, santa_value, expires_jiffies, "expiresJiffies");
@@ -1657,6 +1660,7 @@ static napi_value abi(napi_env env, napi_callback_info info)
 	set_string_prop(env, maps, "hits", SANTA_MAP_HITS);
 	set_string_prop(env, maps, "settings", SANTA_MAP_SETTINGS);
 	set_string_prop(env, maps, "stats", SANTA_MAP_STATS);
+	set_string_prop(env, maps, "filter", SANTA_MAP_FILTER);
 
 	napi_set_named_property(env, r, "limits", limits);
 	napi_set_named_property(env, r, "keyFlags", key_flags);
@@ -1664,6 +1668,7 @@ static napi_value abi(napi_env env, napi_callback_info info)
 	napi_set_named_property(env, r, "key", key);
 	napi_set_named_property(env, r, "entry", entry);
 	napi_set_named_property(env, r, "index", index);
+	napi_set_named_property(env, r, "filter", filter);
 	napi_set_named_property(env, r, "value", value);
 	napi_set_named_property(env, r, "settings", settings);
 	napi_set_named_property(env, r, "modes", modes);
@@ -1867,9 +1872,10 @@ static napi_value rcu_barrier(napi_env env, napi_callback_info info)
 	return out;
 }
 
-/* keyHash(seed, mask, key) -> [tag, group1, group2]: for the santa_hash of a struct santa_key
- * (header and name bytes; the name may stop at name_len), its index way without an id (a
- * bigint: add id + 1) and its two index groups, exactly as the program computes them. */
+/* keyHash(seed, mask, key) -> [tag, group1, group2, filterBit]: for the santa_hash of a struct
+ * santa_key (header and name bytes; the name may stop at name_len), its index way without an id
+ * (a bigint: add id + 1), its two index groups and its bit in the miss filter, exactly as the
+ * program computes them. */
 static napi_value key_hash(napi_env env, napi_callback_info info)
 {
 	size_t argc = 3, len;
@@ -1904,7 +1910,7 @@ static napi_value key_hash(napi_env env, napi_callback_info info)
 		memcpy(&hw, &key.h, 8);
 		hash = santa_hash_final(santa_hash_u64(acc, hw));
 	}
-	NAPI_OK(env, napi_create_array_with_length(env, 3, &out));
+	NAPI_OK(env, napi_create_array_with_length(env, 4, &out));
 	{
 		napi_value way;
 		NAPI_OK(env, napi_create_bigint_uint64(env, SANTA_INDEX_WAY(hash, (uint64_t)-1), &way));
@@ -1912,6 +1918,15 @@ static napi_value key_hash(napi_env env, napi_callback_info info)
 	}
 	napi_set_element(env, out, 1, number(env, SANTA_INDEX_GROUP1(hash, mask)));
 	napi_set_element(env, out, 2, number(env, SANTA_INDEX_GROUP2(hash, mask)));
+	{
+		uint64_t first;
+		uint32_t type_class;
+
+		/* The name is lower-case and zero-padded in a key, as the program reads it. */
+		memcpy(&first, key.name, 8);
+		memcpy(&type_class, &key.h, 4);
+		napi_set_element(env, out, 3, number(env, santa_filter_bit(first, type_class, key.h.name_len)));
+	}
 	return out;
 }
 

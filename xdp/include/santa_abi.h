@@ -159,6 +159,34 @@ static inline __attribute__((always_inline)) __u64 santa_hash_final(__u64 h)
 	return h;
 }
 
+/* ---- the miss filter (santa_filter: BPF_F_MMAPABLE array of __u64 words) ---------------
+ *
+ * A bitmap that says which questions may be cached: a query whose bit is clear passes as a
+ * miss before the program builds its key (lower-casing and hashing every name word), which
+ * is most of what a miss costs. A bit is a function of the question's first name word,
+ * name length, type and class, not of the query's flags or the hash seed: one bit serves
+ * every variant of a question, and names that share their first 8 bytes and length share a
+ * bit (a set bit only means "look it up"). User space is the only writer: it counts the
+ * installed keys per bit, sets a bit before publishing the first key that needs it and clears
+ * it once no published key does (word stores, 8 aligned bytes). A query that races a change
+ * can only pass to BIND, never get a wrong answer: the index and the full key decide hits. */
+#define SANTA_FILTER_BITS_LOG2 18 /* 32 KiB; with n cached questions, a share of about
+				     n / 2^18 of the misses is looked up anyway */
+#define SANTA_FILTER_WORDS (1U << (SANTA_FILTER_BITS_LOG2 - 6))
+#define SANTA_FILTER_MUL_WORD 0x9e3779b97f4a7c15ULL
+#define SANTA_FILTER_MUL_REST 0xbf58476d1ce4e5b9ULL
+
+/* first: the name's first 8 bytes, lower-cased, as a host-order word (zero past a shorter
+ * name); type_class: the key header's first 4 bytes (qtype, qclass) as a host-order word. */
+static inline __attribute__((always_inline)) __u32 santa_filter_bit(__u64 first, __u32 type_class,
+								    __u32 name_len)
+{
+	__u64 h = first * SANTA_FILTER_MUL_WORD +
+		  ((__u64)type_class << 8 | name_len) * SANTA_FILTER_MUL_REST;
+
+	return (__u32)(h >> (64 - SANTA_FILTER_BITS_LOG2));
+}
+
 /* ---- per-entry hit counters ------------------------------------------------------------
  * santa_hits: BPF_MAP_TYPE_PERCPU_ARRAY of __u64, indexed by santa_value.slot. Counts replies
  * served (not dry-run would-be hits). User space sums CPUs, keeps deltas, and zeroes a slot
@@ -254,6 +282,7 @@ struct santa_clock_sample {
 #define SANTA_MAP_HITS "santa_hits"
 #define SANTA_MAP_SETTINGS "santa_settings"
 #define SANTA_MAP_STATS "santa_stats"
+#define SANTA_MAP_FILTER "santa_filter"
 #define SANTA_PROG_NAME "santa_xdp"
 #define SANTA_MAP_CLOCK "santa_clock"
 

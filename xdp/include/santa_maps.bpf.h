@@ -27,6 +27,15 @@ struct {
 	__type(value, struct santa_index_group);
 } santa_index SEC(".maps");
 
+/* Fixed size: the program's bit function assumes SANTA_FILTER_WORDS. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, SANTA_FILTER_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} santa_filter SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, SANTA_ENTRIES_DEFAULT);
