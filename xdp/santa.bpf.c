@@ -495,7 +495,18 @@ static __always_inline __u32 parse_cookie(const struct santa_settings *cfg, stru
 	return SANTA_CNT_PASS_BAD_COOKIE;
 }
 
-/* The DNS header, question and optional OPT record: returns 0 for a query we could answer,
+/* The miss filter (santa_abi.h): whether some cached question has this one's bit. `first` is
+ * the key's first name word. */
+static __always_inline int maybe_cached(const struct santa_scratch *s, __u64 first, __u64 name_len)
+{
+	__u32 bit = santa_filter_bit(first, *(const __u32 *)&s->key.h, name_len), word_idx = bit / 64;
+	__u64 *word = bpf_map_lookup_elem(&santa_filter, &word_idx);
+
+	return word && (*word >> (bit % 64) & 1);
+}
+
+/* The DNS header, question and optional OPT record: returns 0 for a query we could answer
+ * whose bit in the miss filter is set (with the key's header and first name word written),
  * else the pass reason. */
 static __always_inline int santa_parse_dns(struct xdp_md *ctx, const struct santa_settings *cfg,
 			       struct santa_scratch *s, struct query *q)
@@ -603,22 +614,28 @@ static __always_inline int santa_parse_dns(struct xdp_md *ctx, const struct sant
 	if (end != msg_end)
 		return SANTA_CNT_PASS_MALFORMED; /* trailing bytes */
 
+	/* The key's first name word, lower-cased, for the miss filter and then the key: the name's
+	 * first 8 bytes or, for a shorter name, the 8 bytes that end it, shifted (they start inside
+	 * the DNS header; the offset is masked in an asm so the compiler cannot fold the -8 into
+	 * the load, which the verifier would refuse as a negative packet offset). */
+	{
+		__u64 at = name_len >= 8 ? DNS_HLEN : VERIFIER_MASK(DNS_HLEN + name_len - 8, 0x1ff), first;
+		__u8 *p = dns + (at & 0x1ff);
+
+		if ((void *)(p + 8) > data_end)
+			return SANTA_CNT_PASS_MALFORMED;
+		first = *(__u64 *)p;
+		first = lower_word(name_len >= 8 ? first : last_bytes(first, name_len));
+		if (!maybe_cached(s, first, name_len))
+			return SANTA_CNT_PASS_MISS;
+		*(__u64 *)s->key.name = first;
+	}
 	s->key.h.flags = key_flags;
 	s->key.h.name_len = name_len;
 	s->key.h.pad[0] = 0;
 	s->key.h.pad[1] = 0;
 	q->name_len = name_len;
 	return 0;
-}
-
-/* The miss filter (santa_abi.h): whether some cached question has this one's bit. `first` is
- * the key's first name word. */
-static __always_inline int maybe_cached(const struct santa_scratch *s, __u64 first, __u64 name_len)
-{
-	__u32 bit = santa_filter_bit(first, *(const __u32 *)&s->key.h, name_len), word_idx = bit / 64;
-	__u64 *word = bpf_map_lookup_elem(&santa_filter, &word_idx);
-
-	return word && (*word >> (bit % 64) & 1);
 }
 
 /* The lookup key's name words (lower-cased; the words past the name are not cleared, only
@@ -641,27 +658,12 @@ static __always_inline int santa_build_key(struct xdp_md *ctx, const struct sant
 		return SANTA_CNT_PASS_MALFORMED;
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
-	/* The name a word at a time, lower-cased and hashed into the key. Label lengths are
-	 * <= 63, below 'A', so only name characters change. The first word goes to the miss
-	 * filter before anything else is done; then the other whole words, then the last partial
-	 * word, so the loop body stays a single straight path. A partial word is the 8 bytes that
-	 * end where the name ends, shifted, zeroes after the name: one load, no piecing together.
-	 * They start at least 5 bytes into the DNS header, inside the packet. That offset is
-	 * masked in an asm so the compiler cannot fold the -8 into the load, which the verifier
-	 * would refuse as a negative packet offset. */
-	{
-		__u64 at = whole ? name_off : VERIFIER_MASK(name_off + name_len - 8, 0x1ff), first;
-		__u8 *p = data + (at & 0x1ff);
-
-		if ((void *)(p + 8) > data_end)
-			return SANTA_CNT_PASS_MALFORMED;
-		first = *(__u64 *)p;
-		first = lower_word(whole ? first : last_bytes(first, rest));
-		if (!maybe_cached(s, first, name_len))
-			return SANTA_CNT_PASS_MISS;
-		name[0] = first;
-		hash = santa_hash_u64(hash, first);
-	}
+	/* The name a word at a time, lower-cased and hashed into the key (word 0 is already there:
+	 * santa_parse_dns read it for the miss filter). Label lengths are <= 63, below 'A', so only
+	 * name characters change. The other whole words, then the last partial word, so the loop
+	 * body stays a single straight path. A partial word is the 8 bytes that end where the name
+	 * ends, shifted, zeroes after the name: one load, no piecing together. */
+	hash = santa_hash_u64(hash, name[0]);
 	for (i = 1; i < SANTA_NAME_WORDS; i++) {
 		__u64 lw;
 		__u8 *p;

@@ -7,7 +7,7 @@
  *   npx tsx test/bench/xdp-stages.ts [--runs N] [--rounds R] [--compare a.bpf.o,b.bpf.o]
  *
  * Stages (SANTA_BENCH_CUT in xdp/santa.bpf.c; built by make -C xdp build/santa-cut<N>.bpf.o):
- *   1 Ethernet, VLAN, IP, UDP   2 DNS header, question, OPT   3 miss filter; key: lower-case, hash
+ *   1 Ethernet, VLAN, IP, UDP   2 DNS header, question, OPT, miss filter   3 key: lower-case, hash
  *   4 index lookup, key compare, lease   5 cookie, size limit, rate limiting (off here)
  *   6 resize the frame   7 L2, IP, UDP and DNS headers   8 the answer bytes and counters (the
  *   whole program)
@@ -36,8 +36,8 @@ import { median } from './paper/stats';
 
 const STAGES = [
   'Ethernet, VLAN, IP, UDP',
-  'DNS header, question, OPT',
-  'miss filter; key: lower-case, hash',
+  'DNS header, question, OPT, miss filter',
+  'key: lower-case, hash',
   'index lookup, key compare, lease',
   'cookie, size limit, rate limiting (off)',
   'resize the frame (one helper call)',
