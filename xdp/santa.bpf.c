@@ -678,6 +678,7 @@ static __always_inline int santa_build_key(struct xdp_md *ctx, const struct sant
 		hash = santa_hash_u64(hash, lw);
 	}
 	if (rest && whole) {
+		/* Masked as in santa_parse_dns, for the same reason. */
 		__u64 idx = VERIFIER_MASK(whole, 0x1f);
 		__u64 last = VERIFIER_MASK(name_off + name_len - 8, 0x1ff);
 		__u64 lw;
