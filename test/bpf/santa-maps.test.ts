@@ -31,6 +31,14 @@ function entryFor(name: string, slot: number, text = name, expiresJiffies = BigI
   return cacheEntry({ question: { name, type: 'TXT' }, reply, slot, expiresJiffies, keyFlags: flags });
 }
 
+/** A small set of maps of its own, pinned under `name` (64 entries, 8 index groups), and a writer. */
+function smallPinnedMaps(name: string): { dir: string; own: LoadedObject; writer: SantaMaps } {
+  const dir = join(fs!.dir, name);
+  mkdirSync(dir);
+  const own = bpf.loadObject(SANTA_MAPS_OBJ, { pinMaps: dir, mapMaxEntries: { [abi.maps.entries]: 64, [abi.maps.index]: 8, [abi.maps.hits]: 64 } });
+  return { dir, own, writer: SantaMaps.fromLoadedObject(own) };
+}
+
 function program(): number {
   return obj!.progs[abi.progName];
 }
@@ -152,10 +160,7 @@ describe('SantaMaps', () => {
   });
 
   it('closes holes in index groups when it adopts maps (as an earlier version left them) and still finds every key', () => {
-    const dir = join(fs!.dir, 'holes');
-    mkdirSync(dir);
-    const own = bpf.loadObject(SANTA_MAPS_OBJ, { pinMaps: dir, mapMaxEntries: { [abi.maps.entries]: 64, [abi.maps.index]: 8, [abi.maps.hits]: 64 } });
-    const writer = SantaMaps.fromLoadedObject(own);
+    const { dir, own, writer } = smallPinnedMaps('holes');
     const index = bpf.mapMmap(own.maps[abi.maps.index]);
     const { groupSize, ways } = abi.index;
     const waysOf = (g: number) => {
@@ -202,10 +207,7 @@ describe('SantaMaps', () => {
   });
 
   it('keeps a miss-filter bit set while any installed key needs it, and an adopting handle rewrites the filter', () => {
-    const dir = join(fs!.dir, 'filter');
-    mkdirSync(dir);
-    const own = bpf.loadObject(SANTA_MAPS_OBJ, { pinMaps: dir, mapMaxEntries: { [abi.maps.entries]: 64, [abi.maps.index]: 8, [abi.maps.hits]: 64 } });
-    const writer = SantaMaps.fromLoadedObject(own);
+    const { dir, own, writer } = smallPinnedMaps('filter');
     const filterMem = bpf.mapMmap(own.maps[abi.maps.filter]);
     // Same first 8 name bytes and length: one bit. A name of another length: (here) another.
     const [twin1, twin2, other, stray] = ['shared01.example.test', 'shared02.example.test', 'other.example.test', 'stray.example.test'].map((n, i) => entryFor(n, i + 1));
