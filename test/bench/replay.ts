@@ -53,3 +53,12 @@ export class Replay {
     this.bpf.closeObject(this.obj.id);
   }
 }
+
+/**
+ * The programs of round r, each round starting one later: what runs just before a program moves
+ * its warm figure by several ns (caches, branch history), so no program keeps one neighbour.
+ */
+export function roundOrder<T>(items: readonly T[], round: number): T[] {
+  const k = round % items.length;
+  return [...items.slice(k), ...items.slice(0, k)];
+}

@@ -3,7 +3,7 @@
  * responder (xdp/bench/minimal.bpf.c) as the ceiling, all measured in the same run; then the
  * largest reply that fits on veth in native and in generic mode.
  *
- *   npx tsx test/bench/xdp-cost.ts [--runs N] [--rounds R] [--seconds S] [--qps Q] [--no-veth]
+ *   npx tsx test/bench/xdp-cost.ts [--runs N] [--rounds R] [--warm-rounds W] [--seconds S] [--qps Q] [--no-veth]
  *
  * Two methods, both reading kernel bpf_stats (run_time_ns / run_cnt of the program, enabled
  * through BPF_ENABLE_STATS while this script runs):
@@ -21,7 +21,8 @@
  * A fourth reference, the minimal responder that first grows its frame by 16 bytes at the tail,
  * shows what one helper call costs here (helper calls are slow on machines with return-thunk
  * mitigations, and bpf_xdp_adjust_tail also clears what it adds: santa_xdp grows at the head
- * instead, ~11 ns warm). Each test-run row is the median of R rounds. Needs root. Numbers, not
+ * instead, ~11 ns warm). Each test-run row is the median of R rounds, each warm row of W rounds
+ * (the cases in a different order each round). Needs root. Numbers, not
  * assertions; on a busy machine compare the ratios to the minimal responder more than the
  * absolute figures.
  *
@@ -42,7 +43,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { cpus, loadavg, tmpdir } from 'os';
 import { dig, startVethSanta, txtEntryOfReplySize, VethSanta } from '../xdp/veth';
 import { positiveIntArg } from './args';
-import { Replay } from './replay';
+import { Replay, roundOrder } from './replay';
 import { createTopology } from '../support/netns';
 import { median } from './paper/stats';
 import { cacheKey, keyFlags } from '../../sidecar/bpf/codec';
@@ -142,7 +143,8 @@ async function main(): Promise<void> {
         `hit <= ${TARGET_HIT_RATIO}x minimal raw (${hitRatio.toFixed(2)}x: ${hitRatio <= TARGET_HIT_RATIO ? 'met' : 'MISSED'}), ` +
         `miss <= ${TARGET_MISS_NS} ns own (${missOwn.toFixed(1)}: ${missOwn <= TARGET_MISS_NS ? 'met' : 'MISSED'})`,
     );
-    await warmCost(santa, cases.slice(1), runs, rounds);
+    // Warm rounds are cheap (no syscall per run): more of them, so the rotation covers every order.
+    await warmCost(santa, cases.slice(1), runs, arg('--warm-rounds', 31));
   } finally {
     santa.close();
   }
@@ -167,7 +169,7 @@ async function warmCost(santa: SantaUnderTest, cases: Case[], runs: number, roun
     const floors: number[] = [];
     for (let round = 0; round < rounds; round++) {
       floors.push(replay.time(replay.floorFd, cases[0].frame, runs));
-      for (const c of cases) {
+      for (const c of roundOrder(cases, round)) {
         const before = santa.maps.readStats();
         const ns = replay.time(c.progFd, c.frame, runs);
         if (c.progFd === santa.progFd) {

@@ -30,7 +30,7 @@ import { buildFrame, dnsQuery } from '../support/packets';
 import { requireRoot } from '../support/require-root';
 import { DEFAULT_SETTINGS, monotonicNs, responseFor } from '../xdp/harness';
 import { positiveIntArg } from './args';
-import { Replay } from './replay';
+import { Replay, roundOrder } from './replay';
 import { createTopology } from '../support/netns';
 import { median } from './paper/stats';
 
@@ -103,10 +103,7 @@ async function main(): Promise<void> {
     const hitsBefore = wholeBuilds.map((o) => o.maps.readStats().HITS);
     const times = new Map<string, number[]>();
     for (let r = 0; r < rounds; r++) {
-      // Each round starts one program later: what runs just before a program moves its
-      // figure by several ns (caches, branch history), so no program keeps one neighbour.
-      const order = [...programs.slice(r % programs.length), ...programs.slice(0, r % programs.length)];
-      for (const p of order) {
+      for (const p of roundOrder(programs, r)) {
         for (const [kind, frame] of Object.entries(frames)) {
           const key = `${p.label}/${kind}`;
           times.set(key, [...(times.get(key) ?? []), replay.time(p.fd, frame, runs)]);
