@@ -495,14 +495,21 @@ static __always_inline __u32 parse_cookie(const struct santa_settings *cfg, stru
 	return SANTA_CNT_PASS_BAD_COOKIE;
 }
 
-/* The miss filter (santa_abi.h): whether some cached question has this one's bit. `first` is
- * the key's first name word. */
-static __always_inline int maybe_cached(const struct santa_scratch *s, __u64 first, __u64 name_len)
+/* The miss filter (santa_abi.h): whether some cached question has this one's bit, or the
+ * filter is off. `first` is the key's first name word. */
+static __always_inline int maybe_cached(const struct santa_settings *cfg, const struct santa_scratch *s,
+					__u64 first, __u64 name_len)
 {
-	__u32 bit = santa_filter_bit(first, *(const __u32 *)&s->key.h, name_len), word_idx = bit / 64;
-	__u64 *word = bpf_map_lookup_elem(&santa_filter, &word_idx);
+	__u32 log2 = cfg->filter_log2, bit, word_idx;
+	__u64 *word;
 
-	return word && (*word >> (bit % 64) & 1);
+	if (log2 < SANTA_FILTER_LOG2_MIN || log2 > SANTA_FILTER_LOG2_MAX)
+		return 1;
+	bit = santa_filter_bit(first, *(const __u32 *)&s->key.h, name_len, log2);
+	word_idx = bit / 64;
+	word = bpf_map_lookup_elem(&santa_filter, &word_idx);
+	/* Past the map's end only if settings and map disagree: then the lookup decides. */
+	return !word || (*word >> (bit % 64) & 1);
 }
 
 /* The DNS header, question and optional OPT record: returns 0 for a query we could answer
@@ -626,7 +633,7 @@ static __always_inline int santa_parse_dns(struct xdp_md *ctx, const struct sant
 			return SANTA_CNT_PASS_MALFORMED;
 		first = *(__u64 *)p;
 		first = lower_word(name_len >= 8 ? first : last_bytes(first, name_len));
-		if (!maybe_cached(s, first, name_len))
+		if (!maybe_cached(cfg, s, first, name_len))
 			return SANTA_CNT_PASS_MISS;
 		*(__u64 *)s->key.name = first;
 	}

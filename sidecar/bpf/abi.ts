@@ -46,6 +46,17 @@ export function indexGroupsFor(entries: number, abi: SantaAbi): number {
   return groups;
 }
 
+/**
+ * Miss-filter words for a cache of `entries`: a power of two with about 16 bits per entry (a
+ * miss is looked up anyway with a chance of about entries / bits), never below the default.
+ */
+export function filterWordsFor(entries: number, abi: SantaAbi): number {
+  if (!Number.isInteger(entries) || entries < 1) throw new RangeError(`a cache holds at least one entry, not ${entries}`);
+  let words = abi.filter.wordsDefault;
+  while (words * 64 < 16 * entries && words < 2 ** (abi.filter.log2Max - 6)) words *= 2;
+  return words;
+}
+
 /** Every map the Santa program defines, by its pinned name. */
 export function santaMapNames(abi: SantaAbi): string[] {
   return [abi.maps.entries, abi.maps.index, abi.maps.filter, abi.maps.hits, abi.maps.settings, abi.maps.stats, abi.rrl.maps.config, abi.rrl.maps.buckets];

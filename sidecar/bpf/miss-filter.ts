@@ -9,7 +9,6 @@
  * program can only be told "look it up" for a key that is gone, or "absent" for one that is not
  * yet published: either way the query goes to BIND, never to a wrong answer.
  */
-import { SantaAbi } from './abi';
 import { hostOrder } from './codec';
 import { SantaNative } from './native';
 
@@ -22,10 +21,10 @@ export class MissFilter {
     private readonly bpf: SantaNative,
     /** A mapMmap handle of santa_filter. */
     private readonly mem: number,
-    abi: SantaAbi,
+    bits: number,
   ) {
-    this.counts = new Uint32Array(abi.filter.bits);
-    this.words = new BigUint64Array(abi.filter.words);
+    this.counts = new Uint32Array(bits);
+    this.words = new BigUint64Array(Math.ceil(bits / 64));
   }
 
   /**

@@ -2,7 +2,7 @@
  * The cache codecs against the header's layout (read from the binding) and against an
  * independent, textbook computation of every reply's UDP checksum.
  */
-import { santaAbi } from '../../sidecar/bpf/abi';
+import { filterWordsFor, indexGroupsFor, santaAbi } from '../../sidecar/bpf/abi';
 import {
   cacheEntry,
   cacheKey,
@@ -354,5 +354,29 @@ describe('counters and settings', () => {
       expect(decodeSettings(buf).v6Addrs).toEqual([canonical]);
       expect(formatIpv6(buf.subarray(abi.settings.v6Addrs, abi.settings.v6Addrs + 16))).toBe(canonical);
     }
+  });
+});
+
+describe('map sizes for a cache', () => {
+  it('index groups hold twice the entries in ways, a power of two', () => {
+    for (const entries of [1, 8, 1000, 16_384, 100_000]) {
+      const groups = indexGroupsFor(entries, abi);
+      expect(groups & (groups - 1)).toBe(0);
+      expect(groups * abi.index.ways).toBeGreaterThanOrEqual(2 * entries);
+      expect(groups === 1 || (groups / 2) * abi.index.ways < 2 * entries).toBe(true);
+    }
+  });
+
+  it('the miss filter keeps about 16 bits per entry, a power of two of words, never below the default', () => {
+    expect(filterWordsFor(1, abi)).toBe(abi.filter.wordsDefault);
+    expect(filterWordsFor(16_384, abi)).toBe(abi.filter.wordsDefault);
+    for (const entries of [16_385, 100_000, 1_000_000]) {
+      const words = filterWordsFor(entries, abi);
+      expect(words & (words - 1)).toBe(0);
+      expect(words * 64).toBeGreaterThanOrEqual(16 * entries);
+      expect((words / 2) * 64).toBeLessThan(16 * entries);
+    }
+    expect(filterWordsFor(2 ** 40, abi)).toBe(2 ** (abi.filter.log2Max - 6));
+    expect(() => filterWordsFor(0, abi)).toThrow(/at least one entry/);
   });
 });

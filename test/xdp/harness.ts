@@ -7,7 +7,7 @@ import * as dnsPacket from 'dns-packet';
 import { cacheEntry, keyFlags, SantaSettings } from '../../sidecar/bpf/codec';
 import { SantaMaps } from '../../sidecar/bpf/maps';
 import { LoadedObject, loadNative, SantaNative } from '../../sidecar/bpf/native';
-import { indexGroupsFor, santaAbi } from '../../sidecar/bpf/abi';
+import { filterWordsFor, indexGroupsFor, santaAbi } from '../../sidecar/bpf/abi';
 import { buildNativeAndFixtures, buildSantaObject, SANTA_OBJ, XDP_PASS, XDP_TX } from '../bpf/setup';
 
 export { XDP_PASS, XDP_TX };
@@ -74,11 +74,12 @@ export class SantaUnderTest {
   readonly maps: SantaMaps;
   readonly progFd: number;
 
-  private constructor() {
+  private constructor(filterWords: number) {
     this.bpf = loadNative();
+    const abi = santaAbi();
     this.obj = this.bpf.loadObject(SANTA_OBJ, {
       // Small maps: the tests need a handful of entries, not 64k preallocated slots.
-      mapMaxEntries: { santa_hits: 1024, santa_entries: 1024, santa_index: indexGroupsFor(1024, santaAbi()) },
+      mapMaxEntries: { [abi.maps.hits]: 1024, [abi.maps.entries]: 1024, [abi.maps.index]: indexGroupsFor(1024, abi), [abi.maps.filter]: filterWords },
     });
     const fd = this.obj.progs[santaAbi().progName];
     if (fd === undefined) throw new Error(`${SANTA_OBJ} has no program ${santaAbi().progName}`);
@@ -87,11 +88,12 @@ export class SantaUnderTest {
     this.maps.writeSettings(DEFAULT_SETTINGS);
   }
 
-  /** Builds the binding and the program (make is incremental) and loads a fresh instance. */
-  static load(): SantaUnderTest {
+  /** Builds the binding and the program (make is incremental) and loads a fresh instance, with a
+   * miss filter of `filterWords` words (the loader's choice for 1024 entries by default). */
+  static load(opts: { filterWords?: number } = {}): SantaUnderTest {
     buildNativeAndFixtures();
     buildSantaObject();
-    return new SantaUnderTest();
+    return new SantaUnderTest(opts.filterWords ?? filterWordsFor(1024, santaAbi()));
   }
 
   close(): void {

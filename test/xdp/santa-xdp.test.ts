@@ -305,13 +305,41 @@ describe('leases and modes', () => {
     }
   });
 
+  it('with a miss filter of the smallest size (64 bits), every cached name still hits and a name on a clear bit passes', () => {
+    const small = SantaUnderTest.load({ filterWords: 1 });
+    try {
+      const flags = keyFlags({ recursionDesired: false, edns: false, dnssecOk: false });
+      const bitOf = (name: string) => small.bpf.keyHash(0, 0, 6, cacheKey({ name, type: 'A' }, flags).key)[3];
+      const names = Array.from({ length: 12 }, (_, i) => `small${i}.example.test`);
+      names.forEach((name, i) => small.install({ name, slot: i + 1, families: ['v4'], answers: [{ name, type: 'A', ttl: 60, data: '192.0.2.5' }] }));
+      const taken = new Set(names.map(bitOf));
+      const absent = Array.from({ length: 200 }, (_, i) => `absent${i}.example.test`).find((n) => !taken.has(bitOf(n)));
+      const present = Array.from({ length: 200 }, (_, i) => `other${i}.example.test`).find((n) => taken.has(bitOf(n)));
+      if (!absent || !present) throw new Error('no test names on a clear and on a set bit among 200 (the bit function changed?)');
+      for (const name of names) {
+        const r = small.run(frame(V4, { name }));
+        expect([name, r.retval, r.moved.HITS]).toEqual([name, XDP_TX, 1]);
+      }
+      // Both pass as misses: one stopped by the filter (its bit is clear), one by the index.
+      for (const name of [absent, present]) {
+        const r = small.run(frame(V4, { name }));
+        expect([name, r.retval, r.moved.PASS_MISS]).toEqual([name, XDP_PASS, 1]);
+      }
+      expect(small.maps.filterAdmits(cacheKey({ name: absent, type: 'A' }, flags))).toBe(false);
+      expect(small.maps.filterAdmits(cacheKey({ name: present, type: 'A' }, flags))).toBe(true);
+    } finally {
+      small.close();
+    }
+  });
+
   it('consults the miss filter: with its bit cleared behind the writer, a cached question passes as a miss', () => {
     const name = 'FilTered.example.test';
     install({ name, families: ['v4'], answers: [{ name, type: 'A', ttl: 60, data: '192.0.2.8' }] });
     const key = cacheKey({ name, type: 'A' }, keyFlags({ recursionDesired: false, edns: false, dnssecOk: false }));
     expect(santa.maps.filterAdmits(key)).toBe(true);
-    const bit = santa.bpf.keyHash(0, 0, key.key)[3];
-    const mem = santa.bpf.mapMmap(santa.obj.maps[santaAbi().maps.filter]);
+    const filterFd = santa.obj.maps[santaAbi().maps.filter];
+    const bit = santa.bpf.keyHash(0, 0, Math.log2(santa.bpf.mapInfo(filterFd).maxEntries) + 6, key.key)[3];
+    const mem = santa.bpf.mapMmap(filterFd);
     try {
       const at = (bit >> 6) * 8;
       const word = santa.bpf.mapMemRead(mem, at, 8).readBigUInt64LE(0);

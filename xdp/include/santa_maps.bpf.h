@@ -27,11 +27,11 @@ struct {
 	__type(value, struct santa_index_group);
 } santa_index SEC(".maps");
 
-/* Fixed size: the program's bit function assumes SANTA_FILTER_WORDS. */
+/* Loaders may resize it (a power of two of words); santa_settings.filter_log2 follows. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, SANTA_FILTER_WORDS);
+	__uint(max_entries, SANTA_FILTER_WORDS_DEFAULT);
 	__type(key, __u32);
 	__type(value, __u64);
 } santa_filter SEC(".maps");

@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { entrySlotsFor, indexGroupsFor, santaAbi, santaMapNames, type SantaAbi } from '../../bpf/abi';
+import { entrySlotsFor, filterWordsFor, indexGroupsFor, santaAbi, santaMapNames, type SantaAbi } from '../../bpf/abi';
 import { isBpfError, loadNative, type SantaNative } from '../../bpf/native';
 import type { Attachment, AttachmentInfo, Loader, LoaderDescription, XdpTarget } from '../loader';
 
@@ -152,6 +152,7 @@ export class NativeLoader implements Loader {
       [this.abi.maps.hits]: this.options.maxEntries,
       [this.abi.maps.entries]: entrySlotsFor(this.options.maxEntries),
       [this.abi.maps.index]: indexGroupsFor(entrySlotsFor(this.options.maxEntries), this.abi),
+      [this.abi.maps.filter]: filterWordsFor(this.options.maxEntries, this.abi),
     };
     const load = () => this.bpf.loadObject(this.options.objectPath, { pinMaps: this.options.pinDir, mapMaxEntries });
     let object;
