@@ -500,12 +500,14 @@ static __always_inline __u32 parse_cookie(const struct santa_settings *cfg, stru
 static __always_inline int maybe_cached(const struct santa_settings *cfg, const struct santa_scratch *s,
 					__u64 first, __u64 name_len)
 {
-	__u32 log2 = cfg->filter_log2, bit, word_idx;
+	__u64 shift = cfg->filter_shift;
+	__u32 bit, word_idx;
 	__u64 *word;
 
-	if (log2 < SANTA_FILTER_LOG2_MIN || log2 > SANTA_FILTER_LOG2_MAX)
+	/* 0 (off) or out of range: no filter. One unsigned comparison for both ends. */
+	if (shift - SANTA_FILTER_SHIFT_MIN > SANTA_FILTER_SHIFT_MAX - SANTA_FILTER_SHIFT_MIN)
 		return 1;
-	bit = santa_filter_bit(first, *(const __u32 *)&s->key.h, name_len, log2);
+	bit = santa_filter_bit(first, *(const __u32 *)&s->key.h, name_len, shift);
 	word_idx = bit / 64;
 	word = bpf_map_lookup_elem(&santa_filter, &word_idx);
 	/* Past the map's end only if settings and map disagree: then the lookup decides. */

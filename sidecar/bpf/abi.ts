@@ -53,7 +53,7 @@ export function indexGroupsFor(entries: number, abi: SantaAbi): number {
 export function filterWordsFor(entries: number, abi: SantaAbi): number {
   if (!Number.isInteger(entries) || entries < 1) throw new RangeError(`a cache holds at least one entry, not ${entries}`);
   let words = abi.filter.wordsDefault;
-  while (words * 64 < 16 * entries && words < 2 ** (abi.filter.log2Max - 6)) words *= 2;
+  while (words * 64 < 16 * entries && words < abi.filter.wordsMax) words *= 2;
   return words;
 }
 

@@ -67,8 +67,8 @@ export class SantaMaps {
   private readonly indexMem: number;
   private readonly filterMem: number;
   private readonly filter: MissFilter;
-  /** The miss filter's size, 2^filterLog2 bits (santa_settings.filter_log2 once adopted). */
-  private readonly filterLog2: number;
+  /** The miss filter's size as 64 - log2 of its bits (santa_settings.filter_shift once adopted). */
+  private readonly filterShift: number;
   private readonly entryStride: number;
   private readonly maxEntries: number;
   private readonly groups: number;
@@ -116,9 +116,10 @@ export class SantaMaps {
       if (this.groups & (this.groups - 1)) throw new Error(`${abi.maps.index} has ${this.groups} groups, not a power of two`);
       mapped.push((this.entriesMem = bpf.mapMmap(this.fd(abi.maps.entries))));
       mapped.push((this.indexMem = bpf.mapMmap(this.fd(abi.maps.index))));
-      this.filterLog2 = this.filterSize();
+      const filterBits = this.filterBits();
+      this.filterShift = 64 - Math.log2(filterBits);
       mapped.push((this.filterMem = bpf.mapMmap(this.fd(abi.maps.filter))));
-      this.filter = new MissFilter(bpf, this.filterMem, 2 ** this.filterLog2);
+      this.filter = new MissFilter(bpf, this.filterMem, filterBits);
       this.staging = Buffer.alloc(abi.entry.size);
       this.valueScratch = Buffer.alloc(abi.value.size);
       this.mirror = this.readIndex();
@@ -176,14 +177,13 @@ export class SantaMaps {
     expect(this.abi.maps.stats, u32, this.abi.stats.size);
   }
 
-  /** log2 of the filter map's bits: its words must be a power of two the program can address. */
-  private filterSize(): number {
+  /** The filter map's bits: its words must be a power of two the program can address. */
+  private filterBits(): number {
     const words = this.info.get(this.abi.maps.filter)!.maxEntries;
-    const log2 = Math.log2(words) + 6;
-    if (!Number.isInteger(log2) || log2 < this.abi.filter.log2Min || log2 > this.abi.filter.log2Max) {
-      throw new Error(`${this.abi.maps.filter} has ${words} words; the miss filter needs a power of two from 1 to 2^${this.abi.filter.log2Max - 6}`);
+    if ((words & (words - 1)) !== 0 || words > this.abi.filter.wordsMax) {
+      throw new Error(`${this.abi.maps.filter} has ${words} words; the miss filter needs a power of two up to ${this.abi.filter.wordsMax}`);
     }
-    return log2;
+    return words * 64;
   }
 
   private fd(name: string): number {
@@ -246,15 +246,15 @@ export class SantaMaps {
       used[id] = 1;
       const keyBytes = this.readKey(id);
       const key = keyBytes.toString('latin1');
-      this.placed.set(key, { id, way, filterBit: this.bpf.keyHash(this.seed, this.groups - 1, this.filterLog2, keyBytes)[3] });
+      this.placed.set(key, { id, way, filterBit: this.bpf.keyHash(this.seed, this.groups - 1, this.filterShift, keyBytes)[3] });
       this.wayKeys[way] = key;
     });
     // A filter of another size is turned off while its words are rewritten (the program then
     // looks every query up), so no installed key is ever reported absent by a half-built one.
-    const resized = hostOrder.readU32(settings, s.filterLog2) !== this.filterLog2;
-    if (resized) this.writeFilterLog2(0);
+    const resized = hostOrder.readU32(settings, s.filterShift) !== this.filterShift;
+    if (resized) this.writeFilterShift(0);
     this.filter.adopt([...this.placed.values()].map((p) => p.filterBit));
-    if (resized) this.writeFilterLog2(this.filterLog2);
+    if (resized) this.writeFilterShift(this.filterShift);
     // Maps written by an earlier version may have holes before occupied ways, which the program
     // (it stops at a group's first empty way) would not look past.
     for (let g = 0; g < this.groups; g++) this.compactGroup(g);
@@ -268,9 +268,9 @@ export class SantaMaps {
     }
   }
 
-  private writeFilterLog2(log2: number): void {
+  private writeFilterShift(shift: number): void {
     const settings = this.readSettingsBytes();
-    hostOrder.writeU32(settings, this.abi.settings.filterLog2, log2);
+    hostOrder.writeU32(settings, this.abi.settings.filterShift, shift);
     this.writeSettingsBytes(settings);
   }
 
@@ -411,7 +411,7 @@ export class SantaMaps {
         written++;
         continue;
       }
-      const [tag, group1, group2, filterBit] = this.bpf.keyHash(this.seed, mask, this.filterLog2, e.key);
+      const [tag, group1, group2, filterBit] = this.bpf.keyHash(this.seed, mask, this.filterShift, e.key);
       // The program takes the first way holding the tag: two keys may not share one. This one
       // stays uncached (BIND answers it); it is about as likely as a 36-bit hash collision.
       if (!old && this.tagTaken(tag, group1, group2)) {
@@ -485,7 +485,7 @@ export class SantaMaps {
   /** One installed entry, or null (read from the maps, not from this handle's mirror). */
   lookup(key: CacheKey): InstalledEntry | null {
     decodeCacheKey(key.key, this.abi);
-    const [tag, group1, group2] = this.bpf.keyHash(this.seedInMaps(), this.groups - 1, this.filterLog2, key.key);
+    const [tag, group1, group2] = this.bpf.keyHash(this.seedInMaps(), this.groups - 1, this.filterShift, key.key);
     for (const g of [group1, group2]) {
       const group = this.bpf.mapMemRead(this.indexMem, g * this.abi.index.groupSize, this.abi.index.groupSize);
       for (let w = 0; w < this.ways; w++) {
@@ -502,8 +502,8 @@ export class SantaMaps {
    * from the map). */
   filterAdmits(key: CacheKey): boolean {
     decodeCacheKey(key.key, this.abi);
-    if (hostOrder.readU32(this.readSettingsBytes(), this.abi.settings.filterLog2) === 0) return true; // the filter is off
-    return this.filter.isSet(this.bpf.keyHash(this.seedInMaps(), this.groups - 1, this.filterLog2, key.key)[3]);
+    if (hostOrder.readU32(this.readSettingsBytes(), this.abi.settings.filterShift) === 0) return true; // the filter is off
+    return this.filter.isSet(this.bpf.keyHash(this.seedInMaps(), this.groups - 1, this.filterShift, key.key)[3]);
   }
 
   /** Every installed entry, decoded (read from the maps). */
@@ -581,7 +581,7 @@ export class SantaMaps {
   writeSettings(settings: SantaSettings): void {
     const bytes = encodeSettings(settings, this.abi);
     const current = this.readSettingsBytes();
-    for (const field of [this.abi.settings.indexMask, this.abi.settings.hashSeed, this.abi.settings.filterLog2]) hostOrder.writeU32(bytes, field, hostOrder.readU32(current, field));
+    for (const field of [this.abi.settings.indexMask, this.abi.settings.hashSeed, this.abi.settings.filterShift]) hostOrder.writeU32(bytes, field, hostOrder.readU32(current, field));
     this.writeSettingsBytes(bytes);
   }
 

@@ -121,8 +121,8 @@ export interface NativeAbi {
   entry: { size: number; key: number; value: number };
   /** santa_index: groups of `ways` 8-byte ways. */
   index: { ways: number; groupSize: number; idBits: number };
-  /** santa_filter, the miss filter: 64-bit words, a power of two of them; its bits as log2. */
-  filter: { wordsDefault: number; log2Min: number; log2Max: number };
+  /** santa_filter, the miss filter: 64-bit words, a power of two of them. */
+  filter: { wordsDefault: number; wordsMax: number };
   value: {
     size: number;
     expiresJiffies: number;
@@ -141,7 +141,7 @@ export interface NativeAbi {
     mode: number;
     indexMask: number;
     hashSeed: number;
-    filterLog2: number;
+    filterShift: number;
     maxUdpSize: number;
     nPorts: number;
     nV4: number;
@@ -250,8 +250,8 @@ export interface SantaNative {
   mapMemStoreU64(handle: number, offset: number, value: bigint): void;
   /** [tag, group1, group2, filterBit] of a struct santa_key (the name may stop at name_len), as the program
    * computes them: the key's index way without its id (add id + 1), its two index groups and its bit in a
-   * miss filter of 2^filterLog2 bits. */
-  keyHash(seed: number, mask: number, filterLog2: number, key: Buffer): [bigint, number, number, number];
+   * miss filter of 2^(64 - filterShift) bits. */
+  keyHash(seed: number, mask: number, filterShift: number, key: Buffer): [bigint, number, number, number];
   /** Waits until every program run that began before the call has ended (membarrier); false if unavailable. */
   rcuBarrier(): boolean;
 

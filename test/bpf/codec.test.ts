@@ -376,7 +376,7 @@ describe('map sizes for a cache', () => {
       expect(words * 64).toBeGreaterThanOrEqual(16 * entries);
       expect((words / 2) * 64).toBeLessThan(16 * entries);
     }
-    expect(filterWordsFor(2 ** 40, abi)).toBe(2 ** (abi.filter.log2Max - 6));
+    expect(filterWordsFor(2 ** 40, abi)).toBe(abi.filter.wordsMax);
     expect(() => filterWordsFor(0, abi)).toThrow(/at least one entry/);
   });
 });

@@ -31,8 +31,9 @@ function entryFor(name: string, slot: number, text = name, expiresJiffies = BigI
   return cacheEntry({ question: { name, type: 'TXT' }, reply, slot, expiresJiffies, keyFlags: flags });
 }
 
-/** Bits of the small maps' miss filter: 4 words. */
-const SMALL_FILTER_LOG2 = 8;
+/** The small maps' miss filter: 4 words, 2^8 bits, as the program's shift. */
+const SMALL_FILTER_WORDS = 4;
+const SMALL_FILTER_SHIFT = 64 - 8;
 
 /** A small set of maps of its own, pinned under `name` (64 entries, 8 index groups, a 256-bit
  * miss filter), and a writer. */
@@ -41,7 +42,7 @@ function smallPinnedMaps(name: string): { dir: string; own: LoadedObject; writer
   mkdirSync(dir);
   const own = bpf.loadObject(SANTA_MAPS_OBJ, {
     pinMaps: dir,
-    mapMaxEntries: { [abi.maps.entries]: 64, [abi.maps.index]: 8, [abi.maps.hits]: 64, [abi.maps.filter]: 2 ** (SMALL_FILTER_LOG2 - 6) },
+    mapMaxEntries: { [abi.maps.entries]: 64, [abi.maps.index]: 8, [abi.maps.hits]: 64, [abi.maps.filter]: SMALL_FILTER_WORDS },
   });
   return { dir, own, writer: SantaMaps.fromLoadedObject(own) };
 }
@@ -216,13 +217,13 @@ describe('SantaMaps', () => {
   it('keeps a miss-filter bit set while any installed key needs it, and an adopting handle rewrites the filter', () => {
     const { dir, own, writer } = smallPinnedMaps('filter');
     const filterMem = bpf.mapMmap(own.maps[abi.maps.filter]);
-    const settingsLog2 = () => hostOrder.readU32(bpf.lookup(own.maps[abi.maps.settings], Buffer.alloc(4))!, abi.settings.filterLog2);
+    const settingsShift = () => hostOrder.readU32(bpf.lookup(own.maps[abi.maps.settings], Buffer.alloc(4))!, abi.settings.filterShift);
     // Same first 8 name bytes and length: one bit. A name of another length: (here) another.
     const [twin1, twin2, other, stray] = ['shared01.example.test', 'shared02.example.test', 'other.example.test', 'stray.example.test'].map((n, i) => entryFor(n, i + 1));
-    const bitOf = (e: CacheEntry) => bpf.keyHash(0, 0, SMALL_FILTER_LOG2, e.key)[3];
+    const bitOf = (e: CacheEntry) => bpf.keyHash(0, 0, SMALL_FILTER_SHIFT, e.key)[3];
     try {
       // The writer told the program the filter's size, which the loader chose.
-      expect(settingsLog2()).toBe(SMALL_FILTER_LOG2);
+      expect(settingsShift()).toBe(SMALL_FILTER_SHIFT);
       expect(bitOf(twin1)).toBe(bitOf(twin2));
       expect(new Set([twin1, other, stray].map(bitOf)).size).toBe(3);
       expect(writer.filterAdmits(twin1)).toBe(false);
@@ -236,7 +237,7 @@ describe('SantaMaps', () => {
 
       // A filter left wrong (cleared, and with a bit nobody needs): adoption makes it right.
       writer.install([twin1]);
-      const words = 2 ** (SMALL_FILTER_LOG2 - 6);
+      const words = SMALL_FILTER_WORDS;
       for (let w = 0; w < words; w++) bpf.mapMemStoreU64(filterMem, w * 8, 0n);
       const strayWord = (bitOf(stray) >> 6) * 8;
       bpf.mapMemStoreU64(filterMem, strayWord, 1n << BigInt(bitOf(stray) & 63));
@@ -250,12 +251,12 @@ describe('SantaMaps', () => {
         // for the map's size, with the filter off meanwhile, then switched on.
         adopted.install([twin1]);
         const settings = bpf.lookup(own.maps[abi.maps.settings], Buffer.alloc(4))!;
-        hostOrder.writeU32(settings, abi.settings.filterLog2, 18);
+        hostOrder.writeU32(settings, abi.settings.filterShift, 64 - 18);
         bpf.update(own.maps[abi.maps.settings], Buffer.alloc(4), settings);
         for (let w = 0; w < words; w++) bpf.mapMemStoreU64(filterMem, w * 8, 0n);
         const again = SantaMaps.openPinned(dir);
         try {
-          expect(settingsLog2()).toBe(SMALL_FILTER_LOG2);
+          expect(settingsShift()).toBe(SMALL_FILTER_SHIFT);
           expect(again.filterAdmits(twin1)).toBe(true);
         } finally {
           again.close();

@@ -309,7 +309,7 @@ describe('leases and modes', () => {
     const small = SantaUnderTest.load({ filterWords: 1 });
     try {
       const flags = keyFlags({ recursionDesired: false, edns: false, dnssecOk: false });
-      const bitOf = (name: string) => small.bpf.keyHash(0, 0, 6, cacheKey({ name, type: 'A' }, flags).key)[3];
+      const bitOf = (name: string) => small.bpf.keyHash(0, 0, 58, cacheKey({ name, type: 'A' }, flags).key)[3];
       const names = Array.from({ length: 12 }, (_, i) => `small${i}.example.test`);
       names.forEach((name, i) => small.install({ name, slot: i + 1, families: ['v4'], answers: [{ name, type: 'A', ttl: 60, data: '192.0.2.5' }] }));
       const taken = new Set(names.map(bitOf));
@@ -338,7 +338,7 @@ describe('leases and modes', () => {
     const key = cacheKey({ name, type: 'A' }, keyFlags({ recursionDesired: false, edns: false, dnssecOk: false }));
     expect(santa.maps.filterAdmits(key)).toBe(true);
     const filterFd = santa.obj.maps[santaAbi().maps.filter];
-    const bit = santa.bpf.keyHash(0, 0, Math.log2(santa.bpf.mapInfo(filterFd).maxEntries) + 6, key.key)[3];
+    const bit = santa.bpf.keyHash(0, 0, 64 - Math.log2(santa.bpf.mapInfo(filterFd).maxEntries * 64), key.key)[3];
     const mem = santa.bpf.mapMmap(filterFd);
     try {
       const at = (bit >> 6) * 8;

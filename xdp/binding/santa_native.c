@@ -1600,8 +1600,7 @@ static napi_value abi(napi_env env, napi_callback_info info)
 	SET(index, "groupSize", sizeof(struct santa_index_group));
 
 	SET(filter, "wordsDefault", SANTA_FILTER_WORDS_DEFAULT);
-	SET(filter, "log2Min", SANTA_FILTER_LOG2_MIN);
-	SET(filter, "log2Max", SANTA_FILTER_LOG2_MAX);
+	SET(filter, "wordsMax", SANTA_FILTER_WORDS_MAX);
 
 	SET(value, "size", sizeof(struct santa_value));
 	OFF(value, santa_value, expires_jiffies, "expiresJiffies");
@@ -1619,7 +1618,7 @@ static napi_value abi(napi_env env, napi_callback_info info)
 	OFF(settings, santa_settings, mode, "mode");
 	OFF(settings, santa_settings, index_mask, "indexMask");
 	OFF(settings, santa_settings, hash_seed, "hashSeed");
-	OFF(settings, santa_settings, filter_log2, "filterLog2");
+	OFF(settings, santa_settings, filter_shift, "filterShift");
 	OFF(settings, santa_settings, max_udp_size, "maxUdpSize");
 	OFF(settings, santa_settings, n_ports, "nPorts");
 	OFF(settings, santa_settings, n_v4, "nV4");
@@ -1874,26 +1873,26 @@ static napi_value rcu_barrier(napi_env env, napi_callback_info info)
 	return out;
 }
 
-/* keyHash(seed, mask, filterLog2, key) -> [tag, group1, group2, filterBit]: for the santa_hash
+/* keyHash(seed, mask, filterShift, key) -> [tag, group1, group2, filterBit]: for the santa_hash
  * of a struct santa_key (header and name bytes; the name may stop at name_len), its index way
  * without an id (a bigint: add id + 1), its two index groups and its bit in a miss filter of
- * 2^filterLog2 bits, exactly as the program computes them. */
+ * 2^(64 - filterShift) bits, exactly as the program computes them. */
 static napi_value key_hash(napi_env env, napi_callback_info info)
 {
 	size_t argc = 4, len;
 	napi_value argv[4] = { 0 }, out;
-	uint32_t seed, mask, filter_log2;
+	uint32_t seed, mask, filter_shift;
 	uint64_t acc, hash;
 	void *data;
 	struct santa_key key;
 
 	NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
 	if (!arg_u32(env, argv[0], "seed", &seed) || !arg_u32(env, argv[1], "mask", &mask) ||
-	    !arg_u32(env, argv[2], "filterLog2", &filter_log2) || !arg_buffer(env, argv[3], "key", &data, &len))
+	    !arg_u32(env, argv[2], "filterShift", &filter_shift) || !arg_buffer(env, argv[3], "key", &data, &len))
 		return NULL;
-	if (filter_log2 < SANTA_FILTER_LOG2_MIN || filter_log2 > SANTA_FILTER_LOG2_MAX) {
-		throw_arg(env, "keyHash: a filter of 2^%u bits; the program takes 2^%u..2^%u", filter_log2,
-			  SANTA_FILTER_LOG2_MIN, SANTA_FILTER_LOG2_MAX);
+	if (filter_shift < SANTA_FILTER_SHIFT_MIN || filter_shift > SANTA_FILTER_SHIFT_MAX) {
+		throw_arg(env, "keyHash: filterShift %u is outside %u..%u", filter_shift, SANTA_FILTER_SHIFT_MIN,
+			  SANTA_FILTER_SHIFT_MAX);
 		return NULL;
 	}
 	memset(&key, 0, sizeof(key));
@@ -1932,7 +1931,7 @@ static napi_value key_hash(napi_env env, napi_callback_info info)
 		/* The name is lower-case and zero-padded in a key, as the program reads it. */
 		memcpy(&first, key.name, 8);
 		memcpy(&type_class, &key.h, 4);
-		napi_set_element(env, out, 3, number(env, santa_filter_bit(first, type_class, key.h.name_len, filter_log2)));
+		napi_set_element(env, out, 3, number(env, santa_filter_bit(first, type_class, key.h.name_len, filter_shift)));
 	}
 	return out;
 }

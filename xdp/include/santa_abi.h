@@ -173,24 +173,26 @@ static inline __attribute__((always_inline)) __u64 santa_hash_final(__u64 h)
  *
  * Size: a power of two of words, chosen by the loader for the cache (about 16 bits per entry:
  * with n cached questions in 2^k bits, a share of about n / 2^k of the misses is looked up
- * anyway); santa_settings.filter_log2 says how many bits, and 0 there (settings not written
- * yet) turns the filter off: every query is looked up. */
-#define SANTA_FILTER_WORDS_DEFAULT 4096 /* 2^18 bits, 32 KiB: the default cache's 16k entries */
-#define SANTA_FILTER_LOG2_MIN 6         /* one word */
-#define SANTA_FILTER_LOG2_MAX 32
+ * anyway); santa_settings.filter_shift says how many bits (2^(64 - shift)), and 0 there
+ * (settings not written yet) turns the filter off: every query is looked up. */
+#define SANTA_FILTER_WORDS_DEFAULT 4096    /* 2^18 bits, 32 KiB: the default cache's 16k entries */
+#define SANTA_FILTER_WORDS_MAX (1U << 26)  /* 2^32 bits: a bit is a 32-bit number */
+#define SANTA_FILTER_SHIFT_MIN 32          /* 2^32 bits */
+#define SANTA_FILTER_SHIFT_MAX 58          /* 2^6 bits, one word */
 #define SANTA_FILTER_MUL_WORD 0x9e3779b97f4a7c15ULL
 #define SANTA_FILTER_MUL_REST 0xbf58476d1ce4e5b9ULL
 
 /* first: the name's first 8 bytes, lower-cased, as a host-order word (zero past a shorter
  * name); type_class: the key header's first 4 bytes (qtype, qclass) as a host-order word;
- * log2: the filter's bits, SANTA_FILTER_LOG2_MIN..MAX. */
+ * shift: 64 - log2 of the filter's bits (SANTA_FILTER_SHIFT_MIN..MAX). The top bits of the
+ * sum: only a product's top bits depend on every bit of its inputs. */
 static inline __attribute__((always_inline)) __u32 santa_filter_bit(__u64 first, __u32 type_class,
-								    __u32 name_len, __u32 log2)
+								    __u32 name_len, __u64 shift)
 {
 	__u64 h = first * SANTA_FILTER_MUL_WORD +
 		  ((__u64)type_class << 8 | name_len) * SANTA_FILTER_MUL_REST;
 
-	return (__u32)(h >> (64 - log2));
+	return (__u32)(h >> shift);
 }
 
 /* ---- per-entry hit counters ------------------------------------------------------------
@@ -212,7 +214,7 @@ struct santa_settings {
 	 * seed never changes while entries exist. */
 	__u32 index_mask;
 	__u32 hash_seed;
-	__u32 filter_log2;     /* santa_filter's size in bits, as a power of two; 0: no filter */
+	__u32 filter_shift;    /* 64 - log2 of santa_filter's bits; 0: no filter */
 	__u16 max_udp_size;    /* BIND's max-udp-size; 0 means 1232 */
 	__u8 n_ports;          /* 0 means port 53 only */
 	__u8 n_v4;             /* 0 means any destination address */

@@ -27,7 +27,7 @@ struct {
 	__type(value, struct santa_index_group);
 } santa_index SEC(".maps");
 
-/* Loaders may resize it (a power of two of words); santa_settings.filter_log2 follows. */
+/* Loaders may resize it (a power of two of words); santa_settings.filter_shift follows. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
