@@ -26,6 +26,7 @@ import { delta, snapshot } from './cpu';
 import { measureIdleSidecar, IdleSidecar } from './sidecar-idle';
 import { cdfChart, lineChart } from './svg';
 import { renderMarkdown } from './report';
+import { peakCandidates, Probe, refineRates } from './peak';
 
 export interface Config {
   quick: boolean;
@@ -61,7 +62,9 @@ export interface ThroughputPoint {
   offeredQps: number;
   /** The ladder's probes: [sent qps, answered qps]. */
   ladder: Array<[number, number]>;
-  /** The second probes of the ladder's best rates: [offered qps, answered qps]. */
+  /** Probes between the ladder's best rung and its neighbours: [offered qps, answered qps]. */
+  refine: Array<[number, number]>;
+  /** The second, longer probes of the best rates so far: [offered qps, answered qps]. */
   confirm: Array<[number, number]>;
   answeredQps: Spread;
   sentQps: Spread;
@@ -180,31 +183,40 @@ async function measureLatency(tb: Testbed, cfg: Config, file: string, arms: Read
  * So the rate comes down a geometric ladder from the generator's maximum and stops once the
  * server keeps up with what was actually sent (lower rates can only answer less). It does not
  * stop early when answers fall: on a shared machine one probe can be starved by other work.
- * One probe can also be lucky: an overloaded BIND answers erratically (a probe at 78k once
- * counted 39k answers where 5 s runs at that rate then got 24k). So the two best rates are
- * probed again, for twice as long, and the better of those second probes wins.
+ * An overloaded server answers erratically and the ladder's rungs are far apart, so the rates
+ * between the best rung and its neighbours are probed too, then the three best rates again, for
+ * twice as long; the best of those second probes wins (peak.ts says why, with the run that
+ * needed it).
  */
-async function findPeakOffered(tb: Testbed, cfg: Config, file: string): Promise<{ offered: number; ladder: Array<[number, number]>; confirm: Array<[number, number]> }> {
+async function findPeakOffered(tb: Testbed, cfg: Config, file: string): Promise<Pick<ThroughputPoint, 'ladder' | 'refine' | 'confirm'> & { offered: number }> {
+  const probe = async (offered: number, seconds: number): Promise<{ sentQps: number; answered: number }> => {
+    const res = await kxdpgun(tb, file, seconds, offered);
+    truncateSync(tb.bind.queryLogPath);
+    return { sentQps: res.sent / res.seconds, answered: res.answeredQps };
+  };
   const ladder: Array<[number, number]> = [];
-  const probes: Array<{ offered: number; answered: number }> = [];
+  const rungs: Probe[] = [];
   for (let offered = cfg.offeredQps; offered >= 5_000; offered = Math.round(offered / cfg.ladderStep)) {
-    const res = await kxdpgun(tb, file, cfg.probeSeconds, offered);
-    const sentQps = res.sent / res.seconds;
-    ladder.push([Math.round(sentQps), Math.round(res.answeredQps)]);
-    probes.push({ offered, answered: res.answeredQps });
-    truncateSync(tb.bind.queryLogPath);
-    if (res.answeredQps >= 0.95 * sentQps) break;
+    const { sentQps, answered } = await probe(offered, cfg.probeSeconds);
+    ladder.push([Math.round(sentQps), Math.round(answered)]);
+    rungs.push({ offered, answered });
+    if (answered >= 0.95 * sentQps) break;
   }
-  const candidates = [...probes].sort((a, b) => b.answered - a.answered).slice(0, 2);
+  const refine: Array<[number, number]> = [];
+  const between: Probe[] = [];
+  for (const offered of refineRates(rungs)) {
+    const { answered } = await probe(offered, cfg.probeSeconds);
+    refine.push([offered, Math.round(answered)]);
+    between.push({ offered, answered });
+  }
   const confirm: Array<[number, number]> = [];
-  let best = { offered: candidates[0].offered, answered: -1 };
-  for (const c of candidates) {
-    const res = await kxdpgun(tb, file, 2 * cfg.probeSeconds, c.offered);
-    confirm.push([c.offered, Math.round(res.answeredQps)]);
-    if (res.answeredQps > best.answered) best = { offered: c.offered, answered: res.answeredQps };
-    truncateSync(tb.bind.queryLogPath);
+  let best = { offered: -1, answered: -1 };
+  for (const offered of peakCandidates([...rungs, ...between], 3)) {
+    const { answered } = await probe(offered, 2 * cfg.probeSeconds);
+    confirm.push([offered, Math.round(answered)]);
+    if (answered > best.answered) best = { offered, answered };
   }
-  return { offered: best.offered, ladder, confirm };
+  return { offered: best.offered, ladder, refine, confirm };
 }
 
 /** Newlines in a file, read in pieces (a query log of a run can hold tens of MiB). */
@@ -272,7 +284,7 @@ async function measureThroughput(tb: Testbed, cfg: Config, file: string, arm: Ar
   }
   const cost = {} as Record<keyof CostSample, Spread>;
   for (const k of Object.keys(costs[0]) as Array<keyof CostSample>) cost[k] = spread(costs.map((c) => c[k]));
-  return { label, arm, hitRatio: h, querylog, offeredQps: peak.offered, ladder: peak.ladder, confirm: peak.confirm, answeredQps: spread(answered), sentQps: spread(sent), cost };
+  return { label, arm, hitRatio: h, querylog, offeredQps: peak.offered, ladder: peak.ladder, refine: peak.refine, confirm: peak.confirm, answeredQps: spread(answered), sentQps: spread(sent), cost };
 }
 
 const cleanups: Array<() => Promise<void>> = [];

@@ -94,9 +94,18 @@ export function renderMarkdown(r: Results): string {
   L.push('named us/query: named\'s utime+stime per query BIND answered (replies minus XDP hits). Server CPU: the server CPU\'s');
   L.push('busy time (1 - idle) per answered query, which covers named, the veth NAPI thread, softirq and XDP. XDP ns/packet:');
   L.push('bpf_stats run_time_ns/run_cnt of the program on the server veth (santa_xdp in mode off for "BIND alone").');
-  L.push(`Offered qps: chosen per row by a ladder of ${r.config.probeSeconds} s probes coming down from ${qps(r.config.offeredQps)} qps, then ${2 * r.config.probeSeconds} s probes`);
-  L.push('of its two best rates, the better of which is used (`ladder` and `confirm` in results.json): beyond its peak a server');
-  L.push('answers less, as its CPU goes to receiving and dropping what it cannot serve, and erratically, so one probe can mislead.');
+  L.push(`Offered qps: chosen per row by a ladder of ${r.config.probeSeconds} s probes coming down from ${qps(r.config.offeredQps)} qps by a factor of ${r.config.ladderStep},`);
+  L.push(`${r.config.probeSeconds} s probes between its best rung and that rung's neighbours, then ${2 * r.config.probeSeconds} s probes of the three best rates, the best of`);
+  L.push('which is used (`ladder`, `refine` and `confirm` in results.json): beyond its peak a server answers less, as its CPU');
+  L.push('goes to receiving and dropping what it cannot serve, and erratically, so one probe can mislead.');
+  const zero = r.throughput.find((p) => p.arm === 'santa' && p.hitRatio === 0);
+  if (bindOn && zero) {
+    const v = zero.answeredQps.median / bindOn.answeredQps.median;
+    const named = (p: ThroughputPoint) => p.cost.namedUsPerQuery.median.toFixed(1);
+    L.push(`BIND does the same work in the 0% row as alone (every query passes to it, query log on in both): that row answered`);
+    L.push(`${ratio(v)} BIND alone's rate (peaks at ${qps(zero.offeredQps)} and ${qps(bindOn.offeredQps)} offered; named ${named(zero)} and ${named(bindOn)} us/query).` +
+      (Math.abs(v - 1) > 0.15 ? ' More than 15% apart: every ratio to BIND alone in this run carries that much doubt.' : ''));
+  }
   const clientMax = Math.max(...r.throughput.map((p) => p.ladder[0]?.[0] ?? 0));
   L.push(`kxdpgun itself sent at most ${qps(clientMax)} qps in this run (its first probe, asked for ${qps(r.config.offeredQps)}).`);
   L.push('');
