@@ -71,7 +71,7 @@ struct santa_scratch {
 };
 
 _Static_assert(SANTA_COUNTER_MAX <= 32, "counter index mask in santa_xdp");
-_Static_assert(SANTA_L2_MAX == 22, "the L2 moves in reply_frame and write_headers");
+_Static_assert(SANTA_L2_MAX == 22, "the L2 moves in reply_resize and write_headers");
 _Static_assert(__builtin_offsetof(struct santa_key, name) % 8 == 0, "key name alignment");
 
 struct {
@@ -528,7 +528,7 @@ static __always_inline int santa_parse_dns(struct xdp_md *ctx, const struct sant
 	__u8 *dns = data + (q->dns_off & 0x7f);
 	__be16 *hdr = (__be16 *)dns;
 	/* 64-bit offsets: 32-bit ones cost a zero-extension at every use. */
-	__u64 msg_end = DNS_HLEN + q->msg_len, flags, off = DNS_HLEN, name_len = 0, end, qlen;
+	__u64 msg_end = DNS_HLEN + q->msg_len, flags, off = DNS_HLEN, name_len = 0, end, qlen, name_end;
 	__u64 i, max_udp, counts;
 	__u8 key_flags = 0;
 
@@ -549,12 +549,15 @@ static __always_inline int santa_parse_dns(struct xdp_md *ctx, const struct sant
 	if (q->is_v6)
 		key_flags |= SANTA_KEY_V6;
 
-	/* The question name: at most 127 labels plus the root fit in 255 bytes. */
+	/* The question name: at most 127 labels plus the root fit in 255 bytes. A label byte must
+	 * lie inside the message and leave room for the root label within those 255: one bound
+	 * for both. */
+	name_end = msg_end < DNS_HLEN + SANTA_NAME_MAX ? msg_end : DNS_HLEN + SANTA_NAME_MAX;
 	for (i = 0; i < (SANTA_NAME_MAX + 1) / 2; i++) {
 		__u8 *p = dns + VERIFIER_MASK(off, 0x1ff);
 		__u8 label;
 
-		if (off >= msg_end || (void *)(p + 1) > data_end)
+		if (off >= name_end || (void *)(p + 1) > data_end)
 			return SANTA_CNT_PASS_MALFORMED;
 		label = *p;
 		if (label == 0) {
@@ -566,8 +569,6 @@ static __always_inline int santa_parse_dns(struct xdp_md *ctx, const struct sant
 			return (label & 0xc0) == 0xc0 ? SANTA_CNT_PASS_UNSUPPORTED /* compression pointer */
 						      : SANTA_CNT_PASS_MALFORMED; /* reserved label types */
 		off += label + 1;
-		if (off - DNS_HLEN >= SANTA_NAME_MAX)
-			return SANTA_CNT_PASS_MALFORMED;   /* no room left for the root label */
 	}
 	if (name_len == 0)
 		return SANTA_CNT_PASS_MALFORMED;
@@ -1207,35 +1208,38 @@ static __always_inline __u16 finish_csum(const struct santa_scratch *s, const st
 	return sum ? sum : 0xffff; /* zero means "no checksum" in IPv4 and is invalid in IPv6 */
 }
 
-/* Turns the query's frame into a reply's of reply_len bytes: L2 saved while the original is
- * intact, the frame resized (which sums the question into q->qsum), the L2/IP/UDP/DNS headers
- * written with the UDP checksum of `sum` and those, and the question rewritten when the frame
- * moved. What follows the question is the caller's. Returns 0, -1 with the frame as it
- * arrived (no room), or -2 once the frame is no longer the query's. */
-static __always_inline int reply_frame(struct xdp_md *ctx, struct santa_scratch *s, struct query *q,
-				       __u32 reply_len, const void *counts, __be16 flags, __u64 sum)
+/* Turns the query's frame into one of reply_len bytes with the question at its reply offset:
+ * L2 saved while the original is intact, then the frame resized (which sums the question into
+ * q->qsum). Returns 0, or -1 with the frame as it arrived (no room). Callers compute what the
+ * headers need only after it: values held across its helper calls would live on the stack. */
+static __always_inline int reply_resize(struct xdp_md *ctx, struct santa_scratch *s, struct query *q,
+					__u32 reply_len, int *moved)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+
+	if (data + SANTA_L2_MAX > data_end)
+		return -1;
+	move6(s->l2, data + ETH_ALEN);
+	move6(s->l2 + ETH_ALEN, data);
+	MOVE(s->l2 + 12, data + 12, __u64);
+	MOVE(s->l2 + 20, data + 20, __u16);
+	return resize(ctx, s, q, reply_len, moved);
+}
+
+/* The rest of reply_resize's work: the L2/IP/UDP/DNS headers written with the UDP checksum of
+ * `sum` and those, and the question rewritten when the frame moved. What follows the question
+ * is the caller's. Returns 0, or -2 (the frame is no longer the query's: nothing to restore). */
+static __always_inline int reply_headers(struct xdp_md *ctx, struct santa_scratch *s, struct query *q,
+					 __u32 reply_len, const void *counts, __be16 flags, __u64 sum,
+					 int moved)
 {
 	__u32 l3_len = q->is_v6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr);
 	__u32 udp_len = reply_len - q->l2_len - l3_len;
 	__u32 qlen = (q->name_len + 4) & 0x1ff;
 	__u32 q_off = q->l2_len + l3_len + sizeof(struct udphdr) + DNS_HLEN;
-	int moved;
 
-	{
-		void *data = (void *)(long)ctx->data;
-		void *data_end = (void *)(long)ctx->data_end;
-
-		if (data + SANTA_L2_MAX > data_end)
-			return -1;
-		move6(s->l2, data + ETH_ALEN);
-		move6(s->l2 + ETH_ALEN, data);
-		MOVE(s->l2 + 12, data + 12, __u64);
-		MOVE(s->l2 + 20, data + 20, __u16);
-	}
-	if (resize(ctx, s, q, reply_len, &moved))
-		return -1;
 	BENCH_CUT_RETURN(6, -2);
-	/* From here on the packet is ours: a failure below cannot restore it. */
 	if (write_headers(ctx, s, q, counts, udp_len, flags, finish_csum(s, q, sum + q->qsum)))
 		return -2;
 	BENCH_CUT_RETURN(7, -2);
@@ -1254,15 +1258,16 @@ static __always_inline int reply(struct xdp_md *ctx, struct santa_scratch *s, st
 	__u32 qlen = (q->name_len + 4) & 0x1ff, tail_len = v->tail_len;
 	__u32 q_off = q->l2_len + l3_len + sizeof(struct udphdr) + DNS_HLEN;
 	__be16 flags;
-	int err;
+	int moved;
 
-	/* The checksum's parts from the entry and the query's header; reply_frame adds the
+	if (reply_resize(ctx, s, q, reply_len, &moved))
+		return -1;
+	/* The checksum's parts from the entry and the query's header; reply_headers adds the
 	 * question's and the addresses'. */
 	flags = *(__be16 *)v->hdr | (q->qflags & bpf_htons(DNS_RD | DNS_CD));
-	err = reply_frame(ctx, s, q, reply_len, &v->hdr[2], flags,
-			  v->csum_const + q->id + flags + q->sport + q->dport + q->cookie_sum);
-	if (err)
-		return err;
+	if (reply_headers(ctx, s, q, reply_len, &v->hdr[2], flags,
+			  v->csum_const + q->id + flags + q->sport + q->dport + q->cookie_sum, moved))
+		return -2;
 	if (tail_len < 1 || tail_len > SANTA_TAIL_MAX ||
 	    store(ctx, q_off + qlen, v->tail, tail_len, SANTA_TAIL_MAX))
 		return -2;
@@ -1288,7 +1293,7 @@ static __always_inline int slip(struct xdp_md *ctx, struct santa_scratch *s, str
 	__be16 counts[4] = { bpf_htons(1), 0, 0, 0 };
 	__u64 tsum = 0;
 	__be16 flags;
-	int err;
+	int moved;
 
 	flags = *(__be16 *)v->hdr | (q->qflags & bpf_htons(DNS_RD | DNS_CD));
 	if (q->cookie) {
@@ -1329,11 +1334,12 @@ static __always_inline int slip(struct xdp_md *ctx, struct santa_scratch *s, str
 	tsum = csum_fold(tsum);
 	if (qlen & 1) /* the OPT starts at an odd offset: its bytes pair up the other way */
 		tsum = ((tsum & 0xff) << 8) | (tsum >> 8);
-	err = reply_frame(ctx, s, q, reply_len, counts, flags,
+	if (reply_resize(ctx, s, q, reply_len, &moved))
+		return -1;
+	if (reply_headers(ctx, s, q, reply_len, counts, flags,
 			  tsum + q->id + flags + counts[0] + counts[3] + q->sport + q->dport +
-			  2 * bpf_htons(udp_len) + bpf_htons(IPPROTO_UDP));
-	if (err)
-		return err;
+			  2 * bpf_htons(udp_len) + bpf_htons(IPPROTO_UDP), moved))
+		return -2;
 	if (opt_len == OPT_RR_LEN && bpf_xdp_store_bytes(ctx, q_off + qlen, t, OPT_RR_LEN))
 		return -2;
 	if (opt_len == OPT_RR_LEN + COOKIE_OPTION_LEN &&
