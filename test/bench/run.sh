@@ -92,6 +92,8 @@ run_sidecar zone-bench 900 npx tsx test/bench/zone-bench.ts "${zone_args[@]}"
 run_sidecar hotset-bench 900 npx tsx --expose-gc test/bench/hotset-bench.ts "${hotset_args[@]}"
 run_sidecar xdp-cost 900 npx tsx test/bench/xdp-cost.ts "${xdp_args[@]}"
 run_sidecar xdp-stages 600 npx tsx test/bench/xdp-stages.ts "${stages_args[@]}"
+# What those nanoseconds execute: instructions, map lookups and helper calls per case and stage.
+run_sidecar xdp-path 300 npx tsx test/bench/xdp-path.ts
 # Entries installed per second into the real program's maps (100k entries, batch syscalls).
 run_sidecar install-bench 900 npx tsx test/bpf/bench-install.ts
 # Zone file edit -> BIND serves the new serial -> XDP serves the new answer, through santa run.
