@@ -311,15 +311,13 @@ static __always_inline int ipv6_ext_header(__u8 nexthdr)
 /* Ethernet, IP and UDP. Returns 0 when the packet is UDP to a served port and address with
  * consistent lengths, else the pass reason. Counts SANTA_CNT_DNS_QUERIES on the way.
  *
- * The parse stages are global functions: the verifier checks each once, and their results
- * reach the caller as plain bounded numbers, so the paths through VLAN tags, IP versions and
- * name lengths do not multiply into the rest of the program. */
+ * The stages hand their results to the next through struct santa_scratch, reloaded after a
+ * compiler barrier (STAGE_BOUNDARY), so the verifier meets them as plain bounded numbers and the
+ * paths through VLAN tags, IP versions and name lengths do not multiply into the rest of the
+ * program. */
 static __always_inline int santa_parse_headers(struct xdp_md *ctx, const struct santa_settings *cfg,
 				   struct santa_scratch *s, struct query *q, struct santa_stats *st)
 {
-	if (!ctx || !cfg || !s || !q || !st)
-		return SANTA_CNT_PASS_MALFORMED;
-
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
@@ -520,9 +518,6 @@ static __always_inline int maybe_cached(const struct santa_settings *cfg, const 
 static __always_inline int santa_parse_dns(struct xdp_md *ctx, const struct santa_settings *cfg,
 			       struct santa_scratch *s, struct query *q)
 {
-	if (!ctx || !cfg || !s || !q)
-		return SANTA_CNT_PASS_MALFORMED;
-
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	__u8 *dns = data + (q->dns_off & 0x7f);
@@ -654,9 +649,6 @@ static __always_inline int santa_parse_dns(struct xdp_md *ctx, const struct sant
 static __always_inline int santa_build_key(struct xdp_md *ctx, const struct santa_settings *cfg,
 			       struct santa_scratch *s, struct query *q)
 {
-	if (!ctx || !cfg || !s || !q)
-		return SANTA_CNT_PASS_MALFORMED;
-
 	/* 64-bit offsets: 32-bit ones cost a zero-extension at every use. */
 	__u64 name_off = (q->dns_off & 0x7f) + DNS_HLEN;
 	__u64 name_len = q->name_len, whole = name_len / 8, rest = name_len % 8, i;
