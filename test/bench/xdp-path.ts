@@ -16,18 +16,8 @@ import { monotonicNs, SantaUnderTest } from '../xdp/harness';
 import { REPO } from '../bpf/setup';
 import { readBpfObject, runXdp, VmCounts } from './bpf-vm';
 import { readMapImages } from './map-images';
+import { CUT_BUILDS, MISS_STAGES, STAGES } from './stages';
 
-const STAGES = [
-  'Ethernet, VLAN, IP, UDP',
-  'DNS header, question, OPT, miss filter',
-  'key: lower-case, hash',
-  'index lookup, key compare, lease',
-  'cookie, size limit, rate limiting (off)',
-  'resize the frame',
-  'L2, IP, UDP and DNS headers',
-  'answer bytes, counters (whole program)',
-];
-const MISS_STAGES = 4;
 const HELPER_NAMES: Record<number, string> = { 5: 'ktime', 44: 'adjust_head', 65: 'adjust_tail', 118: 'jiffies64', 189: 'load_bytes', 190: 'store_bytes' };
 
 const v4: FrameSpec = { src: '10.53.0.1', dst: '10.53.0.2' };
@@ -50,7 +40,7 @@ function helpers(c: VmCounts): string {
 
 function main(): void {
   requireRoot('xdp-path benchmark');
-  const cuts = STAGES.slice(0, -1).map((_, i) => `build/santa-cut${i + 1}.bpf.o`);
+  const cuts = CUT_BUILDS;
   execFileSync('make', ['-s', '-C', join(REPO, 'xdp'), 'build/minimal.bpf.o', ...cuts], { stdio: 'inherit' });
   const santa = SantaUnderTest.load();
   try {

@@ -33,19 +33,8 @@ import { positiveIntArg } from './args';
 import { Replay, roundOrder } from './replay';
 import { createTopology } from '../support/netns';
 import { median } from './paper/stats';
+import { CUT_BUILDS, MISS_STAGES, STAGES } from './stages';
 
-const STAGES = [
-  'Ethernet, VLAN, IP, UDP',
-  'DNS header, question, OPT, miss filter',
-  'key: lower-case, hash',
-  'index lookup, key compare, lease',
-  'cookie, size limit, rate limiting (off)',
-  'resize the frame (one helper call)',
-  'L2, IP, UDP and DNS headers',
-  'answer bytes, counters (whole program)',
-];
-/** Stages a miss reaches: it passes after the lookup. */
-const MISS_STAGES = 4;
 const NAME = 'www.example.test';
 
 /** --compare's object files, comma-separated. */
@@ -64,7 +53,7 @@ async function main(): Promise<void> {
   buildNativeAndFixtures();
   buildSantaObject();
   // The last stage is the whole program: no cut build for it.
-  const cuts = STAGES.slice(0, -1).map((_, i) => `build/santa-cut${i + 1}.bpf.o`);
+  const cuts = CUT_BUILDS;
   execFileSync('make', ['-s', '-C', join(REPO, 'xdp'), 'build/replay.bpf.o', ...cuts], { stdio: 'inherit' });
 
   const bpf = loadNative();
