@@ -38,8 +38,9 @@ export interface BpfProgram {
   calls: Map<number, number>;
 }
 
-const BPF_MAP_TYPE_ARRAY = 2;
-const BPF_MAP_TYPE_PERCPU_ARRAY = 6;
+/** The map types the model runs on (linux/bpf.h). */
+export const BPF_MAP_TYPE_ARRAY = 2;
+export const BPF_MAP_TYPE_PERCPU_ARRAY = 6;
 
 /** Reads program `name` of `section` from a little-endian BPF ELF object. */
 export function readBpfObject(path: string, section: string, name: string): BpfProgram {
