@@ -161,6 +161,16 @@ static __always_inline void move16(void *dst, const void *src)
 #endif
 #define BENCH_CUT(n) BENCH_CUT_RETURN(n, XDP_DROP)
 
+/* A pass reason, returned from the block that names it. Without the empty asm the compiler
+ * folds every such block into the one that counts the reason, and then loads each reason into
+ * a register before its check, on the path every hit takes (one instruction per check). The
+ * stages jump to these blocks at their ends, out of the straight line a hit runs. */
+static __always_inline __u32 PASS(__u32 reason)
+{
+	asm volatile("" : "+r"(reason));
+	return reason;
+}
+
 /* Makes the compiler reload what earlier code stored in memory (see struct santa_scratch). */
 #define STAGE_BOUNDARY() asm volatile("" ::: "memory")
 
@@ -326,11 +336,11 @@ static __always_inline int santa_parse_headers(struct xdp_md *ctx, const struct 
 	__be16 proto;
 
 	if ((void *)(eth + 1) > data_end)
-		return SANTA_CNT_PASS_NOT_DNS;
+		goto not_dns;
 	/* Group-addressed frames are not queries to this host, and a group source cannot be
 	 * answered (the reply would go to the group). */
 	if ((eth->h_dest[0] | eth->h_source[0]) & 1)
-		return SANTA_CNT_PASS_NOT_DNS;
+		goto not_dns;
 	q->frame_len = data_end - data;
 	/* struct ethhdr is packed: through it the type is two byte loads. */
 	proto = *(__be16 *)((void *)eth + 12);
@@ -340,7 +350,7 @@ static __always_inline int santa_parse_headers(struct xdp_md *ctx, const struct 
 			struct vlan_tag *tag = data + l2;
 
 			if ((void *)(tag + 1) > data_end)
-				return SANTA_CNT_PASS_NOT_DNS;
+				goto not_dns;
 			proto = tag->proto;
 			l2 += sizeof(*tag);
 		}
@@ -352,14 +362,14 @@ static __always_inline int santa_parse_headers(struct xdp_md *ctx, const struct 
 		__u32 ihl, tot_len;
 
 		if ((void *)(ip + 1) > data_end)
-			return SANTA_CNT_PASS_MALFORMED;
+			goto malformed;
 		if (ip->version != 4 || ip->ihl < 5)
-			return SANTA_CNT_PASS_MALFORMED;
+			goto malformed;
 		if (ip->protocol != IPPROTO_UDP || !served_v4(cfg, ip->daddr))
-			return SANTA_CNT_PASS_NOT_DNS;
+			goto not_dns;
 		/* MF set or a non-zero offset: a piece of a datagram we cannot see whole. */
 		if (ip->frag_off & bpf_htons(0x3fff))
-			return SANTA_CNT_PASS_FRAGMENT;
+			goto fragment;
 		ihl = ip->ihl * 4;
 		tot_len = bpf_ntohs(ip->tot_len);
 		q->v4_src = ip->saddr;
@@ -368,68 +378,76 @@ static __always_inline int santa_parse_headers(struct xdp_md *ctx, const struct 
 		q->is_v6 = 0;
 		udp = data + l2 + ihl;
 		if ((void *)(udp + 1) > data_end)
-			return SANTA_CNT_PASS_MALFORMED;
+			goto malformed;
 		if (!served_port(cfg, udp->dest))
-			return SANTA_CNT_PASS_NOT_DNS;
+			goto not_dns;
 		st->counters[SANTA_CNT_DNS_QUERIES]++;
 		/* The IP length, not the frame, says where the datagram ends: short frames are
 		 * padded on Ethernet. */
 		if (tot_len < ihl + sizeof(*udp) || l2 + tot_len > q->frame_len)
-			return SANTA_CNT_PASS_MALFORMED;
+			goto malformed;
 		/* What the kernel would drop before BIND sees it must not be answered either. */
 		if (!ipv4_header_ok(ip, data_end, ihl))
-			return SANTA_CNT_PASS_MALFORMED;
+			goto malformed;
 		if (!unicast_source_v4(ip->saddr))
-			return SANTA_CNT_PASS_UNSUPPORTED;
+			goto unsupported;
 		l4_len = tot_len - ihl;
 	} else if (proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = data + l2;
 		__u32 payload_len;
 
 		if ((void *)(ip6 + 1) > data_end)
-			return SANTA_CNT_PASS_MALFORMED;
+			goto malformed;
 		if (ip6->version != 6)
-			return SANTA_CNT_PASS_MALFORMED;
+			goto malformed;
 		move16(s->v6_src, &ip6->saddr);
 		move16(s->v6_dst, &ip6->daddr);
 		if (!served_v6(cfg, s->v6_dst))
-			return SANTA_CNT_PASS_NOT_DNS;
+			goto not_dns;
 		if (ip6->nexthdr == IPPROTO_FRAGMENT)
-			return SANTA_CNT_PASS_FRAGMENT;
+			goto fragment;
 		if (ipv6_ext_header(ip6->nexthdr))
-			return SANTA_CNT_PASS_UNSUPPORTED;
+			goto unsupported;
 		if (ip6->nexthdr != IPPROTO_UDP)
-			return SANTA_CNT_PASS_NOT_DNS;
+			goto not_dns;
 		payload_len = bpf_ntohs(ip6->payload_len);
 		q->l3_len = sizeof(*ip6);
 		q->is_v6 = 1;
 		udp = (void *)(ip6 + 1);
 		if ((void *)(udp + 1) > data_end)
-			return SANTA_CNT_PASS_MALFORMED;
+			goto malformed;
 		if (!served_port(cfg, udp->dest))
-			return SANTA_CNT_PASS_NOT_DNS;
+			goto not_dns;
 		st->counters[SANTA_CNT_DNS_QUERIES]++;
 		if (payload_len < sizeof(*udp) || l2 + sizeof(*ip6) + payload_len > q->frame_len)
-			return SANTA_CNT_PASS_MALFORMED;
+			goto malformed;
 		if (!unicast_source_v6(s->v6_src))
-			return SANTA_CNT_PASS_UNSUPPORTED;
+			goto unsupported;
 		l4_len = payload_len;
 	} else {
-		return SANTA_CNT_PASS_NOT_DNS;
+		goto not_dns;
 	}
 
 	if (bpf_ntohs(udp->len) != l4_len)
-		return SANTA_CNT_PASS_MALFORMED;
+		goto malformed;
 	/* BIND drops queries from port 0; let it. */
 	if (udp->source == 0)
-		return SANTA_CNT_PASS_UNSUPPORTED;
+		goto unsupported;
 	if (l4_len < sizeof(*udp) + DNS_HLEN + 1)
-		return SANTA_CNT_PASS_MALFORMED;
+		goto malformed;
 	q->sport = udp->source;
 	q->dport = udp->dest;
 	q->dns_off = l2 + q->l3_len + sizeof(*udp);
 	q->msg_len = l4_len - sizeof(*udp) - DNS_HLEN;
 	return 0;
+not_dns:
+	return PASS(SANTA_CNT_PASS_NOT_DNS);
+malformed:
+	return PASS(SANTA_CNT_PASS_MALFORMED);
+fragment:
+	return PASS(SANTA_CNT_PASS_FRAGMENT);
+unsupported:
+	return PASS(SANTA_CNT_PASS_UNSUPPORTED);
 }
 
 /* A value of `size` bytes read from memory, placed at byte k of a word in memory order. */
@@ -528,15 +546,15 @@ static __always_inline int santa_parse_dns(struct xdp_md *ctx, const struct sant
 	__u8 key_flags = 0;
 
 	if ((void *)(hdr + DNS_HLEN / 2) > data_end)
-		return SANTA_CNT_PASS_MALFORMED;
+		goto malformed;
 	flags = bpf_ntohs(hdr[1]);
 	if (flags & (DNS_QR | DNS_OPCODE | DNS_TC))
-		return SANTA_CNT_PASS_UNSUPPORTED;
+		goto unsupported;
 	/* QDCOUNT 1, ANCOUNT 0, NSCOUNT 0 and ARCOUNT 0 or 1, as one word: the four counts in
 	 * wire order with ARCOUNT's low bit cleared must read 1, 0, 0, 0. */
 	counts = *(__u64 *)&hdr[2] & ~(__u64)WIRE_U16_AT(bpf_htons(1), 3);
 	if (counts != WIRE_U16_AT(bpf_htons(1), 0))
-		return SANTA_CNT_PASS_UNSUPPORTED;
+		goto unsupported;
 	q->id = hdr[0];
 	q->qflags = hdr[1];
 	if (flags & DNS_RD)
@@ -553,7 +571,7 @@ static __always_inline int santa_parse_dns(struct xdp_md *ctx, const struct sant
 		__u8 label;
 
 		if (off >= name_end || (void *)(p + 1) > data_end)
-			return SANTA_CNT_PASS_MALFORMED;
+			goto malformed;
 		label = *p;
 		if (label == 0) {
 			name_len = off + 1 - DNS_HLEN;
@@ -561,21 +579,24 @@ static __always_inline int santa_parse_dns(struct xdp_md *ctx, const struct sant
 		}
 		/* One test on the common path: pointers and reserved types are all above 63. */
 		if (label > 63)
-			return (label & 0xc0) == 0xc0 ? SANTA_CNT_PASS_UNSUPPORTED /* compression pointer */
-						      : SANTA_CNT_PASS_MALFORMED; /* reserved label types */
+			{
+			if ((label & 0xc0) == 0xc0)
+				goto unsupported; /* compression pointer */
+			goto malformed; /* reserved label types */
+		}
 		off += label + 1;
 	}
 	if (name_len == 0)
-		return SANTA_CNT_PASS_MALFORMED;
+		goto malformed;
 	qlen = name_len + 4;
 	end = DNS_HLEN + qlen;
 	if (end > msg_end)
-		return SANTA_CNT_PASS_MALFORMED;
+		goto malformed;
 	{
 		__u8 *qtype = dns + VERIFIER_MASK(DNS_HLEN + name_len, 0x1ff);
 
 		if ((void *)(qtype + 4) > data_end)
-			return SANTA_CNT_PASS_MALFORMED;
+			goto malformed;
 		MOVE(&s->key.h.qtype, qtype, __u32); /* and qclass, which follows it */
 	}
 
@@ -589,17 +610,17 @@ static __always_inline int santa_parse_dns(struct xdp_md *ctx, const struct sant
 		__u32 udp_size, rdlen;
 
 		if (end + 11 > msg_end || (void *)(opt + 11) > data_end)
-			return SANTA_CNT_PASS_MALFORMED;
+			goto malformed;
 		if (opt[0] != 0 || opt[1] != 0 || opt[2] != DNS_TYPE_OPT)
-			return SANTA_CNT_PASS_UNSUPPORTED;
+			goto unsupported;
 		if (opt[6] != 0)
-			return SANTA_CNT_PASS_EDNS_VERSION;
+			goto edns_version;
 		if (opt[5] != 0)
-			return SANTA_CNT_PASS_UNSUPPORTED; /* extended rcode in a query */
+			goto unsupported; /* extended rcode in a query */
 		rdlen = (__u32)opt[9] << 8 | opt[10];
 		end += 11 + rdlen;
 		if (end > msg_end)
-			return SANTA_CNT_PASS_MALFORMED;
+			goto malformed;
 		if (rdlen) {
 			__u32 why = parse_cookie(cfg, s, q, opt, data_end, rdlen);
 
@@ -617,7 +638,7 @@ static __always_inline int santa_parse_dns(struct xdp_md *ctx, const struct sant
 			q->limit = udp_size;
 	}
 	if (end != msg_end)
-		return SANTA_CNT_PASS_MALFORMED; /* trailing bytes */
+		goto malformed; /* trailing bytes */
 
 	/* The key's first name word, lower-cased, for the miss filter and then the key: the name's
 	 * first 8 bytes or, for a shorter name, the 8 bytes that end it, shifted (they start inside
@@ -628,11 +649,11 @@ static __always_inline int santa_parse_dns(struct xdp_md *ctx, const struct sant
 		__u8 *p = dns + (at & 0x1ff);
 
 		if ((void *)(p + 8) > data_end)
-			return SANTA_CNT_PASS_MALFORMED;
+			goto malformed;
 		first = *(__u64 *)p;
 		first = lower_word(name_len >= 8 ? first : last_bytes(first, name_len));
 		if (!maybe_cached(cfg, s, first, name_len))
-			return SANTA_CNT_PASS_MISS;
+			goto miss;
 		*(__u64 *)s->key.name = first;
 	}
 	s->key.h.flags = key_flags;
@@ -641,6 +662,14 @@ static __always_inline int santa_parse_dns(struct xdp_md *ctx, const struct sant
 	s->key.h.pad[1] = 0;
 	q->name_len = name_len;
 	return 0;
+malformed:
+	return PASS(SANTA_CNT_PASS_MALFORMED);
+unsupported:
+	return PASS(SANTA_CNT_PASS_UNSUPPORTED);
+edns_version:
+	return PASS(SANTA_CNT_PASS_EDNS_VERSION);
+miss:
+	return PASS(SANTA_CNT_PASS_MISS);
 }
 
 /* The lookup key's name words (lower-cased; the words past the name are not cleared, only
@@ -657,7 +686,7 @@ static __always_inline int santa_build_key(struct xdp_md *ctx, const struct sant
 	__u64 *name = (__u64 *)s->key.name;
 
 	if (name_len == 0 || name_len > SANTA_NAME_MAX)
-		return SANTA_CNT_PASS_MALFORMED;
+		goto malformed;
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
 	/* The name a word at a time, lower-cased and hashed into the key (word 0 is already there:
@@ -674,7 +703,7 @@ static __always_inline int santa_build_key(struct xdp_md *ctx, const struct sant
 			break;
 		p = data + name_off + i * 8;
 		if ((void *)(p + 8) > data_end)
-			return SANTA_CNT_PASS_MALFORMED;
+			goto malformed;
 		lw = lower_word(*(__u64 *)p);
 		name[i] = lw;
 		hash = santa_hash_u64(hash, lw);
@@ -688,7 +717,7 @@ static __always_inline int santa_build_key(struct xdp_md *ctx, const struct sant
 
 		p = data + last;
 		if ((void *)(p + 8) > data_end)
-			return SANTA_CNT_PASS_MALFORMED;
+			goto malformed;
 		lw = lower_word(last_bytes(*(__u64 *)p, rest));
 		name[idx] = lw;
 		hash = santa_hash_u64(hash, lw);
@@ -696,6 +725,8 @@ static __always_inline int santa_build_key(struct xdp_md *ctx, const struct sant
 
 	q->hash = santa_hash_final(santa_hash_u64(hash, *(__u64 *)&s->key.h));
 	return 0;
+malformed:
+	return PASS(SANTA_CNT_PASS_MALFORMED);
 }
 
 /* The question's one's-complement sum, for the reply's UDP checksum: words as loaded, the last
@@ -1366,10 +1397,8 @@ int santa_xdp(struct xdp_md *ctx)
 	q = &s->q;
 
 	mode = cfg->mode;
-	if (mode != SANTA_MODE_ON && mode != SANTA_MODE_DRY_RUN) {
-		why = SANTA_CNT_PASS_DISABLED;
-		goto pass;
-	}
+	if (mode != SANTA_MODE_ON && mode != SANTA_MODE_DRY_RUN)
+		goto disabled;
 	why = santa_parse_headers(ctx, cfg, s, q, st);
 	if (why)
 		goto pass;
@@ -1388,14 +1417,10 @@ int santa_xdp(struct xdp_md *ctx)
 
 	v = lookup(cfg, s, q);
 	/* An entry with an impossible tail cannot be served; treat it as absent. */
-	if (!v || v->tail_len == 0 || v->tail_len > SANTA_TAIL_MAX) {
-		why = SANTA_CNT_PASS_MISS;
-		goto pass;
-	}
-	if (v->expires_jiffies <= bpf_jiffies64()) {
-		why = SANTA_CNT_PASS_EXPIRED;
-		goto pass;
-	}
+	if (!v || v->tail_len == 0 || v->tail_len > SANTA_TAIL_MAX)
+		goto miss;
+	if (v->expires_jiffies <= bpf_jiffies64())
+		goto expired;
 	BENCH_CUT(4);
 	dns_len = DNS_HLEN + q->name_len + 4 + v->tail_len;
 	if (q->cookie) {
@@ -1414,14 +1439,12 @@ int santa_xdp(struct xdp_md *ctx)
 		}
 		dns_len += COOKIE_OPTION_LEN;
 	}
-	if (dns_len > q->limit) {
-		why = SANTA_CNT_PASS_TOO_BIG;
-		goto pass;
-	}
-	if (mode == SANTA_MODE_DRY_RUN) {
-		why = SANTA_CNT_DRY_RUN_HITS;
-		goto pass;
-	}
+	if (dns_len > q->limit)
+		goto too_big;
+	/* Read again rather than kept: a register held from the start costs a spill on every hit.
+	 * A mode switched in between applies from here on, as it would to the next packet. */
+	if (cfg->mode == SANTA_MODE_DRY_RUN)
+		goto dry_run;
 	/* Response rate limiting; a valid server cookie (checked above) is exempt, as in BIND. */
 	if (q->cookie != COOKIE_SERVER && (rrl = santa_rrl_config_on())) {
 		struct santa_rrl_input in = {
@@ -1455,10 +1478,8 @@ int santa_xdp(struct xdp_md *ctx)
 
 	BENCH_CUT(5);
 	sent = reply(ctx, s, q, v, dns_len);
-	if (sent == -1) {
-		why = SANTA_CNT_PASS_NO_ROOM;
-		goto pass;
-	}
+	if (sent == -1)
+		goto no_room;
 	if (sent < 0)
 		return XDP_ABORTED; /* cannot happen once sized; visible in xdp:xdp_exception */
 
@@ -1469,11 +1490,32 @@ int santa_xdp(struct xdp_md *ctx)
 	st->counters[SANTA_CNT_TX_BYTES] += sent;
 	return XDP_TX;
 
+disabled:
+	why = PASS(SANTA_CNT_PASS_DISABLED);
+	goto pass;
+miss:
+	why = PASS(SANTA_CNT_PASS_MISS);
+	goto pass;
+expired:
+	why = PASS(SANTA_CNT_PASS_EXPIRED);
+	goto pass;
+too_big:
+	why = PASS(SANTA_CNT_PASS_TOO_BIG);
+	goto pass;
+dry_run:
+	why = PASS(SANTA_CNT_DRY_RUN_HITS);
+	goto pass;
+no_room:
+	why = PASS(SANTA_CNT_PASS_NO_ROOM);
+	goto pass;
 pass:
-	/* The parse stages return counter indices; the mask shows the verifier the bound. */
-	why = VERIFIER_MASK(why, 0x1f);
-	if (why >= SANTA_COUNTER_MAX)
-		why = SANTA_CNT_PASS_MALFORMED; /* unreachable: every reason is a counter */
-	st->counters[why]++;
+	{
+		/* The stages return counter indices; the mask shows the verifier the bound. */
+		__u64 idx = VERIFIER_MASK(why, 0x1f);
+
+		if (idx >= SANTA_COUNTER_MAX)
+			idx = SANTA_CNT_PASS_MALFORMED; /* unreachable: every reason is a counter */
+		st->counters[idx]++;
+	}
 	return XDP_PASS;
 }
