@@ -165,7 +165,7 @@ static __always_inline void move16(void *dst, const void *src)
  * folds every such block into the one that counts the reason, and then loads each reason into
  * a register before its check, on the path every hit takes (one instruction per check). The
  * stages jump to these blocks at their ends, out of the straight line a hit runs. */
-static __always_inline __u32 PASS(__u32 reason)
+static __always_inline __u32 pass_reason(__u32 reason)
 {
 	asm volatile("" : "+r"(reason));
 	return reason;
@@ -441,13 +441,13 @@ static __always_inline int santa_parse_headers(struct xdp_md *ctx, const struct 
 	q->msg_len = l4_len - sizeof(*udp) - DNS_HLEN;
 	return 0;
 not_dns:
-	return PASS(SANTA_CNT_PASS_NOT_DNS);
+	return pass_reason(SANTA_CNT_PASS_NOT_DNS);
 malformed:
-	return PASS(SANTA_CNT_PASS_MALFORMED);
+	return pass_reason(SANTA_CNT_PASS_MALFORMED);
 fragment:
-	return PASS(SANTA_CNT_PASS_FRAGMENT);
+	return pass_reason(SANTA_CNT_PASS_FRAGMENT);
 unsupported:
-	return PASS(SANTA_CNT_PASS_UNSUPPORTED);
+	return pass_reason(SANTA_CNT_PASS_UNSUPPORTED);
 }
 
 /* A value of `size` bytes read from memory, placed at byte k of a word in memory order. */
@@ -663,13 +663,13 @@ static __always_inline int santa_parse_dns(struct xdp_md *ctx, const struct sant
 	q->name_len = name_len;
 	return 0;
 malformed:
-	return PASS(SANTA_CNT_PASS_MALFORMED);
+	return pass_reason(SANTA_CNT_PASS_MALFORMED);
 unsupported:
-	return PASS(SANTA_CNT_PASS_UNSUPPORTED);
+	return pass_reason(SANTA_CNT_PASS_UNSUPPORTED);
 edns_version:
-	return PASS(SANTA_CNT_PASS_EDNS_VERSION);
+	return pass_reason(SANTA_CNT_PASS_EDNS_VERSION);
 miss:
-	return PASS(SANTA_CNT_PASS_MISS);
+	return pass_reason(SANTA_CNT_PASS_MISS);
 }
 
 /* The lookup key's name words (lower-cased; the words past the name are not cleared, only
@@ -726,7 +726,7 @@ static __always_inline int santa_build_key(struct xdp_md *ctx, const struct sant
 	q->hash = santa_hash_final(santa_hash_u64(hash, *(__u64 *)&s->key.h));
 	return 0;
 malformed:
-	return PASS(SANTA_CNT_PASS_MALFORMED);
+	return pass_reason(SANTA_CNT_PASS_MALFORMED);
 }
 
 /* The question's one's-complement sum, for the reply's UDP checksum: words as loaded, the last
@@ -1491,22 +1491,22 @@ int santa_xdp(struct xdp_md *ctx)
 	return XDP_TX;
 
 disabled:
-	why = PASS(SANTA_CNT_PASS_DISABLED);
+	why = pass_reason(SANTA_CNT_PASS_DISABLED);
 	goto pass;
 miss:
-	why = PASS(SANTA_CNT_PASS_MISS);
+	why = pass_reason(SANTA_CNT_PASS_MISS);
 	goto pass;
 expired:
-	why = PASS(SANTA_CNT_PASS_EXPIRED);
+	why = pass_reason(SANTA_CNT_PASS_EXPIRED);
 	goto pass;
 too_big:
-	why = PASS(SANTA_CNT_PASS_TOO_BIG);
+	why = pass_reason(SANTA_CNT_PASS_TOO_BIG);
 	goto pass;
 dry_run:
-	why = PASS(SANTA_CNT_DRY_RUN_HITS);
+	why = pass_reason(SANTA_CNT_DRY_RUN_HITS);
 	goto pass;
 no_room:
-	why = PASS(SANTA_CNT_PASS_NO_ROOM);
+	why = pass_reason(SANTA_CNT_PASS_NO_ROOM);
 	goto pass;
 pass:
 	{
