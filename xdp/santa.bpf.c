@@ -578,8 +578,7 @@ static __always_inline int santa_parse_dns(struct xdp_md *ctx, const struct sant
 			break;
 		}
 		/* One test on the common path: pointers and reserved types are all above 63. */
-		if (label > 63)
-			{
+		if (label > 63) {
 			if ((label & 0xc0) == 0xc0)
 				goto unsupported; /* compression pointer */
 			goto malformed; /* reserved label types */
@@ -1432,10 +1431,8 @@ int santa_xdp(struct xdp_md *ctx)
 		{
 			__u32 at = v->tail_len - 2;
 
-			if (at > SANTA_TAIL_MAX - 2 || v->tail[at] | v->tail[at + 1]) {
-				why = SANTA_CNT_PASS_UNSUPPORTED;
-				goto pass;
-			}
+			if (at > SANTA_TAIL_MAX - 2 || v->tail[at] | v->tail[at + 1])
+				goto unsupported;
 		}
 		dns_len += COOKIE_OPTION_LEN;
 	}
@@ -1461,6 +1458,8 @@ int santa_xdp(struct xdp_md *ctx)
 			return XDP_DROP;
 		case SANTA_RRL_SLIP:
 			sent = slip(ctx, s, q, v);
+			/* Not `goto no_room`: sharing that block with the reply's made clang 14 spend
+			 * 14 more instructions on every hit (counted by test/bench/xdp-path.ts). */
 			if (sent == -1) {
 				why = SANTA_CNT_PASS_NO_ROOM;
 				goto pass;
@@ -1501,6 +1500,9 @@ expired:
 	goto pass;
 too_big:
 	why = pass_reason(SANTA_CNT_PASS_TOO_BIG);
+	goto pass;
+unsupported:
+	why = pass_reason(SANTA_CNT_PASS_UNSUPPORTED);
 	goto pass;
 dry_run:
 	why = pass_reason(SANTA_CNT_DRY_RUN_HITS);
