@@ -1163,30 +1163,47 @@ static __always_inline int write_headers(struct xdp_md *ctx, struct santa_scratc
 }
 
 /* Writes len bytes of src (an object of src_size bytes) to the frame at off, with direct 8-byte
- * stores: a helper call costs more than the copy. The last partial word is written as the 8
- * bytes ending at len, over bytes already written with the same values. Under 8 bytes, the
- * helper does it. */
+ * stores: a helper call costs more than the copy. Four words per bound check while 32 bytes
+ * remain (each check costs as much as the words it guards), then single words; the last partial
+ * word is written as the 8 bytes ending at len, over bytes already written with the same
+ * values. Under 8 bytes, the helper does it. */
 static __always_inline int store(struct xdp_md *ctx, __u32 off, const __u8 *src, __u32 len,
 				 __u32 src_size)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	__u32 i;
+	__u32 i, at = 0;
 
 	off = VERIFIER_MASK(off, 0x7ff);
 	if (len > src_size)
 		return -1;
 	if (len < 8)
 		return bpf_xdp_store_bytes(ctx, off, (void *)src, len);
-	for (i = 0; i < SANTA_TAIL_MAX / 8; i++) {
-		__u32 at = i * 8;
-		__u8 *p = data + off + at;
+	for (i = 0; i < SANTA_TAIL_MAX / 32; i++) {
+		const __u64 *w = (const __u64 *)(src + i * 32);
+		__u64 *p = data + off + i * 32;
 
+		if (i * 32 + 32 > len)
+			break;
+		if ((void *)(p + 4) > data_end)
+			return -1;
+		p[0] = w[0];
+		p[1] = w[1];
+		p[2] = w[2];
+		p[3] = w[3];
+		at = i * 32 + 32;
+	}
+	for (i = 0; i < 3; i++) {
+		__u8 *p;
+
+		at = VERIFIER_MASK(at, 0x7ff);
 		if (at + 8 > len)
 			break;
-		if ((void *)(p + 8) > data_end)
+		p = data + off + at;
+		if ((void *)(p + 8) > data_end || at + 8 > src_size)
 			return -1;
 		*(__u64 *)p = *(const __u64 *)(src + at);
+		at += 8;
 	}
 	if (len & 7) {
 		__u32 at = VERIFIER_MASK(len - 8, 0x7ff);
