@@ -1206,12 +1206,12 @@ static __always_inline int store(struct xdp_md *ctx, __u32 off, const __u8 *src,
 		at += 8;
 	}
 	if (len & 7) {
-		__u32 at = VERIFIER_MASK(len - 8, 0x7ff);
-		__u8 *p = data + off + at;
+		__u32 last = VERIFIER_MASK(len - 8, 0x7ff);
+		__u8 *p = data + off + last;
 
-		if (at + 8 > src_size || (void *)(p + 8) > data_end)
+		if (last + 8 > src_size || (void *)(p + 8) > data_end)
 			return -1;
-		*(__u64 *)p = *(const __u64 *)(src + at);
+		*(__u64 *)p = *(const __u64 *)(src + last);
 	}
 	return 0;
 }
