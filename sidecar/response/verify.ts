@@ -99,7 +99,16 @@ export function render(m: DecodedMessage): Buffer {
   const w = new MessageWriter();
   w.header(m.id, m.flags, [m.question.length, m.answer.length, m.authority.length, m.additional.length + (m.opt ? 1 : 0)]);
   for (const q of m.question) w.question(q.name, q.type, q.class);
-  for (const rr of [...m.answer, ...m.authority, ...m.additional]) w.rr(rr);
+  for (const section of [m.answer, m.authority, m.additional]) {
+    // Consecutive records of one RRset go out as named renders an rdataset (MessageWriter.rrset).
+    let ownerAt = -1;
+    section.forEach((rr, i) => {
+      const prev = section[i - 1];
+      const sameSet = prev !== undefined && prev.name === rr.name && prev.type === rr.type && prev.class === rr.class;
+      w.record(rr.name, rr.type, rr.class, rr.ttl, rr.rdata, undefined, sameSet ? ownerAt : -1);
+      if (!sameSet) ownerAt = w.lastOwnerAt;
+    });
+  }
   if (m.opt) {
     w.name('.', false);
     w.u16(41);

@@ -111,6 +111,8 @@ export class MessageWriter {
   }
   private lastName = '';
   private lastWire: Buffer = Buffer.alloc(0);
+  /** Where the last name written can be pointed at: its literal start, or where its pointer led. */
+  private lastNameOffset = -1;
 
   constructor() {
     this.out.length = 12;
@@ -161,6 +163,7 @@ export class MessageWriter {
     const out = this.out;
     if (labelCount === 0) {
       out.u8(0);
+      this.lastNameOffset = -1; // the root is never pointed at
       return end;
     }
     const second = start + src[start] + 1;
@@ -180,6 +183,7 @@ export class MessageWriter {
       }
     }
     const written = out.length;
+    this.lastNameOffset = matched === 0 ? pointer : written;
     const literalEnd = matched === 0 ? start : matched === 1 ? second : end - 1;
     out.bytes(src, start, literalEnd);
     if (matched >= 0) out.u16(0xc000 | pointer);
@@ -216,10 +220,38 @@ export class MessageWriter {
     this.record(rr.name, rr.type, rr.class, rr.ttl, rr.rdata);
   }
 
-  /** One RR; `ownerWire`, when the caller has it, saves converting the owner name. */
-  record(name: string, type: number, cls: number, ttl: number, rdata: Buffer, ownerWire?: Uint8Array): void {
-    if (ownerWire) this.nameWire(ownerWire, 0, true);
-    else this.name(name, true);
+  /**
+   * The RRs of one RRset. As named 9.18 renders an rdataset, the owner of every record after the
+   * first points where the first one's could be found, whatever the compression table learnt in
+   * between (an RRSIG's signer name, written in full, is the apex's name too).
+   */
+  rrset(name: string, type: number, cls: number, ttl: number, rdata: readonly Buffer[], ownerWire?: Uint8Array): void {
+    let ownerAt = -1;
+    for (let i = 0; i < rdata.length; i++) {
+      this.record(name, type, cls, ttl, rdata[i], ownerWire, ownerAt);
+      if (i === 0) ownerAt = this.ownerAt;
+    }
+  }
+
+  /** Where the owner of the last record written can be pointed at (-1: nowhere). */
+  get lastOwnerAt(): number {
+    return this.ownerAt;
+  }
+
+  private ownerAt = -1;
+
+  /**
+   * One RR; `ownerWire`, when the caller has it, saves converting the owner name; `ownerAt`, when
+   * not negative, is where an owner written before can be found (a pointer is written to it).
+   */
+  record(name: string, type: number, cls: number, ttl: number, rdata: Buffer, ownerWire?: Uint8Array, ownerAt = -1): void {
+    if (ownerAt >= 0 && ownerAt < 0x4000) {
+      this.u16(0xc000 | ownerAt);
+    } else {
+      if (ownerWire) this.nameWire(ownerWire, 0, true);
+      else this.name(name, true);
+      this.ownerAt = this.lastNameOffset;
+    }
     const out = this.out;
     out.ensure(10);
     const b = out.buf;
