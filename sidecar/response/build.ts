@@ -26,6 +26,7 @@ import type { Zone, RRset } from '../zone/model';
 import * as wireNames from '../zone/name-table';
 import * as names from '../zone/name';
 import * as types from '../zone/types';
+import { coveringNsec, denialOf, nsecAt, signaturesOf, wildcardBelowEncloser } from './dnssec';
 import { MessageWriter, nameWire } from './wire';
 
 /*
@@ -141,18 +142,24 @@ class Message {
   private readonly presentTypes: number[] = [];
   private presentCount = 0;
   cls = 1;
+  /** DO=1 in a signed zone: every RRset goes out with the RRSIGs that cover it. */
+  private signedFrom: Zone | undefined;
 
-  reset(cls: number): void {
-    this.cls = cls;
+  reset(zone: Zone, dnssec: boolean): void {
+    this.cls = zone.class;
+    this.signedFrom = dnssec ? zone : undefined;
     this.answer.count = this.authority.count = this.additional.count = 0;
     this.presentCount = 0;
   }
 
-  add(section: Section, set: RRset, owner = set.name, ttl = set.ttl): void {
+  /** Adds an RRset under `owner` and, for DNSSEC, its signatures right after it (TTL at most `sigTtlCap`). */
+  add(section: Section, set: RRset, owner = set.name, ttl = set.ttl, sigTtlCap = Infinity): void {
     const key = nameKey(owner);
     this.presentKeys[this.presentCount] = key;
     this.presentTypes[this.presentCount++] = set.type;
     section.add(set, owner, key, ttl);
+    const sigs = this.signedFrom && signaturesOf(this.signedFrom, set);
+    if (sigs) section.add(sigs, owner, key, Math.min(sigs.ttl, sigTtlCap));
   }
 
   has(owner: string, type: number): boolean {
@@ -188,7 +195,7 @@ class Message {
     // The RRset's own wire name serves when it goes out under its own owner (not a wildcard's).
     const wire = owner === set.name ? set.wire : undefined;
     const ttl = section.ttls[i];
-    for (const rdata of set.rdata) w.record(owner, set.type, this.cls, ttl, rdata, wire);
+    w.rrset(owner, set.type, this.cls, ttl, set.rdata, wire);
   }
 }
 
@@ -203,7 +210,7 @@ type Lookup =
   | { kind: 'data'; set: RRset; owner: string; wildcard: boolean }
   | { kind: 'cname'; set: RRset; owner: string; wildcard: boolean }
   | { kind: 'dname'; set: RRset; target: string }
-  | { kind: 'nodata'; wildcard: boolean }
+  | { kind: 'nodata'; wildcard: boolean; wildcardWire?: Buffer }
   | { kind: 'nxdomain' }
   | { kind: 'referral'; cut: RRset }
   | { kind: 'outside' };
@@ -215,7 +222,7 @@ export function buildResponse(zone: Zone, question: ResponseQuestion, bits: Quer
   if (qclass !== zone.class) return refuse(`query class ${question.class} is not the zone's class`);
   const uncached = UNCACHED_TYPES.get(qtype);
   if (uncached) return refuse(uncached);
-  if (zone.signed && bits.do) return refuse('signed zone and DO=1: DNSSEC answers are not prebuilt yet');
+  const dnssec = zone.signed && bits.do;
   if (zone.signed && bits.ad) return refuse('signed zone and AD=1: BIND may set AD');
   const text = question.name.endsWith('.') ? question.name : `${question.name}.`;
   let qname = text;
@@ -231,13 +238,15 @@ export function buildResponse(zone: Zone, question: ResponseQuestion, bits: Quer
   if (!isSubdomainWire(qwire, 0, qwire.length, zone.originWire)) return refuse(`${qname} is not in zone ${zone.origin}`);
 
   const msg = message;
-  msg.reset(zone.class);
+  msg.reset(zone, dnssec);
   let rcode = RCODE_NOERROR;
   let aa = true;
   let kind: ResponseKind | undefined;
   let addAuthorityNs = false;
   let name = qname;
   let wire = qwire;
+  /** With DNSSEC: what the authority section must prove absent (or secure, for a referral). */
+  let denial: Denial | undefined;
   for (let step = 0; ; step++) {
     if (step > MAX_CHAIN) return refuse(`CNAME/DNAME chain longer than ${MAX_CHAIN}`);
     const found = lookup(zone, name, wire, qtype);
@@ -247,6 +256,10 @@ export function buildResponse(zone: Zone, question: ResponseQuestion, bits: Quer
       break;
     }
     if (found.kind === 'data') {
+      if (dnssec && found.wildcard) {
+        if (!first) return refuse('DNSSEC: a CNAME chain that ends in a wildcard answer');
+        denial = { kind: 'wildcard', wire };
+      }
       msg.add(msg.answer, found.set, found.owner);
       kind ??= found.wildcard ? 'wildcard' : 'answer';
       addAuthorityNs = true;
@@ -254,6 +267,7 @@ export function buildResponse(zone: Zone, question: ResponseQuestion, bits: Quer
     }
     if (found.kind === 'cname') {
       if (msg.has(found.owner, T.CNAME)) return refuse('CNAME loop');
+      if (dnssec && found.wildcard) return refuse('DNSSEC: a CNAME from a wildcard');
       msg.add(msg.answer, found.set, found.owner);
       kind ??= 'cname';
       wire = found.set.rdata[0];
@@ -276,15 +290,25 @@ export function buildResponse(zone: Zone, question: ResponseQuestion, bits: Quer
       aa = false;
       kind = 'referral';
       msg.add(msg.authority, found.cut);
+      if (dnssec) denial = { kind: 'referral', wire: found.cut.wire as Buffer };
       addAddresses(zone, msg, found.cut, true);
       break;
     }
     // Negative: NXDOMAIN or NODATA, from the question itself or at the end of a chain.
     if (found.kind === 'nxdomain') rcode = RCODE_NXDOMAIN;
     kind ??= found.kind === 'nxdomain' ? 'nxdomain' : 'nodata';
+    if (dnssec) {
+      if (found.kind === 'nodata' && found.wildcard) {
+        if (!first) return refuse('DNSSEC: a CNAME chain that ends in a wildcard NODATA');
+        denial = { kind: 'wildcard-nodata', wire, wildcardWire: found.wildcardWire as Buffer };
+      } else {
+        denial = { kind: found.kind, wire };
+      }
+    }
     const soa = zone.soa;
     const soaMinimum = soa.rdata[0].readUInt32BE(soa.rdata[0].length - 4);
-    msg.add(msg.authority, soa, soa.name, Math.min(soa.ttl, soaMinimum));
+    const negativeTtl = Math.min(soa.ttl, soaMinimum);
+    msg.add(msg.authority, soa, soa.name, negativeTtl, negativeTtl);
     break;
   }
 
@@ -296,6 +320,10 @@ export function buildResponse(zone: Zone, question: ResponseQuestion, bits: Quer
   if (addAuthorityNs && !omitAuthority && !msg.has(zone.origin, T.NS)) {
     msg.add(msg.authority, zone.apexNs);
     addAddresses(zone, msg, zone.apexNs, false);
+  }
+  if (denial) {
+    const why = addDenial(zone, msg, denial);
+    if (why) return refuse(why);
   }
   // minimal-responses yes still sends the addresses of the servers in an NS answer (seen with
   // named 9.18), and referral glue; other additional data goes.
@@ -328,6 +356,50 @@ function refuse(reason: string): BuiltResponse {
   return { cacheable: false, reason };
 }
 
+/** What a DNSSEC answer's authority section must prove, for the name where the lookup ended. */
+type Denial =
+  | { kind: 'nxdomain' | 'nodata' | 'wildcard' | 'referral'; wire: Uint8Array }
+  | { kind: 'wildcard-nodata'; wire: Uint8Array; wildcardWire: Buffer };
+
+/**
+ * Adds the authority records BIND adds for DO=1 after the rest (query_nxdomain, query_nodata,
+ * query_addwildcardproof, query_addds): NSEC records with their signatures, or a referral's DS.
+ * Returns why not, where the zone cannot prove what BIND would (NSEC3 chains are not walked yet).
+ */
+function addDenial(zone: Zone, msg: Message, d: Denial): string | undefined {
+  const chain = denialOf(zone);
+  const add = (set: RRset | undefined, what: string): string | undefined => {
+    if (!set) return `DNSSEC: no NSEC ${what}`;
+    if (!msg.has(set.name, T.NSEC)) msg.add(msg.authority, set);
+    return undefined;
+  };
+  if (d.kind === 'referral') {
+    const cut = zone.findName(d.wire, 0, d.wire.length);
+    const ds = cut >= 0 ? zone.nodeById(cut).rrsets.get(T.DS) : undefined;
+    if (ds) {
+      msg.add(msg.authority, ds);
+      return undefined;
+    }
+    if (chain !== 'nsec') return `DNSSEC: an unsigned delegation in a zone denied by ${chain}`;
+    return add(nsecAt(zone, d.wire), 'at the delegation');
+  }
+  if (chain !== 'nsec') return `DNSSEC: denial of existence by ${chain} is not prebuilt`;
+  switch (d.kind) {
+    case 'nodata':
+      return add(nsecAt(zone, d.wire) ?? coveringNsec(zone, d.wire), 'for the name');
+    case 'wildcard':
+      return add(coveringNsec(zone, d.wire), 'covers the name');
+    case 'wildcard-nodata':
+      return add(nsecAt(zone, d.wildcardWire), 'at the wildcard') ?? add(coveringNsec(zone, d.wire), 'covers the name');
+    case 'nxdomain': {
+      const cover = coveringNsec(zone, d.wire);
+      if (!cover) return 'DNSSEC: no NSEC covers the name';
+      add(cover, 'covers the name');
+      return add(coveringNsec(zone, wildcardBelowEncloser(cover, d.wire)), 'covers the wildcard');
+    }
+  }
+}
+
 
 /**
  * Writes into `labelStart` where each label of a wire name starts, down to (and including) the
@@ -343,15 +415,15 @@ function findLabelStarts(zone: Zone, wire: Uint8Array, length: number): number {
 /** Scratch for findLabelStarts (a name has at most 128 labels; lookups do not nest). */
 const labelStart = new Int32Array(128);
 
-/** The RRsets of the wildcard child (`*.`) of the name from `start` to `end` in `wire`, if the zone has one. */
-function wildcardOf(zone: Zone, wire: Uint8Array, start: number, end: number): ReadonlyMap<number, RRset> | undefined {
+/** The wildcard child (`*.`) of the name from `start` to `end` in `wire`: its RRsets and its name, if the zone has one. */
+function wildcardOf(zone: Zone, wire: Uint8Array, start: number, end: number): { rrsets: ReadonlyMap<number, RRset>; wire: Buffer } | undefined {
   const wild = Buffer.allocUnsafe(2 + end - start);
   wild[0] = 1;
   wild[1] = 0x2a;
   wild.set(wire.subarray(start, end), 2);
   const id = zone.findName(wild, 0, wild.length);
   if (id < 0 || (zone.nameFlags(id) & (NAME_WILDCARD | NAME_DATA)) !== (NAME_WILDCARD | NAME_DATA)) return undefined;
-  return zone.nodeById(id).rrsets;
+  return { rrsets: zone.nodeById(id).rrsets, wire: zone.nameWire(id) };
 }
 
 /**
@@ -375,7 +447,7 @@ function lookup(zone: Zone, name: string, wire: Uint8Array, qtype: number): Look
     if (id < 0 || (zone.nameFlags(id) & (NAME_DATA | NAME_ENT)) === 0) break;
     const flags = zone.nameFlags(id);
     const isName = d === 0;
-    if (d !== apex && (flags & NAME_DELEGATION) !== 0 && !(isName && qtype === T.DS)) {
+    if (d !== apex && (flags & NAME_DELEGATION) !== 0 && !(isName && parentSideAt(zone.nodeById(id).rrsets, qtype))) {
       const ns = zone.nodeById(id).rrsets.get(T.NS);
       if (ns) return { kind: 'referral', cut: ns };
     }
@@ -392,21 +464,32 @@ function lookup(zone: Zone, name: string, wire: Uint8Array, qtype: number): Look
     encloserId = id;
   }
   if (encloser === 0) {
-    if ((zone.nameFlags(encloserId) & NAME_DATA) !== 0) return fromNode(zone.nodeById(encloserId).rrsets, name, qtype, false);
+    if ((zone.nameFlags(encloserId) & NAME_DATA) !== 0) return fromNode(zone.nodeById(encloserId).rrsets, name, qtype);
     return { kind: 'nodata', wildcard: false };
   }
   if (encloser < 0) return { kind: 'nxdomain' };
   const wild = wildcardOf(zone, wire, starts[encloser], length);
-  if (wild) return fromNode(wild, name, qtype, true);
+  if (wild) return fromNode(wild.rrsets, name, qtype, wild.wire);
   return { kind: 'nxdomain' };
 }
 
-function fromNode(rrsets: ReadonlyMap<number, RRset>, owner: string, qtype: number, wildcard: boolean): Lookup {
+/** The answer from a node's RRsets; `wildcardWire` is the wildcard's name when the node is one matched for `owner`. */
+/**
+ * Whether a question about a zone cut itself is answered from this (the parent) side: DS always,
+ * and NSEC where the cut has one (a signed parent's NSEC at a cut is its own data, and named
+ * answers it with AA).
+ */
+function parentSideAt(rrsets: ReadonlyMap<number, RRset>, qtype: number): boolean {
+  return qtype === T.DS || (qtype === T.NSEC && rrsets.has(T.NSEC));
+}
+
+function fromNode(rrsets: ReadonlyMap<number, RRset>, owner: string, qtype: number, wildcardWire?: Buffer): Lookup {
+  const wildcard = wildcardWire !== undefined;
   const set = rrsets.get(qtype);
   if (set) return { kind: 'data', set, owner: wildcard ? owner : set.name, wildcard };
   const cname = rrsets.get(T.CNAME);
   if (cname) return { kind: 'cname', set: cname, owner: wildcard ? owner : cname.name, wildcard };
-  return { kind: 'nodata', wildcard };
+  return { kind: 'nodata', wildcard, wildcardWire };
 }
 
 /**
@@ -506,7 +589,7 @@ function targetAddresses(zone: Zone, src: Buffer, start: number, glueOk: boolean
     for (let at = start + src[start] + 1; end - at >= zone.originWire.length; at += src[at] + 1) {
       const up = zone.findName(src, at, end - at);
       if (up < 0 || (zone.nameFlags(up) & (NAME_DATA | NAME_ENT)) === 0) continue;
-      rrsets = wildcardOf(zone, src, at, end);
+      rrsets = wildcardOf(zone, src, at, end)?.rrsets;
       owner = nameFromWire(src, start).name;
       break;
     }

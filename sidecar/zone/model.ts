@@ -27,6 +27,11 @@ export interface RRset {
 export interface ZoneNode {
   readonly name: string;
   readonly rrsets: ReadonlyMap<number, RRset>;
+  /**
+   * The RRSIGs by the type they cover, each an RRset of its own (type RRSIG) with the TTL of its
+   * first record, as BIND keeps them: a signed answer carries only the covering signatures.
+   */
+  readonly sigs: ReadonlyMap<number, RRset>;
 }
 
 export interface ZoneWarning {
@@ -317,6 +322,11 @@ export class Zone {
     return this.table.text(id);
   }
 
+  /** A name id's wire form, in the zone file's case. */
+  nameWire(id: number): Buffer {
+    return this.table.wire(id);
+  }
+
   /** The node of a name id that has records (NAME_DATA or NAME_NSEC3). */
   nodeById(id: number): ZoneNode {
     let node = this.cache.get(id);
@@ -344,8 +354,46 @@ export class Zone {
       group.rdata.push(s.rdata(rr));
     }
     for (const [type, group] of byType) rrsets.set(type, Object.freeze({ name, type, ttl: group.ttl, rdata: Object.freeze(sortedUnique(type, group.rdata)), wire }));
-    return Object.freeze({ name, rrsets });
+    const rrsigs = byType.get(T.RRSIG);
+    return Object.freeze({ name, rrsets, sigs: rrsigs ? sigsByCovered(name, wire, s, s.records(id)) : NO_SIGS });
   }
+
+  /** Ids of the names (in the ordinary tree) that own a record of `type`, in no order. */
+  namesWithType(type: number): number[] {
+    const out: number[] = [];
+    const s = this.store;
+    for (let id = 0; id < this.flags.length; id++) {
+      if ((this.flags[id] & NAME_DATA) === 0 || id >= s.nodeCount) continue;
+      for (const rr of s.records(id)) {
+        if (s.rrType[rr] === type) {
+          out.push(id);
+          break;
+        }
+      }
+    }
+    return out;
+  }
+}
+
+const NO_SIGS: ReadonlyMap<number, RRset> = new RRsetMap();
+
+/** A node's RRSIG records grouped by the type they cover (its first two RDATA bytes), in file order. */
+function sigsByCovered(name: string, wire: Buffer, s: RecordStore, records: number[]): ReadonlyMap<number, RRset> {
+  const byCovered = new Map<number, { ttl: number; rdata: Buffer[] }>();
+  for (const rr of records) {
+    if (s.rrType[rr] !== T.RRSIG) continue;
+    const rdata = s.rdata(rr);
+    const covered = rdata.readUInt16BE(0);
+    let group = byCovered.get(covered);
+    if (!group) {
+      group = { ttl: s.rrTtl[rr], rdata: [] };
+      byCovered.set(covered, group);
+    }
+    group.rdata.push(rdata);
+  }
+  const sigs = new RRsetMap();
+  for (const [covered, group] of byCovered) sigs.set(covered, Object.freeze({ name, type: T.RRSIG, ttl: group.ttl, rdata: Object.freeze(sortedUnique(T.RRSIG, group.rdata)), wire }));
+  return sigs;
 }
 
 /**
