@@ -86,11 +86,12 @@ describe('buildResponse', () => {
     expect(buildResponse(big, q, { rd: false, edns: true, do: false, udpSize: 100 }, DEFAULTS)).toMatchObject({ cacheable: false, reason: expect.stringMatching(/more than the 512 bytes/) });
   });
 
-  it('refuses AD=1 in signed zones only; DO=1 is answered in both', () => {
+  it('answers DO=1 and AD=1 in signed zones too, with AD clear (named never sets it on authoritative data)', () => {
     const signed = parseZoneText('$TTL 1\n@ SOA a b 1 2 3 4 5\n@ NS a\na A 192.0.2.1\n@ DNSKEY 257 3 13 AQID\n', 's.test', 'db', () => {
       throw new Error('none');
     });
-    expect(buildResponse(signed, { name: 'a.s.test', type: 'A' }, { rd: false, edns: false, do: false, ad: true }, DEFAULTS)).toMatchObject({ cacheable: false, reason: expect.stringMatching(/AD=1/) });
+    const ad = built(buildResponse(signed, { name: 'a.s.test', type: 'A' }, { rd: false, edns: false, do: false, ad: true }, DEFAULTS));
+    expect(ad.readUInt16BE(2) & 0x0020).toBe(0);
     expect(buildResponse(signed, { name: 'a.s.test', type: 'A' }, { rd: false, edns: true, do: true }, DEFAULTS).cacheable).toBe(true);
     expect(buildResponse(zone, { name: 'www.example.test', type: 'A' }, { rd: false, edns: true, do: true }, DEFAULTS).cacheable).toBe(true);
   });

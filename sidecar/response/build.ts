@@ -1,8 +1,9 @@
 /**
  * Builds the response BIND 9.18 sends as an authoritative-only server (recursion no) for one
  * question, from the zone model alone. Where BIND's answer depends on something the zone does
- * not tell (another zone, the client, signing), the result is "not cacheable" with the reason,
- * because an entry that could differ from BIND's answer must never be served.
+ * not tell (another zone, the client, signatures named makes itself), the result is "not
+ * cacheable" with the reason, because an entry that could differ from BIND's answer must never
+ * be served.
  *
  * The rules mirror what real named 9.18 was seen to do (test/zones/compare-bind.test.ts checks
  * them on every name in zones-example/):
@@ -20,13 +21,17 @@
  *   match ours only for one rotation; verify.ts tells that case apart.
  * - Names compressed exactly as BIND's compressor does (wire.ts); the answer owner keeps the
  *   zone's case, so a question in another case (0x20) is not pointed at.
+ * - DO=1 in a pre-signed zone: every RRset with the RRSIGs covering it, and the NSEC or NSEC3
+ *   records BIND adds to prove a name, type or wildcard absent (dnssec.ts). What is not modelled
+ *   (NSEC3 opt-out, wildcard NODATA with NSEC3, a wildcard CNAME chain ending without data) is
+ *   refused. AD stays clear, as named leaves it on authoritative data.
  */
 import * as model from '../zone/model';
 import type { Zone, RRset } from '../zone/model';
 import * as wireNames from '../zone/name-table';
 import * as names from '../zone/name';
 import * as types from '../zone/types';
-import { coveringNsec, denialOf, nsecAt, signaturesOf, wildcardBelowEncloser } from './dnssec';
+import { closestEncloser, coveringNsec, denialOf, nsec3Covering, nsec3Matching, nsecAt, signaturesOf, wildcardBelowEncloser, wildcardOfName } from './dnssec';
 import { MessageWriter, nameWire } from './wire';
 
 /*
@@ -37,7 +42,7 @@ import { MessageWriter, nameWire } from './wire';
 const { NAME_DATA, NAME_DELEGATION, NAME_DNAME, NAME_ENT, NAME_WILDCARD } = model;
 const { isSubdomainWire, wireNameLength } = wireNames;
 const { nameFromWire, nameKey, nameToWire, parseName, plainNameWire } = names;
-const { T, classCode, typeCode } = types;
+const { T, classCode, typeCode, typeName } = types;
 
 export type MinimalResponses = 'yes' | 'no' | 'no-auth' | 'no-auth-recursive';
 
@@ -55,6 +60,7 @@ export interface QueryBits {
   /** The client's advertised EDNS UDP size; absent means "as large as BIND ever sends". */
   udpSize?: number;
   cd?: boolean;
+  /** The query's AD bit: named 9.18 answers authoritative data with AD clear either way (compared with it, signed zones included). */
   ad?: boolean;
   /**
    * Address family the query arrived over (default 4). named puts the client's own family's
@@ -223,7 +229,7 @@ export function buildResponse(zone: Zone, question: ResponseQuestion, bits: Quer
   const uncached = UNCACHED_TYPES.get(qtype);
   if (uncached) return refuse(uncached);
   const dnssec = zone.signed && bits.do;
-  if (zone.signed && bits.ad) return refuse('signed zone and AD=1: BIND may set AD');
+
   const text = question.name.endsWith('.') ? question.name : `${question.name}.`;
   let qname = text;
   let qwire = plainNameWire(text);
@@ -267,7 +273,10 @@ export function buildResponse(zone: Zone, question: ResponseQuestion, bits: Quer
     }
     if (found.kind === 'cname') {
       if (msg.has(found.owner, T.CNAME)) return refuse('CNAME loop');
-      if (dnssec && found.wildcard) return refuse('DNSSEC: a CNAME from a wildcard');
+      if (dnssec && found.wildcard) {
+        if (!first) return refuse('DNSSEC: a CNAME chain that reaches a wildcard CNAME');
+        denial = { kind: 'wildcard', wire };
+      }
       msg.add(msg.answer, found.set, found.owner);
       kind ??= 'cname';
       wire = found.set.rdata[0];
@@ -297,6 +306,8 @@ export function buildResponse(zone: Zone, question: ResponseQuestion, bits: Quer
     // Negative: NXDOMAIN or NODATA, from the question itself or at the end of a chain.
     if (found.kind === 'nxdomain') rcode = RCODE_NXDOMAIN;
     kind ??= found.kind === 'nxdomain' ? 'nxdomain' : 'nodata';
+    // named then also adds the wildcard's own NSEC, which is not modelled here.
+    if (dnssec && denial?.kind === 'wildcard') return refuse('DNSSEC: a wildcard CNAME whose chain ends without data');
     if (dnssec) {
       if (found.kind === 'nodata' && found.wildcard) {
         if (!first) return refuse('DNSSEC: a CNAME chain that ends in a wildcard NODATA');
@@ -363,14 +374,15 @@ type Denial =
 
 /**
  * Adds the authority records BIND adds for DO=1 after the rest (query_nxdomain, query_nodata,
- * query_addwildcardproof, query_addds): NSEC records with their signatures, or a referral's DS.
- * Returns why not, where the zone cannot prove what BIND would (NSEC3 chains are not walked yet).
+ * query_addwildcardproof, query_addds): NSEC or NSEC3 records with their signatures, or a
+ * referral's DS. Returns why not, where the zone cannot prove what BIND would.
  */
 function addDenial(zone: Zone, msg: Message, d: Denial): string | undefined {
   const chain = denialOf(zone);
+  const proofType = chain === 'nsec3' ? T.NSEC3 : T.NSEC;
   const add = (set: RRset | undefined, what: string): string | undefined => {
-    if (!set) return `DNSSEC: no NSEC ${what}`;
-    if (!msg.has(set.name, T.NSEC)) msg.add(msg.authority, set);
+    if (!set) return `DNSSEC: no ${typeName(proofType)} ${what}`;
+    if (!msg.has(set.name, proofType)) msg.add(msg.authority, set);
     return undefined;
   };
   if (d.kind === 'referral') {
@@ -380,10 +392,12 @@ function addDenial(zone: Zone, msg: Message, d: Denial): string | undefined {
       msg.add(msg.authority, ds);
       return undefined;
     }
-    if (chain !== 'nsec') return `DNSSEC: an unsigned delegation in a zone denied by ${chain}`;
+    if (chain === 'nsec3') return add(nsec3Matching(zone, d.wire), 'matches the delegation (opt-out is left to BIND)');
+    if (chain === 'none') return 'DNSSEC: the zone has no NSEC or NSEC3 chain';
     return add(nsecAt(zone, d.wire), 'at the delegation');
   }
-  if (chain !== 'nsec') return `DNSSEC: denial of existence by ${chain} is not prebuilt`;
+  if (chain === 'nsec3') return addNsec3Denial(zone, d, add);
+  if (chain === 'none') return 'DNSSEC: the zone has no NSEC or NSEC3 chain';
   switch (d.kind) {
     case 'nodata':
       return add(nsecAt(zone, d.wire) ?? coveringNsec(zone, d.wire), 'for the name');
@@ -397,6 +411,32 @@ function addDenial(zone: Zone, msg: Message, d: Denial): string | undefined {
       add(cover, 'covers the name');
       return add(coveringNsec(zone, wildcardBelowEncloser(cover, d.wire)), 'covers the wildcard');
     }
+  }
+}
+
+/**
+ * The NSEC3 proofs of RFC 5155 section 7.2 in the order named adds them: the closest encloser's
+ * match, the next closer name's cover, the wildcard's cover (NXDOMAIN); the name's match
+ * (NODATA); the next closer's cover (a wildcard answer).
+ */
+function addNsec3Denial(zone: Zone, d: Denial, add: (set: RRset | undefined, what: string) => string | undefined): string | undefined {
+  switch (d.kind) {
+    case 'nodata':
+      return add(nsec3Matching(zone, d.wire), 'matches the name (opt-out is left to BIND)');
+    case 'nxdomain': {
+      const ce = closestEncloser(zone, d.wire);
+      if (!ce) return 'DNSSEC: no closest encloser proof';
+      return add(nsec3Matching(zone, ce.encloser), 'matches the closest encloser') ?? add(nsec3Covering(zone, ce.nextCloser), 'covers the next closer name') ?? add(nsec3Covering(zone, wildcardOfName(ce.encloser)), 'covers the wildcard');
+    }
+    case 'wildcard': {
+      const ce = closestEncloser(zone, d.wire);
+      if (!ce) return 'DNSSEC: no closest encloser proof';
+      return add(nsec3Covering(zone, ce.nextCloser), 'covers the next closer name');
+    }
+    case 'wildcard-nodata':
+      return 'DNSSEC: wildcard NODATA in an NSEC3 zone';
+    case 'referral':
+      return 'DNSSEC: referral proofs are added by addDenial';
   }
 }
 

@@ -9,7 +9,7 @@ import { nameToWire } from '../zone/name';
 import { typeName } from '../zone/types';
 import { buildResponse, BuiltResponse, QueryBits, ServerOptions } from './build';
 import { decodeMessage, DecodedRR } from './decode';
-import { canonicalCompare } from './dnssec';
+import { canonicalCompare, nsec3Hash } from './dnssec';
 
 const SIG = (covered: string, labels: number) => `RRSIG ${covered} 13 ${labels} 300 20300101000000 20200101000000 1 s.test. AAAA`;
 
@@ -97,9 +97,9 @@ describe('DNSSEC answers (DO=1) from a signed zone', () => {
     ]);
   });
 
-  it('leaves negative answers of NSEC3 zones to BIND, and answers their positive ones', () => {
-    expect(buildResponse(nsec3Zone, { name: 'b.s.test', type: 'A' }, DO, OPTIONS)).toMatchObject({ cacheable: false, reason: expect.stringMatching(/nsec3/) });
-    expect(buildResponse(nsec3Zone, { name: 'a.s.test', type: 'TXT' }, DO, OPTIONS)).toMatchObject({ cacheable: false, reason: expect.stringMatching(/nsec3/) });
+  it('leaves to BIND what the NSEC3 chain named would use cannot prove (here: an NSEC3PARAM and no chain)', () => {
+    expect(buildResponse(nsec3Zone, { name: 'b.s.test', type: 'A' }, DO, OPTIONS)).toMatchObject({ cacheable: false, reason: 'DNSSEC: no closest encloser proof' });
+    expect(buildResponse(nsec3Zone, { name: 'a.s.test', type: 'TXT' }, DO, OPTIONS)).toMatchObject({ cacheable: false, reason: expect.stringMatching(/^DNSSEC: no NSEC3 matches the name/) });
     expect(buildResponse(nsec3Zone, { name: 'a.s.test', type: 'A' }, DO, OPTIONS).cacheable).toBe(true);
   });
 });
@@ -113,5 +113,14 @@ describe('canonicalCompare', () => {
     shuffled.sort(canonicalCompare);
     expect(shuffled.map((w) => w.toString('hex'))).toEqual(wires.map((w) => w.toString('hex')));
     expect(canonicalCompare(nameToWire('A.example.'), nameToWire('a.EXAMPLE.'))).toBe(0);
+  });
+});
+
+describe('nsec3Hash', () => {
+  it('matches RFC 5155 appendix A (salt aabbccdd, 12 iterations)', () => {
+    const salt = Buffer.from('aabbccdd', 'hex');
+    expect(nsec3Hash(nameToWire('example.'), 12, salt)).toBe('0p9mhaveqvm6t7vbl5lop2u3t2rp3tom');
+    expect(nsec3Hash(nameToWire('a.example.'), 12, salt)).toBe('35mthgpgcu1qg68fab165klnsnk3dpvl');
+    expect(nsec3Hash(nameToWire('NS1.Example.'), 12, salt)).toBe('2t7b4g4vsa5smi47k61mv5bv1a22bojr');
   });
 });

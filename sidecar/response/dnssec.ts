@@ -4,6 +4,7 @@
  * functions of the zone model; zones are immutable, so what is found once is memoised per zone
  * (the NSEC chain in canonical order) and per RRset (its covering signatures).
  */
+import { createHash } from 'node:crypto';
 import { NAME_DATA, RRset, Zone } from '../zone/model';
 import { wireNameLength } from '../zone/name-table';
 import { T } from '../zone/types';
@@ -100,8 +101,7 @@ export function wildcardBelowEncloser(cover: RRset, wire: Uint8Array): Buffer {
   const starts = labelStarts(wire);
   const encloser = starts.length - common;
   const from = encloser < starts.length ? starts[encloser] : wireNameLength(wire, 0) - 1;
-  const suffix = wire.subarray(from, wireNameLength(wire, 0));
-  return Buffer.concat([Buffer.from([1, 0x2a]), suffix]);
+  return wildcardOfName(wire.subarray(from));
 }
 
 /** Where each label of a wire name starts (the root label not included). */
@@ -144,4 +144,133 @@ export function canonicalCompare(a: Uint8Array, b: Uint8Array): number {
     if (d !== 0) return d;
   }
   return sa.length - sb.length;
+}
+
+/** The hash parameters of a zone's NSEC3 chain (RFC 5155), from its NSEC3PARAM. */
+interface Nsec3Params {
+  iterations: number;
+  salt: Buffer;
+}
+
+/** The apex NSEC3PARAM named uses (SHA-1, flags 0), if the zone has one. */
+function nsec3ParamsOf(zone: Zone): Nsec3Params | undefined {
+  const param = zone.nodeById(zone.apexId).rrsets.get(T.NSEC3PARAM);
+  const rdata = param?.rdata.find((r) => r[0] === 1 && r[1] === 0);
+  if (!rdata) return undefined;
+  return { iterations: rdata.readUInt16BE(2), salt: rdata.subarray(5, 5 + rdata[4]) };
+}
+
+const BASE32HEX = '0123456789abcdefghijklmnopqrstuv';
+
+function base32hex(bytes: Uint8Array): string {
+  let out = '';
+  let bits = 0;
+  let value = 0;
+  for (const b of bytes) {
+    value = (value << 8) | b;
+    bits += 8;
+    while (bits >= 5) {
+      out += BASE32HEX[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out += BASE32HEX[(value << (5 - bits)) & 31];
+  return out;
+}
+
+/** RFC 5155 section 5: the iterated, salted SHA-1 of the lower-cased wire name, in base32hex. */
+export function nsec3Hash(wire: Uint8Array, iterations: number, salt: Uint8Array): string {
+  const name = Buffer.from(wire.subarray(0, wireNameLength(wire, 0)));
+  for (let i = 0; i < name.length; i++) if (name[i] >= 0x41 && name[i] <= 0x5a) name[i] |= 0x20;
+  let digest = createHash('sha1').update(name).update(salt).digest();
+  for (let i = 0; i < iterations; i++) digest = createHash('sha1').update(digest).update(salt).digest();
+  return base32hex(digest);
+}
+
+interface Nsec3Chain {
+  params: Nsec3Params;
+  /** Owner hashes (lower-case base32hex, which sorts as the hashes do) and their name ids, sorted. */
+  hashes: string[];
+  ids: number[];
+}
+
+/** The zone's NSEC3 chain for its NSEC3PARAM: the NSEC3 RRsets made with those parameters. */
+function nsec3Chain(zone: Zone): Nsec3Chain | undefined {
+  let chain = nsec3Chains.get(zone);
+  if (chain === undefined) {
+    const params = nsec3ParamsOf(zone);
+    chain = null;
+    if (params) {
+      const links: { hash: string; id: number }[] = [];
+      for (const id of zone.namesWithType(T.NSEC3)) {
+        const set = zone.nodeById(id).rrsets.get(T.NSEC3);
+        const rdata = set?.rdata[0];
+        if (!rdata || rdata[0] !== 1 || rdata.readUInt16BE(2) !== params.iterations || !rdata.subarray(5, 5 + rdata[4]).equals(params.salt)) continue;
+        const wire = zone.nameWire(id);
+        links.push({ hash: wire.subarray(1, 1 + wire[0]).toString('latin1').toLowerCase(), id });
+      }
+      links.sort((a, b) => (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0));
+      chain = { params, hashes: links.map((l) => l.hash), ids: links.map((l) => l.id) };
+    }
+    nsec3Chains.set(zone, chain);
+  }
+  return chain ?? undefined;
+}
+
+const nsec3Chains = new WeakMap<Zone, Nsec3Chain | null>();
+
+/** The NSEC3 whose owner is the hash of `wire`: proof that the name exists (and of its types). */
+export function nsec3Matching(zone: Zone, wire: Uint8Array): RRset | undefined {
+  const chain = nsec3Chain(zone);
+  if (!chain) return undefined;
+  const hash = nsec3Hash(wire, chain.params.iterations, chain.params.salt);
+  const at = lastAtOrBefore(chain.hashes, hash);
+  return at >= 0 && chain.hashes[at] === hash ? zone.nodeById(chain.ids[at]).rrsets.get(T.NSEC3) : undefined;
+}
+
+/** The NSEC3 whose hash interval holds the hash of `wire` (the last one wraps): proof it does not exist. */
+export function nsec3Covering(zone: Zone, wire: Uint8Array): RRset | undefined {
+  const chain = nsec3Chain(zone);
+  if (!chain || chain.hashes.length === 0) return undefined;
+  const hash = nsec3Hash(wire, chain.params.iterations, chain.params.salt);
+  let at = lastAtOrBefore(chain.hashes, hash);
+  if (at >= 0 && chain.hashes[at] === hash) return undefined; // it exists: nothing covers it
+  if (at < 0) at = chain.hashes.length - 1;
+  return zone.nodeById(chain.ids[at]).rrsets.get(T.NSEC3);
+}
+
+function lastAtOrBefore(sorted: readonly string[], key: string): number {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  let at = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid] <= key) {
+      at = mid;
+      lo = mid + 1;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  return at;
+}
+
+/**
+ * The closest provable encloser of a name (RFC 5155 7.2.1): its nearest ancestor, itself
+ * excluded, whose hash an NSEC3 matches; and the next closer name, one label longer toward it.
+ */
+export function closestEncloser(zone: Zone, wire: Uint8Array): { encloser: Uint8Array; nextCloser: Uint8Array } | undefined {
+  const starts = labelStarts(wire);
+  const end = wireNameLength(wire, 0);
+  for (let i = 1; i <= starts.length; i++) {
+    const from = i < starts.length ? starts[i] : end - 1;
+    const encloser = wire.subarray(from, end);
+    if (nsec3Matching(zone, encloser)) return { encloser, nextCloser: wire.subarray(starts[i - 1], end) };
+  }
+  return undefined;
+}
+
+/** `*.` and a name, in wire form. */
+export function wildcardOfName(wire: Uint8Array): Buffer {
+  return Buffer.concat([Buffer.from([1, 0x2a]), wire.subarray(0, wireNameLength(wire, 0))]);
 }

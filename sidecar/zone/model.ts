@@ -358,12 +358,12 @@ export class Zone {
     return Object.freeze({ name, rrsets, sigs: rrsigs ? sigsByCovered(name, wire, s, s.records(id)) : NO_SIGS });
   }
 
-  /** Ids of the names (in the ordinary tree) that own a record of `type`, in no order. */
+  /** Ids of the names that own a record of `type` (NSEC3 owners included), in no order. */
   namesWithType(type: number): number[] {
     const out: number[] = [];
     const s = this.store;
     for (let id = 0; id < this.flags.length; id++) {
-      if ((this.flags[id] & NAME_DATA) === 0 || id >= s.nodeCount) continue;
+      if ((this.flags[id] & (NAME_DATA | NAME_NSEC3)) === 0 || id >= s.nodeCount) continue;
       for (const rr of s.records(id)) {
         if (s.rrType[rr] === type) {
           out.push(id);

@@ -51,7 +51,7 @@ export const BIT_VARIANTS: QueryBits[] = [
 /** The query as a stub sends it, ID 0; built here because dns-packet cannot name every type. */
 export function encodeQuery(name: string, type: number, bits: QueryBits): Buffer {
   const w = new MessageWriter();
-  w.header(0, bits.rd ? 0x0100 : 0, [1, 0, 0, bits.edns ? 1 : 0]);
+  w.header(0, (bits.rd ? 0x0100 : 0) | (bits.ad ? 0x0020 : 0), [1, 0, 0, bits.edns ? 1 : 0]);
   w.question(parseName(name.endsWith('.') ? name : `${name}.`, '.'), type, 1);
   if (bits.edns) w.opt(bits.udpSize ?? 1232, bits.do);
   return w.done();
