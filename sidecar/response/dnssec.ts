@@ -202,9 +202,10 @@ function nsec3Chain(zone: Zone): Nsec3Chain | undefined {
     chain = null;
     if (params) {
       const links: { hash: string; id: number }[] = [];
+      // Read from the record store: building every NSEC3 name's node would also flush the
+      // zone's cache of hot names.
       for (const id of zone.namesWithType(T.NSEC3)) {
-        const set = zone.nodeById(id).rrsets.get(T.NSEC3);
-        const rdata = set?.rdata[0];
+        const rdata = zone.firstRdata(id, T.NSEC3);
         if (!rdata || rdata[0] !== 1 || rdata.readUInt16BE(2) !== params.iterations || !rdata.subarray(5, 5 + rdata[4]).equals(params.salt)) continue;
         const wire = zone.nameWire(id);
         links.push({ hash: wire.subarray(1, 1 + wire[0]).toString('latin1').toLowerCase(), id });

@@ -358,6 +358,14 @@ export class Zone {
     return Object.freeze({ name, rrsets, sigs: rrsigs ? sigsByCovered(name, wire, s, s.records(id)) : NO_SIGS });
   }
 
+  /** The RDATA of a name's first record of `type`, read without building the name's node. */
+  firstRdata(id: number, type: number): Buffer | undefined {
+    const s = this.store;
+    if (id < 0 || id >= s.nodeCount) return undefined;
+    for (const rr of s.records(id)) if (s.rrType[rr] === type) return s.rdata(rr);
+    return undefined;
+  }
+
   /** Ids of the names that own a record of `type` (NSEC3 owners included), in no order. */
   namesWithType(type: number): number[] {
     const out: number[] = [];
