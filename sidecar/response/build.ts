@@ -23,8 +23,8 @@
  *   zone's case, so a question in another case (0x20) is not pointed at.
  * - DO=1 in a pre-signed zone: every RRset with the RRSIGs covering it, and the NSEC or NSEC3
  *   records BIND adds to prove a name, type or wildcard absent (dnssec.ts). What is not modelled
- *   (NSEC3 opt-out, wildcard NODATA with NSEC3, a wildcard CNAME chain ending without data) is
- *   refused. AD stays clear, as named leaves it on authoritative data.
+ *   (NSEC3 opt-out, a CNAME chain reaching a wildcard after its first step) is refused. AD stays
+ *   clear, as named leaves it on authoritative data.
  */
 import * as model from '../zone/model';
 import type { Zone, RRset } from '../zone/model';
@@ -252,7 +252,7 @@ export function buildResponse(zone: Zone, question: ResponseQuestion, bits: Quer
   let name = qname;
   let wire = qwire;
   /** With DNSSEC: what the authority section must prove absent (or secure, for a referral). */
-  let denial: Denial | undefined;
+  const denials: Denial[] = [];
   for (let step = 0; ; step++) {
     if (step > MAX_CHAIN) return refuse(`CNAME/DNAME chain longer than ${MAX_CHAIN}`);
     const found = lookup(zone, name, wire, qtype);
@@ -264,7 +264,7 @@ export function buildResponse(zone: Zone, question: ResponseQuestion, bits: Quer
     if (found.kind === 'data') {
       if (dnssec && found.wildcard) {
         if (!first) return refuse('DNSSEC: a CNAME chain that ends in a wildcard answer');
-        denial = { kind: 'wildcard', wire };
+        denials.push({ kind: 'wildcard', wire });
       }
       msg.add(msg.answer, found.set, found.owner);
       kind ??= found.wildcard ? 'wildcard' : 'answer';
@@ -275,7 +275,7 @@ export function buildResponse(zone: Zone, question: ResponseQuestion, bits: Quer
       if (msg.has(found.owner, T.CNAME)) return refuse('CNAME loop');
       if (dnssec && found.wildcard) {
         if (!first) return refuse('DNSSEC: a CNAME chain that reaches a wildcard CNAME');
-        denial = { kind: 'wildcard', wire };
+        denials.push({ kind: 'wildcard', wire });
       }
       msg.add(msg.answer, found.set, found.owner);
       kind ??= 'cname';
@@ -299,21 +299,20 @@ export function buildResponse(zone: Zone, question: ResponseQuestion, bits: Quer
       aa = false;
       kind = 'referral';
       msg.add(msg.authority, found.cut);
-      if (dnssec) denial = { kind: 'referral', wire: found.cut.wire as Buffer };
+      if (dnssec) denials.push({ kind: 'referral', wire: found.cut.wire as Buffer });
       addAddresses(zone, msg, found.cut, true);
       break;
     }
     // Negative: NXDOMAIN or NODATA, from the question itself or at the end of a chain.
     if (found.kind === 'nxdomain') rcode = RCODE_NXDOMAIN;
     kind ??= found.kind === 'nxdomain' ? 'nxdomain' : 'nodata';
-    // named then also adds the wildcard's own NSEC, which is not modelled here.
-    if (dnssec && denial?.kind === 'wildcard') return refuse('DNSSEC: a wildcard CNAME whose chain ends without data');
     if (dnssec) {
       if (found.kind === 'nodata' && found.wildcard) {
         if (!first) return refuse('DNSSEC: a CNAME chain that ends in a wildcard NODATA');
-        denial = { kind: 'wildcard-nodata', wire, wildcardWire: found.wildcardWire as Buffer };
+        denials.push({ kind: 'wildcard-nodata', wire, wildcardWire: found.wildcardWire as Buffer });
       } else {
-        denial = { kind: found.kind, wire };
+        // After a wildcard CNAME, the proof for the name the chain ended at comes first.
+        denials.unshift({ kind: found.kind, wire });
       }
     }
     const soa = zone.soa;
@@ -332,7 +331,7 @@ export function buildResponse(zone: Zone, question: ResponseQuestion, bits: Quer
     msg.add(msg.authority, zone.apexNs);
     addAddresses(zone, msg, zone.apexNs, false);
   }
-  if (denial) {
+  for (const denial of denials) {
     const why = addDenial(zone, msg, denial);
     if (why) return refuse(why);
   }
@@ -433,8 +432,11 @@ function addNsec3Denial(zone: Zone, d: Denial, add: (set: RRset | undefined, wha
       if (!ce) return 'DNSSEC: no closest encloser proof';
       return add(nsec3Covering(zone, ce.nextCloser), 'covers the next closer name');
     }
-    case 'wildcard-nodata':
-      return 'DNSSEC: wildcard NODATA in an NSEC3 zone';
+    case 'wildcard-nodata': {
+      const ce = closestEncloser(zone, d.wire);
+      if (!ce) return 'DNSSEC: no closest encloser proof';
+      return add(nsec3Matching(zone, ce.encloser), 'matches the closest encloser') ?? add(nsec3Covering(zone, ce.nextCloser), 'covers the next closer name') ?? add(nsec3Matching(zone, d.wildcardWire), 'matches the wildcard');
+    }
     case 'referral':
       return 'DNSSEC: referral proofs are added by addDenial';
   }
