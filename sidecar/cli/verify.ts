@@ -65,7 +65,7 @@ export async function verifyZones(namedConf: string, bind: ServerAddress): Promi
         const label = `${q.name} ${typeName(q.type)} ${bits.rd ? '+rd' : '-rd'} ${bits.edns ? '+edns' : '-edns'}`;
         try {
           const theirs = await exchange(encodeQuery({ name: q.name, type: q.type }, { ...bits, udpSize: 1232 }, id++ & 0xffff), bind, 'tcp');
-          const result = verifyResponse(built.wire, theirs);
+          const result = verifyResponse(built.complete ?? built.wire, theirs);
           if (result.mismatches.length === 0) {
             report.equal++;
             if (result.byteIdentical) report.byteIdentical++;

@@ -86,6 +86,28 @@ describe('buildResponse', () => {
     expect(buildResponse(big, q, { rd: false, edns: true, do: false, udpSize: 100 }, DEFAULTS)).toMatchObject({ cacheable: false, reason: expect.stringMatching(/more than the 512 bytes/) });
   });
 
+  it('trims an additional section that does not fit as named does, and keeps the whole answer for TCP', () => {
+    const ns = Array.from({ length: 15 }, (_, i) => `@ NS ns${i}\nns${i} A 192.0.2.${i + 1}`).join('\n');
+    const many = parseZoneText(`$TTL 60\n@ SOA ns0 h 1 2 3 4 5\n${ns}\n`, 'glue.test', 'db', () => {
+      throw new Error('none');
+    });
+    const r = buildResponse(many, { name: 'glue.test', type: 'NS' }, RD0, DEFAULTS);
+    if (!r.cacheable || !r.complete) throw new Error(`expected a trimmed answer: ${JSON.stringify(r)}`);
+    expect(r.wire.length).toBeLessThanOrEqual(512);
+    expect(r.wire.readUInt16BE(2) & 0x0200).toBe(0); // no TC: only additional records were left out
+    const [, an, , ar] = counts(r.wire);
+    expect(an).toBe(15);
+    expect(ar).toBeGreaterThan(0);
+    expect(ar).toBeLessThan(15);
+    // The records kept are the whole answer's first ones, byte for byte.
+    expect(counts(r.complete)).toEqual([1, 15, 0, 15]);
+    expect(r.complete.subarray(12, r.wire.length).equals(r.wire.subarray(12))).toBe(true);
+    // With room for everything nothing is trimmed.
+    const roomy = buildResponse(many, { name: 'glue.test', type: 'NS' }, { rd: false, edns: true, do: false, udpSize: 1232 }, DEFAULTS);
+    expect(roomy).toMatchObject({ cacheable: true });
+    expect(roomy.cacheable && roomy.complete).toBeUndefined();
+  });
+
   it('answers DO=1 and AD=1 in signed zones too, with AD clear (named never sets it on authoritative data)', () => {
     const signed = parseZoneText('$TTL 1\n@ SOA a b 1 2 3 4 5\n@ NS a\na A 192.0.2.1\n@ DNSKEY 257 3 13 AQID\n', 's.test', 'db', () => {
       throw new Error('none');

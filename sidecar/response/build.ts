@@ -19,6 +19,9 @@
  *   different bytes: `bits.family`), then the other, then everything else.
  * - RRsets in canonical order. BIND rotates multi-record RRsets on each answer, so its bytes
  *   match ours only for one rotation; verify.ts tells that case apart.
+ * - Over UDP, answer and authority that do not fit the limit make BIND truncate (TC): refused.
+ *   An additional section that does not fit is cut at its first record that does not (the OPT's
+ *   room kept back); `complete` then holds the whole answer, as BIND sends it over TCP.
  * - Names compressed exactly as BIND's compressor does (wire.ts); the answer owner keeps the
  *   zone's case, so a question in another case (0x20) is not pointed at.
  * - DO=1 in a pre-signed zone: every RRset with the RRSIGs covering it, and the NSEC or NSEC3
@@ -80,7 +83,19 @@ export interface ServerOptions {
 export type ResponseKind = 'answer' | 'cname' | 'dname' | 'wildcard' | 'nodata' | 'nxdomain' | 'referral';
 
 export type BuiltResponse =
-  | { cacheable: true; wire: Buffer; rcode: number; authoritative: boolean; kind: ResponseKind; limit: number }
+  | {
+      cacheable: true;
+      wire: Buffer;
+      /**
+       * The whole response, when `wire` is trimmed to the UDP limit (additional records left
+       * out, as named does): what BIND sends over TCP, where Santa verifies answers.
+       */
+      complete?: Buffer;
+      rcode: number;
+      authoritative: boolean;
+      kind: ResponseKind;
+      limit: number;
+    }
   | { cacheable: false; reason: string };
 
 export const RCODE_NOERROR = 0;
@@ -193,6 +208,40 @@ class Message {
     for (let pass = 4; pass >= 1; pass--) {
       for (let i = 0; i < n; i++) if (renderPass(section.sets[i].type, preferredGlue) === pass) this.emit(w, section, i);
     }
+  }
+
+  /**
+   * Writes the additional section in its passes while it fits in `budget` bytes, as named does
+   * over UDP: at the first RR that does not fit, that RR and all after it are left out (no TC).
+   * Returns how many RRs went out, or -1 where BIND's rotation of an RRset decides what goes out
+   * (then its answers vary).
+   */
+  renderAdditional(w: MessageWriter, preferredGlue: number, budget: number): number {
+    const section = this.additional;
+    let count = 0;
+    // Answer and authority already too large: named truncates (TC); the caller refuses.
+    if (w.size > budget) return 0;
+    for (let pass = 4; pass >= 1; pass--) {
+      for (let i = 0; i < section.count; i++) {
+        if (renderPass(section.sets[i].type, preferredGlue) !== pass) continue;
+        const before = w.checkpoint();
+        this.emit(w, section, i);
+        const rdata = section.sets[i].rdata;
+        if (w.size <= budget) {
+          count += rdata.length;
+          continue;
+        }
+        w.rollback(before);
+        // named keeps the records of this RRset that fit, in its rotated order: the cut is the
+        // same for every rotation only if none fits and all are alike in size.
+        if (rdata.some((r) => r.length !== rdata[0].length)) return -1;
+        w.record(section.owners[i], section.sets[i].type, this.cls, section.ttls[i], rdata[0]);
+        const firstFits = w.size <= budget;
+        w.rollback(before);
+        return firstFits && rdata.length > 1 ? -1 : count;
+      }
+    }
+    return count;
   }
 
   private emit(w: MessageWriter, section: Section, i: number): void {
@@ -344,19 +393,42 @@ export function buildResponse(zone: Zone, question: ResponseQuestion, bits: Quer
   if (bits.rd) flags |= 0x0100;
   if (bits.cd) flags |= 0x0010;
   flags |= rcode;
+  const maxUdp = server.maxUdpSize ?? 1232;
+  const limit = bits.edns ? Math.min(maxUdp, Math.max(512, bits.udpSize ?? maxUdp)) : 512;
+  const preferredGlue = bits.family === 6 ? T.AAAA : T.A;
   const w = writer;
+  const an = msg.count(msg.answer);
+  const ns = msg.count(msg.authority);
+  const opt = bits.edns ? 1 : 0;
+  writeHead(w, msg, flags, [1, an, ns, (keepAdditional ? msg.count(msg.additional) : 0) + opt], qname, qtype, qclass, qwire);
+  if (keepAdditional) msg.render(w, msg.additional, preferredGlue);
+  if (bits.edns) w.opt(server.ednsUdpSize, bits.do);
+  if (w.size <= limit) return { cacheable: true, wire: w.copy(), rcode, authoritative: aa, kind: kind ?? 'answer', limit };
+
+  // Over the limit: written again with the additional section cut where named cuts it.
+  const size = w.size;
+  const complete = w.copy();
+  writeHead(w, msg, flags, [1, an, ns, opt], qname, qtype, qclass, qwire);
+  // The OPT record's room is kept back from the sections, as named reserves it.
+  const kept = keepAdditional ? msg.renderAdditional(w, preferredGlue, limit - opt * OPT_SIZE) : 0;
+  if (kept < 0) return refuse('response trimmed inside an RRset that BIND rotates (what goes out varies)');
+  if (w.size + opt * OPT_SIZE > limit) return refuse(`response is ${size} bytes, more than the ${limit} bytes BIND sends over UDP here (it would truncate)`);
+  w.header(0, flags, [1, an, ns, kept + opt]);
+  if (bits.edns) w.opt(server.ednsUdpSize, bits.do);
+  return { cacheable: true, wire: w.copy(), complete, rcode, authoritative: aa, kind: kind ?? 'answer', limit };
+}
+
+/** A message's header, question, answer and authority sections, from the start. */
+function writeHead(w: MessageWriter, msg: Message, flags: number, counts: [number, number, number, number], qname: string, qtype: number, qclass: number, qwire: Uint8Array): void {
   w.reset();
-  w.header(0, flags, [1, msg.count(msg.answer), msg.count(msg.authority), (keepAdditional ? msg.count(msg.additional) : 0) + (bits.edns ? 1 : 0)]);
+  w.header(0, flags, counts);
   w.question(qname, qtype, qclass, qwire);
   msg.render(w, msg.answer);
   msg.render(w, msg.authority);
-  if (keepAdditional) msg.render(w, msg.additional, bits.family === 6 ? T.AAAA : T.A);
-  if (bits.edns) w.opt(server.ednsUdpSize, bits.do);
-  const maxUdp = server.maxUdpSize ?? 1232;
-  const limit = bits.edns ? Math.min(maxUdp, Math.max(512, bits.udpSize ?? maxUdp)) : 512;
-  if (w.size > limit) return refuse(`response is ${w.size} bytes, more than the ${limit} bytes BIND sends over UDP here (it would trim or truncate)`);
-  return { cacheable: true, wire: w.copy(), rcode, authoritative: aa, kind: kind ?? 'answer', limit };
 }
+
+/** An OPT record without options: root owner, type, class, TTL and RDLENGTH. */
+const OPT_SIZE = 11;
 
 /** Messages are built one at a time: one set of sections and one writer serve them all (the bytes are copied out). */
 const message = new Message();

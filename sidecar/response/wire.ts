@@ -309,6 +309,17 @@ export class MessageWriter {
     return this.out.length;
   }
 
+  /** A point to roll back to: what has been written and what the compression table holds. */
+  checkpoint(): { length: number; names: number } {
+    return { length: this.out.length, names: this.tableCount };
+  }
+
+  /** Forgets everything written after `at` (as named rolls back an RRset that does not fit). */
+  rollback(at: { length: number; names: number }): void {
+    this.out.length = at.length;
+    this.tableCount = at.names;
+  }
+
   /** The message so far (a view: valid until the writer is reset or written to). */
   done(): Buffer {
     return this.out.view();

@@ -59,6 +59,8 @@ interface Candidate extends PlannedEntry {
   serial: number;
   entry: CacheKey & { value: Buffer };
   wire: Buffer;
+  /** What BIND must answer over TCP for the entry to be installed: `wire`, or its untrimmed form. */
+  verifyWire: Buffer;
 }
 
 interface InstalledEntry {
@@ -347,7 +349,7 @@ export class CacheController {
     try {
       const entry = cacheEntry({ question, keyFlags: key.flags, reply: built.wire, slot: 0, expiresJiffies: 0n }, this.o.abi);
       const digest = createHash('sha256').update(built.wire).update(String(key.flags)).digest('hex');
-      return { id, key, zone, serial, entry, wire: built.wire, digest, bytes: entry.value.length - this.o.abi.value.tail };
+      return { id, key, zone, serial, entry, wire: built.wire, verifyWire: built.complete ?? built.wire, digest, bytes: entry.value.length - this.o.abi.value.tail };
     } catch (e) {
       if (e instanceof CacheEncodeError) return e.message;
       throw e;
@@ -374,7 +376,8 @@ export class CacheController {
         checks++;
         this.totals.verifyChecks++;
         try {
-          const result = verifyResponse(c.wire, await ask(c.key));
+          // Over TCP named sends the whole answer; a trimmed UDP answer is checked by its whole form.
+          const result = verifyResponse(c.verifyWire, await ask(c.key));
           if (result.mismatches.length === 0) {
             this.verified.add(c.digest);
             this.failedAt.delete(c.digest);

@@ -27,7 +27,7 @@ const VARIANTS: QueryBits[] = [
 ];
 
 /** What may still go to BIND in a signed zone: the DNSSEC cases the builder does not model, and sizes. */
-const EXPECTED_REFUSALS = [/^response is \d+ bytes, more than the (512|1232) bytes/, /^RRSIG questions/];
+const EXPECTED_REFUSALS = [/^response is \d+ bytes, more than the (512|1232) bytes/, /^response trimmed inside an RRset that BIND rotates/, /^RRSIG questions/];
 
 describe.each([
   ['NSEC', false],
@@ -49,6 +49,8 @@ describe.each([
       console.log(`${_label}:\n${result.report}`);
       expect(result.failures.slice(0, 20)).toEqual([]);
       expect(result.compared).toBeGreaterThan(500);
+      // Signed answers with glue overflow 1232 bytes: named trims the additional section.
+      expect(result.trimmed).toBeGreaterThan(0);
       expect(result.identical + result.identicalExceptOrder).toBe(result.compared);
     } finally {
       await bind.stop();

@@ -67,6 +67,8 @@ export interface Comparison {
   compared: number;
   identical: number;
   identicalExceptOrder: number;
+  /** Answers trimmed to the UDP limit, each compared with named's UDP answer and, whole, with its TCP one. */
+  trimmed: number;
 }
 
 /**
@@ -89,11 +91,13 @@ export async function compareWithBind(server: BindServer, zones: Zone[], variant
   const failures: string[] = [];
   const refusals = new Map<string, number>();
   let compared = 0;
+  let mismatched = 0;
   let identical = 0;
   let identicalExceptOrder = 0;
   /** Equal answers whose bytes differ other than by rotation (compression, order across RRsets). */
   const otherBytes: string[] = [];
   const kinds = new Map<string, number>();
+  const trimmed: { label: string; query: Buffer; family: number; complete: Buffer }[] = [];
   cases.forEach((c, i) => {
     const label = `${c.name} ${c.type} rd=${+c.bits.rd} edns=${+c.bits.edns} do=${+c.bits.do} ipv${c.bits.family ?? 4}`;
     const reply = replies[i];
@@ -117,20 +121,37 @@ export async function compareWithBind(server: BindServer, zones: Zone[], variant
     }
     compared++;
     kinds.set(built.kind, (kinds.get(built.kind) ?? 0) + 1);
+    if (built.complete) trimmed.push({ label, query: encodeQuery(c.name, typeCode(c.type) as number, c.bits), family: c.bits.family ?? 4, complete: built.complete });
     const v = verifyResponse(built.wire, reply.answer.raw);
+    if (v.mismatches.length > 0) mismatched++;
     if (v.mismatches.length > 0) failures.push(`${label}:\n    ${v.mismatches.join('\n    ')}\n    ours ${built.wire.toString('hex')}\n    BIND ${reply.answer.raw.toString('hex')}`);
     if (v.byteIdentical) identical++;
     else if (v.identicalExceptOrder) identicalExceptOrder++;
     else if (v.mismatches.length === 0) otherBytes.push(`${label}\n    ours ${built.wire.toString('hex')}\n    BIND ${reply.answer.raw.toString('hex')}`);
   });
 
+  // A trimmed answer is verified in santa run by its whole form against named over TCP.
+  for (const family of [4, 6]) {
+    const mine = trimmed.filter((t) => t.family === family);
+    if (mine.length === 0) continue;
+    const answers = await queryMany(mine.map((t) => t.query), { server: family === 4 ? '127.0.0.1' : '::1', port: server.port, transport: 'tcp', timeoutMs: 2000 });
+    mine.forEach((t, j) => {
+      const tcp = answers[j].answer;
+      if (!tcp) failures.push(`${t.label} over TCP: BIND did not answer: ${answers[j].error}`);
+      else {
+        const v = verifyResponse(t.complete, tcp.raw);
+        if (v.mismatches.length > 0) failures.push(`${t.label}, whole answer against TCP:\n    ${v.mismatches.join('\n    ')}`);
+      }
+    });
+  }
+
   const report = [
     `questions sent to BIND: ${cases.length} (${cases.length / variants.length} name/type pairs x ${variants.length} bit variants)`,
-    `built and compared: ${compared}; equal by verify: ${compared - failures.length}`,
+    `built and compared: ${compared}; equal by verify: ${compared - mismatched}; trimmed to the UDP limit as named does: ${trimmed.length}`,
     `byte-identical: ${identical}; identical except RRset rotation: ${identicalExceptOrder}; other byte differences: ${compared - identical - identicalExceptOrder}`,
     `kinds: ${[...kinds].map(([k, n]) => `${k}=${n}`).join(' ')}`,
     `left to BIND: ${[...refusals].map(([r, n]) => `${n} x "${r}"`).join('; ') || 'none'}`,
     ...otherBytes.slice(0, 5).map((d) => `equal, other bytes: ${d}`),
   ].join('\n');
-  return { report, failures, compared, identical, identicalExceptOrder };
+  return { report, failures, compared, identical, identicalExceptOrder, trimmed: trimmed.length };
 }
