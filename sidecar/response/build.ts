@@ -25,9 +25,9 @@
  * - Names compressed exactly as BIND's compressor does (wire.ts); the answer owner keeps the
  *   zone's case, so a question in another case (0x20) is not pointed at.
  * - DO=1 in a pre-signed zone: every RRset with the RRSIGs covering it, and the NSEC or NSEC3
- *   records BIND adds to prove a name, type or wildcard absent (dnssec.ts). What is not modelled
- *   (NSEC3 opt-out, a CNAME chain reaching a wildcard after its first step) is refused. AD stays
- *   clear, as named leaves it on authoritative data.
+ *   records BIND adds to prove a name, type or wildcard absent (dnssec.ts), opt-out included.
+ *   What is not modelled (a CNAME chain reaching a wildcard after its first step) is refused. AD
+ *   stays clear, as named leaves it on authoritative data.
  */
 import * as model from '../zone/model';
 import type { Zone, RRset } from '../zone/model';
@@ -359,6 +359,14 @@ export function buildResponse(zone: Zone, question: ResponseQuestion, bits: Quer
       if (found.kind === 'nodata' && found.wildcard) {
         if (!first) return refuse('DNSSEC: a CNAME chain that ends in a wildcard NODATA');
         denials.push({ kind: 'wildcard-nodata', wire, wildcardWire: found.wildcardWire as Buffer });
+      } else if (found.kind === 'nodata' && denialOf(zone) === 'nsec3' && !nsec3Matching(zone, wire)) {
+        // NODATA at an opt-out delegation (a DS question): named proves the closest provable
+        // encloser instead, its match added ahead of the SOA and the next closer's cover after.
+        const ce = closestEncloser(zone, wire);
+        const match = ce && nsec3Matching(zone, ce.encloser);
+        if (!ce || !match) return refuse('DNSSEC: no closest encloser proof');
+        msg.add(msg.authority, match);
+        denials.unshift({ kind: 'cover', wire: ce.nextCloser });
       } else {
         // After a wildcard CNAME, the proof for the name the chain ended at comes first.
         denials.unshift({ kind: found.kind, wire });
@@ -440,7 +448,7 @@ function refuse(reason: string): BuiltResponse {
 
 /** What a DNSSEC answer's authority section must prove, for the name where the lookup ended. */
 type Denial =
-  | { kind: 'nxdomain' | 'nodata' | 'wildcard' | 'referral'; wire: Uint8Array }
+  | { kind: 'nxdomain' | 'nodata' | 'wildcard' | 'referral' | 'cover'; wire: Uint8Array }
   | { kind: 'wildcard-nodata'; wire: Uint8Array; wildcardWire: Buffer };
 
 /**
@@ -463,13 +471,22 @@ function addDenial(zone: Zone, msg: Message, d: Denial): string | undefined {
       msg.add(msg.authority, ds);
       return undefined;
     }
-    if (chain === 'nsec3') return add(nsec3Matching(zone, d.wire), 'matches the delegation (opt-out is left to BIND)');
+    if (chain === 'nsec3') {
+      if (nsec3Matching(zone, d.wire)) return add(nsec3Matching(zone, d.wire), 'matches the delegation');
+      // Opt-out: an unsigned delegation has no NSEC3; the closest provable encloser's match and
+      // the next closer name's (opt-out) cover show that it may exist unsigned.
+      const ce = closestEncloser(zone, d.wire);
+      if (!ce) return 'DNSSEC: no closest encloser proof';
+      return add(nsec3Matching(zone, ce.encloser), 'matches the closest encloser') ?? add(nsec3Covering(zone, ce.nextCloser), 'covers the next closer name');
+    }
     if (chain === 'none') return 'DNSSEC: the zone has no NSEC or NSEC3 chain';
     return add(nsecAt(zone, d.wire), 'at the delegation');
   }
   if (chain === 'nsec3') return addNsec3Denial(zone, d, add);
   if (chain === 'none') return 'DNSSEC: the zone has no NSEC or NSEC3 chain';
   switch (d.kind) {
+    case 'cover':
+      return 'DNSSEC: a next closer proof outside NSEC3';
     case 'nodata':
       return add(nsecAt(zone, d.wire) ?? coveringNsec(zone, d.wire), 'for the name');
     case 'wildcard':
@@ -493,7 +510,9 @@ function addDenial(zone: Zone, msg: Message, d: Denial): string | undefined {
 function addNsec3Denial(zone: Zone, d: Denial, add: (set: RRset | undefined, what: string) => string | undefined): string | undefined {
   switch (d.kind) {
     case 'nodata':
-      return add(nsec3Matching(zone, d.wire), 'matches the name (opt-out is left to BIND)');
+      return add(nsec3Matching(zone, d.wire), 'matches the name');
+    case 'cover':
+      return add(nsec3Covering(zone, d.wire), 'covers the next closer name');
     case 'nxdomain': {
       const ce = closestEncloser(zone, d.wire);
       if (!ce) return 'DNSSEC: no closest encloser proof';

@@ -99,7 +99,7 @@ describe('DNSSEC answers (DO=1) from a signed zone', () => {
 
   it('leaves to BIND what the NSEC3 chain named would use cannot prove (here: an NSEC3PARAM and no chain)', () => {
     expect(buildResponse(nsec3Zone, { name: 'b.s.test', type: 'A' }, DO, OPTIONS)).toMatchObject({ cacheable: false, reason: 'DNSSEC: no closest encloser proof' });
-    expect(buildResponse(nsec3Zone, { name: 'a.s.test', type: 'TXT' }, DO, OPTIONS)).toMatchObject({ cacheable: false, reason: expect.stringMatching(/^DNSSEC: no NSEC3 matches the name/) });
+    expect(buildResponse(nsec3Zone, { name: 'a.s.test', type: 'TXT' }, DO, OPTIONS)).toMatchObject({ cacheable: false, reason: 'DNSSEC: no closest encloser proof' });
     expect(buildResponse(nsec3Zone, { name: 'a.s.test', type: 'A' }, DO, OPTIONS).cacheable).toBe(true);
   });
 });
