@@ -1,8 +1,9 @@
 /**
  * The DNSSEC records of an answer from a pre-signed zone (DO=1), found as BIND 9.18 finds them:
- * the RRSIGs covering each RRset, and the NSEC records that prove a name or type absent. Pure
- * functions of the zone model; zones are immutable, so what is found once is memoised per zone
- * (the NSEC chain in canonical order) and per RRset (its covering signatures).
+ * the RRSIGs covering each RRset, and the NSEC or NSEC3 records that prove a name or type absent.
+ * Pure functions of the zone model; zones are immutable, so what is found once is memoised per
+ * zone (the NSEC chain in canonical order, the NSEC3 chain in hash order) and per RRset (its
+ * covering signatures).
  */
 import { createHash } from 'node:crypto';
 import { NAME_DATA, RRset, Zone } from '../zone/model';
@@ -10,13 +11,13 @@ import { wireNameLength } from '../zone/name-table';
 import { T } from '../zone/types';
 
 /** How the zone proves that names and types do not exist. */
-export type Denial = 'nsec' | 'nsec3' | 'none';
+export type DenialChain = 'nsec' | 'nsec3' | 'none';
 
 /**
  * NSEC3 when the apex has an NSEC3PARAM (named then answers from the NSEC3 chain), else NSEC
  * when the apex has one, else none (RRSIGs without a chain: nothing can be proved).
  */
-export function denialOf(zone: Zone): Denial {
+export function denialOf(zone: Zone): DenialChain {
   let denial = denials.get(zone);
   if (denial === undefined) {
     const apex = zone.nodeById(zone.apexId).rrsets;
@@ -26,7 +27,7 @@ export function denialOf(zone: Zone): Denial {
   return denial;
 }
 
-const denials = new WeakMap<Zone, Denial>();
+const denials = new WeakMap<Zone, DenialChain>();
 
 /** The RRSIGs at `set`'s owner that cover its type, if the zone has any (none for synthesised RRsets). */
 export function signaturesOf(zone: Zone, set: RRset): RRset | undefined {
