@@ -29,7 +29,7 @@ packages=(
   make
   pkg-config
   bind9            # named: the real server every test and the demo run
-  bind9-utils      # named-checkconf, named-checkzone, rndc
+  bind9-utils      # named-checkconf, named-checkzone, rndc, dnssec-keygen and dnssec-signzone (signed-zone tests)
   bind9-dnsutils   # dig
   knot-dnsutils    # kdig, kxdpgun
   dnsperf          # load for the demo and benchmarks
