@@ -25,9 +25,8 @@
  * - Names compressed exactly as BIND's compressor does (wire.ts); the answer owner keeps the
  *   zone's case, so a question in another case (0x20) is not pointed at.
  * - DO=1 in a pre-signed zone: every RRset with the RRSIGs covering it, and the NSEC or NSEC3
- *   records BIND adds to prove a name, type or wildcard absent (dnssec.ts), opt-out included.
- *   What is not modelled (a CNAME chain reaching a wildcard after its first step) is refused. AD
- *   stays clear, as named leaves it on authoritative data.
+ *   records BIND adds to prove a name, type or wildcard absent (dnssec.ts), opt-out and CNAME
+ *   chains through wildcards included. AD stays clear, as named leaves it on authoritative data.
  */
 import * as model from '../zone/model';
 import type { Zone, RRset } from '../zone/model';
@@ -311,10 +310,7 @@ export function buildResponse(zone: Zone, question: ResponseQuestion, bits: Quer
       break;
     }
     if (found.kind === 'data') {
-      if (dnssec && found.wildcard) {
-        if (!first) return refuse('DNSSEC: a CNAME chain that ends in a wildcard answer');
-        denials.push({ kind: 'wildcard', wire });
-      }
+      if (dnssec && found.wildcard) denials.push({ kind: 'wildcard', wire });
       msg.add(msg.answer, found.set, found.owner);
       kind ??= found.wildcard ? 'wildcard' : 'answer';
       addAuthorityNs = true;
@@ -322,10 +318,7 @@ export function buildResponse(zone: Zone, question: ResponseQuestion, bits: Quer
     }
     if (found.kind === 'cname') {
       if (msg.has(found.owner, T.CNAME)) return refuse('CNAME loop');
-      if (dnssec && found.wildcard) {
-        if (!first) return refuse('DNSSEC: a CNAME chain that reaches a wildcard CNAME');
-        denials.push({ kind: 'wildcard', wire });
-      }
+      if (dnssec && found.wildcard) denials.push({ kind: 'wildcard', wire });
       msg.add(msg.answer, found.set, found.owner);
       kind ??= 'cname';
       wire = found.set.rdata[0];
@@ -357,7 +350,6 @@ export function buildResponse(zone: Zone, question: ResponseQuestion, bits: Quer
     kind ??= found.kind === 'nxdomain' ? 'nxdomain' : 'nodata';
     if (dnssec) {
       if (found.kind === 'nodata' && found.wildcard) {
-        if (!first) return refuse('DNSSEC: a CNAME chain that ends in a wildcard NODATA');
         denials.push({ kind: 'wildcard-nodata', wire, wildcardWire: found.wildcardWire as Buffer });
       } else if (found.kind === 'nodata' && denialOf(zone) === 'nsec3' && !nsec3Matching(zone, wire)) {
         // NODATA at an opt-out delegation (a DS question): named proves the closest provable
