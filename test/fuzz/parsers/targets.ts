@@ -1,6 +1,7 @@
 /**
  * What each parser promises for any input, checked on one generated input at a time: zone
- * files, named.conf, query-log files, Frame Streams, DNS wire questions and dnstap payloads.
+ * files (and the builder on whatever zone parses), named.conf, query-log files, Frame Streams,
+ * DNS wire questions and dnstap payloads.
  * A check returns null when the contract held, else what broke. Crashes other than the
  * parser's own error type, errors that do not say where, and answers that differ with how the
  * input was chunked are all contract breaks; hangs and memory are the supervisor's part.
@@ -15,6 +16,9 @@ import { interpretNamedConf, NamedConfError } from '../../../sidecar/named-conf/
 import { QueryLogDecoder } from '../../../sidecar/querylog/decoder';
 import { parseQueryLine, isUnreadable } from '../../../sidecar/querylog/parse-line';
 import { parseZoneText, ZoneParseError } from '../../../sidecar/zone/parse';
+import type { Zone } from '../../../sidecar/zone/model';
+import { buildResponse, type QueryBits } from '../../../sidecar/response/build';
+import { decodeMessage } from '../../../sidecar/response/decode';
 import { Rng } from '../random';
 import { encodeQuery, mutateQuery, plainOpt } from '../xdp/dns';
 import { mutateBytes, mutateText, randomText } from './mutate';
@@ -61,9 +65,9 @@ function zoneTarget(): ParserTarget {
     name: 'zone',
     check(rng) {
       const text = rng.chance(0.85) ? mutateText(rng.pick(zoneCorpus), rng, ZONE_ALPHABET, ZONE_WORDS) : randomText(rng, ZONE_ALPHABET, ZONE_WORDS);
+      let zone: Zone;
       try {
-        parseZoneText(text, 'example.test', ZONE_FILE, resolver);
-        return null;
+        zone = parseZoneText(text, 'example.test', ZONE_FILE, resolver);
       } catch (e) {
         if (!(e instanceof ZoneParseError)) return `threw ${describe(e)}`;
         const lines = e.file === ZONE_FILE ? lineCount(text) : lineCount(includeText);
@@ -71,8 +75,36 @@ function zoneTarget(): ParserTarget {
         if (!e.message.startsWith(`${e.file}:${e.line}: `) || e.line < 0 || e.line > lines) return `error does not say where: ${e.message.slice(0, 200)} (file has ${lines} lines)`;
         return null;
       }
+      return buildsFrom(zone, rng);
     },
   };
+}
+
+const BUILD_BITS: QueryBits[] = [
+  { rd: false, edns: true, do: true },
+  { rd: true, edns: true, do: true, udpSize: 512 },
+  { rd: false, edns: false, do: false },
+];
+
+/**
+ * What the builder promises for any zone that parsed: for names it holds and names it does not,
+ * with and without DO, an answer that decodes or a reason, never a throw.
+ */
+function buildsFrom(zone: Zone, rng: Rng): string | null {
+  const owners = [...zone.names()];
+  const names = [zone.origin, `nonexistent.${zone.origin}`, `a.b.${rng.pick(owners)}`, ...Array.from({ length: 3 }, () => rng.pick(owners))];
+  for (const name of names) {
+    for (const type of ['A', 'TXT', 'DS', 'NS', 'MX']) {
+      const bits = rng.pick(BUILD_BITS);
+      try {
+        const r = buildResponse(zone, { name, type }, bits, { minimalResponses: 'no-auth-recursive', ednsUdpSize: 1232 });
+        if (r.cacheable) decodeMessage(r.wire);
+      } catch (e) {
+        return `builder on ${name} ${type} (DO=${+bits.do}) threw ${describe(e)}`;
+      }
+    }
+  }
+  return null;
 }
 
 // ---- named.conf --------------------------------------------------------------------------------
