@@ -108,7 +108,8 @@ export async function fuzzParser(opts: ParserRunOptions): Promise<ParserRunRepor
   let next = o.first;
   while (next < end && report.findings.length < o.maxFindings) {
     const seg = await runSegment(o, next, end - next);
-    report.findings.push(...seg.findings);
+    // A segment reports all it found: keep to the cap (a broken contract can fail every input).
+    report.findings.push(...seg.findings.slice(0, o.maxFindings - report.findings.length));
     report.cases += seg.ran;
     if (seg.end === 'done') break;
     if (seg.lastStarted < 0) throw new Error(`parser fuzz worker for ${o.target} did not start: ${seg.detail}`);
