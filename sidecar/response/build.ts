@@ -26,7 +26,8 @@
  *   zone's case, so a question in another case (0x20) is not pointed at.
  * - DO=1 in a pre-signed zone: every RRset with the RRSIGs covering it, and the NSEC or NSEC3
  *   records BIND adds to prove a name, type or wildcard absent (dnssec.ts), opt-out and CNAME
- *   chains through wildcards included. AD stays clear, as named leaves it on authoritative data.
+ *   chains through wildcards included. An RRSIG question gets each covered type's signatures as
+ *   an RRset of its own. AD stays clear, as named leaves it on authoritative data.
  */
 import * as model from '../zone/model';
 import type { Zone, RRset } from '../zone/model';
@@ -106,7 +107,6 @@ const UNCACHED_TYPES = new Map<number, string>([
   [T.AXFR, 'zone transfers are not answered over UDP'],
   [T.IXFR, 'zone transfers are not answered over UDP'],
   [T.OPT, 'OPT is not a question type'],
-  [T.RRSIG, 'RRSIG questions are answered per covered type by BIND'],
   [T.SIG, 'SIG questions are answered per covered type by BIND'],
   [T.TKEY, 'TKEY is a transaction'],
   [T.TSIG, 'TSIG is a transaction'],
@@ -311,7 +311,13 @@ export function buildResponse(zone: Zone, question: ResponseQuestion, bits: Quer
     }
     if (found.kind === 'data') {
       if (dnssec && found.wildcard) denials.push({ kind: 'wildcard', wire });
-      msg.add(msg.answer, found.set, found.owner);
+      if (qtype === T.RRSIG) {
+        // named answers an RRSIG question with each covered type's signatures, each with its TTL.
+        const id = zone.findName(found.set.wire as Buffer, 0, (found.set.wire as Buffer).length);
+        for (const sigs of zone.nodeById(id).sigs.values()) msg.add(msg.answer, sigs, found.owner);
+      } else {
+        msg.add(msg.answer, found.set, found.owner);
+      }
       kind ??= found.wildcard ? 'wildcard' : 'answer';
       addAuthorityNs = true;
       break;
@@ -319,7 +325,13 @@ export function buildResponse(zone: Zone, question: ResponseQuestion, bits: Quer
     if (found.kind === 'cname') {
       if (msg.has(found.owner, T.CNAME)) return refuse('CNAME loop');
       if (dnssec && found.wildcard) denials.push({ kind: 'wildcard', wire });
-      msg.add(msg.answer, found.set, found.owner);
+      if (qtype === T.RRSIG) {
+        // named answers an RRSIG question with each covered type's signatures, each with its TTL.
+        const id = zone.findName(found.set.wire as Buffer, 0, (found.set.wire as Buffer).length);
+        for (const sigs of zone.nodeById(id).sigs.values()) msg.add(msg.answer, sigs, found.owner);
+      } else {
+        msg.add(msg.answer, found.set, found.owner);
+      }
       kind ??= 'cname';
       wire = found.set.rdata[0];
       name = nameFromWire(wire, 0).name;

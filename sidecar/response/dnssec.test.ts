@@ -61,6 +61,10 @@ describe('DNSSEC answers (DO=1) from a signed zone', () => {
     });
   });
 
+  it('answers an RRSIG question with every covered type\'s signatures, each its own RRset', () => {
+    expect(sections(buildResponse(zone, { name: 'a.s.test', type: 'RRSIG' }, { ...DO, rd: true }, OPTIONS)).answer).toEqual(['a.s.test. RRSIG/A 300', 'a.s.test. RRSIG/NSEC 300']);
+  });
+
   it('sends no RRSIG without DO', () => {
     const r = sections(buildResponse(zone, { name: 'a.s.test', type: 'A' }, { ...DO, do: false }, OPTIONS));
     expect([...r.answer, ...r.authority, ...r.additional].filter((rr) => rr.includes('RRSIG'))).toEqual([]);

@@ -104,7 +104,8 @@ export function render(m: DecodedMessage): Buffer {
     let ownerAt = -1;
     section.forEach((rr, i) => {
       const prev = section[i - 1];
-      const sameSet = prev !== undefined && prev.name === rr.name && prev.type === rr.type && prev.class === rr.class;
+      // RRSIGs form one rdataset per covered type.
+      const sameSet = prev !== undefined && prev.name === rr.name && prev.type === rr.type && prev.class === rr.class && (rr.type !== 46 || prev.rdata.readUInt16BE(0) === rr.rdata.readUInt16BE(0));
       w.record(rr.name, rr.type, rr.class, rr.ttl, rr.rdata, undefined, sameSet ? ownerAt : -1);
       if (!sameSet) ownerAt = w.lastOwnerAt;
     });
