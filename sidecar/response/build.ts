@@ -311,13 +311,8 @@ export function buildResponse(zone: Zone, question: ResponseQuestion, bits: Quer
     }
     if (found.kind === 'data') {
       if (dnssec && found.wildcard) denials.push({ kind: 'wildcard', wire });
-      if (qtype === T.RRSIG) {
-        // named answers an RRSIG question with each covered type's signatures, each with its TTL.
-        const id = zone.findName(found.set.wire as Buffer, 0, (found.set.wire as Buffer).length);
-        for (const sigs of zone.nodeById(id).sigs.values()) msg.add(msg.answer, sigs, found.owner);
-      } else {
-        msg.add(msg.answer, found.set, found.owner);
-      }
+      if (qtype === T.RRSIG) addSignaturesAnswer(zone, msg, found.set, found.owner);
+      else msg.add(msg.answer, found.set, found.owner);
       kind ??= found.wildcard ? 'wildcard' : 'answer';
       addAuthorityNs = true;
       break;
@@ -325,13 +320,7 @@ export function buildResponse(zone: Zone, question: ResponseQuestion, bits: Quer
     if (found.kind === 'cname') {
       if (msg.has(found.owner, T.CNAME)) return refuse('CNAME loop');
       if (dnssec && found.wildcard) denials.push({ kind: 'wildcard', wire });
-      if (qtype === T.RRSIG) {
-        // named answers an RRSIG question with each covered type's signatures, each with its TTL.
-        const id = zone.findName(found.set.wire as Buffer, 0, (found.set.wire as Buffer).length);
-        for (const sigs of zone.nodeById(id).sigs.values()) msg.add(msg.answer, sigs, found.owner);
-      } else {
-        msg.add(msg.answer, found.set, found.owner);
-      }
+      msg.add(msg.answer, found.set, found.owner);
       kind ??= 'cname';
       wire = found.set.rdata[0];
       name = nameFromWire(wire, 0).name;
@@ -428,6 +417,15 @@ export function buildResponse(zone: Zone, question: ResponseQuestion, bits: Quer
   w.header(0, flags, [1, an, ns, kept + opt]);
   if (bits.edns) w.opt(server.ednsUdpSize, bits.do);
   return { cacheable: true, wire: w.copy(), complete, rcode, authoritative: aa, kind: kind ?? 'answer', limit };
+}
+
+/**
+ * The answer to an RRSIG question at the node owning `set` (its combined RRSIG RRset): named
+ * sends each covered type's signatures as an RRset of its own, each with its own TTL.
+ */
+function addSignaturesAnswer(zone: Zone, msg: Message, set: RRset, owner: string): void {
+  const wire = set.wire as Buffer;
+  for (const sigs of zone.nodeById(zone.findName(wire, 0, wire.length)).sigs.values()) msg.add(msg.answer, sigs, owner);
 }
 
 /** A message's header, question, answer and authority sections, from the start. */
@@ -620,11 +618,15 @@ function parentSideAt(rrsets: ReadonlyMap<number, RRset>, qtype: number): boolea
   return qtype === T.DS || (qtype === T.NSEC && rrsets.has(T.NSEC));
 }
 
+const NOT_THROUGH_CNAME = new Set<number>([T.RRSIG, T.NSEC, T.KEY]);
+
 function fromNode(rrsets: ReadonlyMap<number, RRset>, owner: string, qtype: number, wildcardWire?: Buffer): Lookup {
   const wildcard = wildcardWire !== undefined;
   const set = rrsets.get(qtype);
   if (set) return { kind: 'data', set, owner: wildcard ? owner : set.name, wildcard };
-  const cname = rrsets.get(T.CNAME);
+  // named does not follow a CNAME for the types that may sit beside one (RFC 2181 10.1, 4035):
+  // RRSIG, NSEC and KEY questions at a CNAME get NODATA (each seen in the BIND comparison).
+  const cname = NOT_THROUGH_CNAME.has(qtype) ? undefined : rrsets.get(T.CNAME);
   if (cname) return { kind: 'cname', set: cname, owner: wildcard ? owner : cname.name, wildcard };
   return { kind: 'nodata', wildcard, wildcardWire };
 }

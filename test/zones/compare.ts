@@ -23,7 +23,7 @@ export function questionsFor(zone: Zone): { name: string; type: string }[] {
   const add = (name: string, type: string) => out.set(`${name.toLowerCase()}/${type}`, { name, type });
   for (const node of [...zone.nodes.values(), ...zone.nsec3Nodes.values()]) {
     for (const type of node.rrsets.keys()) add(node.name, typeName(type));
-    for (const type of ['A', 'AAAA', 'MX', 'TXT', 'NS', 'DS']) add(node.name, type);
+    for (const type of ['A', 'AAAA', 'MX', 'TXT', 'NS', 'DS', 'RRSIG', 'NSEC', 'KEY']) add(node.name, type);
   }
   for (const key of zone.emptyNonTerminals) {
     add(key, 'A');
