@@ -55,4 +55,30 @@ describe('zone freshness', () => {
     expect(r.withdrawals).toEqual([2]);
     expect(nextZoneState(r.state, { kind: 'parsed', serial: 5 }).state.status).toBe('offloaded');
   });
+
+  describe('a zone named signs itself (inline-signing)', () => {
+    const signed = () => initialZoneState('example.test.', true);
+
+    it('offloads once the file parsed and BIND answered, whatever serial named gave the signed zone', () => {
+      expect(run([{ kind: 'parsed', serial: 5 }], signed()).state.status).toBe('withdrawn');
+      expect(run([{ kind: 'parsed', serial: 5 }, { kind: 'bind-serial', serial: 19 }], signed()).state.status).toBe('offloaded');
+      expect(run([{ kind: 'bind-serial', serial: 19 }, { kind: 'parsed', serial: 5 }], signed()).state.status).toBe('offloaded');
+      expect(run([{ kind: 'parsed', serial: 5 }, { kind: 'bind-serial', serial: null }], signed()).state.status).toBe('withdrawn');
+    });
+
+    it('withdraws and re-reads whenever named moves the serial (a re-sign looks like an update), then offloads again', () => {
+      const r = run([{ kind: 'parsed', serial: 5 }, { kind: 'bind-serial', serial: 19 }, { kind: 'bind-serial', serial: 19 }, { kind: 'bind-serial', serial: 20 }], signed());
+      expect(r.withdrawals).toEqual([3]);
+      expect(r.reparses).toEqual([3]);
+      expect(r.state.status).toBe('withdrawn');
+      expect(nextZoneState(r.state, { kind: 'parsed', serial: 5 }).state).toMatchObject({ status: 'offloaded', bindSerial: 20 });
+    });
+
+    it('withdraws at once when the file changes, as for any zone', () => {
+      const r = run([{ kind: 'parsed', serial: 5 }, { kind: 'bind-serial', serial: 19 }, { kind: 'file-changed' }], signed());
+      expect(r.withdrawals).toEqual([2]);
+      expect(r.reparses).toEqual([2]);
+      expect(r.state.status).toBe('withdrawn');
+    });
+  });
 });

@@ -3,6 +3,14 @@
  * over three kinds of event (its file changed, a parse finished, BIND reported a serial); the
  * controller performs the actions it returns. The rule it enforces: entries of a zone are live only
  * while the data we built them from has the serial BIND itself serves.
+ *
+ * A zone named signs itself (inline-signing) is served under a serial of named's own, which moves
+ * whenever named re-signs, so the two serials never agree. There the rule is: the file parsed,
+ * BIND's serial known, and every entry checked against BIND's own answer at that serial (the
+ * controller verifies each one again whenever the serial moves, after withdrawing them all). Only
+ * answers signing cannot change are built for such zones (response/named-signed.ts), so a re-sign
+ * alone never makes an installed entry wrong; a data change does, and is caught as for any zone:
+ * a file edit withdraws before BIND can load it, a dynamic update at the next serial poll.
  */
 
 export type ZoneStatus =
@@ -21,6 +29,8 @@ export interface ZoneState {
   /** Serial BIND served when last asked. */
   readonly bindSerial: number | null;
   readonly error: string | null;
+  /** named signs the zone (inline-signing): its serial is not the file's. */
+  readonly signedByNamed: boolean;
 }
 
 export type ZoneEvent =
@@ -38,8 +48,8 @@ export interface ZoneActions {
 
 const NONE: ZoneActions = { withdraw: false, reparse: false };
 
-export function initialZoneState(zone: string): ZoneState {
-  return { zone, status: 'withdrawn', parsedSerial: null, bindSerial: null, error: null };
+export function initialZoneState(zone: string, signedByNamed = false): ZoneState {
+  return { zone, status: 'withdrawn', parsedSerial: null, bindSerial: null, error: null, signedByNamed };
 }
 
 export function nextZoneState(state: ZoneState, event: ZoneEvent): { state: ZoneState; actions: ZoneActions } {
@@ -56,15 +66,19 @@ export function nextZoneState(state: ZoneState, event: ZoneEvent): { state: Zone
     case 'bind-serial': {
       const next = { ...state, bindSerial: event.serial };
       if (state.status === 'error') return { state: next, actions: NONE };
-      if (agree(next)) return { state: { ...next, status: 'offloaded' }, actions: NONE };
+      const serialMoved = event.serial !== null && event.serial !== state.bindSerial;
+      // A zone named signs was checked against BIND at its old serial, and a re-sign cannot be
+      // told from a dynamic update: withdraw, and let the entries be verified again.
+      const recheck = state.signedByNamed && serialMoved && state.bindSerial !== null;
+      if (agree(next) && !recheck) return { state: { ...next, status: 'offloaded' }, actions: NONE };
       // BIND moved on (dynamic update, reload of a file edited earlier) or stopped serving the
       // zone: withdraw, and re-read the file in case the new data is there.
-      const serialMoved = event.serial !== null && event.serial !== state.bindSerial;
       return { state: { ...next, status: 'withdrawn' }, actions: { withdraw: state.status === 'offloaded', reparse: serialMoved } };
     }
   }
 }
 
 function agree(state: ZoneState): boolean {
+  if (state.signedByNamed) return state.parsedSerial !== null && state.bindSerial !== null;
   return state.parsedSerial !== null && state.parsedSerial === state.bindSerial;
 }

@@ -106,8 +106,26 @@ describe('named.conf reader', () => {
     expect(reasons['s.test']).toMatch(/raw format/);
     expect(reasons['f.test']).toMatch(/type forward/);
     expect(reasons['q.test']).toMatch(/allow-query/);
-    expect(reasons['d.test']).toMatch(/dnssec-policy/);
+    expect(reasons['d.test']).toMatch(/named signs this zone in place \(dnssec-policy default without inline-signing\)/);
     expect(c.zones.find((z) => z.name === 'v.test')?.view).toBe('inside');
+  });
+
+  it('marks zones named signs with inline-signing, and refuses those it signs in place, inheriting dnssec-policy from view and options', () => {
+    const c = conf(`
+      options { recursion no; dnssec-policy default; };
+      zone "inline.test" { type primary; file "i"; inline-signing yes; };
+      zone "own.test" { type primary; file "o"; dnssec-policy custom; inline-signing yes; };
+      zone "dynamic.test" { type primary; file "d"; update-policy local; };
+      zone "plain.test" { type primary; file "p"; dnssec-policy none; };
+      view "all" { dnssec-policy none; zone "v.test" { type primary; file "v"; }; };
+    `);
+    const byName = Object.fromEntries(c.zones.map((z) => [z.name, z]));
+    expect(byName['inline.test']).toMatchObject({ offloadable: true, signedByNamed: true });
+    expect(byName['own.test']).toMatchObject({ offloadable: true, signedByNamed: true });
+    expect(byName['dynamic.test']).toMatchObject({ offloadable: false, reason: expect.stringMatching(/in place \(dnssec-policy default without inline-signing\)/) });
+    expect(byName['plain.test'].offloadable).toBe(true);
+    expect(byName['plain.test'].signedByNamed).toBeUndefined();
+    expect(byName['v.test'].offloadable).toBe(true);
   });
 
   it.each([

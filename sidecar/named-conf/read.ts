@@ -45,6 +45,8 @@ export interface NamedOptions {
   recursion: boolean;
   /** Raw `allow-query` elements when set in options. */
   allowQuery?: string[];
+  /** `dnssec-policy` when set in options: zones without their own inherit it (through their view's). */
+  dnssecPolicy?: string;
 }
 
 export interface ZoneConfig {
@@ -58,7 +60,19 @@ export interface ZoneConfig {
   /** Whether Santa may answer for it from the file; `reason` says why not. */
   offloadable: boolean;
   reason?: string;
+  /**
+   * named signs the zone itself (`inline-signing yes`, usually with a `dnssec-policy`): the file
+   * holds the unsigned data, named serves it signed under a serial of its own. Only answers that
+   * signing cannot change are built from the file (see response/named-signed.ts).
+   */
+  signedByNamed?: boolean;
   at: Location;
+}
+
+/** What a zone inherits from its view, or from options when the view does not say. */
+interface Inherited {
+  allowQuery?: string[];
+  dnssecPolicy?: string;
 }
 
 export interface NamedConf {
@@ -97,15 +111,18 @@ export function interpretNamedConf(text: string, file: string, load: (absPath: s
   const zones: ZoneConfig[] = [];
   let viewIndex = 0;
   for (const s of statements) {
-    if (s.name === 'zone') zones.push(readZone(s, options, undefined));
+    if (s.name === 'zone') zones.push(readZone(s, options, undefined, { allowQuery: options.allowQuery, dnssecPolicy: options.dnssecPolicy }));
     if (s.name === 'view') {
       const viewName = s.args[0];
       if (!viewName) throw new NamedConfError(s.at.file, s.at.line, 'view without a name');
       const block = s.block ?? [];
       const whyClientSpecific = viewRestriction(block, viewIndex);
-      const viewAllowQuery = listOf(block, 'allow-query');
+      const inherited: Inherited = {
+        allowQuery: listOf(block, 'allow-query') ?? options.allowQuery,
+        dnssecPolicy: single(block, 'dnssec-policy') ?? options.dnssecPolicy,
+      };
       for (const z of block.filter((b) => b.name === 'zone')) {
-        const zone = readZone(z, options, viewName, viewAllowQuery);
+        const zone = readZone(z, options, viewName, inherited);
         if (whyClientSpecific && zone.offloadable) {
           zone.offloadable = false;
           zone.reason = whyClientSpecific;
@@ -183,6 +200,8 @@ function readOptions(block: Statement[], base: string): NamedOptions {
   }
   const allowQuery = listOf(block, 'allow-query');
   if (allowQuery) options.allowQuery = allowQuery;
+  const dnssecPolicy = single(block, 'dnssec-policy');
+  if (dnssecPolicy !== undefined) options.dnssecPolicy = dnssecPolicy;
   return options;
 }
 
@@ -200,7 +219,7 @@ function sizeOption(block: Statement[], name: string): number | undefined {
   return Math.min(4096, Math.max(512, integer(s, s.args[0], name, 0, 65535)));
 }
 
-function readZone(s: Statement, options: NamedOptions, view: string | undefined, viewAllowQuery?: string[]): ZoneConfig {
+function readZone(s: Statement, options: NamedOptions, view: string | undefined, inherited: Inherited): ZoneConfig {
   const rawName = s.args[0];
   if (rawName === undefined) throw new NamedConfError(s.at.file, s.at.line, 'zone without a name');
   const block = s.block ?? [];
@@ -228,10 +247,16 @@ function readZone(s: Statement, options: NamedOptions, view: string | undefined,
   if (type === 'secondary' && (single(block, 'masterfile-format') ?? 'raw') !== 'text') {
     refuse('secondary zone files are in raw format unless masterfile-format text');
   }
-  if (statement(block, 'dnssec-policy') && single(block, 'dnssec-policy') !== 'none') refuse('named signs this zone itself (dnssec-policy): served data differs from the file');
-  if (single(block, 'inline-signing') && normaliseBoolean(single(block, 'inline-signing') ?? '') === 'yes') refuse('inline-signing: served data differs from the file');
+  const inlineSigning = normaliseBoolean(single(block, 'inline-signing') ?? 'no') === 'yes';
+  const policy = single(block, 'dnssec-policy') ?? inherited.dnssecPolicy;
+  if (inlineSigning) zone.signedByNamed = true;
+  else if (policy !== undefined && policy !== 'none') {
+    // Without inline-signing (named 9.18 accepts that only for dynamic zones) named signs the
+    // zone in place: what it serves lives in its journal, and the file is rewritten under us.
+    refuse(`named signs this zone in place (dnssec-policy ${policy} without inline-signing): the data it serves is in its journal, not the file`);
+  }
   if (statement(block, 'database') || statement(block, 'dlz')) refuse('zone data comes from a database, not a file');
-  const allowQuery = listOf(block, 'allow-query') ?? viewAllowQuery ?? options.allowQuery;
+  const allowQuery = listOf(block, 'allow-query') ?? inherited.allowQuery;
   if (allowQuery && !isAny(allowQuery)) refuse('allow-query is not "any": the answer depends on the client');
   if (options.recursion) refuse('recursion is enabled: RA and answers depend on the client');
   return zone;
