@@ -6,7 +6,8 @@
  */
 import { encodeQuery, exchange, type ServerAddress } from '../dns/client';
 import { readNamedConf } from '../named-conf/read';
-import { buildResponse, type ServerOptions } from '../response/build';
+import type { ServerOptions } from '../response/build';
+import { builderFor } from '../response/named-signed';
 import { verifyResponse } from '../response/verify';
 import { parseZoneFile } from '../zone/parse';
 import type { Zone } from '../zone/model';
@@ -57,7 +58,7 @@ export async function verifyZones(namedConf: string, bind: ServerAddress): Promi
     for (const q of questionsOf(zone)) {
       for (const bits of BIT_SETS) {
         report.questions++;
-        const built = buildResponse(zone, { name: q.name, type: q.type }, bits, server);
+        const built = builderFor(zc.signedByNamed)(zone, { name: q.name, type: q.type }, bits, server);
         if (!built.cacheable) {
           report.notCacheable++;
           continue;

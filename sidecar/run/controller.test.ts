@@ -10,7 +10,7 @@ import { cacheKey, decodeCacheKey, decodeCacheValue, type CacheKey } from '../bp
 import { interpretNamedConf } from '../named-conf/read';
 import { buildResponse } from '../response/build';
 import { HotSetRanking } from '../ranking/hot-set-ranking';
-import { KEY_EDNS, KEY_RD, type QuestionKey } from '../ranking/question-key';
+import { KEY_DO, KEY_EDNS, KEY_RD, type QuestionKey } from '../ranking/question-key';
 import { CacheController, leftoverFromMap, type AskBind, type CacheMaps, type LeftoverEntry } from './controller';
 import { ZoneRegistry } from './zone-registry';
 
@@ -230,5 +230,42 @@ describe('CacheController', () => {
     expect(maps.entries.size).toBe(1);
     expect([...r.refused.keys()].join(' | ')).toMatch(/no offloaded zone/);
     expect([...r.refused.keys()].join(' | ')).toMatch(/ANY/);
+  });
+
+  it('for a zone named signs, builds only what signing cannot change, and verifies again whenever named moves its serial', async () => {
+    const conf = interpretNamedConf(`options { directory "${dir}"; recursion no; }; zone "example.test" { type primary; file "db.test"; dnssec-policy default; inline-signing yes; };`, join(dir, 'named.conf'), () => '');
+    registry = new ZoneRegistry(conf);
+    registry.reparse('example.test');
+    // named's serial for the signed copy, not the file's 7.
+    registry.apply('example.test', { kind: 'bind-serial', serial: 12 });
+    expect(registry.get('example.test')!.state.status).toBe('offloaded');
+    const maps = new MemoryMaps();
+    const ranking = new HotSetRanking({ capacity: 64 });
+    ranking.observe(q('www.example.test'), 5);
+    ranking.observe({ ...q('www.example.test'), flags: KEY_RD | KEY_EDNS | KEY_DO }, 5);
+    ranking.observe(q('nothere.example.test'), 5);
+    const asked: string[] = [];
+    const ask: AskBind = async (key) => {
+      asked.push(key.name);
+      const built = buildResponse(registry.get('example.test')!.model!, { name: key.name, type: key.qtype }, { rd: true, edns: true, do: false }, { minimalResponses: 'no-auth-recursive', ednsUdpSize: 1232 });
+      if (!built.cacheable) throw new Error(built.reason);
+      return built.wire;
+    };
+    const c = controller(maps, ranking, ask);
+    const first = await c.tick();
+    expect([...first.refused.keys()].sort()).toEqual(["named signs this zone: a DO=1 answer carries its signatures", "named signs this zone: the answer carries the SOA, whose serial named's signer sets"]);
+    expect(first.added).toBe(1);
+    expect(asked).toEqual(['www.example.test']);
+    await c.tick();
+    expect(asked).toHaveLength(1); // the same serial: verified once
+
+    // A re-sign moves the serial: the zone is withdrawn, re-read, and the same bytes asked again.
+    const moved = registry.apply('example.test', { kind: 'bind-serial', serial: 13 });
+    expect(moved.actions).toEqual({ withdraw: true, reparse: true });
+    expect(c.withdrawZone('example.test')).toBe(1);
+    registry.reparse('example.test');
+    const after = await c.tick();
+    expect(after.added).toBe(1);
+    expect(asked).toEqual(['www.example.test', 'www.example.test']);
   });
 });

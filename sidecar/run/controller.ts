@@ -14,10 +14,11 @@ import { diffEntries, selectWithinCapacity, type Capacity, type PlannedEntry } f
 import { SlotAllocator } from '../cache/slots';
 import type { HotSetRanking } from '../ranking/hot-set-ranking';
 import { dnsLowerCase, KEY_DO, KEY_EDNS, KEY_RD, KEY_V6, questionKeyId, type QuestionKey } from '../ranking/question-key';
-import { buildResponse, type ServerOptions } from '../response/build';
+import type { ServerOptions } from '../response/build';
+import { builderFor } from '../response/named-signed';
 import { verifyResponse } from '../response/verify';
 import { typeName } from '../zone/types';
-import { soaSerialOf, type ZoneRegistry } from './zone-registry';
+import { soaSerialOf, type RegisteredZone, type ZoneRegistry } from './zone-registry';
 
 /** The map operations the controller needs (SantaMaps implements them). */
 export interface CacheMaps {
@@ -56,7 +57,8 @@ export interface ControllerOptions {
 interface Candidate extends PlannedEntry {
   key: QuestionKey;
   zone: string;
-  serial: number;
+  /** The zone data it was built from (zoneVersion): it may be installed only while that is served. */
+  version: string;
   entry: CacheKey & { value: Buffer };
   wire: Buffer;
   /** What BIND must answer over TCP for the entry to be installed: `wire`, or its untrimmed form. */
@@ -126,8 +128,8 @@ export function leftoverFromMap(entry: { key: DecodedKey; value: { slot: number 
 export class CacheController {
   private readonly installed = new Map<string, InstalledEntry>();
   private slots: SlotAllocator;
-  /** Built answers by question id, valid while the zone serial is the same. */
-  private readonly built = new Map<string, { serial: number; candidate: Candidate | null; reason?: string }>();
+  /** Built answers by question id, valid while the zone's version is the same. */
+  private readonly built = new Map<string, { version: string; candidate: Candidate | null; reason?: string }>();
   /** Verification results by digest (a digest names the exact reply bytes). */
   private readonly verified = new Set<string>();
   private readonly failedAt = new Map<string, number>();
@@ -228,7 +230,7 @@ export class CacheController {
     const chosen = selectWithinCapacity(candidates, this.o.capacity);
     const { accepted, checks, failures } = await this.verifyAll(chosen);
     // Zones may have been withdrawn while BIND was being asked: re-check before installing.
-    const live = accepted.filter((c) => this.isServable(c.zone, c.serial));
+    const live = accepted.filter((c) => this.isServable(c.zone, c.version));
     const diff = diffEntries(this.installed, live);
     this.removeEntries(diff.remove.map((id) => this.installed.get(id) as InstalledEntry));
     const expires = this.monoNs() + BigInt(this.o.leaseMs) * 1_000_000n;
@@ -316,9 +318,9 @@ export class CacheController {
     });
   }
 
-  private isServable(zone: string, serial: number): boolean {
+  private isServable(zone: string, version: string): boolean {
     const z = this.o.registry.get(zone);
-    return z !== undefined && z.state.status === 'offloaded' && z.model !== undefined && soaSerialOf(z.model) === serial;
+    return z !== undefined && z.state.status === 'offloaded' && z.model !== undefined && zoneVersion(z) === version;
   }
 
   /** The prebuilt entry for a question, or the reason it cannot be cached. */
@@ -326,16 +328,16 @@ export class CacheController {
     const zone = this.o.registry.zoneFor(key.name);
     if (!zone) return 'no offloaded zone';
     if (zone.state.status !== 'offloaded' || !zone.model) return `zone ${zone.state.status}`;
-    const serial = soaSerialOf(zone.model);
+    const version = zoneVersion(zone);
     const memo = this.built.get(id);
-    if (memo && memo.serial === serial) return memo.candidate ?? (memo.reason as string);
-    const result = this.build(id, key, zone.state.zone, serial);
-    this.built.set(id, typeof result === 'string' ? { serial, candidate: null, reason: result } : { serial, candidate: result });
+    if (memo && memo.version === version) return memo.candidate ?? (memo.reason as string);
+    const result = this.build(id, key, zone, version);
+    this.built.set(id, typeof result === 'string' ? { version, candidate: null, reason: result } : { version, candidate: result });
     return result;
   }
 
-  private build(id: string, key: QuestionKey, zone: string, serial: number): Candidate | string {
-    const model = this.o.registry.get(zone)?.model;
+  private build(id: string, key: QuestionKey, zone: RegisteredZone, version: string): Candidate | string {
+    const model = zone.model;
     if (!model) return 'zone not parsed';
     const bits = {
       rd: (key.flags & KEY_RD) !== 0,
@@ -344,12 +346,16 @@ export class CacheController {
       family: (key.flags & KEY_V6 ? 6 : 4) as 4 | 6,
     };
     const question = { name: key.name, type: key.qtype, class: key.qclass };
-    const built = buildResponse(model, question, bits, this.o.server);
+    const built = builderFor(zone.config.signedByNamed)(model, question, bits, this.o.server);
     if (!built.cacheable) return built.reason;
     try {
       const entry = cacheEntry({ question, keyFlags: key.flags, reply: built.wire, slot: 0, expiresJiffies: 0n }, this.o.abi);
-      const digest = createHash('sha256').update(built.wire).update(String(key.flags)).digest('hex');
-      return { id, key, zone, serial, entry, wire: built.wire, verifyWire: built.complete ?? built.wire, digest, bytes: entry.value.length - this.o.abi.value.tail };
+      // A digest names what was verified. For a zone named signs, that includes the serial BIND
+      // served: the same bytes must be checked again once it has moved.
+      const hash = createHash('sha256').update(built.wire).update(String(key.flags));
+      if (zone.config.signedByNamed) hash.update(`@${version}`);
+      const digest = hash.digest('hex');
+      return { id, key, zone: zone.state.zone, version, entry, wire: built.wire, verifyWire: built.complete ?? built.wire, digest, bytes: entry.value.length - this.o.abi.value.tail };
     } catch (e) {
       if (e instanceof CacheEncodeError) return e.message;
       throw e;
@@ -412,6 +418,15 @@ export class CacheController {
     }
     this.totals.removals += entries.length;
   }
+}
+
+/**
+ * What a zone's answers are built from, as a token: the file's serial, and for a zone named signs
+ * also the serial BIND serves (named moves it at every re-sign, and answers are verified anew).
+ */
+function zoneVersion(zone: RegisteredZone): string {
+  const serial = String(soaSerialOf(zone.model as NonNullable<RegisteredZone['model']>));
+  return zone.config.signedByNamed ? `${serial}/${zone.state.bindSerial ?? ''}` : serial;
 }
 
 function describe(key: QuestionKey): string {

@@ -69,13 +69,16 @@ export interface Comparison {
   identicalExceptOrder: number;
   /** Answers trimmed to the UDP limit, each compared with named's UDP answer and, whole, with its TCP one. */
   trimmed: number;
+  /** Questions left to BIND, by the builder's reason (sizes in it replaced by N). */
+  refusals: Map<string, number>;
 }
 
 /**
- * Asks BIND every question of `zones` with each of `variants` and compares with the builder. A
- * refusal is a failure unless one of `expectedRefusals` matches its reason.
+ * Asks BIND every question of `zones` with each of `variants` and compares with the builder
+ * (`build`, buildResponse unless the zones need another). A refusal is a failure unless one of
+ * `expectedRefusals` matches its reason.
  */
-export async function compareWithBind(server: BindServer, zones: Zone[], variants: QueryBits[], options: ServerOptions, expectedRefusals: RegExp[]): Promise<Comparison> {
+export async function compareWithBind(server: BindServer, zones: Zone[], variants: QueryBits[], options: ServerOptions, expectedRefusals: RegExp[], build: typeof buildResponse = buildResponse): Promise<Comparison> {
   const cases: Case[] = [];
   for (const zone of zones) for (const q of questionsFor(zone)) for (const bits of variants) cases.push({ zone, name: q.name, type: q.type, bits });
 
@@ -105,7 +108,7 @@ export async function compareWithBind(server: BindServer, zones: Zone[], variant
       failures.push(`${label}: BIND did not answer: ${reply.error}`);
       return;
     }
-    const built = buildResponse(c.zone, { name: c.name, type: c.type }, c.bits, options);
+    const built = build(c.zone, { name: c.name, type: c.type }, c.bits, options);
     if (!built.cacheable) {
       const reason = built.reason.replace(/\d+ bytes, more/, 'N bytes, more');
       refusals.set(reason, (refusals.get(reason) ?? 0) + 1);
@@ -113,7 +116,7 @@ export async function compareWithBind(server: BindServer, zones: Zone[], variant
       // A size refusal is right only if BIND's own UDP answer is not the full one.
       if (/bytes, more than/.test(built.reason)) {
         const tc = (reply.answer.raw[2] & 0x02) !== 0;
-        const full = buildResponse(c.zone, { name: c.name, type: c.type }, { ...c.bits, udpSize: 65535 }, { ...options, maxUdpSize: 65535 });
+        const full = build(c.zone, { name: c.name, type: c.type }, { ...c.bits, udpSize: 65535 }, { ...options, maxUdpSize: 65535 });
         const bindSentEverything = full.cacheable && verifyResponse(full.wire, reply.answer.raw).mismatches.length === 0;
         if (!tc && bindSentEverything) failures.push(`${label}: refused for size, but BIND sent the whole answer in ${reply.answer.raw.length} bytes`);
       }
@@ -153,5 +156,5 @@ export async function compareWithBind(server: BindServer, zones: Zone[], variant
     `left to BIND: ${[...refusals].map(([r, n]) => `${n} x "${r}"`).join('; ') || 'none'}`,
     ...otherBytes.slice(0, 5).map((d) => `equal, other bytes: ${d}`),
   ].join('\n');
-  return { report, failures, compared, identical, identicalExceptOrder, trimmed: trimmed.length };
+  return { report, failures, compared, identical, identicalExceptOrder, trimmed: trimmed.length, refusals };
 }
