@@ -211,7 +211,12 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
   if (config.bind.reloadCommand) {
     for (const r of registry.all()) {
       const { parsedSerial, bindSerial } = r.state;
-      if (parsedSerial !== null && bindSerial !== null && serialAhead(parsedSerial, bindSerial)) {
+      if (r.config.signedByNamed && parsedSerial !== null) {
+        // named serves such a zone under its own serial, so an edit cannot be seen by comparing
+        // serials; loading a file named already has is harmless (it says it is up to date).
+        log.info({ zone: r.state.zone, parsedSerial, bindSerial }, 'zone signed by named: having BIND load its file in case it was edited while Santa was stopped');
+        void reloadBind(config.bind.reloadCommand, r.state.zone, log);
+      } else if (parsedSerial !== null && bindSerial !== null && serialAhead(parsedSerial, bindSerial)) {
         log.info({ zone: r.state.zone, parsedSerial, bindSerial }, 'zone file is ahead of BIND (edited while Santa was stopped): reloading it');
         void reloadBind(config.bind.reloadCommand, r.state.zone, log);
       }

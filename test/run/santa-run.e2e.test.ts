@@ -5,7 +5,8 @@
  * never yields an answer from the old data once BIND serves the new serial, and the new data is
  * then served from XDP; a broken zone file withdraws only that zone; after SIGKILL the entries
  * lapse with their lease and BIND answers everything. A zone signed with BIND's own tools has its
- * DO=1 answers, signatures included, served from XDP exactly as named sends them.
+ * DO=1 answers, signatures included, served from XDP exactly as named sends them; a zone named
+ * signs itself (inline-signing) has its DO=0 answers served, and withdrawn when named re-signs.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -74,6 +75,8 @@ describe('santa run (native loader) between real namespaces and a real BIND', ()
         { name: 'one.test', text: zoneText('one.test', 1, '192.0.2.1') },
         { name: 'two.test', text: zoneText('two.test', 1, '198.51.100.1') },
         { name: 'three.test', file: signed.file },
+        // named signs this one itself: it serves it under a serial of its own.
+        { name: 'four.test', text: zoneText('four.test', 1, '192.0.2.4'), options: 'dnssec-policy default; inline-signing yes;' },
       ],
     });
     writeSantaRunConfig(work, { topo, bind, pinDir, leaseSeconds: LEASE_S, reloadBind: true, metricsListen: '127.0.0.1:9153' });
@@ -125,6 +128,53 @@ describe('santa run (native loader) between real namespaces and a real BIND', ()
     expect(v.mismatches).toEqual([]);
     expect(v.byteIdentical).toBe(true);
   }, 60_000);
+
+  it('serves DO=0 answers of a zone named signs itself from XDP, leaves DO=1 to BIND, and verifies again when named re-signs', async () => {
+    const q = (dnssecOk: boolean) => ({ name: 'www.four.test', type: 'A' as const, rd: true, edns: { udpSize: 1232, do: dnssecOk } });
+    const fromClient = (dnssecOk: boolean) => query(q(dnssecOk), { server: topo.server.v4, netns: topo.client.ns, timeoutMs: 1500 });
+    const logged = () => bind.queryLog().split('\n').filter((l) => l.includes(`${topo.client.v4}#`) && l.includes('(www.four.test)')).length;
+    const servedFromXdp = async () => {
+      const hits = stats().HITS;
+      const before = logged();
+      const answer = await fromClient(false);
+      if (stats().HITS !== hits + 1) return undefined;
+      expect(logged()).toBe(before);
+      return answer;
+    };
+    const installed = async (what: string) => {
+      await waitFor(what, async () => {
+        await fromClient(false);
+        return installedNames().some((n) => n.includes('four')) || undefined;
+      }, { timeoutMs: 30_000, intervalMs: 300, describe: santaOutput });
+      return waitFor(`${what}: a hit`, servedFromXdp, { timeoutMs: 10_000, intervalMs: 300, describe: santaOutput });
+    };
+    const soaSerial = async () => {
+      const soa = await query({ name: 'four.test', type: 'SOA' }, { server: '127.0.0.1', netns: topo.server.ns, transport: 'tcp' });
+      return (soa.packet.answers?.find((x) => x.type === 'SOA')?.data as { serial: number }).serial;
+    };
+
+    const fromXdp = await installed('www.four.test DO=0 installed');
+    const fromBind = await query(q(false), { server: '127.0.0.1', netns: topo.server.ns, timeoutMs: 1500 });
+    expect(verifyResponse(fromXdp.raw, fromBind.raw).mismatches).toEqual([]);
+    expect(fromXdp.packet.answers?.map((rr) => rr.type)).toEqual(['A']);
+    // DO=1 carries named's signatures: BIND answers it, every time.
+    const hits = stats().HITS;
+    const before = logged();
+    for (let i = 0; i < 3; i++) expect((await fromClient(true)).packet.answers?.map((rr) => rr.type)).toEqual(['A', 'RRSIG']);
+    expect(stats().HITS).toBe(hits);
+    await waitFor('BIND logged the DO=1 queries', async () => logged() >= before + 3 || undefined, { timeoutMs: 5000, intervalMs: 100 });
+
+    // named re-signs on its own schedule and moves its serial: Santa cannot tell that from a data
+    // change, so it withdraws the zone, and serves it again once each answer is verified anew.
+    const withdrawals = () => santaOutput().split('\n').filter((l) => l.includes('"zone":"four.test"') && l.includes('zone withdrawn')).length;
+    const withdrawnBefore = withdrawals();
+    const serial = await soaSerial();
+    await bind.rndc('sign', 'four.test');
+    await waitFor('named to move its serial', async () => (await soaSerial()) !== serial || undefined, { timeoutMs: 30_000, intervalMs: 300 });
+    await waitFor('santa to withdraw four.test', async () => withdrawals() > withdrawnBefore || undefined, { timeoutMs: 10_000, intervalMs: 200, describe: santaOutput });
+    const again = await installed('www.four.test installed again');
+    expect(verifyResponse(again.raw, fromBind.raw).mismatches).toEqual([]);
+  }, 90_000);
 
   it('reloads BIND after withdrawing an edited zone, never serves the old answer after, then serves the new one from XDP', async () => {
     await waitFor('www.two.test installed', async () => {
