@@ -57,7 +57,7 @@ describe('zone freshness', () => {
   });
 
   describe('a zone named signs itself (inline-signing)', () => {
-    const signed = () => initialZoneState('example.test.', true);
+    const signed = (dynamic = false) => initialZoneState('example.test.', { signedByNamed: true, dynamic });
 
     it('offloads once the file parsed and BIND answered, whatever serial named gave the signed zone', () => {
       expect(run([{ kind: 'parsed', serial: 5 }], signed()).state.status).toBe('withdrawn');
@@ -66,8 +66,18 @@ describe('zone freshness', () => {
       expect(run([{ kind: 'parsed', serial: 5 }, { kind: 'bind-serial', serial: null }], signed()).state.status).toBe('withdrawn');
     });
 
-    it('withdraws and re-reads whenever named moves the serial (a re-sign looks like an update), then offloads again', () => {
-      const r = run([{ kind: 'parsed', serial: 5 }, { kind: 'bind-serial', serial: 19 }, { kind: 'bind-serial', serial: 19 }, { kind: 'bind-serial', serial: 20 }], signed());
+    it('keeps serving when named moves the serial of a zone only its file changes (a re-sign)', () => {
+      const r = run([{ kind: 'parsed', serial: 5 }, { kind: 'bind-serial', serial: 19 }, { kind: 'bind-serial', serial: 20 }, { kind: 'bind-serial', serial: 21 }], signed());
+      expect(r.withdrawals).toEqual([]);
+      expect(r.reparses).toEqual([]);
+      expect(r.state).toMatchObject({ status: 'offloaded', bindSerial: 21 });
+      const gone = nextZoneState(r.state, { kind: 'bind-serial', serial: null });
+      expect(gone.state.status).toBe('withdrawn');
+      expect(gone.actions.withdraw).toBe(true);
+    });
+
+    it('withdraws a dynamic zone and re-reads it at every serial move (a re-sign looks like an update), then offloads again', () => {
+      const r = run([{ kind: 'parsed', serial: 5 }, { kind: 'bind-serial', serial: 19 }, { kind: 'bind-serial', serial: 19 }, { kind: 'bind-serial', serial: 20 }], signed(true));
       expect(r.withdrawals).toEqual([3]);
       expect(r.reparses).toEqual([3]);
       expect(r.state.status).toBe('withdrawn');

@@ -6,11 +6,13 @@
  *
  * A zone named signs itself (inline-signing) is served under a serial of named's own, which moves
  * whenever named re-signs, so the two serials never agree. There the rule is: the file parsed,
- * BIND's serial known, and every entry checked against BIND's own answer at that serial (the
- * controller verifies each one again whenever the serial moves, after withdrawing them all). Only
- * answers signing cannot change are built for such zones (response/named-signed.ts), so a re-sign
- * alone never makes an installed entry wrong; a data change does, and is caught as for any zone:
- * a file edit withdraws before BIND can load it, a dynamic update at the next serial poll.
+ * BIND's serial known, and every entry checked against BIND's own answer (the controller's
+ * verification). Only answers signing cannot change are built for such zones
+ * (response/named-signed.ts), so a re-sign never makes an installed entry wrong, and a zone whose
+ * data changes only through its file keeps its entries when the serial moves (a file edit
+ * withdraws them before BIND can load it, as for any zone). A dynamic zone's serial also moves
+ * for updates, which a re-sign cannot be told from: it is withdrawn at every move, and each entry
+ * verified again at the new serial.
  */
 
 export type ZoneStatus =
@@ -31,6 +33,8 @@ export interface ZoneState {
   readonly error: string | null;
   /** named signs the zone (inline-signing): its serial is not the file's. */
   readonly signedByNamed: boolean;
+  /** BIND's data can change before the file does (updates, transfers): see ZoneConfig.dynamic. */
+  readonly dynamic: boolean;
 }
 
 export type ZoneEvent =
@@ -48,8 +52,8 @@ export interface ZoneActions {
 
 const NONE: ZoneActions = { withdraw: false, reparse: false };
 
-export function initialZoneState(zone: string, signedByNamed = false): ZoneState {
-  return { zone, status: 'withdrawn', parsedSerial: null, bindSerial: null, error: null, signedByNamed };
+export function initialZoneState(zone: string, kind: { signedByNamed?: boolean; dynamic?: boolean } = {}): ZoneState {
+  return { zone, status: 'withdrawn', parsedSerial: null, bindSerial: null, error: null, signedByNamed: kind.signedByNamed ?? false, dynamic: kind.dynamic ?? false };
 }
 
 export function nextZoneState(state: ZoneState, event: ZoneEvent): { state: ZoneState; actions: ZoneActions } {
@@ -67,9 +71,9 @@ export function nextZoneState(state: ZoneState, event: ZoneEvent): { state: Zone
       const next = { ...state, bindSerial: event.serial };
       if (state.status === 'error') return { state: next, actions: NONE };
       const serialMoved = event.serial !== null && event.serial !== state.bindSerial;
-      // A zone named signs was checked against BIND at its old serial, and a re-sign cannot be
-      // told from a dynamic update: withdraw, and let the entries be verified again.
-      const recheck = state.signedByNamed && serialMoved && state.bindSerial !== null;
+      // A dynamic zone named signs was checked against BIND at its old serial, and a re-sign
+      // cannot be told from an update: withdraw, and let the entries be verified again.
+      const recheck = state.signedByNamed && state.dynamic && serialMoved && state.bindSerial !== null;
       if (agree(next) && !recheck) return { state: { ...next, status: 'offloaded' }, actions: NONE };
       // BIND moved on (dynamic update, reload of a file edited earlier) or stopped serving the
       // zone: withdraw, and re-read the file in case the new data is there.

@@ -44,7 +44,7 @@ describe('named.conf reader', () => {
       recursion: false,
     });
     expect(c.zones).toEqual([
-      { name: 'example.test', class: 'IN', type: 'primary', file: '/var/cache/bind/db.example', offloadable: true, at: { file: '/etc/bind/named.conf', line: 18 } },
+      { name: 'example.test', class: 'IN', type: 'primary', file: '/var/cache/bind/db.example', offloadable: true, dynamic: false, at: { file: '/etc/bind/named.conf', line: 18 } },
     ]);
   });
 
@@ -116,16 +116,30 @@ describe('named.conf reader', () => {
       zone "inline.test" { type primary; file "i"; inline-signing yes; };
       zone "own.test" { type primary; file "o"; dnssec-policy custom; inline-signing yes; };
       zone "dynamic.test" { type primary; file "d"; update-policy local; };
+      zone "updated.test" { type primary; file "u"; inline-signing yes; update-policy local; };
       zone "plain.test" { type primary; file "p"; dnssec-policy none; };
       view "all" { dnssec-policy none; zone "v.test" { type primary; file "v"; }; };
     `);
     const byName = Object.fromEntries(c.zones.map((z) => [z.name, z]));
-    expect(byName['inline.test']).toMatchObject({ offloadable: true, signedByNamed: true });
-    expect(byName['own.test']).toMatchObject({ offloadable: true, signedByNamed: true });
+    expect(byName['inline.test']).toMatchObject({ offloadable: true, signedByNamed: true, dynamic: false });
+    expect(byName['own.test']).toMatchObject({ offloadable: true, signedByNamed: true, dynamic: false });
+    expect(byName['updated.test']).toMatchObject({ offloadable: true, signedByNamed: true, dynamic: true });
     expect(byName['dynamic.test']).toMatchObject({ offloadable: false, reason: expect.stringMatching(/in place \(dnssec-policy default without inline-signing\)/) });
     expect(byName['plain.test'].offloadable).toBe(true);
     expect(byName['plain.test'].signedByNamed).toBeUndefined();
     expect(byName['v.test'].offloadable).toBe(true);
+  });
+
+  it('tells zones whose data can change before their file does (updates, transfers), allow-update inherited', () => {
+    const c = conf(`
+      options { recursion no; allow-update { 127.0.0.1; }; };
+      zone "inherits.test" { type primary; file "i"; };
+      zone "none.test" { type primary; file "n"; allow-update { none; }; };
+      zone "policy.test" { type primary; file "p"; allow-update { none; }; update-policy local; };
+      zone "copy.test" { type secondary; file "c"; masterfile-format text; primaries { 192.0.2.1; }; };
+      view "v" { allow-update { none; }; zone "inview.test" { type primary; file "v"; }; };
+    `);
+    expect(Object.fromEntries(c.zones.map((z) => [z.name, z.dynamic]))).toEqual({ 'inherits.test': true, 'none.test': false, 'policy.test': true, 'copy.test': true, 'inview.test': false });
   });
 
   it.each([

@@ -47,6 +47,8 @@ export interface NamedOptions {
   allowQuery?: string[];
   /** `dnssec-policy` when set in options: zones without their own inherit it (through their view's). */
   dnssecPolicy?: string;
+  /** Raw `allow-update` elements when set in options (inherited like dnssec-policy). */
+  allowUpdate?: string[];
 }
 
 export interface ZoneConfig {
@@ -66,6 +68,13 @@ export interface ZoneConfig {
    * signing cannot change are built from the file (see response/named-signed.ts).
    */
   signedByNamed?: boolean;
+  /**
+   * BIND's data for the zone can change before its file does: dynamic updates (`allow-update`,
+   * `update-policy`) or, for a secondary, transfers. Otherwise only a reload of an edited file
+   * changes it (and for a zone named signs, its re-signing, which leaves the answers Santa builds
+   * alone).
+   */
+  dynamic: boolean;
   at: Location;
 }
 
@@ -73,6 +82,7 @@ export interface ZoneConfig {
 interface Inherited {
   allowQuery?: string[];
   dnssecPolicy?: string;
+  allowUpdate?: string[];
 }
 
 export interface NamedConf {
@@ -111,7 +121,7 @@ export function interpretNamedConf(text: string, file: string, load: (absPath: s
   const zones: ZoneConfig[] = [];
   let viewIndex = 0;
   for (const s of statements) {
-    if (s.name === 'zone') zones.push(readZone(s, options, undefined, { allowQuery: options.allowQuery, dnssecPolicy: options.dnssecPolicy }));
+    if (s.name === 'zone') zones.push(readZone(s, options, undefined, { allowQuery: options.allowQuery, dnssecPolicy: options.dnssecPolicy, allowUpdate: options.allowUpdate }));
     if (s.name === 'view') {
       const viewName = s.args[0];
       if (!viewName) throw new NamedConfError(s.at.file, s.at.line, 'view without a name');
@@ -120,6 +130,7 @@ export function interpretNamedConf(text: string, file: string, load: (absPath: s
       const inherited: Inherited = {
         allowQuery: listOf(block, 'allow-query') ?? options.allowQuery,
         dnssecPolicy: single(block, 'dnssec-policy') ?? options.dnssecPolicy,
+        allowUpdate: listOf(block, 'allow-update') ?? options.allowUpdate,
       };
       for (const z of block.filter((b) => b.name === 'zone')) {
         const zone = readZone(z, options, viewName, inherited);
@@ -202,6 +213,8 @@ function readOptions(block: Statement[], base: string): NamedOptions {
   if (allowQuery) options.allowQuery = allowQuery;
   const dnssecPolicy = single(block, 'dnssec-policy');
   if (dnssecPolicy !== undefined) options.dnssecPolicy = dnssecPolicy;
+  const allowUpdate = listOf(block, 'allow-update');
+  if (allowUpdate) options.allowUpdate = allowUpdate;
   return options;
 }
 
@@ -230,6 +243,7 @@ function readZone(s: Statement, options: NamedOptions, view: string | undefined,
     class: (s.args[1] ?? 'IN').toUpperCase(),
     type,
     offloadable: true,
+    dynamic: type === 'secondary' || statement(block, 'update-policy') !== undefined || updatesAllowed(listOf(block, 'allow-update') ?? inherited.allowUpdate),
     at: s.at,
   };
   if (view !== undefined) zone.view = view;
@@ -260,6 +274,11 @@ function readZone(s: Statement, options: NamedOptions, view: string | undefined,
   if (allowQuery && !isAny(allowQuery)) refuse('allow-query is not "any": the answer depends on the client');
   if (options.recursion) refuse('recursion is enabled: RA and answers depend on the client');
   return zone;
+}
+
+/** An `allow-update` list that lets anyone update (anything but `{ none; }`). */
+function updatesAllowed(list: string[] | undefined): boolean {
+  return list !== undefined && !(list.length === 1 && list[0] === 'none');
 }
 
 /** Why a view's answers depend on the client (null when any client gets them). */

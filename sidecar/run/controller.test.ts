@@ -232,8 +232,11 @@ describe('CacheController', () => {
     expect([...r.refused.keys()].join(' | ')).toMatch(/ANY/);
   });
 
-  it('for a zone named signs, builds only what signing cannot change, and verifies again whenever named moves its serial', async () => {
-    const conf = interpretNamedConf(`options { directory "${dir}"; recursion no; }; zone "example.test" { type primary; file "db.test"; dnssec-policy default; inline-signing yes; };`, join(dir, 'named.conf'), () => '');
+  it.each([
+    ['only its file changes', '', false],
+    ['is dynamic', ' update-policy local;', true],
+  ])('for a zone named signs that %s, builds only what signing cannot change, and verifies again when named moves its serial: %s', async (_what, update, reverified) => {
+    const conf = interpretNamedConf(`options { directory "${dir}"; recursion no; }; zone "example.test" { type primary; file "db.test"; dnssec-policy default; inline-signing yes;${update} };`, join(dir, 'named.conf'), () => '');
     registry = new ZoneRegistry(conf);
     registry.reparse('example.test');
     // named's serial for the signed copy, not the file's 7.
@@ -259,13 +262,17 @@ describe('CacheController', () => {
     await c.tick();
     expect(asked).toHaveLength(1); // the same serial: verified once
 
-    // A re-sign moves the serial: the zone is withdrawn, re-read, and the same bytes asked again.
+    // A re-sign moves the serial. A dynamic zone is withdrawn, re-read and asked again; the other
+    // keeps its entry as it is.
     const moved = registry.apply('example.test', { kind: 'bind-serial', serial: 13 });
-    expect(moved.actions).toEqual({ withdraw: true, reparse: true });
-    expect(c.withdrawZone('example.test')).toBe(1);
-    registry.reparse('example.test');
+    expect(moved.actions).toEqual({ withdraw: reverified, reparse: reverified });
+    if (reverified) {
+      expect(c.withdrawZone('example.test')).toBe(1);
+      registry.reparse('example.test');
+    }
     const after = await c.tick();
-    expect(after.added).toBe(1);
-    expect(asked).toEqual(['www.example.test', 'www.example.test']);
+    expect(after.added).toBe(reverified ? 1 : 0);
+    expect(maps.entries.size).toBe(1);
+    expect(asked).toEqual(reverified ? ['www.example.test', 'www.example.test'] : ['www.example.test']);
   });
 });

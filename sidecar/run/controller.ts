@@ -350,10 +350,10 @@ export class CacheController {
     if (!built.cacheable) return built.reason;
     try {
       const entry = cacheEntry({ question, keyFlags: key.flags, reply: built.wire, slot: 0, expiresJiffies: 0n }, this.o.abi);
-      // A digest names what was verified. For a zone named signs, that includes the serial BIND
-      // served: the same bytes must be checked again once it has moved.
+      // A digest names what was verified. For a dynamic zone named signs, that includes the
+      // serial BIND served: the same bytes must be checked again once it has moved.
       const hash = createHash('sha256').update(built.wire).update(String(key.flags));
-      if (zone.config.signedByNamed) hash.update(`@${version}`);
+      if (recheckedAtEverySerial(zone)) hash.update(`@${version}`);
       const digest = hash.digest('hex');
       return { id, key, zone: zone.state.zone, version, entry, wire: built.wire, verifyWire: built.complete ?? built.wire, digest, bytes: entry.value.length - this.o.abi.value.tail };
     } catch (e) {
@@ -420,13 +420,18 @@ export class CacheController {
   }
 }
 
+/** A dynamic zone named signs: its serial moves for re-signs and updates alike (see zone-state). */
+function recheckedAtEverySerial(zone: RegisteredZone): boolean {
+  return zone.config.signedByNamed === true && zone.config.dynamic;
+}
+
 /**
- * What a zone's answers are built from, as a token: the file's serial, and for a zone named signs
- * also the serial BIND serves (named moves it at every re-sign, and answers are verified anew).
+ * What a zone's answers are built from, as a token: the file's serial, and for a dynamic zone
+ * named signs also the serial BIND serves (its answers are verified anew at each).
  */
 function zoneVersion(zone: RegisteredZone): string {
   const serial = String(soaSerialOf(zone.model as NonNullable<RegisteredZone['model']>));
-  return zone.config.signedByNamed ? `${serial}/${zone.state.bindSerial ?? ''}` : serial;
+  return recheckedAtEverySerial(zone) ? `${serial}/${zone.state.bindSerial ?? ''}` : serial;
 }
 
 function describe(key: QuestionKey): string {

@@ -58,7 +58,7 @@ export class ZoneRegistry {
         skipped.push({ zone: config.name, reason: 'declared more than once (views)' });
         continue;
       }
-      this.zones.set(name, { config, state: initialZoneState(name, config.signedByNamed === true), model: undefined, stamp: undefined });
+      this.zones.set(name, { config, state: initialZoneState(name, { signedByNamed: config.signedByNamed === true, dynamic: config.dynamic }), model: undefined, stamp: undefined });
     }
     this.skipped = skipped;
   }
