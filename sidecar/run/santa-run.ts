@@ -161,9 +161,12 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
   // once, but read only once the file has been quiet for a moment.
   const pendingReparse = new Map<string, NodeJS.Timeout>();
   const edited = new Set<string>();
+  /** Adds files a zone started to include to the watch (set once the watcher exists). */
+  let watchedZoneFiles = () => {};
   const reparseNow = (zone: string) => {
     pendingReparse.delete(zone);
     const parsed = registry.reparse(zone);
+    watchedZoneFiles();
     zoneReloads++;
     if (parsed.state.status === 'error') {
       zoneReloadErrors++;
@@ -232,16 +235,17 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
   };
   const querySource = await openQuerySource(config.queries, observe, log);
 
-  const zoneByFile = registry.zoneFiles();
-  const watcher: FSWatcher = chokidar.watch([...zoneByFile.keys(), ...conf.files], { ignoreInitial: true, awaitWriteFinish: false });
+  const confFiles = new Set(conf.files.map((f) => resolve(f)));
+  const watcher: FSWatcher = chokidar.watch([...registry.zoneFiles(), ...confFiles], { ignoreInitial: true, awaitWriteFinish: false });
+  watchedZoneFiles = () => watcher.add(registry.zoneFiles());
   watcher.on('all', (event, file) => {
-    const zone = zoneByFile.get(resolve(file));
-    if (zone) {
+    const path = resolve(file);
+    const zones = registry.zonesReading(path);
+    for (const zone of zones) {
       log.info({ zone, file, event }, 'zone file changed');
       fileChanged(zone);
-    } else {
-      log.warn({ file, event }, 'named.conf changed: restart santa to pick up new zones or options');
     }
+    if (confFiles.has(path)) log.warn({ file, event }, 'named.conf changed: restart santa to pick up new zones or options');
   });
 
   const metrics = createMetrics(

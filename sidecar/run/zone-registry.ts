@@ -14,7 +14,9 @@ export interface RegisteredZone {
   state: ZoneState;
   /** The last model that parsed; only served while state.status is 'offloaded'. */
   model: Zone | undefined;
-  /** Size and mtime of the file when it was last parsed: a change we were not told of shows. */
+  /** The files the last parse read (the zone file and its `$INCLUDE`s); the zone file alone before. */
+  files: string[];
+  /** Size and mtime of those files when last parsed: a change we were not told of shows. */
   stamp: string | undefined;
 }
 
@@ -58,7 +60,7 @@ export class ZoneRegistry {
         skipped.push({ zone: config.name, reason: 'declared more than once (views)' });
         continue;
       }
-      this.zones.set(name, { config, state: initialZoneState(name, { signedByNamed: config.signedByNamed === true, dynamic: config.dynamic }), model: undefined, stamp: undefined });
+      this.zones.set(name, { config, state: initialZoneState(name, { signedByNamed: config.signedByNamed === true, dynamic: config.dynamic }), model: undefined, files: [config.file], stamp: undefined });
     }
     this.skipped = skipped;
   }
@@ -87,11 +89,14 @@ export class ZoneRegistry {
     }
   }
 
-  /** Files whose change means a zone must be re-read. */
-  zoneFiles(): Map<string, string> {
-    const files = new Map<string, string>();
-    for (const [name, z] of this.zones) if (z.config.file) files.set(z.config.file, name);
-    return files;
+  /** Files whose change means a zone must be re-read: each zone's file and what it includes. */
+  zoneFiles(): string[] {
+    return [...new Set([...this.zones.values()].flatMap((z) => z.files))];
+  }
+
+  /** The zones read from `file` (an included file may serve several). */
+  zonesReading(file: string): string[] {
+    return [...this.zones].filter(([, z]) => z.files.includes(file)).map(([name]) => name);
   }
 
   /** Feeds one event to a zone's state machine and returns what the controller must do. */
@@ -107,23 +112,37 @@ export class ZoneRegistry {
    * write still in progress when it was read). */
   changedOnDisk(zone: string): boolean {
     const z = this.zones.get(zone);
-    return z !== undefined && z.stamp !== undefined && fileStamp(z.config.file as string) !== z.stamp;
+    return z !== undefined && z.stamp !== undefined && filesStamp(z.files) !== z.stamp;
   }
 
   /** Parses a zone's file; a failure affects this zone only. */
   reparse(zone: string): ZoneChange {
     const z = this.zones.get(zone);
     if (!z) throw new Error(`zone ${zone} is not registered`);
-    z.stamp = fileStamp(z.config.file as string);
+    // Stamped before reading: a write during the parse shows as a change at the next poll.
+    const before = filesStamp(z.files);
     try {
       const model = parseZoneFile(z.config.file as string, z.config.name, { includeBase: this.directory });
+      const files = [...model.sourceFiles];
+      z.stamp = sameFiles(files, z.files) ? before : filesStamp(files);
+      z.files = files;
       z.model = model;
       return this.apply(zone, { kind: 'parsed', serial: soaSerialOf(model) });
     } catch (e) {
+      // The files it read before stay watched (an include that went missing comes back there).
+      z.stamp = before;
       z.model = undefined;
       return this.apply(zone, { kind: 'parse-failed', error: (e as Error).message });
     }
   }
+}
+
+function sameFiles(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((f, i) => f === b[i]);
+}
+
+function filesStamp(files: readonly string[]): string {
+  return files.map(fileStamp).join(' ');
 }
 
 function fileStamp(file: string): string {

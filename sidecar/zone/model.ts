@@ -272,6 +272,11 @@ export class Zone {
     Object.freeze(this);
   }
 
+  /** The files the zone was read from: its own, then each `$INCLUDE`d one, in reading order. */
+  get sourceFiles(): readonly string[] {
+    return [...this.store.files];
+  }
+
   /** The data node of a name (by key), if it has records in the ordinary tree. */
   node(key: string): ZoneNode | undefined {
     const id = this.findKey(key);

@@ -77,7 +77,10 @@ describe('santa run (native loader) between real namespaces and a real BIND', ()
         { name: 'three.test', file: signed.file },
         // named signs this one itself: it serves it under a serial of its own.
         { name: 'four.test', text: zoneText('four.test', 1, '192.0.2.4'), options: 'dnssec-policy default; inline-signing yes;' },
+        // www comes from a file the zone includes (relative to named's directory, the work dir).
+        { name: 'five.test', text: zoneText('five.test', 1, '192.0.2.5').replace(/^www .*$/m, '$INCLUDE "five-hosts.inc"') },
       ],
+      files: { 'five-hosts.inc': 'www IN A 192.0.2.5\n' },
     });
     writeSantaRunConfig(work, { topo, bind, pinDir, leaseSeconds: LEASE_S, reloadBind: true, metricsListen: '127.0.0.1:9153' });
     startSanta();
@@ -200,6 +203,33 @@ describe('santa run (native loader) between real namespaces and a real BIND', ()
       if (answer === '198.51.100.2' && hitsAfter > hitsBefore) newFromXdp = true;
     }
     if (!bindHasNew || !newFromXdp) throw new Error(`BIND served serial 2: ${bindHasNew}; new data from XDP: ${newFromXdp}\n${santaOutput()}`);
+  }, 60_000);
+
+  it('withdraws a zone when a file it includes is edited (its serial unchanged), and never serves the old answer once BIND has the new one', async () => {
+    await waitFor('www.five.test installed', async () => {
+      await ask('five.test');
+      return installedNames().some((n) => n.includes('five')) || undefined;
+    }, { timeoutMs: 30_000, intervalMs: 300, describe: santaOutput });
+    expect(await ask('five.test')).toBe('192.0.2.5');
+    writeFileSync(join(bind.workDir, 'five-hosts.inc'), 'www IN A 192.0.2.55\n');
+    const fromBind = async () => {
+      // TCP passes XDP: this is BIND's own answer.
+      const a = await query(www('five.test'), { server: topo.server.v4, netns: topo.client.ns, transport: 'tcp' });
+      return a.packet.answers?.find((x): x is { type: 'A'; name: string; data: string } => x.type === 'A')?.data;
+    };
+    let bindHasNew = false;
+    let newFromXdp = false;
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && !newFromXdp) {
+      const hitsBefore = stats().HITS;
+      const answer = await ask('five.test');
+      const hit = stats().HITS > hitsBefore;
+      if (bindHasNew) expect(answer).toBe('192.0.2.55');
+      if ((await fromBind()) === '192.0.2.55') bindHasNew = true;
+      if (answer === '192.0.2.55' && hit) newFromXdp = true;
+    }
+    if (!bindHasNew || !newFromXdp) throw new Error(`BIND served the new include: ${bindHasNew}; new data from XDP: ${newFromXdp}\n${santaOutput()}`);
+    expect(santaOutput()).toMatch(/"zone":"five\.test","file":"[^"]*five-hosts\.inc".*zone file changed/);
   }, 60_000);
 
   it('withdraws only the zone whose file breaks', async () => {
