@@ -15,12 +15,9 @@
 import { buildResponse, type BuiltResponse, type QueryBits, type ResponseQuestion, type ServerOptions } from './build';
 import { decodeMessage } from './decode';
 import type { Zone } from '../zone/model';
+import { SIGNER_TYPES } from '../zone/transfer';
 import { T, typeCode } from '../zone/types';
 
-/** named's default sig-signing-type: the private records that track signing in progress. */
-const SIGNING_STATE_TYPE = 65534;
-
-const SIGNER_TYPES = new Set<number>([T.DNSKEY, T.CDS, T.CDNSKEY, T.RRSIG, T.NSEC, T.NSEC3, T.NSEC3PARAM, SIGNING_STATE_TYPE]);
 
 /** As buildResponse, for a zone named signs: only the answers its signing cannot change. */
 export function buildForNamedSigner(zone: Zone, question: ResponseQuestion, bits: QueryBits, server: ServerOptions): BuiltResponse {

@@ -14,6 +14,8 @@ import { buildForNamedSigner } from '../../sidecar/response/named-signed';
 import type { QueryBits } from '../../sidecar/response/build';
 import { soaSerialOf } from '../../sidecar/run/zone-registry';
 import { parseZoneFile } from '../../sidecar/zone/parse';
+import { signedFormDiffers, zoneFromTransfer } from '../../sidecar/zone/transfer';
+import { transferZone } from '../../sidecar/dns/axfr';
 import { startBind, type BindServer } from '../support/bind';
 import { queryMany } from '../support/dns-client';
 import { requireTools } from '../support/require-root';
@@ -58,13 +60,13 @@ async function signedState(bind: BindServer): Promise<{ serial: number; keys: nu
   return { serial: soaRaw.readUInt32BE(at), keys: keys.answer ? keys.answer.raw.readUInt16BE(6) : 0 };
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T>, done: (v: T) => boolean, timeoutMs: number): Promise<T> {
+async function waitFor<T>(what: string, probe: () => Promise<T>, done: (v: T) => boolean, timeoutMs: number, intervalMs = 250): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();
     if (done(v)) return v;
     if (Date.now() > until) throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(v)})`);
-    await new Promise((r) => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
 
@@ -109,6 +111,26 @@ describe('a zone named signs itself (inline-signing) vs real BIND 9.18', () => {
       const after = await waitFor('named to re-sign', () => signedState(bind), (s) => s.serial !== first.serial, 30_000);
       const again = await compare(`after named re-signed, serial ${after.serial}`);
       expect(again.compared).toBe(before.compared);
+
+      // The signed copy itself, transferred from named once it has stopped re-signing for now:
+      // the zone as served, DO=1 answers and all.
+      let last = -1;
+      await waitFor('named to settle (no serial change for 2 s)', async () => {
+        const now = (await signedState(bind)).serial;
+        const settled = now === last;
+        last = now;
+        return settled;
+      }, (settled) => settled, 60_000, 2000);
+      const transferred = zoneFromTransfer('example.test', await transferZone('example.test', { host: '127.0.0.1', port: bind.port }), 'AXFR');
+      expect(soaSerialOf(transferred)).toBe(last);
+      expect(transferred.signed).toBe(true);
+      expect(signedFormDiffers(zone, transferred)).toBeNull();
+      const full = await compareWithBind(bind, [transferred], VARIANTS, serverOptions('no-auth-recursive'), EXPECTED_REFUSALS);
+      console.log(`transferred, serial ${last}:\n${full.report}`);
+      expect(full.failures.slice(0, 20)).toEqual([]);
+      expect(full.identical + full.identicalExceptOrder).toBe(full.compared);
+      // Every bit set now, DO=1 and the negative answers included.
+      expect(full.compared).toBeGreaterThan(before.compared * 2);
     } finally {
       await bind.stop();
       rmSync(dir, { recursive: true, force: true });
