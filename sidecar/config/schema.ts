@@ -26,6 +26,8 @@ export type LoaderKind = (typeof LOADERS)[number];
 export const QUERY_SOURCES = ['querylog', 'dnstap-socket', 'dnstap-file', 'none'] as const;
 export type QuerySource = (typeof QUERY_SOURCES)[number];
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+export const SIGNED_ZONE_SOURCES = ['unsigned-file', 'transfer'] as const;
+export type SignedZoneSource = (typeof SIGNED_ZONE_SOURCES)[number];
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export type { InterfaceSetting, ListenAddress, XdpMode };
@@ -45,7 +47,7 @@ export interface SantaConfig {
   ranking: { intervalSeconds: number };
   verify: boolean;
   /** Where BIND answers Santa's own TCP questions (verify, serial polls), and how to reload it. */
-  bind: { address: ListenAddress; addressV6?: ListenAddress; reloadCommand?: string };
+  bind: { address: ListenAddress; addressV6?: ListenAddress; reloadCommand?: string; signedZones: SignedZoneSource };
   metrics: { listen: ListenAddress };
   log: { level: LogLevel };
 }
@@ -207,6 +209,14 @@ export const SETTINGS: ReadonlyArray<SettingSpec> = [
     assign: (c, v) => (c.bind.reloadCommand = v),
   }),
   setting({
+    key: 'bind.signed_zones',
+    help:
+      "how zones named signs itself (inline-signing) are read: 'unsigned-file' builds from the zone file only the answers signing cannot change (DO=0, no SOA); 'transfer' takes the signed zone from BIND (AXFR over TCP from bind.address: allow-transfer must admit Santa) and caches its answers, DO=1 and negative ones included, withdrawing the zone whenever named re-signs",
+    parser: oneOf(SIGNED_ZONE_SOURCES),
+    default: 'unsigned-file' as SignedZoneSource,
+    assign: (c, v) => (c.bind.signedZones = v),
+  }),
+  setting({
     key: 'metrics.listen',
     help: 'address of the HTTP server for /metrics and /healthz',
     parser: listenAddress(),
@@ -259,7 +269,7 @@ export function emptyConfig(): SantaConfig {
     cache: { maxEntries: 0, maxBytes: 0, leaseSeconds: 0 },
     ranking: { intervalSeconds: 0 },
     verify: true,
-    bind: { address: { host: '', port: 0 } },
+    bind: { address: { host: '', port: 0 }, signedZones: 'unsigned-file' },
     metrics: { listen: { host: '', port: 0 } },
     log: { level: 'info' },
   };

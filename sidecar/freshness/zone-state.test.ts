@@ -56,6 +56,13 @@ describe('zone freshness', () => {
     expect(nextZoneState(r.state, { kind: 'parsed', serial: 5 }).state.status).toBe('offloaded');
   });
 
+  it('forgets what the entries were built from when it is superseded, until new data is taken', () => {
+    const r = run([{ kind: 'parsed', serial: 7 }, { kind: 'bind-serial', serial: 7 }, { kind: 'superseded' }, { kind: 'bind-serial', serial: 7 }]);
+    expect(r.withdrawals).toEqual([2]);
+    expect(r.state).toMatchObject({ status: 'withdrawn', parsedSerial: null });
+    expect(nextZoneState(r.state, { kind: 'parsed', serial: 7 }).state.status).toBe('offloaded');
+  });
+
   describe('a zone named signs itself (inline-signing)', () => {
     const signed = (dynamic = false) => initialZoneState('example.test.', { signedByNamed: true, dynamic });
 

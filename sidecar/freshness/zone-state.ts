@@ -41,6 +41,9 @@ export type ZoneEvent =
   | { kind: 'file-changed' }
   | { kind: 'parsed'; serial: number }
   | { kind: 'parse-failed'; error: string }
+  /** What the entries were built from no longer stands for the zone file, and nothing yet does
+   * (a zone served from a transfer whose file changed: a new transfer must show BIND serves it). */
+  | { kind: 'superseded' }
   | { kind: 'bind-serial'; serial: number | null };
 
 export interface ZoneActions {
@@ -61,6 +64,8 @@ export function nextZoneState(state: ZoneState, event: ZoneEvent): { state: Zone
     case 'file-changed':
       // BIND may load the new file at any moment: stop serving before it can.
       return { state: { ...state, status: 'withdrawn' }, actions: { withdraw: state.status === 'offloaded', reparse: true } };
+    case 'superseded':
+      return { state: { ...state, status: 'withdrawn', parsedSerial: null, error: null }, actions: { withdraw: state.status === 'offloaded', reparse: false } };
     case 'parse-failed':
       return { state: { ...state, status: 'error', parsedSerial: null, error: event.error }, actions: { withdraw: state.status === 'offloaded', reparse: false } };
     case 'parsed': {

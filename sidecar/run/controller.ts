@@ -346,7 +346,9 @@ export class CacheController {
       family: (key.flags & KEY_V6 ? 6 : 4) as 4 | 6,
     };
     const question = { name: key.name, type: key.qtype, class: key.qclass };
-    const built = builderFor(zone.config.signedByNamed)(model, question, bits, this.o.server);
+    // Built from the unsigned file of a zone named signs (state.signedByNamed), or from data as
+    // BIND serves it (a zone file, or a transfer of the signed copy).
+    const built = builderFor(zone.state.signedByNamed)(model, question, bits, this.o.server);
     if (!built.cacheable) return built.reason;
     try {
       const entry = cacheEntry({ question, keyFlags: key.flags, reply: built.wire, slot: 0, expiresJiffies: 0n }, this.o.abi);
@@ -420,9 +422,10 @@ export class CacheController {
   }
 }
 
-/** A dynamic zone named signs: its serial moves for re-signs and updates alike (see zone-state). */
+/** A dynamic zone named signs, built from its file: its serial moves for re-signs and updates
+ * alike (see zone-state). */
 function recheckedAtEverySerial(zone: RegisteredZone): boolean {
-  return zone.config.signedByNamed === true && zone.config.dynamic;
+  return zone.state.signedByNamed && zone.state.dynamic;
 }
 
 /**

@@ -12,6 +12,7 @@ import { SantaMaps } from '../bpf/maps';
 import { loadNative } from '../bpf/native';
 import type { SantaConfig } from '../config';
 import { cookieSettingsSource, CLOCK_REFRESH_MS } from '../cookies';
+import { transferZone } from '../dns/axfr';
 import { encodeQuery, exchange, soaSerial, type ServerAddress } from '../dns/client';
 import { createMetrics, startMetricsServer, type MetricsServer, type PassReason, type XdpCounters } from '../metrics';
 import { readNamedConf, type NamedConf } from '../named-conf/read';
@@ -32,6 +33,8 @@ export interface RunOptions {
   serialPollMs?: number;
   /** Quiet time after a zone file event before the file is read. */
   reparseDelayMs?: number;
+  /** Pause before a zone transfer that was not taken is tried again. */
+  transferRetryMs?: number;
 }
 
 export interface RunningSanta {
@@ -82,7 +85,7 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
   const { config, log } = options;
   const abi = santaAbi();
   const conf = readNamedConf(config.namedConf);
-  const registry = new ZoneRegistry(conf);
+  const registry = new ZoneRegistry(conf, { signedZones: config.bind.signedZones });
   for (const s of registry.skipped) log.warn({ zone: s.zone, reason: s.reason }, 'zone not offloaded');
   // BIND's RRL never sees what XDP answers: the program applies the same rate-limit itself.
   rateLimitFromOptions(conf.options); // a bad rate-limit block fails here, before anything is attached
@@ -163,6 +166,39 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
   const edited = new Set<string>();
   /** Adds files a zone started to include to the watch (set once the watcher exists). */
   let watchedZoneFiles = () => {};
+  // Zones served from a transfer of named's signed copy (bind.signed_zones: transfer): one
+  // transfer at a time per zone; one asked for meanwhile runs after it. A transfer that is not
+  // taken (BIND has not loaded the file yet, or refused) is tried again after a pause.
+  const transferring = new Set<string>();
+  const transferAgain = new Set<string>();
+  const transferRetry = new Map<string, NodeJS.Timeout>();
+  let stopping = false;
+  const transferNow = async (zone: string): Promise<void> => {
+    if (transferring.has(zone)) {
+      transferAgain.add(zone);
+      return;
+    }
+    clearTimeout(transferRetry.get(zone));
+    transferring.add(zone);
+    try {
+      let outcome: ReturnType<typeof registry.applyTransfer>;
+      try {
+        outcome = registry.applyTransfer(zone, await transferZone(zone, bind.v4), `AXFR from ${bind.v4.host}#${bind.v4.port}`);
+      } catch (e) {
+        outcome = { zone, refused: (e as Error).message };
+      }
+      if ('refused' in outcome) {
+        log.warn({ zone, reason: outcome.refused }, 'zone transfer not taken: the zone stays with BIND, trying again shortly');
+        if (!stopping) transferRetry.set(zone, setTimeout(() => void transferNow(zone), options.transferRetryMs ?? 2000));
+      } else {
+        log.info({ zone, serial: outcome.state.parsedSerial, status: outcome.state.status }, 'zone transferred');
+        act(outcome);
+      }
+    } finally {
+      transferring.delete(zone);
+      if (transferAgain.delete(zone)) void transferNow(zone);
+    }
+  };
   const reparseNow = (zone: string) => {
     pendingReparse.delete(zone);
     const parsed = registry.reparse(zone);
@@ -177,6 +213,7 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
       if (edited.delete(zone) && config.bind.reloadCommand) void reloadBind(config.bind.reloadCommand, zone, log);
     }
     act(parsed);
+    if (registry.get(zone)?.transfer && parsed.state.status !== 'error') void transferNow(zone);
   };
   const fileChanged = (zone: string) => {
     edited.add(zone);
@@ -214,7 +251,8 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
   if (config.bind.reloadCommand) {
     for (const r of registry.all()) {
       const { parsedSerial, bindSerial } = r.state;
-      if (r.config.signedByNamed && parsedSerial !== null) {
+      if (r.config.signedByNamed) {
+        if (r.state.status === 'error') continue;
         // named serves such a zone under its own serial, so an edit cannot be seen by comparing
         // serials; loading a file named already has is harmless (it says it is up to date).
         log.info({ zone: r.state.zone, parsedSerial, bindSerial }, 'zone signed by named: having BIND load its file in case it was edited while Santa was stopped');
@@ -326,6 +364,8 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
       clearInterval(pollTimer);
       if (clockTimer) clearInterval(clockTimer);
       for (const t of pendingReparse.values()) clearTimeout(t);
+      stopping = true;
+      for (const t of transferRetry.values()) clearTimeout(t);
       await ticking;
       await watcher.close();
       await querySource?.stop();

@@ -6,8 +6,10 @@
 import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as packet from 'dns-packet';
+import { axfrMessage, soaRecord } from '../../test/support/axfr';
 import { interpretNamedConf } from '../named-conf/read';
-import { ZoneRegistry } from './zone-registry';
+import { soaSerialOf, ZoneRegistry } from './zone-registry';
 
 function zoneText(zone: string, include?: string): string {
   return [`$TTL 300`, `@ SOA ns1.${zone}. hostmaster.${zone}. 1 3600 600 86400 300`, `@ NS ns1.${zone}.`, `ns1 A 192.0.2.53`, ...(include ? [`$INCLUDE "${include}"`] : []), ''].join('\n');
@@ -68,5 +70,66 @@ describe('ZoneRegistry files', () => {
     writeFileSync(join(dir, 'more.inc'), 'mail A 192.0.2.26\n');
     utimesSync(join(dir, 'more.inc'), new Date(), new Date(Date.now() + 10_000));
     expect(registry.changedOnDisk('c.test')).toBe(true);
+  });
+});
+
+describe('ZoneRegistry, a zone named signs served from a transfer', () => {
+  let dir: string;
+  const www = (address: string): packet.Answer => ({ type: 'A', name: 'www.s.test', ttl: 300, class: 'IN', data: address });
+  const base: packet.Answer[] = [{ type: 'NS', name: 's.test', ttl: 300, class: 'IN', data: 'ns1.s.test' }, { type: 'A', name: 'ns1.s.test', ttl: 300, class: 'IN', data: '192.0.2.53' }];
+  const transfer = (serial: number, ...answers: packet.Answer[]) => [axfrMessage('s.test', [soaRecord('s.test', serial), ...base, ...answers, soaRecord('s.test', serial)])];
+  const fileWith = (address: string) => writeFileSync(join(dir, 's.zone'), `$TTL 300\n@ SOA ns1 hostmaster 1 3600 600 86400 60\n@ NS ns1\nns1 A 192.0.2.53\nwww A ${address}\n`);
+  const registryFor = (zoneOptions: string, signedZones: 'transfer' | 'unsigned-file' = 'transfer') =>
+    new ZoneRegistry(interpretNamedConf(`options { directory "${dir}"; recursion no; }; zone "s.test" { type primary; file "s.zone"; inline-signing yes;${zoneOptions} };`, join(dir, 'named.conf'), () => ''), { signedZones });
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'santa-registry-'));
+    fileWith('192.0.2.80');
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('offloads from a transfer that is the signed form of the file, under named\'s serial, and answers from the signed copy', () => {
+    const registry = registryFor('');
+    expect(registry.get('s.test')).toMatchObject({ transfer: true, state: { signedByNamed: false } });
+    expect(registry.reparse('s.test').state.status).toBe('withdrawn');
+    expect(registry.get('s.test')?.model).toBeUndefined();
+    registry.apply('s.test', { kind: 'bind-serial', serial: 7 });
+    const taken = registry.applyTransfer('s.test', transfer(7, www('192.0.2.80')), 'AXFR');
+    expect(taken).toMatchObject({ state: { status: 'offloaded', parsedSerial: 7 } });
+    // Answers are built from the transferred copy (named's serial), not the file (serial 1).
+    expect(soaSerialOf(registry.get('s.test')!.model!)).toBe(7);
+    // The serial moves (a re-sign): withdraw and read again, as for any zone.
+    expect(registry.apply('s.test', { kind: 'bind-serial', serial: 8 }).actions).toEqual({ withdraw: true, reparse: true });
+  });
+
+  it('refuses a transfer BIND made before it loaded the edited file, and takes the one after', () => {
+    const registry = registryFor('');
+    registry.reparse('s.test');
+    registry.apply('s.test', { kind: 'bind-serial', serial: 7 });
+    registry.applyTransfer('s.test', transfer(7, www('192.0.2.80')), 'AXFR');
+    fileWith('192.0.2.81');
+    expect(registry.apply('s.test', { kind: 'file-changed' }).actions.withdraw).toBe(true);
+    // Read before BIND reloads: the old transfer no longer counts, even at the same serial.
+    expect(registry.reparse('s.test').state).toMatchObject({ status: 'withdrawn', parsedSerial: null });
+    expect(registry.apply('s.test', { kind: 'bind-serial', serial: 7 }).state.status).toBe('withdrawn');
+    expect(registry.applyTransfer('s.test', transfer(7, www('192.0.2.80')), 'AXFR')).toEqual({ zone: 's.test', refused: 'BIND does not serve the zone file yet: www.s.test. A is served with other data or TTL' });
+    expect(registry.get('s.test')?.state.status).toBe('withdrawn');
+    registry.apply('s.test', { kind: 'bind-serial', serial: 9 });
+    expect(registry.applyTransfer('s.test', transfer(9, www('192.0.2.81')), 'AXFR')).toMatchObject({ state: { status: 'offloaded', parsedSerial: 9 } });
+  });
+
+  it('takes a dynamic zone as transferred (its journal may run ahead of its file), and refuses a broken transfer', () => {
+    const registry = registryFor(' update-policy local;');
+    registry.reparse('s.test');
+    registry.apply('s.test', { kind: 'bind-serial', serial: 12 });
+    expect(registry.applyTransfer('s.test', transfer(12, www('192.0.2.99')), 'AXFR')).toMatchObject({ state: { status: 'offloaded' } });
+    expect(registry.applyTransfer('s.test', [axfrMessage('s.test', [], 5)], 'AXFR')).toEqual({ zone: 's.test', refused: 'zone transfer of s.test: message 1 has rcode REFUSED (allow-transfer must admit Santa)' });
+  });
+
+  it('reads the zone file as before with bind.signed_zones: unsigned-file', () => {
+    const registry = registryFor('', 'unsigned-file');
+    expect(registry.get('s.test')).toMatchObject({ transfer: false, state: { signedByNamed: true } });
+    expect(registry.reparse('s.test').state.parsedSerial).toBe(1);
+    expect(() => registry.applyTransfer('s.test', transfer(1), 'AXFR')).toThrow(/not served from a transfer/);
   });
 });

@@ -4,16 +4,27 @@
  * rules are the pure state machine in ../freshness.
  */
 import { statSync } from 'node:fs';
+import type { SignedZoneSource } from '../config/schema';
 import type { NamedConf, ZoneConfig } from '../named-conf/read';
 import { initialZoneState, nextZoneState, type ZoneActions, type ZoneEvent, type ZoneState } from '../freshness/zone-state';
 import { parseZoneFile } from '../zone/parse';
 import type { Zone } from '../zone/model';
+import { signedFormDiffers, zoneFromTransfer } from '../zone/transfer';
+
 
 export interface RegisteredZone {
   readonly config: ZoneConfig;
   state: ZoneState;
-  /** The last model that parsed; only served while state.status is 'offloaded'. */
+  /** The model answers are built from; only served while state.status is 'offloaded'. */
   model: Zone | undefined;
+  /**
+   * A zone named signs, served from a transfer of its signed copy (bind.signed_zones: transfer)
+   * rather than from its file. The file is still read and watched: a transfer is taken only when
+   * it holds the signed form of what the file holds (`unsigned`).
+   */
+  transfer: boolean;
+  /** For a transfer zone: the file's model, as last read. */
+  unsigned?: Zone;
   /** The files the last parse read (the zone file and its `$INCLUDE`s); the zone file alone before. */
   files: string[];
   /** Size and mtime of those files when last parsed: a change we were not told of shows. */
@@ -45,7 +56,7 @@ export class ZoneRegistry {
   /** named's working directory: relative $INCLUDE paths in zone files resolve against it. */
   private readonly directory: string;
 
-  constructor(conf: NamedConf) {
+  constructor(conf: NamedConf, opts: { signedZones?: SignedZoneSource } = {}) {
     this.directory = conf.options.directory;
     const skipped: { zone: string; reason: string }[] = [];
     for (const config of conf.zones) {
@@ -60,7 +71,10 @@ export class ZoneRegistry {
         skipped.push({ zone: config.name, reason: 'declared more than once (views)' });
         continue;
       }
-      this.zones.set(name, { config, state: initialZoneState(name, { signedByNamed: config.signedByNamed === true, dynamic: config.dynamic }), model: undefined, files: [config.file], stamp: undefined });
+      const transfer = config.signedByNamed === true && opts.signedZones === 'transfer';
+      // A transferred zone is what BIND serves: its serial is named's, the rule the usual one.
+      const state = initialZoneState(name, { signedByNamed: config.signedByNamed === true && !transfer, dynamic: config.dynamic });
+      this.zones.set(name, { config, state, model: undefined, transfer, files: [config.file], stamp: undefined });
     }
     this.skipped = skipped;
   }
@@ -126,14 +140,46 @@ export class ZoneRegistry {
       const files = [...model.sourceFiles];
       z.stamp = sameFiles(files, z.files) ? before : filesStamp(files);
       z.files = files;
+      if (z.transfer) {
+        // The transfer taken before stands for the old file: the next one must show BIND
+        // serves this one (applyTransfer).
+        z.unsigned = model;
+        z.model = undefined;
+        return this.apply(zone, { kind: 'superseded' });
+      }
       z.model = model;
       return this.apply(zone, { kind: 'parsed', serial: soaSerialOf(model) });
     } catch (e) {
       // The files it read before stay watched (an include that went missing comes back there).
       z.stamp = before;
       z.model = undefined;
+      z.unsigned = undefined;
       return this.apply(zone, { kind: 'parse-failed', error: (e as Error).message });
     }
+  }
+
+  /**
+   * Takes a transfer of a zone served from one (its raw messages, as dns/axfr.ts returns them).
+   * The zone is offloaded from it once its serial is BIND's, if it is the signed form of the file
+   * last read; a zone whose data can change before its file (dynamic) is taken as transferred.
+   * Returns the change, or why the transfer was not taken (the zone then waits for the next).
+   */
+  applyTransfer(zone: string, messages: readonly Buffer[], source: string): ZoneChange | { zone: string; refused: string } {
+    const z = this.zones.get(zone);
+    if (!z || !z.transfer) throw new Error(`zone ${zone} is not served from a transfer`);
+    if (!z.unsigned) return { zone, refused: 'its file has not been read' };
+    let signed: Zone;
+    try {
+      signed = zoneFromTransfer(z.config.name, messages, source);
+    } catch (e) {
+      return { zone, refused: (e as Error).message };
+    }
+    if (!z.config.dynamic) {
+      const differs = signedFormDiffers(z.unsigned, signed);
+      if (differs) return { zone, refused: `BIND does not serve the zone file yet: ${differs}` };
+    }
+    z.model = signed;
+    return this.apply(zone, { kind: 'parsed', serial: soaSerialOf(signed) });
   }
 }
 

@@ -21,6 +21,8 @@ export interface SantaRunConfig {
   reloadBind?: boolean;
   /** metrics.listen, e.g. "127.0.0.1:9153"; no metrics server when absent. */
   metricsListen?: string;
+  /** bind.signed_zones (default: Santa's, unsigned-file). */
+  signedZones?: 'unsigned-file' | 'transfer';
 }
 
 /** Writes <dir>/santa.yaml for `o` and returns its path. */
@@ -37,7 +39,7 @@ export function writeSantaRunConfig(dir: string, o: SantaRunConfig): string {
       `queries: { source: querylog, path: ${o.bind.queryLogPath} }`,
       `cache: { max_entries: 1000, lease_seconds: ${o.leaseSeconds} }`,
       `ranking: { interval_seconds: 1 }`,
-      `bind: { address: "127.0.0.1:53"${reload} }`,
+      `bind: { address: "127.0.0.1:53"${reload}${o.signedZones ? `, signed_zones: ${o.signedZones}` : ''} }`,
       ...(o.metricsListen ? [`metrics: { listen: "${o.metricsListen}" }`] : []),
       `log: { level: debug }`,
       '',

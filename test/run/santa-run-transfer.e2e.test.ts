@@ -1,0 +1,130 @@
+/**
+ * `santa run` with `bind.signed_zones: transfer`, end to end: a zone named signs itself
+ * (dnssec-policy default, inline-signing) is served from XDP as named serves it, taken by AXFR
+ * from BIND. DO=1 answers (with named's own signatures) and negative answers (with named's
+ * serial) come from XDP; when named re-signs, the zone is withdrawn, transferred again and served
+ * as named now serves it; an edit of the unsigned file is never answered from old data once BIND
+ * serves the new.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pinnedEntryNames, pinnedStats } from '../support/santa-maps';
+import { createTopology, type Topology } from '../support/netns';
+import { startBind, type BindServer } from '../support/bind';
+import { query, type QuestionSpec } from '../support/dns-client';
+import { requireRoot, requireTools } from '../support/require-root';
+import { waitFor, type Background } from '../support/process';
+import { spawnSantaRun, writeSantaRunConfig } from '../support/santa-run';
+import { verifyResponse } from '../../sidecar/response/verify';
+
+function zoneText(serial: number, www: string): string {
+  return [`$TTL 300`, `@ IN SOA ns1.six.test. hostmaster.six.test. ${serial} 3600 600 86400 300`, `@ IN NS ns1.six.test.`, `ns1 IN A 10.53.0.2`, `www IN A ${www}`, ''].join('\n');
+}
+
+describe('santa run serving a zone named signs, from a transfer of its signed copy', () => {
+  let topo: Topology;
+  let bind: BindServer;
+  let santa: Background | undefined;
+  let work: string;
+  let pinDir: string;
+
+  const santaOutput = () => santa?.output() ?? '';
+  const stats = () => pinnedStats(pinDir);
+  const fromClient = (q: QuestionSpec) => query(q, { server: topo.server.v4, netns: topo.client.ns, timeoutMs: 1500 });
+  /** BIND's own answer: asked over loopback in its namespace, where no XDP program runs. */
+  const fromBind = (q: QuestionSpec) => query(q, { server: '127.0.0.1', netns: topo.server.ns, timeoutMs: 1500 });
+  const soaSerial = async () => {
+    const soa = await query({ name: 'six.test', type: 'SOA' }, { server: '127.0.0.1', netns: topo.server.ns, transport: 'tcp' });
+    return (soa.packet.answers?.find((x) => x.type === 'SOA')?.data as { serial: number }).serial;
+  };
+  /** Asks until the answer comes from XDP (a hit), then checks it is BIND's answer to the same. */
+  const servedFromXdp = async (q: QuestionSpec, what: string) => {
+    const answer = await waitFor(what, async () => {
+      const hits = stats().HITS;
+      const a = await fromClient(q);
+      return stats().HITS > hits ? a : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 300, describe: santaOutput });
+    const v = verifyResponse(answer.raw, (await fromBind(q)).raw);
+    expect(v.mismatches).toEqual([]);
+    return answer;
+  };
+
+  beforeAll(async () => {
+    requireRoot('santa run end to end (transfer)');
+    requireTools('santa run end to end (transfer)', ['named', 'nsenter', 'rndc']);
+    topo = await createTopology();
+    work = mkdtempSync(join(tmpdir(), 'santa-transfer-'));
+    pinDir = `/sys/fs/bpf/santa-test-transfer-${process.pid}`;
+    bind = await startBind({
+      netns: topo.server.ns,
+      addresses: [topo.server.v4, '127.0.0.1'],
+      queryLog: true,
+      zones: [{ name: 'six.test', text: zoneText(1, '192.0.2.6'), options: 'dnssec-policy default; inline-signing yes;' }],
+    });
+    // named signs in steps at first, moving its serial each time; let it finish.
+    let last = -1;
+    await waitFor('named to finish signing', async () => {
+      const now = await soaSerial();
+      const settled = now === last && now !== 1;
+      last = now;
+      return settled || undefined;
+    }, { timeoutMs: 60_000, intervalMs: 1500 });
+    writeSantaRunConfig(work, { topo, bind, pinDir, leaseSeconds: 3, reloadBind: true, signedZones: 'transfer' });
+    santa = spawnSantaRun(topo, join(work, 'santa.yaml'));
+  }, 120_000);
+
+  afterAll(async () => {
+    await santa?.stop(2000);
+    await bind?.stop();
+    await topo?.destroy();
+    rmSync(pinDir, { recursive: true, force: true });
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  const signedWww: QuestionSpec = { name: 'www.six.test', type: 'A', rd: true, edns: { udpSize: 1232, do: true } };
+  const nxdomain: QuestionSpec = { name: 'nothere.six.test', type: 'A', rd: true, edns: { udpSize: 1232 } };
+
+  it('serves DO=1 answers, named’s signatures included, and negative answers with named’s serial, from XDP', async () => {
+    const signed = await servedFromXdp(signedWww, 'www.six.test DO=1 from XDP');
+    expect(signed.packet.answers?.map((rr) => rr.type)).toEqual(['A', 'RRSIG']);
+    const negative = await servedFromXdp(nxdomain, 'nothere.six.test from XDP');
+    expect(negative.rcode).toBe('NXDOMAIN');
+    expect(negative.packet.authorities?.map((rr) => rr.type)).toEqual(['SOA']);
+    expect(santaOutput()).toMatch(/"zone":"six\.test".*"zone transferred"/);
+  }, 60_000);
+
+  it('withdraws the zone when named re-signs, and serves it as named now does once transferred again', async () => {
+    const serial = await soaSerial();
+    const withdrawals = () => santaOutput().split('\n').filter((l) => l.includes('"zone":"six.test"') && l.includes('zone withdrawn')).length;
+    const withdrawn = withdrawals();
+    await bind.rndc('sign', 'six.test');
+    await waitFor('named to move its serial', async () => (await soaSerial()) !== serial || undefined, { timeoutMs: 30_000, intervalMs: 300 });
+    await waitFor('santa to withdraw six.test', async () => withdrawals() > withdrawn || undefined, { timeoutMs: 10_000, intervalMs: 200, describe: santaOutput });
+    const moved = await soaSerial();
+    await servedFromXdp(signedWww, 'www.six.test DO=1 from XDP after the re-sign');
+    // The negative answer carries the SOA: from XDP now with named's new serial.
+    const negative = await servedFromXdp(nxdomain, 'nothere.six.test from XDP after the re-sign');
+    expect((negative.packet.authorities?.find((rr) => rr.type === 'SOA')?.data as { serial: number }).serial).toBe(moved);
+  }, 60_000);
+
+  it('never answers from the old data once BIND serves an edit of the unsigned file, then serves the new data from XDP', async () => {
+    const www: QuestionSpec = { name: 'www.six.test', type: 'A', rd: true, edns: { udpSize: 1232 } };
+    await servedFromXdp(www, 'www.six.test DO=0 from XDP');
+    writeFileSync(join(bind.workDir, 'zones/six.test.zone'), zoneText(2, '192.0.2.66'));
+    const address = (a: Awaited<ReturnType<typeof fromClient>>) => a.packet.answers?.find((x): x is { type: 'A'; name: string; data: string } => x.type === 'A')?.data;
+    let bindHasNew = false;
+    let newFromXdp = false;
+    const deadline = Date.now() + 40_000;
+    while (Date.now() < deadline && !newFromXdp) {
+      const hits = stats().HITS;
+      const answer = address(await fromClient(www));
+      const hit = stats().HITS > hits;
+      if (bindHasNew) expect(answer).toBe('192.0.2.66');
+      if (address(await query(www, { server: topo.server.v4, netns: topo.client.ns, transport: 'tcp' })) === '192.0.2.66') bindHasNew = true;
+      if (answer === '192.0.2.66' && hit) newFromXdp = true;
+    }
+    if (!bindHasNew || !newFromXdp) throw new Error(`BIND served the edit: ${bindHasNew}; new data from XDP: ${newFromXdp}\n${santaOutput()}`);
+    expect(pinnedEntryNames(pinDir).some((n) => n.includes('six'))).toBe(true);
+  }, 60_000);
+});
