@@ -85,15 +85,31 @@ function exchangeUdp(wire: Buffer, server: ServerAddress, timeoutMs: number): Pr
 }
 
 function exchangeTcp(wire: Buffer, server: ServerAddress, timeoutMs: number): Promise<Buffer> {
+  let reply: Buffer | undefined;
+  return tcpSession(wire, server, timeoutMs, (message) => {
+    reply = message;
+    return true;
+  }).then(() => reply as Buffer);
+}
+
+/**
+ * Sends one query over TCP and hands each length-prefixed message that comes back to `onMessage`
+ * until it returns true (done) or throws (the session fails with that error). Rejects on a
+ * timeout for the whole session, or a connection that closes before `onMessage` is done.
+ */
+export function tcpSession(wire: Buffer, server: ServerAddress, timeoutMs: number, onMessage: (message: Buffer) => boolean): Promise<void> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: server.host, port: server.port });
-    let received = Buffer.alloc(0);
+    let pending = Buffer.alloc(0);
+    let finished = false;
     const timer = setTimeout(() => finish(new DnsTimeoutError(server, 'tcp', timeoutMs)), timeoutMs);
-    const finish = (err: Error | null, reply?: Buffer) => {
+    const finish = (err: Error | null) => {
+      if (finished) return;
+      finished = true;
       clearTimeout(timer);
       socket.destroy();
       if (err) reject(err);
-      else resolve(reply as Buffer);
+      else resolve();
     };
     socket.on('error', (err) => finish(err));
     socket.on('connect', () => {
@@ -103,9 +119,15 @@ function exchangeTcp(wire: Buffer, server: ServerAddress, timeoutMs: number): Pr
       socket.write(frame);
     });
     socket.on('data', (chunk) => {
-      received = Buffer.concat([received, chunk]);
-      if (received.length >= 2 && received.length >= 2 + received.readUInt16BE(0)) {
-        finish(null, received.subarray(2, 2 + received.readUInt16BE(0)));
+      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+      while (!finished && pending.length >= 2 && pending.length >= 2 + pending.readUInt16BE(0)) {
+        const message = Buffer.from(pending.subarray(2, 2 + pending.readUInt16BE(0)));
+        pending = pending.subarray(2 + message.length);
+        try {
+          if (onMessage(message)) finish(null);
+        } catch (e) {
+          finish(e as Error);
+        }
       }
     });
     socket.on('end', () => finish(new Error(`${server.host}#${server.port} closed the TCP connection before a full answer`)));

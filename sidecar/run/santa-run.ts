@@ -33,7 +33,8 @@ export interface RunOptions {
   serialPollMs?: number;
   /** Quiet time after a zone file event before the file is read. */
   reparseDelayMs?: number;
-  /** Pause before a zone transfer that was not taken is tried again. */
+  /** Pause before a zone transfer that was not taken is tried again; it doubles with each
+   * failure in a row, up to a minute. */
   transferRetryMs?: number;
 }
 
@@ -172,6 +173,7 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
   const transferring = new Set<string>();
   const transferAgain = new Set<string>();
   const transferRetry = new Map<string, NodeJS.Timeout>();
+  const transferFailures = new Map<string, number>();
   let stopping = false;
   const transferNow = async (zone: string): Promise<void> => {
     if (transferring.has(zone)) {
@@ -188,9 +190,14 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
         outcome = { zone, refused: (e as Error).message };
       }
       if ('refused' in outcome) {
-        log.warn({ zone, reason: outcome.refused }, 'zone transfer not taken: the zone stays with BIND, trying again shortly');
-        if (!stopping) transferRetry.set(zone, setTimeout(() => void transferNow(zone), options.transferRetryMs ?? 2000));
+        // A refusal that lasts (allow-transfer) is retried less and less often.
+        const failures = (transferFailures.get(zone) ?? 0) + 1;
+        transferFailures.set(zone, failures);
+        const retryMs = Math.min(60_000, (options.transferRetryMs ?? 2000) * 2 ** Math.min(failures - 1, 10));
+        log.warn({ zone, reason: outcome.refused, retryMs }, 'zone transfer not taken: the zone stays with BIND');
+        if (!stopping) transferRetry.set(zone, setTimeout(() => void transferNow(zone), retryMs));
       } else {
+        transferFailures.delete(zone);
         log.info({ zone, serial: outcome.state.parsedSerial, status: outcome.state.status }, 'zone transferred');
         act(outcome);
       }

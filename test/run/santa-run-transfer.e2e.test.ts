@@ -6,7 +6,7 @@
  * as named now serves it; an edit of the unsigned file is never answered from old data once BIND
  * serves the new.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pinnedEntryNames, pinnedStats } from '../support/santa-maps';
@@ -15,7 +15,7 @@ import { startBind, type BindServer } from '../support/bind';
 import { query, type QuestionSpec } from '../support/dns-client';
 import { requireRoot, requireTools } from '../support/require-root';
 import { waitFor, type Background } from '../support/process';
-import { spawnSantaRun, writeSantaRunConfig } from '../support/santa-run';
+import { spawnSantaRun, tearDownSantaRun, writeSantaRunConfig } from '../support/santa-run';
 import { verifyResponse } from '../../sidecar/response/verify';
 
 function zoneText(serial: number, www: string): string {
@@ -74,13 +74,7 @@ describe('santa run serving a zone named signs, from a transfer of its signed co
     santa = spawnSantaRun(topo, join(work, 'santa.yaml'));
   }, 120_000);
 
-  afterAll(async () => {
-    await santa?.stop(2000);
-    await bind?.stop();
-    await topo?.destroy();
-    rmSync(pinDir, { recursive: true, force: true });
-    if (work) rmSync(work, { recursive: true, force: true });
-  });
+  afterAll(() => tearDownSantaRun({ santa, bind, topo, pinDir, work }));
 
   const signedWww: QuestionSpec = { name: 'www.six.test', type: 'A', rd: true, edns: { udpSize: 1232, do: true } };
   const nxdomain: QuestionSpec = { name: 'nothere.six.test', type: 'A', rd: true, edns: { udpSize: 1232 } };
