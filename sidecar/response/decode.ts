@@ -3,7 +3,7 @@
  * decompressed everywhere, including inside RDATA, so two messages compare equal however they
  * were compressed. Malformed input throws a DecodeError naming the offset.
  */
-import { nameFromWire, nameToWire } from '../zone/name';
+import { nameFromWire } from '../zone/name';
 import { T } from '../zone/types';
 import { NAME_LAYOUT } from './wire';
 
@@ -47,6 +47,12 @@ export interface DecodedMessage {
 
 /** Reads a possibly compressed name; pointers must go backwards, as RFC 1035 requires. */
 export function readName(msg: Buffer, offset: number): { name: string; end: number } {
+  const { wire, end } = readNameWire(msg, offset);
+  return { name: nameFromWire(wire, 0).name, end };
+}
+
+/** readName, giving the name in uncompressed wire form. */
+export function readNameWire(msg: Buffer, offset: number): { wire: Buffer; end: number } {
   const labels: Buffer[] = [];
   let at = offset;
   let end = -1;
@@ -73,11 +79,11 @@ export function readName(msg: Buffer, offset: number): { name: string; end: numb
     labels.push(msg.subarray(at, at + 1 + len));
     at += 1 + len;
   }
-  const flat = Buffer.concat([...labels, Buffer.from([0])]);
-  return { name: nameFromWire(flat, 0).name, end };
+  return { wire: Buffer.concat([...labels, Buffer.from([0])]), end };
 }
 
-function uncompressedRdata(msg: Buffer, type: number, start: number, length: number): Buffer {
+/** RDATA of `type` at `start` with any compressed names in it expanded. */
+export function uncompressedRdata(msg: Buffer, type: number, start: number, length: number): Buffer {
   const layout = NAME_LAYOUT.get(type);
   const stop = start + length;
   if (!layout) return Buffer.from(msg.subarray(start, stop));
@@ -85,8 +91,8 @@ function uncompressedRdata(msg: Buffer, type: number, start: number, length: num
   let at = start;
   for (const step of layout) {
     if (step === 'name') {
-      const { name, end } = readName(msg, at);
-      parts.push(nameToWire(name));
+      const { wire, end } = readNameWire(msg, at);
+      parts.push(wire);
       at = end;
     } else if (step === 'strings3') {
       const from = at;

@@ -153,6 +153,34 @@ export function parseZoneText(text: string | Buffer, origin: string, fileName: s
   return parser.finish(fileName);
 }
 
+/** A record already in wire form: owner name and RDATA uncompressed (as a zone transfer's,
+ * once decoded). */
+export interface WireRecord {
+  owner: Buffer;
+  type: number;
+  ttl: number;
+  rdata: Buffer;
+}
+
+/**
+ * A zone from records in wire form (a zone transfer), checked as a zone file is: SOA and NS at
+ * the apex, names in the zone, CNAME and DNAME rules, duplicates dropped. `source` names it in
+ * errors, with the record's position (from 1) as its line.
+ */
+export function zoneFromWireRecords(origin: string, records: Iterable<WireRecord>, source: string, zoneClass = 1): Zone {
+  let zoneOrigin: string;
+  try {
+    zoneOrigin = parseName(origin.endsWith('.') ? origin : `${origin}.`, '.');
+  } catch (e) {
+    throw new ZoneParseError(source, 0, `bad zone origin '${origin}': ${(e as Error).message}`);
+  }
+  const parser = new ZoneParser(zoneOrigin, zoneClass, () => {
+    throw new Error('records in wire form have no includes');
+  }, 0);
+  parser.wireRecords(records, source);
+  return parser.finish(source);
+}
+
 function toBytes(text: string | Buffer): Buffer {
   return typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
 }
@@ -371,6 +399,22 @@ class ZoneParser {
       const typeAt = substituted.findIndex((f, idx) => idx < 3 && !f.quoted && typeCode(f.text) !== undefined && !isTtl(f.text));
       const expanded = substituted.flatMap((f, idx) => (idx > typeAt && f.quoted && typeAt >= 0 && /\s/.test(f.text) ? f.text.trim().split(/\s+/).map((text) => ({ text, quoted: false })) : [f]));
       this.record(scope, line, fileIndex, owner, Tokens.fromStrings(expanded), 0);
+    }
+  }
+
+  /** Each record as if read from a file named `source`, one record a line. */
+  wireRecords(records: Iterable<WireRecord>, source: string): void {
+    const fileIndex = this.store.fileIndex(source);
+    const scope: Scope = { file: source, origin: this.origin, originWire: this.originWire, owner: new Owner() };
+    let line = 0;
+    for (const r of records) {
+      line++;
+      if (META_TYPES.has(r.type)) throw new ZoneParseError(source, line, `type ${typeName(r.type)} cannot appear in a zone`);
+      scope.owner.set(r.owner);
+      const arena = this.store.arena;
+      const offset = arena.length;
+      arena.bytes(r.rdata);
+      this.addRecord(scope, line, fileIndex, scope.owner, r.ttl, r.type, offset, r.rdata.length);
     }
   }
 

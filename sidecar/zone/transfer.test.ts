@@ -45,10 +45,11 @@ describe('zoneFromTransfer', () => {
     ['no SOA first', [message([ns, soa(9)])], /does not begin with the SOA/],
     ['no closing SOA', [message([soa(9), ns])], /does not end with the SOA it began with/],
     ['a closing SOA of another serial', [message([soa(9), ns, soa(10)])], /does not end with the SOA it began with/],
+    ['records after the closing SOA', [message([soa(9), ns, soa(9)]), message([a('www.example.test', '192.0.2.80')])], /records after the closing SOA/],
     ['a record of another zone', [message([soa(9), ns, a('www.example.org', '192.0.2.1'), soa(9)])], /record outside the zone: www\.example\.org/],
   ])('refuses a stream with %s', (_what, messages, reason) => {
-    expect(() => transferRecords('example.test', messages)).toThrow(TransferError);
-    expect(() => transferRecords('example.test', messages)).toThrow(reason);
+    expect(() => [...transferRecords('example.test', messages)]).toThrow(TransferError);
+    expect(() => [...transferRecords('example.test', messages)]).toThrow(reason);
   });
 });
 

@@ -6,9 +6,10 @@
  *
  * Pure: messages in, model out (the transfer itself is in dns/axfr.ts).
  */
-import { decodeMessage, type DecodedRR } from '../response/decode';
-import { nameToWire } from './name';
-import { parseZoneText } from './parse';
+import { DecodeError, readNameWire, uncompressedRdata } from '../response/decode';
+import { nameFromWire, nameToWire } from './name';
+import { isSubdomainWire } from './name-table';
+import { zoneFromWireRecords, type WireRecord } from './parse';
 import type { RRset, Zone } from './model';
 import { T, typeName } from './types';
 
@@ -22,38 +23,55 @@ export class TransferError extends Error {
 const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'YXDOMAIN', 'YXRRSET', 'NXRRSET', 'NOTAUTH', 'NOTZONE'];
 
 /**
- * The records of a complete AXFR response stream: the SOA, every record, the SOA again (RFC 5936
- * 2.2). Throws TransferError for an error rcode, records of another zone or class, or a stream
- * that does not end with the SOA it began with.
+ * The records of a complete AXFR response stream (RFC 5936 2.2: the SOA, every record, the SOA
+ * again), read a message at a time, without the closing SOA. Throws TransferError, while it is
+ * read, for an error rcode, records of another zone or class, or a stream that does not end with
+ * the SOA it began with.
  */
-export function transferRecords(origin: string, messages: readonly Buffer[]): DecodedRR[] {
-  const zoneWire = nameToWire(absolute(origin)).toString('latin1').toLowerCase();
-  const records: DecodedRR[] = [];
+export function* transferRecords(origin: string, messages: readonly Buffer[]): Generator<WireRecord> {
+  const originWire = nameToWire(absolute(origin));
+  let soa: Buffer | undefined;
+  let closed = false;
   for (const [i, raw] of messages.entries()) {
     const rcode = raw.length >= 4 ? raw[3] & 0x0f : -1;
     if (rcode !== 0) throw new TransferError(origin, `message ${i + 1} has rcode ${RCODES[rcode] ?? rcode}${rcode === 5 ? ' (allow-transfer must admit Santa)' : ''}`);
-    records.push(...decodeMessage(raw).answer);
+    for (const rr of answerRecords(raw)) {
+      if (closed) throw new TransferError(origin, 'records after the closing SOA');
+      if (soa === undefined) {
+        if (rr.type !== T.SOA) throw new TransferError(origin, 'does not begin with the SOA');
+        soa = rr.rdata;
+      } else if (rr.type === T.SOA) {
+        if (!rr.rdata.equals(soa)) throw new TransferError(origin, 'does not end with the SOA it began with');
+        closed = true;
+        continue;
+      }
+      if (rr.class !== 1) throw new TransferError(origin, `record of class ${rr.class} at ${nameFromWire(rr.owner, 0).name}`);
+      if (!isSubdomainWire(rr.owner, 0, rr.owner.length, originWire)) throw new TransferError(origin, `record outside the zone: ${nameFromWire(rr.owner, 0).name}`);
+      yield rr;
+    }
   }
-  const first = records[0];
-  const last = records[records.length - 1];
-  if (!first || first.type !== T.SOA) throw new TransferError(origin, 'does not begin with the SOA');
-  if (records.length < 2 || last.type !== T.SOA || !last.rdata.equals(first.rdata)) throw new TransferError(origin, 'does not end with the SOA it began with (cut short?)');
-  for (const rr of records) {
-    if (rr.class !== 1) throw new TransferError(origin, `record of class ${rr.class} at ${rr.name}`);
-    const wire = nameToWire(rr.name).toString('latin1').toLowerCase();
-    if (!wire.endsWith(zoneWire)) throw new TransferError(origin, `record outside the zone: ${rr.name}`);
+  if (!closed) throw new TransferError(origin, 'does not end with the SOA it began with (cut short?)');
+}
+
+/** The answer section of one message, names and RDATA uncompressed. */
+function* answerRecords(msg: Buffer): Generator<WireRecord & { class: number }> {
+  if (msg.length < 12) throw new DecodeError(0, 'shorter than a DNS header');
+  let at = 12;
+  for (let q = msg.readUInt16BE(4); q > 0; q--) at = readNameWire(msg, at).end + 4;
+  for (let n = msg.readUInt16BE(6); n > 0; n--) {
+    const { wire: owner, end } = readNameWire(msg, at);
+    if (end + 10 > msg.length) throw new DecodeError(end, 'RR header runs past the end');
+    const type = msg.readUInt16BE(end);
+    const rdlength = msg.readUInt16BE(end + 8);
+    if (end + 10 + rdlength > msg.length) throw new DecodeError(end + 10, 'RDATA runs past the end');
+    yield { owner, type, class: msg.readUInt16BE(end + 2), ttl: msg.readUInt32BE(end + 4), rdata: uncompressedRdata(msg, type, end + 10, rdlength) };
+    at = end + 10 + rdlength;
   }
-  return records.slice(0, -1);
 }
 
 /** The zone a complete AXFR response stream carries. `source` names it in error messages. */
 export function zoneFromTransfer(origin: string, messages: readonly Buffer[], source: string): Zone {
-  // Every record in RFC 3597 generic form: the zone parser reads it back byte for byte, and no
-  // presentation format (of types it may not know) stands between the wire and the model.
-  const lines = transferRecords(origin, messages).map((rr) => `${rr.name} ${rr.ttl} IN TYPE${rr.type} \\# ${rr.rdata.length} ${rr.rdata.toString('hex') || ''}`);
-  return parseZoneText(lines.join('\n') + '\n', absolute(origin), source, () => {
-    throw new TransferError(origin, 'a transfer has no includes');
-  });
+  return zoneFromWireRecords(absolute(origin), transferRecords(origin, messages), source);
 }
 
 /** named's default sig-signing-type: the private records that track signing in progress. */
@@ -68,6 +86,17 @@ export const SIGNER_TYPES: ReadonlySet<number> = new Set<number>([T.DNSKEY, T.CD
  * difference found, or null when there is none.
  */
 export function signedFormDiffers(unsigned: Zone, signed: Zone): string | null {
+  const ignored = new Set([...SIGNER_TYPES]);
+  if (unsigned.dataDigest(ignored) === signed.dataDigest(ignored)) return null;
+  // They differ: say where, when the zone is small enough to look record by record.
+  if (unsigned.nameCount > DETAIL_LIMIT) return 'its records differ from the file\'s';
+  return firstDifference(unsigned, signed) ?? "its records differ from the file's";
+}
+
+/** Zones up to this many names get the first difference named (building every node is slow). */
+const DETAIL_LIMIT = 50_000;
+
+function firstDifference(unsigned: Zone, signed: Zone): string | null {
   const soaA = withoutSerial(unsigned.soa);
   const soaB = withoutSerial(signed.soa);
   if (unsigned.soa.ttl !== signed.soa.ttl || !soaA.equals(soaB)) return 'the SOA differs (beyond the serial)';
