@@ -1,6 +1,6 @@
 /**
  * Parser fuzzing (issue 8, part 2): zone files, named.conf, query-log files, Frame Streams,
- * DNS wire questions and dnstap payloads, random and mutated. Each target runs in a child
+ * DNS wire questions, dnstap payloads and AXFR streams, random and mutated. Each target runs in a child
  * process with a 256 MB heap and a watchdog, so a hang or runaway allocation is reported with
  * its case number instead of stalling the suite. FUZZ_SEED and FUZZ_PARSER_CASES override.
  * Findings are saved under test/fuzz/regressions/ and replayed by parser-regressions.test.ts.

@@ -1,7 +1,8 @@
 /**
  * What each parser promises for any input, checked on one generated input at a time: zone
  * files (and the builder on whatever zone parses), named.conf, query-log files, Frame Streams,
- * DNS wire questions and dnstap payloads.
+ * DNS wire questions, dnstap payloads and zone transfers (AXFR message streams, and the builder
+ * on whatever zone they carry).
  * A check returns null when the contract held, else what broke. Crashes other than the
  * parser's own error type, errors that do not say where, and answers that differ with how the
  * input was chunked are all contract breaks; hangs and memory are the supervisor's part.
@@ -18,7 +19,9 @@ import { parseQueryLine, isUnreadable } from '../../../sidecar/querylog/parse-li
 import { parseZoneText, ZoneParseError } from '../../../sidecar/zone/parse';
 import type { Zone } from '../../../sidecar/zone/model';
 import { buildResponse, type QueryBits } from '../../../sidecar/response/build';
-import { decodeMessage } from '../../../sidecar/response/decode';
+import { decodeMessage, DecodeError } from '../../../sidecar/response/decode';
+import { signedFormDiffers, TransferError, zoneFromTransfer } from '../../../sidecar/zone/transfer';
+import * as packet from 'dns-packet';
 import { Rng } from '../random';
 import { encodeQuery, mutateQuery, plainOpt } from '../xdp/dns';
 import { mutateBytes, mutateText, randomText } from './mutate';
@@ -117,6 +120,7 @@ const CONF_WORDS = [
   'options', 'zone', 'view', 'include', '"zones.conf"', '"missing.conf"', 'type', 'primary', 'master', 'secondary', 'file', 'directory',
   'listen-on', 'listen-on-v6', 'port', '53', '99999', 'any', 'none', '!', '10.0.0.0/8', '::1', 'match-clients', 'allow-query', 'key',
   'rate-limit', 'responses-per-second', 'minimal-responses', 'no-auth-recursive', 'max-udp-size', 'edns-udp-size', 'dnssec-policy',
+  'inline-signing', 'allow-update', 'update-policy', 'local', 'default',
   'in', 'IN', 'CH', '{', '}', ';', '/*', '*/', '//', '"', '"example.test"', 'yes', 'no',
 ];
 
@@ -322,7 +326,64 @@ function wireQuestionTarget(): ParserTarget {
   };
 }
 
-export const PARSER_TARGETS: readonly ParserTarget[] = [zoneTarget(), namedConfTarget(), queryLogTarget(), frameStreamTarget(), wireQuestionTarget()];
+// ---- zone transfers --------------------------------------------------------------------------------
+
+const AXFR_ZONE = 'example.test';
+const axfrRecords: packet.Answer[] = [
+  { type: 'NS', name: AXFR_ZONE, data: `ns1.${AXFR_ZONE}` },
+  { type: 'A', name: `ns1.${AXFR_ZONE}`, data: '192.0.2.1' },
+  { type: 'AAAA', name: `ns1.${AXFR_ZONE}`, data: '2001:db8::1' },
+  { type: 'MX', name: AXFR_ZONE, data: { preference: 10, exchange: `mail.${AXFR_ZONE}` } },
+  { type: 'A', name: `mail.${AXFR_ZONE}`, data: '192.0.2.25' },
+  { type: 'CNAME', name: `www.${AXFR_ZONE}`, data: `mail.${AXFR_ZONE}` },
+  { type: 'TXT', name: `*.wild.${AXFR_ZONE}`, data: 'wild' },
+  { type: 'DNAME', name: `old.${AXFR_ZONE}`, data: 'example.org' },
+  { type: 'NS', name: `sub.${AXFR_ZONE}`, data: `ns.sub.${AXFR_ZONE}` },
+  { type: 'A', name: `ns.sub.${AXFR_ZONE}`, data: '192.0.2.53' },
+  { type: 'DS', name: `sub.${AXFR_ZONE}`, data: { keyTag: 1, algorithm: 13, digestType: 2, digest: Buffer.alloc(32, 1) } },
+  { type: 'NSEC', name: AXFR_ZONE, data: { nextDomain: `mail.${AXFR_ZONE}`, rrtypes: ['NS', 'SOA', 'MX', 'RRSIG', 'NSEC'] } },
+  { type: 'RRSIG', name: `mail.${AXFR_ZONE}`, data: { typeCovered: 'A', algorithm: 13, labels: 3, originalTTL: 300, expiration: 2000000000, inception: 1700000000, keyTag: 1, signersName: AXFR_ZONE, signature: Buffer.alloc(64, 2) } },
+].map((r) => ({ ...r, ttl: 300, class: 'IN' }) as packet.Answer);
+const axfrSoa = { type: 'SOA', name: AXFR_ZONE, ttl: 300, class: 'IN', data: { mname: `ns1.${AXFR_ZONE}`, rname: `hostmaster.${AXFR_ZONE}`, serial: 7, refresh: 3600, retry: 600, expire: 86400, minimum: 60 } } as packet.Answer;
+const axfrUnsigned = parseZoneText(`$TTL 300\n@ SOA ns1 hostmaster 1 3600 600 86400 60\n@ NS ns1\nns1 A 192.0.2.1\n`, AXFR_ZONE, 'unsigned.zone', () => {
+  throw new Error('no includes');
+});
+
+/** A transfer's messages: the SOA, some of the records above (in any order, in 1-3 messages),
+ * the SOA again; then, mostly, some bytes changed. */
+function axfrStream(rng: Rng): Buffer[] {
+  const records = [axfrSoa, ...axfrRecords.filter(() => rng.chance(0.7)), ...(rng.chance(0.9) ? [axfrSoa] : [])];
+  const parts = rng.range(1, 3);
+  const per = Math.ceil(records.length / parts);
+  const messages = Array.from({ length: parts }, (_, i) => packet.encode({ type: 'response', id: 1, flags: packet.AUTHORITATIVE_ANSWER, questions: [{ type: 'AXFR', name: AXFR_ZONE }], answers: records.slice(i * per, (i + 1) * per) }));
+  return messages.map((m) => (rng.chance(0.7) ? mutateBytes(m, rng) : m));
+}
+
+function transferTarget(): ParserTarget {
+  return {
+    name: 'axfr',
+    check(rng) {
+      const messages = axfrStream(rng);
+      let zone: Zone;
+      try {
+        zone = zoneFromTransfer(AXFR_ZONE, messages, 'axfr');
+      } catch (e) {
+        if (e instanceof TransferError) return e.message.startsWith(`zone transfer of ${AXFR_ZONE}: `) ? null : `error does not name the zone: ${e.message}`;
+        if (e instanceof DecodeError) return /at byte \d+: /.test(e.message) ? null : `error does not say where: ${e.message}`;
+        if (e instanceof ZoneParseError) return /^axfr:\d+: /.test(e.message) ? null : `error does not say which record: ${e.message}`;
+        return `threw ${describe(e)}`;
+      }
+      try {
+        signedFormDiffers(axfrUnsigned, zone);
+      } catch (e) {
+        return `signedFormDiffers threw ${describe(e)}`;
+      }
+      return buildsFrom(zone, rng);
+    },
+  };
+}
+
+export const PARSER_TARGETS: readonly ParserTarget[] = [zoneTarget(), namedConfTarget(), queryLogTarget(), frameStreamTarget(), wireQuestionTarget(), transferTarget()];
 
 export function parserTarget(name: string): ParserTarget {
   const t = PARSER_TARGETS.find((x) => x.name === name);
