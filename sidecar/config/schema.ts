@@ -47,7 +47,7 @@ export interface SantaConfig {
   ranking: { intervalSeconds: number };
   verify: boolean;
   /** Where BIND answers Santa's own TCP questions (verify, serial polls), and how to reload it. */
-  bind: { address: ListenAddress; addressV6?: ListenAddress; reloadCommand?: string; signedZones: SignedZoneSource };
+  bind: { address: ListenAddress; addressV6?: ListenAddress; reloadCommand?: string; signedZones: SignedZoneSource; serialPollSeconds: number; notifyListen?: ListenAddress };
   metrics: { listen: ListenAddress };
   log: { level: LogLevel };
 }
@@ -217,6 +217,20 @@ export const SETTINGS: ReadonlyArray<SettingSpec> = [
     assign: (c, v) => (c.bind.signedZones = v),
   }),
   setting({
+    key: 'bind.serial_poll_seconds',
+    help: "how often each zone's serial is asked of BIND (and its file checked for changes): a dynamic update or a re-sign is noticed within this, or at once with bind.notify_listen",
+    parser: seconds(0.1, 3_600),
+    default: 1,
+    assign: (c, v) => (c.bind.serialPollSeconds = v),
+  }),
+  setting({
+    key: 'bind.notify_listen',
+    help: "where Santa listens for DNS NOTIFY (UDP): with also-notify for this address in named.conf, named tells Santa of every new serial and the zone's serial is asked at once; unset: only the polls",
+    parser: listenAddress(),
+    example: '127.0.0.1:5301',
+    assign: (c, v) => (c.bind.notifyListen = v),
+  }),
+  setting({
     key: 'metrics.listen',
     help: 'address of the HTTP server for /metrics and /healthz',
     parser: listenAddress(),
@@ -269,7 +283,7 @@ export function emptyConfig(): SantaConfig {
     cache: { maxEntries: 0, maxBytes: 0, leaseSeconds: 0 },
     ranking: { intervalSeconds: 0 },
     verify: true,
-    bind: { address: { host: '', port: 0 }, signedZones: 'unsigned-file' },
+    bind: { address: { host: '', port: 0 }, signedZones: 'unsigned-file', serialPollSeconds: 1 },
     metrics: { listen: { host: '', port: 0 } },
     log: { level: 'info' },
   };

@@ -14,6 +14,7 @@ import type { SantaConfig } from '../config';
 import { cookieSettingsSource, CLOCK_REFRESH_MS } from '../cookies';
 import { transferZone } from '../dns/axfr';
 import { encodeQuery, exchange, soaSerial, type ServerAddress } from '../dns/client';
+import { listenForNotify } from '../dns/notify';
 import { createMetrics, startMetricsServer, type MetricsServer, type PassReason, type XdpCounters } from '../metrics';
 import { readNamedConf, type NamedConf } from '../named-conf/read';
 import { applyRateLimit, rateLimitFromOptions } from '../rrl';
@@ -29,8 +30,6 @@ export interface RunOptions {
   config: SantaConfig;
   log: Logger;
   version: string;
-  /** How often each zone's serial is asked of BIND (and its file checked for changes). */
-  serialPollMs?: number;
   /** Quiet time after a zone file event before the file is read. */
   reparseDelayMs?: number;
   /** Pause before a zone transfer that was not taken is tried again; it doubles with each
@@ -230,6 +229,23 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
     clearTimeout(pendingReparse.get(zone));
     pendingReparse.set(zone, setTimeout(() => reparseNow(zone), options.reparseDelayMs ?? 200));
   };
+  // Polls of one zone can overlap (a NOTIFY's and the timer's, or a slow one): a reply that
+  // arrives after a later-started poll's was applied is older news, and is dropped.
+  const pollStarted = new Map<string, number>();
+  const pollApplied = new Map<string, number>();
+  const pollZone = async (zone: string) => {
+    const seq = (pollStarted.get(zone) ?? 0) + 1;
+    pollStarted.set(zone, seq);
+    let serial: number | null = null;
+    try {
+      serial = await soaSerial(zone, bind.v4);
+    } catch (e) {
+      log.debug({ zone, error: (e as Error).message }, 'serial poll failed');
+    }
+    if (seq < (pollApplied.get(zone) ?? 0)) return;
+    pollApplied.set(zone, seq);
+    act(registry.apply(zone, { kind: 'bind-serial', serial }));
+  };
   const pollSerials = async () => {
     for (const zone of registry.names()) {
       if (!pendingReparse.has(zone) && registry.changedOnDisk(zone)) {
@@ -237,17 +253,7 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
         fileChanged(zone);
       }
     }
-    await Promise.all(
-      registry.names().map(async (zone) => {
-        let serial: number | null = null;
-        try {
-          serial = await soaSerial(zone, bind.v4);
-        } catch (e) {
-          log.debug({ zone, error: (e as Error).message }, 'serial poll failed');
-        }
-        act(registry.apply(zone, { kind: 'bind-serial', serial }));
-      }),
-    );
+    await Promise.all(registry.names().map(pollZone));
   };
   for (const zone of registry.names()) reparseNow(zone);
   await pollSerials();
@@ -357,7 +363,16 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
     return ticking;
   };
   const tickTimer = setInterval(() => void tickNow(), config.ranking.intervalSeconds * 1000);
-  const pollTimer = setInterval(() => void pollSerials(), options.serialPollMs ?? 1000);
+  const pollTimer = setInterval(() => void pollSerials(), config.bind.serialPollSeconds * 1000);
+  // named's NOTIFY for a zone Santa serves: ask its serial now rather than at the next poll.
+  const notify = config.bind.notifyListen
+    ? await listenForNotify(config.bind.notifyListen, (zone, from) => {
+        if (!registry.get(zone)) return;
+        log.debug({ zone, from }, 'NOTIFY: asking the serial now');
+        void pollZone(zone);
+      })
+    : undefined;
+  if (notify) log.info({ listen: `${notify.address.host}:${notify.address.port}` }, 'listening for NOTIFY from named (also-notify)');
   await tickNow();
 
   return {
@@ -369,6 +384,7 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
     async stop() {
       clearInterval(tickTimer);
       clearInterval(pollTimer);
+      await notify?.close();
       if (clockTimer) clearInterval(clockTimer);
       for (const t of pendingReparse.values()) clearTimeout(t);
       stopping = true;

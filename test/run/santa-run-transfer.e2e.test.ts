@@ -3,7 +3,8 @@
  * (dnssec-policy default, inline-signing) is served from XDP as named serves it, taken by AXFR
  * from BIND. DO=1 answers (with named's own signatures) and negative answers (with named's
  * serial) come from XDP; when named re-signs, the zone is withdrawn, transferred again and served
- * as named now serves it; an edit of the unsigned file is never answered from old data once BIND
+ * as named now serves it (Santa learns of each new serial from named's NOTIFY: its own serial
+ * polls are set ten minutes apart here); an edit of the unsigned file is never answered from old data once BIND
  * serves the new.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -17,6 +18,8 @@ import { requireRoot, requireTools } from '../support/require-root';
 import { waitFor, type Background } from '../support/process';
 import { spawnSantaRun, tearDownSantaRun, writeSantaRunConfig } from '../support/santa-run';
 import { verifyResponse } from '../../sidecar/response/verify';
+
+const NOTIFY_PORT = 5301;
 
 function zoneText(serial: number, www: string): string {
   return [`$TTL 300`, `@ IN SOA ns1.six.test. hostmaster.six.test. ${serial} 3600 600 86400 300`, `@ IN NS ns1.six.test.`, `ns1 IN A 10.53.0.2`, `www IN A ${www}`, ''].join('\n');
@@ -60,7 +63,9 @@ describe('santa run serving a zone named signs, from a transfer of its signed co
       netns: topo.server.ns,
       addresses: [topo.server.v4, '127.0.0.1'],
       queryLog: true,
-      zones: [{ name: 'six.test', text: zoneText(1, '192.0.2.6'), options: 'dnssec-policy default; inline-signing yes;' }],
+      // named tells Santa of each new serial (notify explicit: to also-notify only): the serial
+      // polls below are too slow to see any.
+      zones: [{ name: 'six.test', text: zoneText(1, '192.0.2.6'), options: `dnssec-policy default; inline-signing yes; notify explicit; also-notify { 127.0.0.1 port ${NOTIFY_PORT}; };` }],
     });
     // named signs in steps at first, moving its serial each time; let it finish.
     let last = -1;
@@ -70,7 +75,7 @@ describe('santa run serving a zone named signs, from a transfer of its signed co
       last = now;
       return settled || undefined;
     }, { timeoutMs: 60_000, intervalMs: 1500 });
-    writeSantaRunConfig(work, { topo, bind, pinDir, leaseSeconds: 3, reloadBind: true, signedZones: 'transfer' });
+    writeSantaRunConfig(work, { topo, bind, pinDir, leaseSeconds: 3, reloadBind: true, signedZones: 'transfer', serialPollSeconds: 600, notifyListen: `127.0.0.1:${NOTIFY_PORT}` });
     santa = spawnSantaRun(topo, join(work, 'santa.yaml'));
   }, 120_000);
 
@@ -86,6 +91,7 @@ describe('santa run serving a zone named signs, from a transfer of its signed co
     expect(negative.rcode).toBe('NXDOMAIN');
     expect(negative.packet.authorities?.map((rr) => rr.type)).toEqual(['SOA']);
     expect(santaOutput()).toMatch(/"zone":"six\.test".*"zone transferred"/);
+    expect(santaOutput()).toContain('listening for NOTIFY from named');
   }, 60_000);
 
   it('withdraws the zone when named re-signs, and serves it as named now does once transferred again', async () => {
@@ -95,6 +101,7 @@ describe('santa run serving a zone named signs, from a transfer of its signed co
     await bind.rndc('sign', 'six.test');
     await waitFor('named to move its serial', async () => (await soaSerial()) !== serial || undefined, { timeoutMs: 30_000, intervalMs: 300 });
     await waitFor('santa to withdraw six.test', async () => withdrawals() > withdrawn || undefined, { timeoutMs: 10_000, intervalMs: 200, describe: santaOutput });
+    expect(santaOutput()).toMatch(/"zone":"six\.test".*"NOTIFY: asking the serial now"/);
     const moved = await soaSerial();
     await servedFromXdp(signedWww, 'www.six.test DO=1 from XDP after the re-sign');
     // The negative answer carries the SOA: from XDP now with named's new serial.
