@@ -184,7 +184,10 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
     try {
       let outcome: ReturnType<typeof registry.applyTransfer>;
       try {
-        outcome = registry.applyTransfer(zone, await transferZone(zone, bind.v4), `AXFR from ${bind.v4.host}#${bind.v4.port}`);
+        const messages = await transferZone(zone, bind.v4);
+        // Santa stopped while the zone was on its way: the maps are closed.
+        if (stopping) return;
+        outcome = registry.applyTransfer(zone, messages, `AXFR from ${bind.v4.host}#${bind.v4.port}`);
       } catch (e) {
         outcome = { zone, refused: (e as Error).message };
       }
@@ -202,7 +205,7 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
       }
     } finally {
       transferring.delete(zone);
-      if (transferAgain.delete(zone)) void transferNow(zone);
+      if (transferAgain.delete(zone) && !stopping) void transferNow(zone);
     }
   };
   const reparseNow = (zone: string) => {
@@ -242,7 +245,7 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
     } catch (e) {
       log.debug({ zone, error: (e as Error).message }, 'serial poll failed');
     }
-    if (seq < (pollApplied.get(zone) ?? 0)) return;
+    if (stopping || seq < (pollApplied.get(zone) ?? 0)) return;
     pollApplied.set(zone, seq);
     act(registry.apply(zone, { kind: 'bind-serial', serial }));
   };
@@ -382,12 +385,13 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
     metrics: metricsServer,
     tickNow,
     async stop() {
+      // From here on, what is still on its way (a poll, a transfer) leaves the maps alone.
+      stopping = true;
       clearInterval(tickTimer);
       clearInterval(pollTimer);
       await notify?.close();
       if (clockTimer) clearInterval(clockTimer);
       for (const t of pendingReparse.values()) clearTimeout(t);
-      stopping = true;
       for (const t of transferRetry.values()) clearTimeout(t);
       await ticking;
       await watcher.close();
