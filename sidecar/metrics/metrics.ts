@@ -78,6 +78,11 @@ export interface QuerySourceSnapshot {
 export interface LoopCounters {
   zoneReloads: number;
   zoneReloadErrors: number;
+  /** Transfers of zones named signs (bind.signed_zones: transfer), taken and not taken. */
+  zoneTransfers?: number;
+  zoneTransfersRefused?: number;
+  /** NOTIFY messages from named for zones Santa serves (bind.notify_listen). */
+  notifies?: number;
   verifyChecks: number;
   verifyFailures: number;
   installs: number;
@@ -247,6 +252,21 @@ export function createMetrics(provider: SnapshotProvider, options: MetricsOption
             { labels: { result: 'error' }, value: loopSnapshot.zoneReloadErrors },
           ]
         : [],
+  );
+  family(
+    'santa_zone_transfers_total',
+    'Transfers of zones named signs (bind.signed_zones: transfer), by result (taken; refused: failed, or not yet the signed form of the zone file)',
+    'counter',
+    () =>
+      loopSnapshot?.zoneTransfers !== undefined
+        ? [
+            { labels: { result: 'taken' }, value: loopSnapshot.zoneTransfers },
+            { labels: { result: 'refused' }, value: loopSnapshot.zoneTransfersRefused ?? 0 },
+          ]
+        : [],
+  );
+  family('santa_notify_received_total', "NOTIFY messages from named for zones Santa serves (bind.notify_listen): each has the zone's serial asked at once", 'counter', () =>
+    one(loopSnapshot?.notifies),
   );
   family('santa_verify_checks_total', 'Built responses compared with BIND before installing', 'counter', () =>
     one(loopSnapshot?.verifyChecks),

@@ -153,6 +153,9 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
 
   let zoneReloads = 0;
   let zoneReloadErrors = 0;
+  let zoneTransfers = 0;
+  let zoneTransfersRefused = 0;
+  let notifies = 0;
   const act = (change: ZoneChange) => {
     if (change.actions.withdraw) {
       const n = controller.withdrawZone(change.zone);
@@ -193,12 +196,14 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
       }
       if ('refused' in outcome) {
         // A refusal that lasts (allow-transfer) is retried less and less often.
+        zoneTransfersRefused++;
         const failures = (transferFailures.get(zone) ?? 0) + 1;
         transferFailures.set(zone, failures);
         const retryMs = Math.min(60_000, (options.transferRetryMs ?? 2000) * 2 ** Math.min(failures - 1, 10));
         log.warn({ zone, reason: outcome.refused, retryMs }, 'zone transfer not taken: the zone stays with BIND');
         if (!stopping) transferRetry.set(zone, setTimeout(() => void transferNow(zone), retryMs));
       } else {
+        zoneTransfers++;
         transferFailures.delete(zone);
         log.info({ zone, serial: outcome.state.parsedSerial, status: outcome.state.status }, 'zone transferred');
         act(outcome);
@@ -307,7 +312,13 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
       xdp: () => xdpCounters(maps.readStats()),
       cache: () => ({ entries: controller.entries().length, bytes: controller.installedBytes, capacityEntries: config.cache.maxEntries, capacityBytes: config.cache.maxBytes, hitRatio }),
       zones: () => registry.all().map((z) => ({ zone: z.state.zone, serial: z.state.parsedSerial ?? undefined, state: z.state.status })),
-      loop: () => ({ zoneReloads, zoneReloadErrors, ...controller.totals }),
+      loop: () => ({
+        zoneReloads,
+        zoneReloadErrors,
+        ...(registry.all().some((z) => z.transfer) ? { zoneTransfers, zoneTransfersRefused } : {}),
+        ...(config.bind.notifyListen ? { notifies } : {}),
+        ...controller.totals,
+      }),
       querySource: () => querySource?.snapshot(),
       mode: () => config.mode,
     },
@@ -371,6 +382,7 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
   const notify = config.bind.notifyListen
     ? await listenForNotify(config.bind.notifyListen, (zone, from) => {
         if (!registry.get(zone)) return;
+        notifies++;
         log.debug({ zone, from }, 'NOTIFY: asking the serial now');
         void pollZone(zone);
       })

@@ -55,7 +55,7 @@ describe('santa run serving a zone named signs, from a transfer of its signed co
 
   beforeAll(async () => {
     requireRoot('santa run end to end (transfer)');
-    requireTools('santa run end to end (transfer)', ['named', 'nsenter', 'rndc']);
+    requireTools('santa run end to end (transfer)', ['named', 'nsenter', 'rndc', 'curl']);
     topo = await createTopology();
     work = mkdtempSync(join(tmpdir(), 'santa-transfer-'));
     pinDir = `/sys/fs/bpf/santa-test-transfer-${process.pid}`;
@@ -75,7 +75,7 @@ describe('santa run serving a zone named signs, from a transfer of its signed co
       last = now;
       return settled || undefined;
     }, { timeoutMs: 60_000, intervalMs: 1500 });
-    writeSantaRunConfig(work, { topo, bind, pinDir, leaseSeconds: 3, reloadBind: true, signedZones: 'transfer', serialPollSeconds: 600, notifyListen: `127.0.0.1:${NOTIFY_PORT}` });
+    writeSantaRunConfig(work, { topo, bind, pinDir, leaseSeconds: 3, reloadBind: true, signedZones: 'transfer', serialPollSeconds: 600, notifyListen: `127.0.0.1:${NOTIFY_PORT}`, metricsListen: '127.0.0.1:9154' });
     santa = spawnSantaRun(topo, join(work, 'santa.yaml'));
   }, 120_000);
 
@@ -107,6 +107,11 @@ describe('santa run serving a zone named signs, from a transfer of its signed co
     // The negative answer carries the SOA: from XDP now with named's new serial.
     const negative = await servedFromXdp(nxdomain, 'nothere.six.test from XDP after the re-sign');
     expect((negative.packet.authorities?.find((rr) => rr.type === 'SOA')?.data as { serial: number }).serial).toBe(moved);
+    // The same, counted on /metrics.
+    const metrics = (await topo.exec(topo.server, ['curl', '-sf', 'http://127.0.0.1:9154/metrics'])).stdout;
+    const value = (series: string) => Number(metrics.split('\n').find((l) => l.startsWith(`${series} `))?.split(' ')[1] ?? NaN);
+    expect(value('santa_zone_transfers_total{result="taken"}')).toBeGreaterThanOrEqual(2);
+    expect(value('santa_notify_received_total')).toBeGreaterThanOrEqual(1);
   }, 60_000);
 
   it('never answers from the old data once BIND serves an edit of the unsigned file, then serves the new data from XDP', async () => {

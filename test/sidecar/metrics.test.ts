@@ -71,7 +71,7 @@ function provider(state: { xdp: XdpCounters }): SnapshotProvider {
       { zone: 'broken.test.', state: 'error' },
     ],
     querySource: () => ({ source: 'querylog', records: 5000, unreadable: 3 }),
-    loop: () => ({ zoneReloads: 4, zoneReloadErrors: 1, verifyChecks: 50, verifyFailures: 2, installs: 45, removals: 3, renewals: 120 }),
+    loop: () => ({ zoneReloads: 4, zoneReloadErrors: 1, zoneTransfers: 6, zoneTransfersRefused: 2, notifies: 9, verifyChecks: 50, verifyFailures: 2, installs: 45, removals: 3, renewals: 120 }),
     mode: () => 'dry-run',
   };
 }
@@ -108,6 +108,9 @@ describe('metric values come from the snapshot provider', () => {
     expect(m.samples.filter((s) => s.name === 'santa_zone_state')).toHaveLength(2);
     expect(m.value('santa_zone_reloads_total', { result: 'ok' })).toBe(4);
     expect(m.value('santa_zone_reloads_total', { result: 'error' })).toBe(1);
+    expect(m.value('santa_zone_transfers_total', { result: 'taken' })).toBe(6);
+    expect(m.value('santa_zone_transfers_total', { result: 'refused' })).toBe(2);
+    expect(m.value('santa_notify_received_total')).toBe(9);
     expect(m.value('santa_verify_checks_total')).toBe(50);
     expect(m.value('santa_verify_failures_total')).toBe(2);
     expect(m.value('santa_cache_updates_total', { op: 'renew' })).toBe(120);
