@@ -28,6 +28,8 @@ export type QuerySource = (typeof QUERY_SOURCES)[number];
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 export const SIGNED_ZONE_SOURCES = ['unsigned-file', 'transfer'] as const;
 export type SignedZoneSource = (typeof SIGNED_ZONE_SOURCES)[number];
+export const SECONDARY_ZONE_SOURCES = ['file', 'transfer'] as const;
+export type SecondaryZoneSource = (typeof SECONDARY_ZONE_SOURCES)[number];
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export type { InterfaceSetting, ListenAddress, XdpMode };
@@ -47,7 +49,7 @@ export interface SantaConfig {
   ranking: { intervalSeconds: number };
   verify: boolean;
   /** Where BIND answers Santa's own TCP questions (verify, serial polls), and how to reload it. */
-  bind: { address: ListenAddress; addressV6?: ListenAddress; reloadCommand?: string; signedZones: SignedZoneSource; serialPollSeconds: number; notifyListen?: ListenAddress };
+  bind: { address: ListenAddress; addressV6?: ListenAddress; reloadCommand?: string; signedZones: SignedZoneSource; secondaryZones: SecondaryZoneSource; serialPollSeconds: number; notifyListen?: ListenAddress };
   metrics: { listen: ListenAddress };
   log: { level: LogLevel };
 }
@@ -217,6 +219,14 @@ export const SETTINGS: ReadonlyArray<SettingSpec> = [
     assign: (c, v) => (c.bind.signedZones = v),
   }),
   setting({
+    key: 'bind.secondary_zones',
+    help:
+      "how secondary zones are read: 'file' reads the copy named writes (only with masterfile-format text; raw, the default, is left to BIND); 'transfer' takes each from BIND by AXFR over TCP from bind.address (allow-transfer must admit Santa), whatever its format, and again at every new serial",
+    parser: oneOf(SECONDARY_ZONE_SOURCES),
+    default: 'file' as SecondaryZoneSource,
+    assign: (c, v) => (c.bind.secondaryZones = v),
+  }),
+  setting({
     key: 'bind.serial_poll_seconds',
     help: "how often each zone's serial is asked of BIND (and its file checked for changes): a dynamic update or a re-sign is noticed within this, or at once with bind.notify_listen",
     parser: seconds(0.1, 3_600),
@@ -283,7 +293,7 @@ export function emptyConfig(): SantaConfig {
     cache: { maxEntries: 0, maxBytes: 0, leaseSeconds: 0 },
     ranking: { intervalSeconds: 0 },
     verify: true,
-    bind: { address: { host: '', port: 0 }, signedZones: 'unsigned-file', serialPollSeconds: 1 },
+    bind: { address: { host: '', port: 0 }, signedZones: 'unsigned-file', secondaryZones: 'file', serialPollSeconds: 1 },
     metrics: { listen: { host: '', port: 0 } },
     log: { level: 'info' },
   };

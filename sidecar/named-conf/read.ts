@@ -75,6 +75,9 @@ export interface ZoneConfig {
    * alone).
    */
   dynamic: boolean;
+  /** Why Santa cannot read the zone file although named can (a secondary's copy in raw format):
+   * such a zone can only be served from a transfer (bind.secondary_zones: transfer). */
+  fileUnreadable?: string;
   at: Location;
 }
 
@@ -257,9 +260,10 @@ function readZone(s: Statement, options: NamedOptions, view: string | undefined,
   if (type === '') throw new NamedConfError(s.at.file, s.at.line, `zone '${rawName}' has no type`);
   if (type !== 'primary' && type !== 'secondary') refuse(`type ${type} zones are not served from a zone file`);
   if (zone.class !== 'IN') refuse(`class ${zone.class} is not served by Santa`);
-  if (fileName === undefined) refuse('no zone file');
-  if (type === 'secondary' && (single(block, 'masterfile-format') ?? 'raw') !== 'text') {
-    refuse('secondary zone files are in raw format unless masterfile-format text');
+  if (fileName === undefined && type === 'secondary') zone.fileUnreadable = 'no zone file (named keeps the secondary in memory)';
+  else if (fileName === undefined) refuse('no zone file');
+  else if (type === 'secondary' && (single(block, 'masterfile-format') ?? 'raw') !== 'text') {
+    zone.fileUnreadable = 'secondary zone files are in raw format unless masterfile-format text';
   }
   const inlineSigning = normaliseBoolean(single(block, 'inline-signing') ?? 'no') === 'yes';
   const policy = single(block, 'dnssec-policy') ?? inherited.dnssecPolicy;

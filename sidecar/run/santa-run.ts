@@ -85,7 +85,7 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
   const { config, log } = options;
   const abi = santaAbi();
   const conf = readNamedConf(config.namedConf);
-  const registry = new ZoneRegistry(conf, { signedZones: config.bind.signedZones });
+  const registry = new ZoneRegistry(conf, { signedZones: config.bind.signedZones, secondaryZones: config.bind.secondaryZones });
   for (const s of registry.skipped) log.warn({ zone: s.zone, reason: s.reason }, 'zone not offloaded');
   // BIND's RRL never sees what XDP answers: the program applies the same rate-limit itself.
   rateLimitFromOptions(conf.options); // a bad rate-limit block fails here, before anything is attached

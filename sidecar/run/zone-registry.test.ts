@@ -133,3 +133,37 @@ describe('ZoneRegistry, a zone named signs served from a transfer', () => {
     expect(() => registry.applyTransfer('s.test', transfer(1), 'AXFR')).toThrow(/not served from a transfer/);
   });
 });
+
+describe('ZoneRegistry, secondary zones', () => {
+  const conf = (dir: string) =>
+    interpretNamedConf(
+      `options { directory "${dir}"; recursion no; };
+       zone "raw.test" { type secondary; primaries { 192.0.2.1; }; file "raw.db"; };
+       zone "memory.test" { type secondary; primaries { 192.0.2.1; }; };
+       zone "text.test" { type secondary; primaries { 192.0.2.1; }; file "text.db"; masterfile-format text; };`,
+      join(dir, 'named.conf'),
+      () => '',
+    );
+
+  it('leaves secondaries whose copy it cannot read to BIND by default, saying why', () => {
+    const registry = new ZoneRegistry(conf('/nonexistent'));
+    expect(registry.names()).toEqual(['text.test']);
+    expect(registry.skipped).toEqual([
+      { zone: 'raw.test', reason: 'secondary zone files are in raw format unless masterfile-format text' },
+      { zone: 'memory.test', reason: 'no zone file (named keeps the secondary in memory)' },
+    ]);
+  });
+
+  it('with bind.secondary_zones: transfer, serves every secondary from transfers and reads none of their files', () => {
+    const registry = new ZoneRegistry(conf('/nonexistent'), { secondaryZones: 'transfer' });
+    expect(registry.names().sort()).toEqual(['memory.test', 'raw.test', 'text.test']);
+    expect(registry.zoneFiles()).toEqual([]);
+    expect(registry.reparse('raw.test').state).toMatchObject({ status: 'withdrawn', parsedSerial: null, error: null });
+    registry.apply('raw.test', { kind: 'bind-serial', serial: 3 });
+    const records = [{ type: 'NS', name: 'raw.test', ttl: 300, class: 'IN', data: 'ns1.raw.test' }, { type: 'A', name: 'ns1.raw.test', ttl: 300, class: 'IN', data: '192.0.2.53' }] as packet.Answer[];
+    const taken = registry.applyTransfer('raw.test', [axfrMessage('raw.test', [soaRecord('raw.test', 3), ...records, soaRecord('raw.test', 3)])], 'AXFR');
+    expect(taken).toMatchObject({ state: { status: 'offloaded', parsedSerial: 3 } });
+    // The primary moved on and BIND took its transfer: withdraw, and transfer again.
+    expect(registry.apply('raw.test', { kind: 'bind-serial', serial: 4 }).actions).toEqual({ withdraw: true, reparse: true });
+  });
+});

@@ -4,7 +4,7 @@
  * rules are the pure state machine in ../freshness.
  */
 import { statSync } from 'node:fs';
-import type { SignedZoneSource } from '../config/schema';
+import type { SecondaryZoneSource, SignedZoneSource } from '../config/schema';
 import type { NamedConf, ZoneConfig } from '../named-conf/read';
 import { initialZoneState, nextZoneState, type ZoneActions, type ZoneEvent, type ZoneState } from '../freshness/zone-state';
 import { parseZoneFile } from '../zone/parse';
@@ -18,13 +18,16 @@ export interface RegisteredZone {
   /** The model answers are built from; only served while state.status is 'offloaded'. */
   model: Zone | undefined;
   /**
-   * A zone named signs, served from a transfer of its signed copy (bind.signed_zones: transfer)
-   * rather than from its file. The file is still read and watched: a transfer is taken only when
-   * it holds the signed form of what the file holds (`unsigned`).
+   * Served from a transfer from BIND rather than from its file: a zone named signs
+   * (bind.signed_zones: transfer), whose file is still read and watched, a transfer being taken
+   * only when it holds the signed form of what the file holds (`unsigned`); or a secondary
+   * (bind.secondary_zones: transfer), whose file, named's own copy, is not read at all.
    */
   transfer: boolean;
   /** For a transfer zone: the file's model, as last read. */
   unsigned?: Zone;
+  /** Whether Santa reads the zone file (a secondary served from transfers: no). */
+  readsFile: boolean;
   /** The files the last parse read (the zone file and its `$INCLUDE`s); the zone file alone before. */
   files: string[];
   /** Size and mtime of those files when last parsed: a change we were not told of shows. */
@@ -56,12 +59,13 @@ export class ZoneRegistry {
   /** named's working directory: relative $INCLUDE paths in zone files resolve against it. */
   private readonly directory: string;
 
-  constructor(conf: NamedConf, opts: { signedZones?: SignedZoneSource } = {}) {
+  constructor(conf: NamedConf, opts: { signedZones?: SignedZoneSource; secondaryZones?: SecondaryZoneSource } = {}) {
     this.directory = conf.options.directory;
     const skipped: { zone: string; reason: string }[] = [];
     for (const config of conf.zones) {
-      if (!config.offloadable || !config.file) {
-        skipped.push({ zone: config.name, reason: config.reason ?? 'no zone file' });
+      const secondaryByTransfer = config.type === 'secondary' && opts.secondaryZones === 'transfer';
+      if (!config.offloadable || (config.fileUnreadable && !secondaryByTransfer)) {
+        skipped.push({ zone: config.name, reason: config.reason ?? config.fileUnreadable ?? 'no zone file' });
         continue;
       }
       const name = config.name.toLowerCase();
@@ -71,10 +75,11 @@ export class ZoneRegistry {
         skipped.push({ zone: config.name, reason: 'declared more than once (views)' });
         continue;
       }
-      const transfer = config.signedByNamed === true && opts.signedZones === 'transfer';
+      const transfer = secondaryByTransfer || (config.signedByNamed === true && opts.signedZones === 'transfer');
       // A transferred zone is what BIND serves: its serial is named's, the rule the usual one.
       const state = initialZoneState(name, { signedByNamed: config.signedByNamed === true && !transfer, dynamic: config.dynamic });
-      this.zones.set(name, { config, state, model: undefined, transfer, files: [config.file], stamp: undefined });
+      const files = secondaryByTransfer || !config.file ? [] : [config.file];
+      this.zones.set(name, { config, state, model: undefined, transfer, readsFile: !secondaryByTransfer, files, stamp: undefined });
     }
     this.skipped = skipped;
   }
@@ -133,6 +138,11 @@ export class ZoneRegistry {
   reparse(zone: string): ZoneChange {
     const z = this.zones.get(zone);
     if (!z) throw new Error(`zone ${zone} is not registered`);
+    // A secondary served from transfers: nothing to read, the next transfer decides.
+    if (!z.readsFile) {
+      z.model = undefined;
+      return this.apply(zone, { kind: 'superseded' });
+    }
     // Stamped before reading: a write during the parse shows as a change at the next poll.
     const before = filesStamp(z.files);
     try {
@@ -160,21 +170,22 @@ export class ZoneRegistry {
 
   /**
    * Takes a transfer of a zone served from one (its raw messages, as dns/axfr.ts returns them).
-   * The zone is offloaded from it once its serial is BIND's, if it is the signed form of the file
-   * last read; a zone whose data can change before its file (dynamic) is taken as transferred.
+   * The zone is offloaded from it once its serial is BIND's. A zone named signs that changes only
+   * through its file must hold the signed form of the file last read; a dynamic one, or a
+   * secondary, is taken as transferred.
    * Returns the change, or why the transfer was not taken (the zone then waits for the next).
    */
   applyTransfer(zone: string, messages: readonly Buffer[], source: string): ZoneChange | { zone: string; refused: string } {
     const z = this.zones.get(zone);
     if (!z || !z.transfer) throw new Error(`zone ${zone} is not served from a transfer`);
-    if (!z.unsigned) return { zone, refused: 'its file has not been read' };
+    if (z.readsFile && !z.unsigned) return { zone, refused: 'its file has not been read' };
     let signed: Zone;
     try {
       signed = zoneFromTransfer(z.config.name, messages, source);
     } catch (e) {
       return { zone, refused: (e as Error).message };
     }
-    if (!z.config.dynamic) {
+    if (!z.config.dynamic && z.unsigned) {
       const differs = signedFormDiffers(z.unsigned, signed);
       if (differs) return { zone, refused: `BIND does not serve the zone file yet: ${differs}` };
     }

@@ -23,6 +23,8 @@ export interface SantaRunConfig {
   metricsListen?: string;
   /** bind.signed_zones (default: Santa's, unsigned-file). */
   signedZones?: 'unsigned-file' | 'transfer';
+  /** bind.secondary_zones (default: Santa's, file). */
+  secondaryZones?: 'file' | 'transfer';
   /** bind.serial_poll_seconds (default: Santa's, 1). */
   serialPollSeconds?: number;
   /** bind.notify_listen, e.g. "127.0.0.1:5301" (named needs also-notify for it). */
@@ -43,7 +45,7 @@ export function writeSantaRunConfig(dir: string, o: SantaRunConfig): string {
       `queries: { source: querylog, path: ${o.bind.queryLogPath} }`,
       `cache: { max_entries: 1000, lease_seconds: ${o.leaseSeconds} }`,
       `ranking: { interval_seconds: 1 }`,
-      `bind: { address: "127.0.0.1:53"${reload}${o.signedZones ? `, signed_zones: ${o.signedZones}` : ''}${o.serialPollSeconds ? `, serial_poll_seconds: ${o.serialPollSeconds}` : ''}${o.notifyListen ? `, notify_listen: "${o.notifyListen}"` : ''} }`,
+      `bind: { address: "127.0.0.1:53"${reload}${o.signedZones ? `, signed_zones: ${o.signedZones}` : ''}${o.secondaryZones ? `, secondary_zones: ${o.secondaryZones}` : ''}${o.serialPollSeconds ? `, serial_poll_seconds: ${o.serialPollSeconds}` : ''}${o.notifyListen ? `, notify_listen: "${o.notifyListen}"` : ''} }`,
       ...(o.metricsListen ? [`metrics: { listen: "${o.metricsListen}" }`] : []),
       `log: { level: debug }`,
       '',
