@@ -24,6 +24,7 @@ import { KEY_DO, KEY_EDNS, KEY_RD, KEY_V6, type QueryEvent, type QuestionKey } f
 import { CacheController, leftoverFromMap, type AskBind, type LeftoverEntry } from './controller';
 import { createLoader, targetsOf } from './loaders';
 import { openQuerySource } from './query-source';
+import { TransferScheduler } from './transfer-scheduler';
 import { ZoneRegistry, type ZoneChange } from './zone-registry';
 
 export interface RunOptions {
@@ -153,8 +154,6 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
 
   let zoneReloads = 0;
   let zoneReloadErrors = 0;
-  let zoneTransfers = 0;
-  let zoneTransfersRefused = 0;
   let notifies = 0;
   const act = (change: ZoneChange) => {
     if (change.actions.withdraw) {
@@ -169,50 +168,20 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
   const edited = new Set<string>();
   /** Adds files a zone started to include to the watch (set once the watcher exists). */
   let watchedZoneFiles = () => {};
-  // Zones served from a transfer of named's signed copy (bind.signed_zones: transfer): one
-  // transfer at a time per zone; one asked for meanwhile runs after it. A transfer that is not
-  // taken (BIND has not loaded the file yet, or refused) is tried again after a pause.
-  const transferring = new Set<string>();
-  const transferAgain = new Set<string>();
-  const transferRetry = new Map<string, NodeJS.Timeout>();
-  const transferFailures = new Map<string, number>();
   let stopping = false;
-  const transferNow = async (zone: string): Promise<void> => {
-    if (transferring.has(zone)) {
-      transferAgain.add(zone);
-      return;
-    }
-    clearTimeout(transferRetry.get(zone));
-    transferring.add(zone);
-    try {
-      let outcome: ReturnType<typeof registry.applyTransfer>;
-      try {
-        const messages = await transferZone(zone, bind.v4);
-        // Santa stopped while the zone was on its way: the maps are closed.
-        if (stopping) return;
-        outcome = registry.applyTransfer(zone, messages, `AXFR from ${bind.v4.host}#${bind.v4.port}`);
-      } catch (e) {
-        outcome = { zone, refused: (e as Error).message };
-      }
-      if ('refused' in outcome) {
-        // A refusal that lasts (allow-transfer) is retried less and less often.
-        zoneTransfersRefused++;
-        const failures = (transferFailures.get(zone) ?? 0) + 1;
-        transferFailures.set(zone, failures);
-        const retryMs = Math.min(60_000, (options.transferRetryMs ?? 2000) * 2 ** Math.min(failures - 1, 10));
-        log.warn({ zone, reason: outcome.refused, retryMs }, 'zone transfer not taken: the zone stays with BIND');
-        if (!stopping) transferRetry.set(zone, setTimeout(() => void transferNow(zone), retryMs));
-      } else {
-        zoneTransfers++;
-        transferFailures.delete(zone);
-        log.info({ zone, serial: outcome.state.parsedSerial, status: outcome.state.status }, 'zone transferred');
-        act(outcome);
-      }
-    } finally {
-      transferring.delete(zone);
-      if (transferAgain.delete(zone) && !stopping) void transferNow(zone);
-    }
-  };
+  // Zones served from transfers (bind.signed_zones or bind.secondary_zones: transfer).
+  const transfers = new TransferScheduler<ZoneChange>({
+    run: async (zone) => {
+      const outcome = registry.applyTransfer(zone, await transferZone(zone, bind.v4), `AXFR from ${bind.v4.host}#${bind.v4.port}`);
+      return 'refused' in outcome ? outcome : { taken: outcome };
+    },
+    taken: (zone, change) => {
+      log.info({ zone, serial: change.state.parsedSerial, status: change.state.status }, 'zone transferred');
+      act(change);
+    },
+    refused: (zone, reason, retryMs) => log.warn({ zone, reason, retryMs }, 'zone transfer not taken: the zone stays with BIND'),
+    retryMs: options.transferRetryMs,
+  });
   const reparseNow = (zone: string) => {
     pendingReparse.delete(zone);
     const parsed = registry.reparse(zone);
@@ -227,7 +196,7 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
       if (edited.delete(zone) && config.bind.reloadCommand) void reloadBind(config.bind.reloadCommand, zone, log);
     }
     act(parsed);
-    if (registry.get(zone)?.transfer && parsed.state.status !== 'error') void transferNow(zone);
+    if (registry.get(zone)?.transfer && parsed.state.status !== 'error') void transfers.request(zone);
   };
   const fileChanged = (zone: string) => {
     edited.add(zone);
@@ -315,7 +284,7 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
       loop: () => ({
         zoneReloads,
         zoneReloadErrors,
-        ...(registry.all().some((z) => z.transfer) ? { zoneTransfers, zoneTransfersRefused } : {}),
+        ...(registry.all().some((z) => z.transfer) ? { zoneTransfers: transfers.counts.taken, zoneTransfersRefused: transfers.counts.refused } : {}),
         ...(config.bind.notifyListen ? { notifies } : {}),
         ...controller.totals,
       }),
@@ -404,7 +373,7 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
       await notify?.close();
       if (clockTimer) clearInterval(clockTimer);
       for (const t of pendingReparse.values()) clearTimeout(t);
-      for (const t of transferRetry.values()) clearTimeout(t);
+      transfers.stop();
       await ticking;
       await watcher.close();
       await querySource?.stop();

@@ -11,7 +11,6 @@ import { parseZoneFile } from '../zone/parse';
 import type { Zone } from '../zone/model';
 import { signedFormDiffers, zoneFromTransfer } from '../zone/transfer';
 
-
 export interface RegisteredZone {
   readonly config: ZoneConfig;
   state: ZoneState;
