@@ -45,7 +45,9 @@ export async function verifyZones(namedConf: string, bind: ServerAddress): Promi
   const server: ServerOptions = { minimalResponses: conf.options.minimalResponses, ednsUdpSize: conf.options.ednsUdpSize, maxUdpSize: conf.options.maxUdpSize };
   const report: VerifyReport = { zones: 0, questions: 0, notCacheable: 0, equal: 0, byteIdentical: 0, mismatched: 0, errors: 0, problems: [] };
   let id = 1;
-  for (const zc of conf.zones.filter((z) => z.offloadable && z.file)) {
+  // Zones whose file Santa cannot read (a secondary's raw-format copy) are only ever served from
+  // transfers, which this command does not take.
+  for (const zc of conf.zones.filter((z) => z.offloadable && z.file && !z.fileUnreadable)) {
     let zone: Zone;
     try {
       zone = parseZoneFile(zc.file as string, zc.name, { includeBase: conf.options.directory });
