@@ -18,14 +18,15 @@ export interface LoadedZones {
   /** By zone name (lower case, no trailing dot, as in ZoneConfig.name). */
   zones: Map<string, { config: ZoneConfig; zone: Zone }>;
   failures: ZoneLoadFailure[];
-  /** Zones named.conf has that Santa does not answer for, with ZoneConfig.reason. */
+  /** Zones named.conf has that Santa does not answer for from their file, with ZoneConfig.reason
+   * (or fileUnreadable: a secondary's raw-format copy). */
   skipped: ZoneConfig[];
 }
 
 export function loadConfiguredZones(conf: NamedConf): LoadedZones {
   const result: LoadedZones = { zones: new Map(), failures: [], skipped: [] };
   for (const config of conf.zones) {
-    if (!config.offloadable || config.file === undefined) {
+    if (!config.offloadable || config.file === undefined || config.fileUnreadable) {
       result.skipped.push(config);
       continue;
     }
