@@ -7,6 +7,7 @@ import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigError, configFlagsFrom, loadConfig, settingsHelp, type SantaConfig } from '../config';
+import { SECONDARY_ZONE_SOURCES, SIGNED_ZONE_SOURCES } from '../config/schema';
 import { createLogger } from '../log';
 import { runSanta, defaultObjectPath } from '../run/santa-run';
 import { createLoader, targetsOf } from '../run/loaders';
@@ -83,10 +84,12 @@ async function main(argv: string[]): Promise<void> {
     .description("build every answer of every offloadable zone and compare it with BIND's own")
     .option('--named-conf <file>', "BIND's named.conf", '/etc/bind/named.conf')
     .option('--bind <host#port>', 'where BIND answers (over TCP)', '127.0.0.1#53')
+    .addOption(new Option('--signed-zones <source>', 'zones named signs, read as bind.signed_zones says').choices(SIGNED_ZONE_SOURCES).default('unsigned-file'))
+    .addOption(new Option('--secondary-zones <source>', 'secondary zones, read as bind.secondary_zones says').choices(SECONDARY_ZONE_SOURCES).default('file'))
     .option('--json', 'print JSON')
     .action(async (opts) => {
       const [host, port] = String(opts.bind).split('#');
-      const report = await verifyZones(String(opts.namedConf), { host, port: Number(port ?? 53) });
+      const report = await verifyZones(String(opts.namedConf), { host, port: Number(port ?? 53) }, { signedZones: opts.signedZones, secondaryZones: opts.secondaryZones });
       process.stdout.write(opts.json ? JSON.stringify(report, null, 2) + '\n' : formatVerify(report));
       if (report.mismatched > 0 || report.errors > 0) process.exitCode = 1;
     });

@@ -1,15 +1,18 @@
 /**
  * `santa verify`: builds the answer to every question the zones can be asked (each owner name and
- * type, the empty non-terminals, and a name that does not exist), with RD and EDNS on and off,
- * and compares each with BIND's own answer over TCP. The cache only ever installs answers that
+ * type, the empty non-terminals, and a name that does not exist), with RD and EDNS on and off
+ * (and DO for signed zones), and compares each with BIND's own answer over TCP. Zones are read as
+ * santa run reads them: from their files, or by transfer with --signed-zones / --secondary-zones. The cache only ever installs answers that
  * pass this same comparison; this command shows the whole picture at once.
  */
+import type { SecondaryZoneSource, SignedZoneSource } from '../config/schema';
+import { transferZone } from '../dns/axfr';
 import { encodeQuery, exchange, type ServerAddress } from '../dns/client';
 import { readNamedConf } from '../named-conf/read';
 import type { ServerOptions } from '../response/build';
 import { builderFor } from '../response/named-signed';
 import { verifyResponse } from '../response/verify';
-import { parseZoneFile } from '../zone/parse';
+import { ZoneRegistry } from '../run/zone-registry';
 import type { Zone } from '../zone/model';
 import { typeName } from '../zone/types';
 
@@ -31,6 +34,11 @@ const BIT_SETS = [
   { rd: false, edns: true, do: false },
   { rd: true, edns: true, do: false },
 ];
+/** For signed zones as well: the DO=1 answers, signatures and proofs included. */
+const DNSSEC_BIT_SETS = [
+  { rd: false, edns: true, do: true },
+  { rd: true, edns: true, do: true },
+];
 
 function questionsOf(zone: Zone): { name: string; type: number }[] {
   const out: { name: string; type: number }[] = [];
@@ -40,32 +48,53 @@ function questionsOf(zone: Zone): { name: string; type: number }[] {
   return out;
 }
 
-export async function verifyZones(namedConf: string, bind: ServerAddress): Promise<VerifyReport> {
+export interface VerifyOptions {
+  /** As santa.yaml's bind.signed_zones and bind.secondary_zones: zones taken by transfer are
+   * transferred from `bind` and their answers (DO=1 ones too, when signed) compared. */
+  signedZones?: SignedZoneSource;
+  secondaryZones?: SecondaryZoneSource;
+}
+
+export async function verifyZones(namedConf: string, bind: ServerAddress, opts: VerifyOptions = {}): Promise<VerifyReport> {
   const conf = readNamedConf(namedConf);
   const server: ServerOptions = { minimalResponses: conf.options.minimalResponses, ednsUdpSize: conf.options.ednsUdpSize, maxUdpSize: conf.options.maxUdpSize };
   const report: VerifyReport = { zones: 0, questions: 0, notCacheable: 0, equal: 0, byteIdentical: 0, mismatched: 0, errors: 0, problems: [] };
+  // The zones santa run would serve, read the way it would read them.
+  const registry = new ZoneRegistry(conf, opts);
   let id = 1;
-  // Zones whose file Santa cannot read (a secondary's raw-format copy) are only ever served from
-  // transfers, which this command does not take.
-  for (const zc of conf.zones.filter((z) => z.offloadable && z.file && !z.fileUnreadable)) {
-    let zone: Zone;
-    try {
-      zone = parseZoneFile(zc.file as string, zc.name, { includeBase: conf.options.directory });
-    } catch (e) {
+  for (const z of registry.all()) {
+    const name = z.state.zone;
+    const parsed = z.readsFile ? registry.reparse(name) : undefined;
+    if (parsed?.state.status === 'error') {
       report.errors++;
-      report.problems.push(`${zc.name}: ${(e as Error).message}`);
+      report.problems.push(`${z.config.name}: ${parsed.state.error}`);
       continue;
     }
+    if (z.transfer) {
+      let outcome;
+      try {
+        outcome = registry.applyTransfer(name, await transferZone(name, bind), `AXFR from ${bind.host}#${bind.port}`);
+      } catch (e) {
+        outcome = { refused: (e as Error).message };
+      }
+      if ('refused' in outcome) {
+        report.errors++;
+        report.problems.push(`${z.config.name}: transfer not taken: ${outcome.refused}`);
+        continue;
+      }
+    }
+    const zone = z.model as Zone;
+    const build = builderFor(z.state.signedByNamed);
     report.zones++;
     for (const q of questionsOf(zone)) {
-      for (const bits of BIT_SETS) {
+      for (const bits of zone.signed ? [...BIT_SETS, ...DNSSEC_BIT_SETS] : BIT_SETS) {
         report.questions++;
-        const built = builderFor(zc.signedByNamed)(zone, { name: q.name, type: q.type }, bits, server);
+        const built = build(zone, { name: q.name, type: q.type }, bits, server);
         if (!built.cacheable) {
           report.notCacheable++;
           continue;
         }
-        const label = `${q.name} ${typeName(q.type)} ${bits.rd ? '+rd' : '-rd'} ${bits.edns ? '+edns' : '-edns'}`;
+        const label = `${q.name} ${typeName(q.type)} ${bits.rd ? '+rd' : '-rd'} ${bits.edns ? '+edns' : '-edns'}${bits.do ? ' +do' : ''}`;
         try {
           const theirs = await exchange(encodeQuery({ name: q.name, type: q.type }, { ...bits, udpSize: 1232 }, id++ & 0xffff), bind, 'tcp');
           const result = verifyResponse(built.complete ?? built.wire, theirs);
