@@ -8,7 +8,7 @@ import type { SecondaryZoneSource, SignedZoneSource } from '../config/schema';
 import type { NamedConf, ZoneConfig } from '../named-conf/read';
 import { initialZoneState, nextZoneState, type ZoneActions, type ZoneEvent, type ZoneState } from '../freshness/zone-state';
 import { parseZoneFile } from '../zone/parse';
-import type { Zone } from '../zone/model';
+import { soaSerialOffset, type Zone } from '../zone/model';
 import { signedFormDiffers, zoneFromTransfer } from '../zone/transfer';
 
 export interface RegisteredZone {
@@ -42,12 +42,7 @@ export interface ZoneChange {
 /** Serial from SOA RDATA in uncompressed wire form (MNAME, RNAME, then five 32-bit fields). */
 export function soaSerialOf(zone: Zone): number {
   const rdata = zone.soa.rdata[0];
-  let at = 0;
-  for (let names = 0; names < 2; names++) {
-    while (rdata[at] !== 0) at += rdata[at] + 1;
-    at += 1;
-  }
-  return rdata.readUInt32BE(at);
+  return rdata.readUInt32BE(soaSerialOffset(rdata));
 }
 
 export class ZoneRegistry {

@@ -392,14 +392,10 @@ export class Zone {
         let b = Math.imul(ownerB ^ head, PRIME_B) >>> 0;
         if (type === T.SOA) {
           // Hash MNAME and RNAME and the four fields after the serial.
-          let names = at;
-          for (let k = 0; k < 2; k++) {
-            while (buf[names] !== 0) names += buf[names] + 1;
-            names += 1;
-          }
-          a = fnv(buf, at, names, a, PRIME_A, false);
-          b = fnv(buf, at, names, b, PRIME_B, false);
-          at = names + 4;
+          const serial = soaSerialOffset(buf, at);
+          a = fnv(buf, at, serial, a, PRIME_A, false);
+          b = fnv(buf, at, serial, b, PRIME_B, false);
+          at = serial + 4;
         }
         a = fnv(buf, at, end, a, PRIME_A, false);
         b = fnv(buf, at, end, b, PRIME_B, false);
@@ -436,6 +432,17 @@ export class Zone {
 }
 
 const NO_SIGS: ReadonlyMap<number, RRset> = new RRsetMap();
+
+/** Where the serial is in SOA RDATA (uncompressed wire form) starting at `start`: after MNAME and
+ * RNAME, the first of five 32-bit fields. */
+export function soaSerialOffset(rdata: Uint8Array, start = 0): number {
+  let at = start;
+  for (let names = 0; names < 2; names++) {
+    while (rdata[at] !== 0) at += rdata[at] + 1;
+    at += 1;
+  }
+  return at;
+}
 
 /** FNV-1a's prime, and a second odd multiplier so the digest's two halves are independent. */
 const PRIME_A = 0x01000193;

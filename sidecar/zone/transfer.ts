@@ -10,7 +10,7 @@ import { DecodeError, readNameWire, uncompressedRdata } from '../response/decode
 import { nameFromWire, nameToWire } from './name';
 import { isSubdomainWire } from './name-table';
 import { zoneFromWireRecords, type WireRecord } from './parse';
-import type { RRset, Zone } from './model';
+import { soaSerialOffset, type RRset, type Zone } from './model';
 import { T, typeName } from './types';
 
 export class TransferError extends Error {
@@ -86,8 +86,7 @@ export const SIGNER_TYPES: ReadonlySet<number> = new Set<number>([T.DNSKEY, T.CD
  * difference found, or null when there is none.
  */
 export function signedFormDiffers(unsigned: Zone, signed: Zone): string | null {
-  const ignored = new Set([...SIGNER_TYPES]);
-  if (unsigned.dataDigest(ignored) === signed.dataDigest(ignored)) return null;
+  if (unsigned.dataDigest(SIGNER_TYPES) === signed.dataDigest(SIGNER_TYPES)) return null;
   // They differ: say where, when the zone is small enough to look record by record.
   if (unsigned.nameCount > DETAIL_LIMIT) return 'its records differ from the file\'s';
   return firstDifference(unsigned, signed) ?? "its records differ from the file's";
@@ -125,11 +124,7 @@ function sameRRset(a: RRset, b: RRset): boolean {
 /** SOA RDATA without its serial (MNAME, RNAME, then serial and four more 32-bit fields). */
 function withoutSerial(soa: RRset): Buffer {
   const rdata = soa.rdata[0];
-  let at = 0;
-  for (let names = 0; names < 2; names++) {
-    while (rdata[at] !== 0) at += rdata[at] + 1;
-    at += 1;
-  }
+  const at = soaSerialOffset(rdata);
   return Buffer.concat([rdata.subarray(0, at), rdata.subarray(at + 4)]);
 }
 

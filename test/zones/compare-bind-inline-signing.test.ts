@@ -13,6 +13,8 @@ import { readNamedConf } from '../../sidecar/named-conf/read';
 import { buildForNamedSigner } from '../../sidecar/response/named-signed';
 import type { QueryBits } from '../../sidecar/response/build';
 import { soaSerialOf } from '../../sidecar/run/zone-registry';
+import { soaSerialOffset } from '../../sidecar/zone/model';
+import { decodeMessage } from '../../sidecar/response/decode';
 import { parseZoneFile } from '../../sidecar/zone/parse';
 import { signedFormDiffers, zoneFromTransfer } from '../../sidecar/zone/transfer';
 import { transferZone } from '../../sidecar/dns/axfr';
@@ -40,7 +42,7 @@ const EXPECTED_REFUSALS = [
 const DNSKEY = 48;
 const SOA = 6;
 
-/** The signed zone's SOA serial and the key tags of its DNSKEY RRset, as named serves them. */
+/** The signed zone's SOA serial and how many keys its DNSKEY RRset holds, as named serves them. */
 async function signedState(bind: BindServer): Promise<{ serial: number; keys: number }> {
   const [soa, keys] = await queryMany([encodeQuery('example.test', SOA, { rd: false, edns: false, do: false }), encodeQuery('example.test', DNSKEY, { rd: false, edns: true, do: false, udpSize: 1232 })], {
     server: '127.0.0.1',
@@ -50,14 +52,8 @@ async function signedState(bind: BindServer): Promise<{ serial: number; keys: nu
   });
   const soaRaw = soa.answer?.raw;
   if (!soaRaw) throw new Error(`no SOA from named: ${soa.error}`);
-  // Question (example.test SOA IN) ends at 12 + 14 + 4; the answer's owner is a pointer (2),
-  // then type, class, TTL, rdlength (10); MNAME and RNAME are compressed names.
-  let at = 12 + 14 + 4 + 2 + 10;
-  for (let names = 0; names < 2; names++) {
-    while (soaRaw[at] !== 0 && (soaRaw[at] & 0xc0) !== 0xc0) at += soaRaw[at] + 1;
-    at += soaRaw[at] === 0 ? 1 : 2;
-  }
-  return { serial: soaRaw.readUInt32BE(at), keys: keys.answer ? keys.answer.raw.readUInt16BE(6) : 0 };
+  const rdata = decodeMessage(soaRaw).answer[0].rdata;
+  return { serial: rdata.readUInt32BE(soaSerialOffset(rdata)), keys: keys.answer ? keys.answer.raw.readUInt16BE(6) : 0 };
 }
 
 async function waitFor<T>(what: string, probe: () => Promise<T>, done: (v: T) => boolean, timeoutMs: number, intervalMs = 250): Promise<T> {
