@@ -93,6 +93,8 @@ struct {
 #define DNS_CD 0x0010
 #define DNS_RCODE 0x000f
 #define DNS_NXDOMAIN 3
+#define DNS_OPCODE_NOTIFY (4 << 11)
+#define DNS_OPCODE_UPDATE (5 << 11)
 #define DNS_BADCOOKIE 23 /* extended rcode: 7 in the header, 1 in the OPT */
 #define OPT_RR_LEN 11
 #define DNS_TYPE_OPT 41
@@ -511,6 +513,77 @@ static __always_inline __u32 parse_cookie(const struct santa_settings *cfg, stru
 	return SANTA_CNT_PASS_BAD_COOKIE;
 }
 
+/* The first n (1..7) bytes of a word loaded from memory, the others cleared. */
+static __always_inline __u64 first_bytes(__u64 w, __u32 n)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return w & ((1ULL << (n * 8)) - 1);
+#else
+	return w & ~(~0ULL >> (n * 8));
+#endif
+}
+
+/* An UPDATE or NOTIFY message on its way to BIND (the zone change guard in santa_abi.h): bumps
+ * the generation of the zone its first name (the zone section's, or the question's) names, so
+ * that the zone's entries stop hitting before BIND can apply the change. The name is taken from
+ * a copy (such messages are rare; a helper call will do) and hashed as user space hashes the
+ * key (apex, SOA, IN) with no query bits. Returns 1 when a generation was bumped. Malformed
+ * names are left to BIND, which refuses them. A global function: verified once, on its own. */
+__noinline int santa_zone_change(struct xdp_md *ctx, const struct santa_settings *cfg,
+				 struct santa_scratch *s, __u32 dns_off, __u32 msg_len)
+{
+	struct santa_key_hdr h = { .qtype = bpf_htons(SANTA_DNS_TYPE_SOA), .qclass = bpf_htons(SANTA_DNS_CLASS_IN) };
+	__u32 len = msg_len < SANTA_NAME_MAX ? msg_len : SANTA_NAME_MAX, off = 0, name_len = 0;
+	__u32 zero = 0, slot, *gen;
+	const __u8 *name;
+	struct santa_stats *st;
+	__u64 hash;
+
+	if (!cfg || !s || len < 1)
+		return 0;
+	name = (const __u8 *)s->question;
+	if (bpf_xdp_load_bytes(ctx, dns_off + DNS_HLEN, s->question, len))
+		return 0;
+	for (__u32 i = 0; i < (SANTA_NAME_MAX + 1) / 2; i++) {
+		__u8 label;
+
+		if (off >= len)
+			return 0;
+		label = name[off & 0xff];
+		if (label == 0) {
+			name_len = off + 1;
+			break;
+		}
+		if (label > 63)
+			return 0;
+		off += label + 1;
+	}
+	if (name_len == 0)
+		return 0;
+	hash = cfg->hash_seed;
+	for (__u32 i = 0; i < SANTA_NAME_WORDS; i++) {
+		__u64 w;
+
+		if (i * 8 >= name_len)
+			break;
+		w = s->question[i];
+		if (i * 8 + 8 > name_len)
+			w = first_bytes(w, name_len - i * 8);
+		hash = santa_hash_u64(hash, lower_word(w));
+	}
+	h.name_len = name_len;
+	hash = santa_hash_final(santa_hash_u64(hash, *(__u64 *)&h));
+	slot = SANTA_ZONE_SLOT(hash);
+	gen = bpf_map_lookup_elem(&santa_zone_gens, &slot);
+	if (!gen)
+		return 0;
+	__sync_fetch_and_add(gen, 1);
+	st = bpf_map_lookup_elem(&santa_stats, &zero);
+	if (st)
+		st->counters[SANTA_CNT_ZONE_CHANGES]++;
+	return 1;
+}
+
 /* The miss filter (santa_abi.h): whether some cached question has this one's bit, or the
  * filter is off. `first` is the key's first name word. */
 static __always_inline int maybe_cached(const struct santa_settings *cfg, const struct santa_scratch *s,
@@ -548,8 +621,13 @@ static __always_inline int santa_parse_dns(struct xdp_md *ctx, const struct sant
 	if ((void *)(hdr + DNS_HLEN / 2) > data_end)
 		goto malformed;
 	flags = bpf_ntohs(hdr[1]);
-	if (flags & (DNS_QR | DNS_OPCODE | DNS_TC))
+	if (flags & (DNS_QR | DNS_OPCODE | DNS_TC)) {
+		/* BIND's answers for a zone are about to change: stop serving them first. */
+		if ((flags & (DNS_QR | DNS_OPCODE)) == DNS_OPCODE_UPDATE ||
+		    (flags & (DNS_QR | DNS_OPCODE)) == DNS_OPCODE_NOTIFY)
+			santa_zone_change(ctx, cfg, s, q->dns_off, q->msg_len);
 		goto unsupported;
+	}
 	/* QDCOUNT 1, ANCOUNT 0, NSCOUNT 0 and ARCOUNT 0 or 1, as one word: the four counts in
 	 * wire order with ARCOUNT's low bit cleared must read 1, 0, 0, 0. */
 	counts = *(__u64 *)&hdr[2] & ~(__u64)WIRE_U16_AT(bpf_htons(1), 3);
@@ -1437,6 +1515,13 @@ int santa_xdp(struct xdp_md *ctx)
 		goto miss;
 	if (v->expires_jiffies <= bpf_jiffies64())
 		goto expired;
+	{
+		/* An UPDATE or NOTIFY for the entry's zone since it was verified (santa_zone_change). */
+		__u32 *gen = bpf_map_lookup_elem(&santa_zone_gens, &v->zone_slot);
+
+		if (!gen || *gen != v->zone_gen)
+			goto zone_changed;
+	}
 	BENCH_CUT(4);
 	dns_len = DNS_HLEN + q->name_len + 4 + v->tail_len;
 	if (q->cookie) {
@@ -1514,6 +1599,9 @@ miss:
 	goto pass;
 expired:
 	why = pass_reason(SANTA_CNT_PASS_EXPIRED);
+	goto pass;
+zone_changed:
+	why = pass_reason(SANTA_CNT_PASS_ZONE_CHANGED);
 	goto pass;
 too_big:
 	why = pass_reason(SANTA_CNT_PASS_TOO_BIG);

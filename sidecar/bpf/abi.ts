@@ -59,7 +59,7 @@ export function filterWordsFor(entries: number, abi: SantaAbi): number {
 
 /** Every map the Santa program defines, by its pinned name. */
 export function santaMapNames(abi: SantaAbi): string[] {
-  return [abi.maps.entries, abi.maps.index, abi.maps.filter, abi.maps.hits, abi.maps.settings, abi.maps.stats, abi.rrl.maps.config, abi.rrl.maps.buckets];
+  return [abi.maps.entries, abi.maps.index, abi.maps.filter, abi.maps.hits, abi.maps.settings, abi.maps.stats, abi.maps.zoneGens, abi.rrl.maps.config, abi.rrl.maps.buckets];
 }
 
 function deepFreeze<T>(o: T): T {

@@ -144,7 +144,25 @@ export interface DecodedValue {
   /** The response-rate-limiting bucket replies from this entry draw on (sidecar/rrl/identity). */
   rrlKind: number;
   rrlId: number;
+  /** The zone change guard: the zone's slot in santa_zone_gens and the generation verified under. */
+  zoneSlot: number;
+  zoneGen: number;
   tail: Buffer;
+}
+
+/** Where an entry's zone stands in the zone change guard (santa_abi.h) when its answer is checked. */
+export interface ZoneStamp {
+  slot: number;
+  gen: number;
+}
+
+/** Writes the zone change guard's stamp into a value (compact or full): the entry hits only
+ * while its zone's slot holds `gen`. */
+export function writeZoneStamp(value: Buffer, stamp: ZoneStamp, abi: SantaAbi = santaAbi()): void {
+  if (!Number.isInteger(stamp.slot) || stamp.slot < 0 || stamp.slot >= abi.zoneGens.slots) throw new RangeError(`zone slot ${stamp.slot} is outside 0..${abi.zoneGens.slots - 1}`);
+  if (!Number.isInteger(stamp.gen) || stamp.gen < 0 || stamp.gen > 0xffffffff) throw new RangeError(`zone generation ${stamp.gen} is not a u32`);
+  writeU32(value, abi.value.zoneSlot, stamp.slot);
+  writeU32(value, abi.value.zoneGen, stamp.gen);
 }
 
 /**
@@ -285,6 +303,8 @@ export function decodeCacheValue(value: Uint8Array, abi: SantaAbi = santaAbi()):
     hdr: Buffer.from(b.subarray(v.hdr, v.hdr + v.hdrSize)),
     rrlKind: b[v.rrlKind],
     rrlId: readU32(b, v.rrlId),
+    zoneSlot: readU32(b, v.zoneSlot),
+    zoneGen: readU32(b, v.zoneGen),
     tail: Buffer.from(b.subarray(v.tail, v.tail + tailLength)),
   };
 }

@@ -16,6 +16,7 @@ import { endianness } from 'os';
 import { perCpuStride, SantaAbi, santaAbi, santaMapNames } from './abi';
 import {
   CacheKey,
+  cacheKey,
   decodeCacheKey,
   decodeCacheValue,
   decodeSettings,
@@ -66,6 +67,7 @@ export class SantaMaps {
   private readonly entriesMem: number;
   private readonly indexMem: number;
   private readonly filterMem: number;
+  private readonly zoneGensMem: number;
   private readonly filter: MissFilter;
   /** The miss filter's size as 64 - log2 of its bits (santa_settings.filter_shift once adopted). */
   private readonly filterShift: number;
@@ -120,6 +122,7 @@ export class SantaMaps {
       this.filterShift = 64 - Math.log2(filterBits);
       mapped.push((this.filterMem = bpf.mapMmap(this.fd(abi.maps.filter))));
       this.filter = new MissFilter(bpf, this.filterMem, filterBits);
+      mapped.push((this.zoneGensMem = bpf.mapMmap(this.fd(abi.maps.zoneGens))));
       this.staging = Buffer.alloc(abi.entry.size);
       this.valueScratch = Buffer.alloc(abi.value.size);
       this.mirror = this.readIndex();
@@ -175,6 +178,9 @@ export class SantaMaps {
     expect(this.abi.maps.hits, u32, this.abi.hits.valueSize);
     expect(this.abi.maps.settings, u32, this.abi.settings.size);
     expect(this.abi.maps.stats, u32, this.abi.stats.size);
+    expect(this.abi.maps.zoneGens, u32, 4);
+    const gens = this.info.get(this.abi.maps.zoneGens)!.maxEntries;
+    if (gens !== this.abi.zoneGens.slots) throw new Error(`map ${this.abi.maps.zoneGens} has ${gens} slots; the program masks zone slots to ${this.abi.zoneGens.slots}`);
   }
 
   /** The filter map's bits: its words must be a power of two the program can address. */
@@ -528,6 +534,25 @@ export class SantaMaps {
     };
   }
 
+  /**
+   * The zone change guard's slot for a zone (santa_abi.h): the key hash of (apex, SOA, IN) with
+   * no query bits, as the program computes it from an UPDATE's or NOTIFY's zone name.
+   */
+  zoneSlot(apex: string | Uint8Array): number {
+    const key = cacheKey({ name: apex, type: this.abi.zoneGens.soaType, class: this.abi.zoneGens.inClass }, 0, this.abi);
+    return this.bpf.keyHash(this.seed, this.abi.zoneGens.slots - 1, this.filterShift, key.key)[1];
+  }
+
+  /** Every zone slot's generation now (the program bumps them; nothing here writes them). */
+  readZoneGens(): Uint32Array {
+    // An array map's elements are 8-byte aligned: a u32 slot takes 8 bytes of map memory.
+    const stride = perCpuStride(4);
+    const bytes = this.bpf.mapMemRead(this.zoneGensMem, 0, this.abi.zoneGens.slots * stride);
+    const out = new Uint32Array(this.abi.zoneGens.slots);
+    for (let i = 0; i < out.length; i++) out[i] = hostOrder.readU32(bytes, i * stride);
+    return out;
+  }
+
   private seedInMaps(): number {
     return hostOrder.readU32(this.readSettingsBytes(), this.abi.settings.hashSeed);
   }
@@ -606,6 +631,7 @@ export class SantaMaps {
     this.bpf.mapMunmap(this.entriesMem);
     this.bpf.mapMunmap(this.indexMem);
     this.bpf.mapMunmap(this.filterMem);
+    this.bpf.mapMunmap(this.zoneGensMem);
     if (this.ownsFds) for (const fd of this.fds.values()) this.bpf.closeFd(fd);
   }
 

@@ -134,6 +134,9 @@ export interface NativeAbi {
     rrlKind: number;
     pad: number;
     rrlId: number;
+    /** The zone change guard: the entry's zone slot in santa_zone_gens and its generation. */
+    zoneSlot: number;
+    zoneGen: number;
     tail: number;
   };
   settings: {
@@ -167,7 +170,11 @@ export interface NativeAbi {
     settings: string;
     stats: string;
     filter: string;
+    zoneGens: string;
   };
+  /** santa_zone_gens, the zone change guard: a u32 generation per zone slot; a zone's slot is
+   * the key hash of (apex, SOA, IN) with no query bits, masked to `slots`. */
+  zoneGens: { slots: number; soaType: number; inClass: number };
   /** Response rate limiting (santa_abi.h, RRL section). */
   rrl: {
     kinds: { RESPONSE: number; NXDOMAIN: number; NODATA: number; REFERRAL: number; ERROR: number; ALL: number; COUNT: number };

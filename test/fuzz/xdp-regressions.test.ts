@@ -7,7 +7,7 @@ import { requireRoot } from '../support/require-root';
 import { SantaUnderTest } from '../xdp/harness';
 import { mintServerCookie } from './model';
 import { encodeQuery, plainOpt } from './xdp/dns';
-import { TEST_RUN_MAX_FRAME, XdpFuzzer } from './xdp/engine';
+import { XdpFuzzer } from './xdp/engine';
 import { outcomeName, runCase, Verdict } from './xdp/oracle';
 import { loadRegressions, RegressionCase, replaySettings, savedSettings } from './xdp/regressions';
 import { CLIENT_V4, COOKIE_SECRET, SERVER_V4, SETTINGS_VARIANTS } from './xdp/settings';
@@ -37,7 +37,7 @@ function replay(c: RegressionCase): Verdict {
   fuzzer.limiter.configure(rrl);
   try {
     const frame = Buffer.from(c.frameHex, 'hex');
-    return runCase(santa, { settings, entries: fuzzer.universe.index, maxFrame: TEST_RUN_MAX_FRAME }, frame, fuzzer.limiter);
+    return runCase(santa, fuzzer.world({ settings }), frame, fuzzer.limiter);
   } finally {
     fuzzer.limiter.configure(null);
   }

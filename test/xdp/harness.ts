@@ -4,7 +4,7 @@
  * responses, and runs one frame at a time (repeat = 1: the program rewrites its buffer).
  */
 import * as dnsPacket from 'dns-packet';
-import { cacheEntry, keyFlags, SantaSettings } from '../../sidecar/bpf/codec';
+import { cacheEntry, keyFlags, SantaSettings, writeZoneStamp, type ZoneStamp } from '../../sidecar/bpf/codec';
 import { SantaMaps } from '../../sidecar/bpf/maps';
 import { LoadedObject, loadNative, SantaNative } from '../../sidecar/bpf/native';
 import { filterWordsFor, indexGroupsFor, santaAbi } from '../../sidecar/bpf/abi';
@@ -30,6 +30,8 @@ export interface EntrySpec {
   leaseMs?: number;
   /** Client address families the entry is keyed for (SANTA_KEY_V6); default both. */
   families?: Array<'v4' | 'v6'>;
+  /** The zone change guard's stamp (santa_abi.h); default slot 0, generation 0. */
+  zone?: ZoneStamp;
 }
 
 export interface RunResult {
@@ -120,6 +122,7 @@ export class SantaUnderTest {
         keyFlags: keyFlags({ recursionDesired: !!e.rd, edns: !!e.edns, dnssecOk: !!e.dnssecOk, ipv6: family === 'v6' }),
       }),
     );
+    if (e.zone) for (const entry of entries) writeZoneStamp(entry.value, e.zone);
     this.maps.zeroSlot(e.slot);
     this.maps.install(entries);
     return reply;

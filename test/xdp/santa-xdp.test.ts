@@ -465,7 +465,10 @@ describe('every pass reason', () => {
     };
     const orFlags = (bits: number) => (m: Buffer) => set(2, m.readUInt16BE(2) | bits)(m);
     expectPass(editedQuery(V4, { name }, orFlags(0x8000)), 'PASS_UNSUPPORTED'); // QR: a response
-    expectPass(editedQuery(V4, { name }, orFlags(0x2800)), 'PASS_UNSUPPORTED'); // opcode UPDATE
+    expectPass(editedQuery(V4, { name }, orFlags(0x1000)), 'PASS_UNSUPPORTED'); // opcode STATUS
+    // opcode UPDATE: also bumps its zone's generation (test/xdp/zone-guard.test.ts)
+    const updateMoved = santa.run(editedQuery(V4, { name }, orFlags(0x2800))).moved;
+    expect(updateMoved).toEqual({ PACKETS: 1, DNS_QUERIES: 1, PASS_UNSUPPORTED: 1, ZONE_CHANGES: 1 });
     expectPass(editedQuery(V4, { name }, orFlags(0x0200)), 'PASS_UNSUPPORTED'); // TC
     expectPass(editedQuery(V4, { name }, set(4, 0)), 'PASS_UNSUPPORTED'); // QDCOUNT 0
     expectPass(editedQuery(V4, { name }, set(4, 2)), 'PASS_UNSUPPORTED'); // QDCOUNT 2
@@ -537,7 +540,7 @@ describe('every pass reason', () => {
     expectPass(editedQuery(V6, { name }, (m) => m.subarray(0, 12)), 'PASS_MALFORMED');
   });
 
-  it('MISS, EXPIRED, TOO_BIG, DRY_RUN_HITS, DISABLED are covered above; NO_ROOM on veth (santa-veth test), BAD_COOKIE in test/cookies', () => {
+  it('MISS, EXPIRED, TOO_BIG, DRY_RUN_HITS, DISABLED are covered above; NO_ROOM on veth (santa-veth test), BAD_COOKIE in test/cookies, ZONE_CHANGED in zone-guard', () => {
     // Listed so the set of reasons checked in this file is explicit and complete.
     const reached = [
       'PASS_DISABLED',
@@ -552,7 +555,7 @@ describe('every pass reason', () => {
       'PASS_TOO_BIG',
     ];
     const all = Object.keys(santa.maps.readStats()).filter((c) => c.startsWith('PASS_'));
-    expect(all.filter((c) => !reached.includes(c))).toEqual(['PASS_NO_ROOM', 'PASS_BAD_COOKIE']);
+    expect(all.filter((c) => !reached.includes(c))).toEqual(['PASS_NO_ROOM', 'PASS_BAD_COOKIE', 'PASS_ZONE_CHANGED']);
     const stats = santa.maps.readStats();
     expect(reached.filter((c) => !(stats[c] > 0))).toEqual([]);
   });

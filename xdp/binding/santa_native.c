@@ -1488,7 +1488,8 @@ static const struct {
 	COUNTER(PASS_UNSUPPORTED),   COUNTER(PASS_EDNS_VERSION),   COUNTER(PASS_EDNS_OPTIONS),
 	COUNTER(PASS_MISS),	     COUNTER(PASS_EXPIRED),	   COUNTER(PASS_TOO_BIG),
 	COUNTER(PASS_NO_ROOM),	     COUNTER(PASS_BAD_COOKIE),	   COUNTER(RRL_DROPPED),
-	COUNTER(RRL_SLIPPED),	     COUNTER(RRL_WOULD_LIMIT),
+	COUNTER(RRL_SLIPPED),	     COUNTER(RRL_WOULD_LIMIT),	   COUNTER(PASS_ZONE_CHANGED),
+	COUNTER(ZONE_CHANGES),
 };
 _Static_assert(ARRAY_SIZE(santa_counters) == SANTA_COUNTER_MAX,
 	       "every enum santa_counter value needs its name here");
@@ -1563,7 +1564,7 @@ static napi_value abi(napi_env env, napi_callback_info info)
 		   index = new_object(env), value = new_object(env), clock = new_object(env),
 		   settings = new_object(env), modes = new_object(env), counters = new_object(env),
 		   stats = new_object(env), hits = new_object(env), maps = new_object(env),
-		   filter = new_object(env), rrl = rrl_abi(env);
+		   filter = new_object(env), zone_gens = new_object(env), rrl = rrl_abi(env);
 	uint64_t seen = 0;
 
 	SET(limits, "NAME_MAX", SANTA_NAME_MAX);
@@ -1612,6 +1613,8 @@ static napi_value abi(napi_env env, napi_callback_info info)
 	OFF(value, santa_value, rrl_kind, "rrlKind");
 	OFF(value, santa_value, pad, "pad");
 	OFF(value, santa_value, rrl_id, "rrlId");
+	OFF(value, santa_value, zone_slot, "zoneSlot");
+	OFF(value, santa_value, zone_gen, "zoneGen");
 	OFF(value, santa_value, tail, "tail");
 
 	SET(settings, "size", sizeof(struct santa_settings));
@@ -1662,6 +1665,11 @@ static napi_value abi(napi_env env, napi_callback_info info)
 	set_string_prop(env, maps, "settings", SANTA_MAP_SETTINGS);
 	set_string_prop(env, maps, "stats", SANTA_MAP_STATS);
 	set_string_prop(env, maps, "filter", SANTA_MAP_FILTER);
+	set_string_prop(env, maps, "zoneGens", SANTA_MAP_ZONE_GENS);
+
+	SET(zone_gens, "slots", SANTA_ZONE_GENS);
+	SET(zone_gens, "soaType", SANTA_DNS_TYPE_SOA);
+	SET(zone_gens, "inClass", SANTA_DNS_CLASS_IN);
 
 	napi_set_named_property(env, r, "limits", limits);
 	napi_set_named_property(env, r, "keyFlags", key_flags);
@@ -1678,6 +1686,7 @@ static napi_value abi(napi_env env, napi_callback_info info)
 	napi_set_named_property(env, r, "hits", hits);
 	napi_set_named_property(env, r, "maps", maps);
 	napi_set_named_property(env, r, "clock", clock);
+	napi_set_named_property(env, r, "zoneGens", zone_gens);
 	napi_set_named_property(env, r, "rrl", rrl);
 	set_string_prop(env, r, "progName", SANTA_PROG_NAME);
 	return r;

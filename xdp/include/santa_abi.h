@@ -110,6 +110,11 @@ struct santa_value {
 	__u8 rrl_kind;     /* enum santa_rrl_kind */
 	__u8 pad;          /* zero */
 	__u32 rrl_id;      /* identity of the response within its kind (a hash; 0 for errors) */
+	/* The zone change guard (below): the entry's zone's slot in santa_zone_gens and that slot's
+	 * generation when user space read it, before it checked the entry against BIND. A hit
+	 * requires the slot to hold this generation still. */
+	__u32 zone_slot;
+	__u32 zone_gen;
 	__u8 tail[SANTA_TAIL_MAX];
 };
 
@@ -195,6 +200,25 @@ static inline __attribute__((always_inline)) __u32 santa_filter_bit(__u64 first,
 	return (__u32)(h >> shift);
 }
 
+/* ---- the zone change guard (santa_zone_gens: BPF_F_MMAPABLE array of __u32) -------------
+ *
+ * A dynamic update (opcode UPDATE) or a NOTIFY (a primary telling a secondary its zone changed)
+ * on its way to BIND says the zone's data is about to change inside BIND, before any file does
+ * and before user space could hear of it. The program bumps the zone's generation as it passes
+ * such a message to BIND, and every entry of that zone stops hitting at once: an entry carries
+ * the generation its answer was verified under (santa_value.zone_gen), and a hit requires the
+ * same. User space sees the bump, withdraws the zone and verifies it again once BIND has
+ * applied the change.
+ *
+ * A zone's slot: the key hash (santa_hash_*, seeded) of the question (apex, SOA, IN) with no
+ * query bits, its low bits masked to the array's size. Zones that share a slot share bumps:
+ * one's change withdraws both, never neither. Slot contents only grow (by the program, atomically);
+ * user space never writes them. */
+#define SANTA_ZONE_GENS 4096
+#define SANTA_ZONE_SLOT(hash) ((__u32)(hash) & (SANTA_ZONE_GENS - 1))
+#define SANTA_DNS_TYPE_SOA 6
+#define SANTA_DNS_CLASS_IN 1
+
 /* ---- per-entry hit counters ------------------------------------------------------------
  * santa_hits: BPF_MAP_TYPE_PERCPU_ARRAY of __u64, indexed by santa_value.slot. Counts replies
  * served (not dry-run would-be hits). User space sums CPUs, keeps deltas, and zeroes a slot
@@ -268,6 +292,11 @@ enum santa_counter {
 	SANTA_CNT_RRL_SLIPPED,       /* answered truncated (TC=1), or BADCOOKIE to a cookie client */
 	/* log-only: would have been dropped or slipped, answered in full (also counted in HITS) */
 	SANTA_CNT_RRL_WOULD_LIMIT,
+	/* The entry's zone changed since the entry was verified (see the zone change guard). */
+	SANTA_CNT_PASS_ZONE_CHANGED,
+	/* UPDATE or NOTIFY messages for a zone, seen on their way to BIND (each also counted as
+	 * SANTA_CNT_PASS_UNSUPPORTED): generations bumped. */
+	SANTA_CNT_ZONE_CHANGES,
 	SANTA_COUNTER_MAX,
 };
 
@@ -293,6 +322,7 @@ struct santa_clock_sample {
 #define SANTA_MAP_FILTER "santa_filter"
 #define SANTA_PROG_NAME "santa_xdp"
 #define SANTA_MAP_CLOCK "santa_clock"
+#define SANTA_MAP_ZONE_GENS "santa_zone_gens"
 
 /* ---- response rate limiting (RRL) -------------------------------------------------------
  *
@@ -362,7 +392,8 @@ struct santa_rrl_bucket {
 #ifndef __bpf__
 _Static_assert(sizeof(struct santa_key_hdr) == 8, "key header layout");
 _Static_assert(sizeof(struct santa_key) == 8 + SANTA_NAME_BUF, "key layout");
-_Static_assert(sizeof(struct santa_value) == 32 + SANTA_TAIL_MAX, "value layout");
+_Static_assert(sizeof(struct santa_value) == 40 + SANTA_TAIL_MAX, "value layout");
+_Static_assert((SANTA_ZONE_GENS & (SANTA_ZONE_GENS - 1)) == 0, "zone slots are masked");
 _Static_assert(offsetof(struct santa_value, tail) % 8 == 0, "tail alignment");
 _Static_assert(offsetof(struct santa_entry, value) % 8 == 0, "value alignment");
 _Static_assert(offsetof(struct santa_value, expires_jiffies) == 0, "lease is 8-byte aligned");

@@ -57,6 +57,15 @@ struct {
 	__type(value, struct santa_stats);
 } santa_stats SEC(".maps");
 
+/* The zone change guard (santa_abi.h): a generation per zone slot. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, SANTA_ZONE_GENS);
+	__type(key, __u32);
+	__type(value, __u32);
+} santa_zone_gens SEC(".maps");
+
 /* Response rate limiting (santa_abi.h, RRL section; the algorithm is in xdp/rrl.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -1,7 +1,8 @@
 /**
  * santa_xdp's decision for one frame, as the issues specify it: pass (with the counter that
  * says why) or transmit exactly these bytes. The order of the checks is the order of the
- * packet: mode, then layers 2-4, the DNS message, the lookup, the lease, the cookie, the
+ * packet: mode, then layers 2-4, the DNS message (an UPDATE or NOTIFY also bumps its zone's
+ * generation), the lookup, the lease, the zone's generation, the cookie, the
  * client's size limit, and dry-run (a dry-run hit is a would-be reply that passes). What is
  * left is an answer, which response rate limiting may still drop or slip (model/rrl.ts).
  */
@@ -11,6 +12,7 @@ import { entryId } from './keys';
 import { parseQuery } from './query';
 import { replyFrame, replyMessage, responseTail, slipMessage } from './reply';
 import type { Answer, Decision, ModelWorld } from './types';
+import { zoneChangeOf } from './zone-change';
 
 export function decide(world: ModelWorld, frame: Buffer): Decision {
   const { settings } = world;
@@ -21,12 +23,17 @@ export function decide(world: ModelWorld, frame: Buffer): Decision {
   const d = headers.datagram;
 
   const query = parseQuery(d.dns, d.family === 6, settings, d.frameRest);
-  if ('pass' in query) return { verdict: 'pass', reason: query.pass, dnsQuery: true };
+  if ('pass' in query) {
+    const zoneChange = zoneChangeOf(d.dns);
+    return { verdict: 'pass', reason: query.pass, dnsQuery: true, ...(zoneChange ? { zoneChange } : {}) };
+  }
   const q = query.question;
 
   const entry = world.entries.get(entryId(q.name, q.qtype, q.qclass, q.bits));
   if (!entry) return { verdict: 'pass', reason: 'PASS_MISS', dnsQuery: true };
   if (entry.expiresJiffies <= world.nowJiffies) return { verdict: 'pass', reason: 'PASS_EXPIRED', dnsQuery: true };
+  const zone = entry.zone ?? { slot: 0, gen: 0 };
+  if ((world.zoneGens?.get(zone.slot) ?? 0) !== zone.gen) return { verdict: 'pass', reason: 'PASS_ZONE_CHANGED', dnsQuery: true };
   let cookieRdata: Buffer | undefined;
   let cookie: Answer['cookie'];
   if (q.cookie) {

@@ -20,6 +20,7 @@ export type PassReason =
   | 'PASS_TOO_BIG'
   | 'PASS_NO_ROOM'
   | 'PASS_BAD_COOKIE'
+  | 'PASS_ZONE_CHANGED'
   | 'DRY_RUN_HITS';
 
 /** The query properties that select one of BIND's responses (issue 2, "Key"). */
@@ -42,6 +43,8 @@ export interface ModelEntry {
   /** Lease end in jiffies (bpf_jiffies64), as entries hold it. */
   expiresJiffies: bigint;
   slot: number;
+  /** The zone change guard's stamp (slot, generation); absent: slot 0, generation 0. */
+  zone?: { slot: number; gen: number };
 }
 
 export interface ModelWorld {
@@ -52,6 +55,9 @@ export interface ModelWorld {
   nowSeconds: number;
   /** Largest frame the driver can grow to; the test run has far more than any reply needs. */
   maxFrame: number;
+  /** The zone change guard's generations by slot (absent: 0), kept up to date by the caller as
+   * the program bumps them (xdp/oracle.ts). */
+  zoneGens?: ReadonlyMap<number, number>;
 }
 
 /**
@@ -70,12 +76,18 @@ export interface Answer {
 }
 
 export type Decision =
-  | { verdict: 'pass'; reason: PassReason; /** counted as a DNS query on the way */ dnsQuery: boolean }
+  | {
+      verdict: 'pass';
+      reason: PassReason;
+      /** counted as a DNS query on the way */ dnsQuery: boolean;
+      /** An UPDATE or NOTIFY for this zone (lower-cased wire name): its generation is bumped. */
+      zoneChange?: Buffer;
+    }
   | Answer;
 
 /** What a reply became once the limiter decided (model/rrl.ts). */
 export type LimitedDecision =
-  | { verdict: 'pass'; reason: PassReason; dnsQuery: boolean }
+  | { verdict: 'pass'; reason: PassReason; dnsQuery: boolean; zoneChange?: Buffer }
   | { verdict: 'tx'; reply: Buffer; slot: number; wouldLimit: boolean; cookie: boolean }
   | { verdict: 'slip'; reply: Buffer; cookie: boolean }
   | { verdict: 'drop' };

@@ -8,7 +8,8 @@ import { SantaUnderTest } from '../../xdp/harness';
 import { Rng } from '../random';
 import { generateCase } from './generate';
 import { FuzzLimiter } from './limiter';
-import { outcomeName, runCase, wallSecond } from './oracle';
+import { CacheKey, writeZoneStamp } from '../../../sidecar/bpf/codec';
+import { CaseWorld, outcomeName, runCase, wallSecond } from './oracle';
 import { RegressionCase, savedSettings, saveRegression } from './regressions';
 import { rateLimitConfig, SETTINGS_VARIANTS, SettingsVariant } from './settings';
 import { buildUniverse, Universe } from './universe';
@@ -74,12 +75,39 @@ export class XdpFuzzer {
   constructor(readonly santa: SantaUnderTest) {
     this.limiter = new FuzzLimiter(santa);
     this.slots = [...new Set(this.universe.entries.map((e) => e.slot))];
+    santa.maps.readZoneGens().forEach((gen, slot) => gen && this.zoneGens.set(slot, gen));
+    // Every third entry is stamped as the apex of a zone of its own, so that a generated UPDATE
+    // or NOTIFY for its name stops it (PASS_ZONE_CHANGED); the others keep slot 0.
+    this.universe.entries.forEach((e, i) => {
+      if (i % 3 !== 0) return;
+      const slot = this.zoneSlot(e.name);
+      e.zone = { slot, gen: this.zoneGens.get(slot) ?? 0 };
+      writeZoneStamp(this.universe.mapEntries[i].value, e.zone);
+    });
     santa.maps.zeroSlots(this.slots);
     santa.maps.install(this.universe.mapEntries);
   }
 
-  world(variant: Pick<SettingsVariant, 'settings'>) {
-    return { settings: variant.settings, entries: this.universe.index, maxFrame: TEST_RUN_MAX_FRAME };
+  /** What user space does once a changed zone is verified again: entries stamped with their
+   * zone's generation now, so they hit again (until the next UPDATE or NOTIFY for it). */
+  private restampChangedZones(): void {
+    const changed: Array<CacheKey & { value: Buffer }> = [];
+    this.universe.entries.forEach((e, i) => {
+      const gen = e.zone && (this.zoneGens.get(e.zone.slot) ?? 0);
+      if (!e.zone || gen === e.zone.gen) return;
+      e.zone = { slot: e.zone.slot, gen: gen as number };
+      writeZoneStamp(this.universe.mapEntries[i].value, e.zone);
+      changed.push(this.universe.mapEntries[i]);
+    });
+    if (changed.length) this.santa.maps.install(changed);
+  }
+
+  /** The zone change guard's generations as the program holds them (runCase bumps them). */
+  readonly zoneGens = new Map<number, number>();
+  readonly zoneSlot = (apex: Buffer): number => this.santa.maps.zoneSlot(apex);
+
+  world(variant: Pick<SettingsVariant, 'settings'>): CaseWorld {
+    return { settings: variant.settings, entries: this.universe.index, maxFrame: TEST_RUN_MAX_FRAME, zoneGens: this.zoneGens, zoneSlot: this.zoneSlot };
   }
 
   close(): void {
@@ -101,6 +129,7 @@ export class XdpFuzzer {
         if (Math.floor(index / every) !== block) {
           block = Math.floor(index / every);
           variant = settingsForBlock(opts.seed, block);
+          this.restampChangedZones();
           this.santa.settings(variant.settings);
           this.limiter.configure(rateLimitConfig(variant.rateLimit));
         }

@@ -27,7 +27,12 @@ export interface Verdict {
   out: Buffer;
 }
 
-export type CaseWorld = Omit<ModelWorld, 'nowJiffies' | 'nowSeconds'>;
+export type CaseWorld = Omit<ModelWorld, 'nowJiffies' | 'nowSeconds' | 'zoneGens'> & {
+  /** The zone change guard's generations, which runCase bumps as the program does. */
+  zoneGens: Map<number, number>;
+  /** A zone's slot (SantaMaps.zoneSlot of its lower-cased wire name). */
+  zoneSlot: (apex: Buffer) => number;
+};
 
 /** The program's wall-clock second at monotonic time `ns` under these settings (0: cookies off). */
 export function wallSecond(settings: ModelSettings, ns: bigint): number {
@@ -46,6 +51,7 @@ function expectedCounters(d: LimitedDecision): Record<string, number> {
     default: {
       const moved: Record<string, number> = { PACKETS: 1, [d.reason]: 1 };
       if (d.dnsQuery) moved.DNS_QUERIES = 1;
+      if (d.zoneChange) moved.ZONE_CHANGES = 1;
       return moved;
     }
   }
@@ -95,6 +101,10 @@ export function runCase(santa: SantaUnderTest, world: CaseWorld, frame: Buffer, 
     decision = applyRrl(answer, v.verdict);
   } else decision = applyRrl(answer, undefined);
 
+  if (decision.verdict === 'pass' && decision.zoneChange) {
+    const slot = world.zoneSlot(decision.zoneChange);
+    world.zoneGens.set(slot, ((world.zoneGens.get(slot) ?? 0) + 1) >>> 0);
+  }
   const want = expectedCounters(decision);
   if (!sameCounters(got.moved, want)) problems.push(`counters moved ${JSON.stringify(got.moved)}, model says ${JSON.stringify(want)}`);
   if (decision.verdict === 'tx' || decision.verdict === 'slip') {
@@ -138,6 +148,6 @@ export function outcomeName(d: LimitedDecision): string {
     case 'drop':
       return 'RRL_DROP';
     default:
-      return d.reason;
+      return d.zoneChange ? 'ZONE_CHANGE' : d.reason;
   }
 }

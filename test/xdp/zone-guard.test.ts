@@ -1,0 +1,131 @@
+/**
+ * The zone change guard (santa_abi.h), run for real through BPF_PROG_TEST_RUN: an UPDATE or a
+ * NOTIFY for a zone, on its way to BIND, bumps the generation of the zone's slot (the slot user
+ * space computes with SantaMaps.zoneSlot), and from that packet on every entry stamped with the
+ * old generation passes to BIND as PASS_ZONE_CHANGED. The messages themselves pass untouched.
+ */
+import * as dnsPacket from 'dns-packet';
+import { requireRoot } from '../support/require-root';
+import { buildFrame, dnsQuery, FrameSpec } from '../support/packets';
+import { SantaUnderTest, XDP_PASS, XDP_TX } from './harness';
+
+const V4: FrameSpec = { src: '10.53.0.1', dst: '10.53.0.2', sport: 41000 };
+const V6: FrameSpec = { src: 'fd53::1', dst: 'fd53::2', sport: 41000 };
+const ZONE = 'example.test';
+const WWW = 'www.example.test';
+const WWW_A: dnsPacket.Answer[] = [{ name: WWW, type: 'A', ttl: 300, data: '192.0.2.80' }];
+const OPCODE_NOTIFY = 4 << 11;
+const OPCODE_UPDATE = 5 << 11;
+
+let santa: SantaUnderTest;
+let nextSlot = 1;
+
+beforeAll(() => {
+  requireRoot('zone change guard tests');
+  santa = SantaUnderTest.load();
+});
+
+afterAll(() => santa?.close());
+
+/** An UPDATE as nsupdate sends it: zone section (apex SOA IN), a prerequisite, an update. */
+function update(zone: string, opts: { response?: boolean } = {}): Buffer {
+  return dnsPacket.encode({
+    type: opts.response ? 'response' : 'query',
+    id: 4242,
+    flags: OPCODE_UPDATE,
+    questions: [{ name: zone, type: 'SOA', class: 'IN' }],
+    answers: [{ name: `www.${zone}`, type: 'A', class: 'NONE' as dnsPacket.RecordClass, ttl: 0, data: '192.0.2.80' }],
+    authorities: [{ name: `www.${zone}`, type: 'A', ttl: 300, data: '192.0.2.81' }],
+  });
+}
+
+/** A NOTIFY as a primary sends it to a secondary: question (apex SOA IN), AA set. */
+function notify(zone: string): Buffer {
+  return dnsPacket.encode({ type: 'query', id: 4343, flags: OPCODE_NOTIFY | dnsPacket.AUTHORITATIVE_ANSWER, questions: [{ name: zone, type: 'SOA', class: 'IN' }] });
+}
+
+function gen(slot: number): number {
+  return santa.maps.readZoneGens()[slot];
+}
+
+/** Runs a message that must pass unchanged; returns how much it moved ZONE_CHANGES. */
+function passes(frame: Buffer): number {
+  const r = santa.run(frame);
+  expect(r.retval).toBe(XDP_PASS);
+  expect(r.out.equals(frame)).toBe(true);
+  expect(r.moved.PASS_UNSUPPORTED).toBe(1);
+  return r.moved.ZONE_CHANGES ?? 0;
+}
+
+function query(spec: FrameSpec): Buffer {
+  return buildFrame(spec, dnsQuery({ name: WWW }));
+}
+
+describe('zone change guard', () => {
+  it('an UPDATE for the zone stops its entries at once; restamped entries hit again', () => {
+    const slot = santa.maps.zoneSlot(ZONE);
+    const before = gen(slot);
+    santa.install({ name: WWW, answers: WWW_A, slot: nextSlot++, zone: { slot, gen: before } });
+    expect(santa.run(query(V4)).retval).toBe(XDP_TX);
+
+    expect(passes(buildFrame(V4, update(ZONE)))).toBe(1);
+    expect(gen(slot)).toBe(before + 1);
+    const r = santa.run(query(V4));
+    expect({ retval: r.retval, moved: r.moved }).toEqual({ retval: XDP_PASS, moved: { PACKETS: 1, DNS_QUERIES: 1, PASS_ZONE_CHANGED: 1 } });
+    expect(santa.run(query(V6)).moved.PASS_ZONE_CHANGED).toBe(1);
+
+    // What user space does once BIND has applied the change and the answer is verified again.
+    santa.install({ name: WWW, answers: WWW_A, slot: nextSlot++, zone: { slot, gen: before + 1 } });
+    expect(santa.run(query(V4)).retval).toBe(XDP_TX);
+  });
+
+  it('a NOTIFY over IPv6 bumps the same slot, whatever the case of the zone name', () => {
+    const slot = santa.maps.zoneSlot(ZONE);
+    const before = gen(slot);
+    expect(passes(buildFrame(V6, notify('Example.TEST')))).toBe(1);
+    expect(gen(slot)).toBe(before + 1);
+  });
+
+  it("names of every length reach the zone's slot (the last word of the name is cut where it ends)", () => {
+    for (const zone of ['a', 'ab.c', 'seven.x', 'eight.xy', 'nine-long.example', 'a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.example.test']) {
+      const slot = santa.maps.zoneSlot(zone);
+      const before = gen(slot);
+      expect([zone, passes(buildFrame(V4, update(zone)))]).toEqual([zone, 1]);
+      expect([zone, gen(slot)]).toEqual([zone, before + 1]);
+    }
+  });
+
+  it('another zone, a response, a query and a malformed name leave the slot alone', () => {
+    const slot = santa.maps.zoneSlot(ZONE);
+    const before = gen(slot);
+    const others = santa.maps.readZoneGens();
+    expect(passes(buildFrame(V4, update('other.test')))).toBe(1);
+    expect(gen(slot)).toBe(before);
+    expect(Array.from(santa.maps.readZoneGens()).filter((g, i) => g !== others[i])).toEqual([others[santa.maps.zoneSlot('other.test')] + 1]);
+
+    const response = update(ZONE, { response: true });
+    expect(response.readUInt16BE(2) >> 11).toBe(0x10 | 5); // QR, opcode UPDATE
+    expect(passes(buildFrame(V4, response))).toBe(0);
+    expect(santa.run(buildFrame(V4, dnsQuery({ name: ZONE, type: 'SOA' }))).moved.ZONE_CHANGES).toBeUndefined();
+    // A compression pointer where the zone name starts: BIND answers FORMERR; nothing to bump.
+    const pointer = Buffer.concat([update(ZONE).subarray(0, 12), Buffer.from([0xc0, 0x0c, 0, 6, 0, 1])]);
+    expect(passes(buildFrame(V4, pointer))).toBe(0);
+    // A name that runs past the message.
+    const cut = Buffer.concat([update(ZONE).subarray(0, 12), Buffer.from([7, 0x65, 0x78])]);
+    expect(passes(buildFrame(V4, cut))).toBe(0);
+    expect(gen(slot)).toBe(before);
+  });
+
+  it('with the mode off the program parses nothing, so nothing is bumped', () => {
+    const slot = santa.maps.zoneSlot(ZONE);
+    const before = gen(slot);
+    santa.settings({ mode: 'off' });
+    try {
+      const r = santa.run(buildFrame(V4, update(ZONE)));
+      expect([r.retval, r.moved.PASS_DISABLED]).toEqual([XDP_PASS, 1]);
+    } finally {
+      santa.settings({});
+    }
+    expect(gen(slot)).toBe(before);
+  });
+});
