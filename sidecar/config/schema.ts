@@ -49,7 +49,7 @@ export interface SantaConfig {
   ranking: { intervalSeconds: number };
   verify: boolean;
   /** Where BIND answers Santa's own TCP questions (verify, serial polls), and how to reload it. */
-  bind: { address: ListenAddress; addressV6?: ListenAddress; reloadCommand?: string; signedZones: SignedZoneSource; secondaryZones: SecondaryZoneSource; serialPollSeconds: number; notifyListen?: ListenAddress };
+  bind: { address: ListenAddress; addressV6?: ListenAddress; reloadCommand?: string; signedZones: SignedZoneSource; secondaryZones: SecondaryZoneSource; serialPollSeconds: number; changeHoldSeconds: number; notifyListen?: ListenAddress };
   metrics: { listen: ListenAddress };
   log: { level: LogLevel };
 }
@@ -234,6 +234,13 @@ export const SETTINGS: ReadonlyArray<SettingSpec> = [
     assign: (c, v) => (c.bind.serialPollSeconds = v),
   }),
   setting({
+    key: 'bind.change_hold_seconds',
+    help: "when the XDP program sees an UPDATE or NOTIFY for a zone pass to BIND, the zone's cached answers stop at once; it is cached again only once BIND's serial has moved or this long has passed (an update BIND refused, a NOTIFY for a serial it has): longer than BIND takes to apply an update or finish a transfer",
+    parser: seconds(0.1, 3_600),
+    default: 5,
+    assign: (c, v) => (c.bind.changeHoldSeconds = v),
+  }),
+  setting({
     key: 'bind.notify_listen',
     help: "where Santa listens for DNS NOTIFY (UDP): with also-notify for this address in named.conf, named tells Santa of every new serial and the zone's serial is asked at once; unset: only the polls",
     parser: listenAddress(),
@@ -293,7 +300,7 @@ export function emptyConfig(): SantaConfig {
     cache: { maxEntries: 0, maxBytes: 0, leaseSeconds: 0 },
     ranking: { intervalSeconds: 0 },
     verify: true,
-    bind: { address: { host: '', port: 0 }, signedZones: 'unsigned-file', secondaryZones: 'file', serialPollSeconds: 1 },
+    bind: { address: { host: '', port: 0 }, signedZones: 'unsigned-file', secondaryZones: 'file', serialPollSeconds: 1, changeHoldSeconds: 5 },
     metrics: { listen: { host: '', port: 0 } },
     log: { level: 'info' },
   };

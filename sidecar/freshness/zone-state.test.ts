@@ -98,4 +98,39 @@ describe('zone freshness', () => {
       expect(r.state.status).toBe('withdrawn');
     });
   });
+
+  describe('a change seen on its way to BIND (UPDATE or NOTIFY through the XDP program)', () => {
+    const offloaded = () => run([{ kind: 'parsed', serial: 5 }, { kind: 'bind-serial', serial: 5, nowMs: 0 }]).state;
+    const seen: ZoneEvent = { kind: 'change-seen', nowMs: 1_000, holdMs: 5_000 };
+
+    it('withdraws at once and stays withdrawn while BIND still serves the old serial, until the hold runs out', () => {
+      const r = run([seen, { kind: 'bind-serial', serial: 5, nowMs: 1_100 }, { kind: 'bind-serial', serial: 5, nowMs: 5_999 }], offloaded());
+      expect([r.state.status, r.withdrawals, r.reparses]).toEqual(['withdrawn', [0], []]);
+      // An update BIND refused, or a NOTIFY for the serial it has: nothing changed after all.
+      expect(nextZoneState(r.state, { kind: 'bind-serial', serial: 5, nowMs: 6_000 }).state).toMatchObject({ status: 'offloaded', hold: null });
+      // A reading without a time never ends the hold.
+      expect(nextZoneState(r.state, { kind: 'bind-serial', serial: 5 }).state.status).toBe('withdrawn');
+    });
+
+    it('ends the hold when BIND serves a new serial, then waits for the data to match as always', () => {
+      const r = run([seen, { kind: 'bind-serial', serial: 6, nowMs: 1_050 }], offloaded());
+      expect(r.state).toMatchObject({ status: 'withdrawn', hold: null });
+      expect(r.reparses).toEqual([1]);
+      expect(nextZoneState(r.state, { kind: 'parsed', serial: 6 }).state.status).toBe('offloaded');
+    });
+
+    it('holds a parse of the old serial too, and restarts the hold at a later change', () => {
+      const held = run([seen, { kind: 'parsed', serial: 5 }], offloaded()).state;
+      expect(held.status).toBe('withdrawn');
+      const again = run([{ kind: 'change-seen', nowMs: 4_000, holdMs: 5_000 }, { kind: 'bind-serial', serial: 5, nowMs: 7_000 }], held);
+      expect(again.state.status).toBe('withdrawn');
+      expect(again.withdrawals).toEqual([]); // nothing installed to withdraw
+      expect(nextZoneState(again.state, { kind: 'bind-serial', serial: 5, nowMs: 9_000 }).state.status).toBe('offloaded');
+    });
+
+    it('leaves a zone in error in error', () => {
+      const broken = run([{ kind: 'parse-failed', error: 'db.x:1: bad' }]).state;
+      expect(nextZoneState(broken, seen).state.status).toBe('error');
+    });
+  });
 });

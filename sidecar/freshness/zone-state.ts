@@ -13,6 +13,13 @@
  * withdraws them before BIND can load it, as for any zone). A dynamic zone's serial also moves
  * for updates, which a re-sign cannot be told from: it is withdrawn at every move, and each entry
  * verified again at the new serial.
+ *
+ * A change can also be seen before BIND applies it: the XDP program sees UPDATE and NOTIFY
+ * messages on their way to BIND (the zone change guard: it stops the zone's entries at once).
+ * Asking BIND's serial right then would show the old one, and entries verified against the old
+ * data would be installed just before BIND moves on. So the zone is held withdrawn until BIND's
+ * serial has moved from the one it had when the change was seen, or the hold has run out (an
+ * update BIND refused, a NOTIFY for a serial it already has, or a transfer slower than the hold).
  */
 
 export type ZoneStatus =
@@ -35,6 +42,9 @@ export interface ZoneState {
   readonly signedByNamed: boolean;
   /** BIND's data can change before the file does (updates, transfers): see ZoneConfig.dynamic. */
   readonly dynamic: boolean;
+  /** A change seen on its way to BIND: withdrawn until BIND's serial leaves `serial` or the
+   * clock passes `untilMs`. */
+  readonly hold: { serial: number | null; untilMs: number } | null;
 }
 
 export type ZoneEvent =
@@ -44,7 +54,10 @@ export type ZoneEvent =
   /** What the entries were built from no longer stands for the zone file, and nothing yet does
    * (a zone served from a transfer whose file changed: a new transfer must show BIND serves it). */
   | { kind: 'superseded' }
-  | { kind: 'bind-serial'; serial: number | null };
+  /** An UPDATE or NOTIFY for the zone reached BIND (the XDP program saw it pass). */
+  | { kind: 'change-seen'; nowMs: number; holdMs: number }
+  /** `nowMs`: when the serial was read (a hold runs out only by a reading after its end). */
+  | { kind: 'bind-serial'; serial: number | null; nowMs?: number };
 
 export interface ZoneActions {
   /** Delete this zone's entries from the maps now. */
@@ -56,7 +69,7 @@ export interface ZoneActions {
 const NONE: ZoneActions = { withdraw: false, reparse: false };
 
 export function initialZoneState(zone: string, kind: { signedByNamed?: boolean; dynamic?: boolean } = {}): ZoneState {
-  return { zone, status: 'withdrawn', parsedSerial: null, bindSerial: null, error: null, signedByNamed: kind.signedByNamed ?? false, dynamic: kind.dynamic ?? false };
+  return { zone, status: 'withdrawn', parsedSerial: null, bindSerial: null, error: null, signedByNamed: kind.signedByNamed ?? false, dynamic: kind.dynamic ?? false, hold: null };
 }
 
 export function nextZoneState(state: ZoneState, event: ZoneEvent): { state: ZoneState; actions: ZoneActions } {
@@ -66,6 +79,12 @@ export function nextZoneState(state: ZoneState, event: ZoneEvent): { state: Zone
       return { state: { ...state, status: 'withdrawn' }, actions: { withdraw: state.status === 'offloaded', reparse: true } };
     case 'superseded':
       return { state: { ...state, status: 'withdrawn', parsedSerial: null, error: null }, actions: { withdraw: state.status === 'offloaded', reparse: false } };
+    case 'change-seen': {
+      // A later change restarts the hold from the serial BIND has now.
+      const hold = { serial: state.bindSerial, untilMs: event.nowMs + event.holdMs };
+      const status = state.status === 'error' ? 'error' : 'withdrawn';
+      return { state: { ...state, status, hold }, actions: { withdraw: state.status === 'offloaded', reparse: false } };
+    }
     case 'parse-failed':
       return { state: { ...state, status: 'error', parsedSerial: null, error: event.error }, actions: { withdraw: state.status === 'offloaded', reparse: false } };
     case 'parsed': {
@@ -73,7 +92,7 @@ export function nextZoneState(state: ZoneState, event: ZoneEvent): { state: Zone
       return { state: { ...next, status: agree(next) ? 'offloaded' : 'withdrawn' }, actions: NONE };
     }
     case 'bind-serial': {
-      const next = { ...state, bindSerial: event.serial };
+      const next = { ...state, bindSerial: event.serial, hold: holdAfter(state.hold, event) };
       if (state.status === 'error') return { state: next, actions: NONE };
       const serialMoved = event.serial !== null && event.serial !== state.bindSerial;
       // A dynamic zone named signs was checked against BIND at its old serial, and a re-sign
@@ -87,7 +106,17 @@ export function nextZoneState(state: ZoneState, event: ZoneEvent): { state: Zone
   }
 }
 
+/** The hold once BIND reported `event.serial` at `event.nowMs`: gone once the serial moved or
+ * the hold ran out. */
+function holdAfter(hold: ZoneState['hold'], event: { serial: number | null; nowMs?: number }): ZoneState['hold'] {
+  if (!hold) return null;
+  if (event.serial !== null && event.serial !== hold.serial) return null;
+  if (event.nowMs !== undefined && event.nowMs >= hold.untilMs) return null;
+  return hold;
+}
+
 function agree(state: ZoneState): boolean {
+  if (state.hold) return false;
   if (state.signedByNamed) return state.parsedSerial !== null && state.bindSerial !== null;
   return state.parsedSerial !== null && state.parsedSerial === state.bindSerial;
 }

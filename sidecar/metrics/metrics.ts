@@ -26,6 +26,7 @@ export const PASS_REASONS = [
   'too_big',
   'no_room',
   'bad_cookie',
+  'zone_changed',
 ] as const;
 export type PassReason = (typeof PASS_REASONS)[number];
 
@@ -47,6 +48,8 @@ export interface XdpCounters {
   rrlDropped?: number;
   rrlSlipped?: number;
   rrlWouldLimit?: number;
+  /** UPDATE and NOTIFY messages the program saw on their way to BIND (zone change guard). */
+  zoneChanges?: number;
 }
 
 export interface CacheSnapshot {
@@ -192,6 +195,12 @@ export function createMetrics(provider: SnapshotProvider, options: MetricsOption
   );
   family('santa_rrl_would_limit_total', 'Replies rate limiting would have dropped or slipped under log-only (they were answered)', 'counter', () =>
     one(xdpSnapshot?.rrlWouldLimit),
+  );
+  family(
+    'santa_xdp_zone_changes_total',
+    "UPDATE and NOTIFY messages the XDP program saw on their way to BIND; each stops the named zone's cached answers until they are verified again",
+    'counter',
+    () => one(xdpSnapshot?.zoneChanges),
   );
   family('santa_xdp_tx_bytes_total', 'Bytes of the reply frames the XDP program sent', 'counter', () => one(xdpSnapshot?.txBytes));
   family('santa_cache_hits_total', 'DNS queries answered from the cache by XDP', 'counter', () => one(xdpSnapshot?.hits));

@@ -71,7 +71,7 @@ describe('CacheController', () => {
 
   const q = (name: string, qtype = 1): QuestionKey => ({ name, qtype, qclass: 1, flags: KEY_RD | KEY_EDNS });
 
-  function controller(maps: MemoryMaps, ranking: HotSetRanking, askBind: AskBind | null, capacity = { entries: 100, bytes: 1 << 20 }) {
+  function controller(maps: MemoryMaps, ranking: HotSetRanking, askBind: AskBind | null, capacity = { entries: 100, bytes: 1 << 20 }, zoneStamp?: (zone: string) => { slot: number; gen: number }) {
     return new CacheController({
       registry,
       ranking,
@@ -85,6 +85,7 @@ describe('CacheController', () => {
       nowMs: () => clockMs,
       monotonicNs: () => monoNs,
       verifyRetryMs: 10_000,
+      zoneStamp,
     });
   }
 
@@ -173,6 +174,27 @@ describe('CacheController', () => {
     await c.tick(); // the zone is still offloaded, so both come back; one takes the freed slot
     expect(maps.zeroed).toContain(slot);
     expect(maps.hits.get(slot)).toBe(0);
+  });
+
+  it('stamps entries with their zone\'s generation as it stood before BIND was asked', async () => {
+    const maps = new MemoryMaps();
+    const ranking = new HotSetRanking({ capacity: 64 });
+    ranking.observe(q('www.example.test'), 5);
+    let gen = 4;
+    const stamps: string[] = [];
+    const ask: AskBind = async (key) => {
+      gen++; // the zone's change is acknowledged while BIND is being asked
+      const built = buildResponse(registry.get('example.test')!.model!, { name: key.name, type: key.qtype }, { rd: true, edns: true, do: false }, { minimalResponses: 'no-auth-recursive', ednsUdpSize: 1232 });
+      if (!built.cacheable) throw new Error(built.reason);
+      return Buffer.from(built.wire);
+    };
+    const c = controller(maps, ranking, ask, undefined, (zone) => {
+      stamps.push(zone);
+      return { slot: 9, gen };
+    });
+    await c.tick();
+    expect(stamps).toEqual(['example.test']);
+    expect(maps.values().map((v) => [v.zoneSlot, v.zoneGen])).toEqual([[9, 4]]);
   });
 
   it('feeds the program\'s hit deltas back into the ranking', async () => {

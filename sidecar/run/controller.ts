@@ -7,7 +7,7 @@
  * Zone withdrawals do not wait for a tick: withdrawZone() deletes a zone's entries at once.
  */
 import { createHash } from 'node:crypto';
-import { cacheEntry, cacheKey, CacheEncodeError, hostOrder, type CacheKey, type DecodedKey } from '../bpf/codec';
+import { cacheEntry, cacheKey, CacheEncodeError, hostOrder, writeZoneStamp, type CacheKey, type DecodedKey, type ZoneStamp } from '../bpf/codec';
 import { wireToName } from '../bpf/dns-wire';
 import type { SantaAbi } from '../bpf/abi';
 import { diffEntries, selectWithinCapacity, type Capacity, type PlannedEntry } from '../cache/plan';
@@ -52,6 +52,9 @@ export interface ControllerOptions {
   verifyRetryMs?: number;
   /** Most verifications per tick, so one tick stays short after a big change. */
   verifyBudget?: number;
+  /** The zone change guard's stamp for a zone's entries (ZoneChangeWatch.stamp); absent: slot 0,
+   * generation 0 (tests of the program only). */
+  zoneStamp?: (zone: string) => ZoneStamp;
 }
 
 interface Candidate extends PlannedEntry {
@@ -228,6 +231,10 @@ export class CacheController {
       else candidates.push(c);
     }
     const chosen = selectWithinCapacity(candidates, this.o.capacity);
+    // Taken before BIND is asked: an entry must not carry a zone generation newer than the
+    // answer it was verified with (see ZoneChangeWatch).
+    const stamps = new Map<string, ZoneStamp>();
+    if (this.o.zoneStamp) for (const c of chosen) if (!stamps.has(c.zone)) stamps.set(c.zone, this.o.zoneStamp(c.zone));
     const { accepted, checks, failures } = await this.verifyAll(chosen);
     // Zones may have been withdrawn while BIND was being asked: re-check before installing.
     const live = accepted.filter((c) => this.isServable(c.zone, c.version));
@@ -239,11 +246,11 @@ export class CacheController {
     for (const c of diff.add) {
       const slot = this.slots.allocate();
       fresh.push(slot);
-      writes.push(this.entryFrom(c, slot, 0));
+      writes.push(this.entryFrom(c, slot, 0, stamps.get(c.zone)));
     }
     for (const c of diff.change) {
       const old = this.installed.get(c.id) as InstalledEntry;
-      writes.push(this.entryFrom(c, old.slot, old.hitsSeen));
+      writes.push(this.entryFrom(c, old.slot, old.hitsSeen, stamps.get(c.zone)));
     }
     // Unchanged entries are rewritten only once half their lease is gone: renewal is the
     // steady-state cost, and a lease of several rounds leaves room for a late round.
@@ -404,9 +411,10 @@ export class CacheController {
     return { accepted: chosen.filter((c) => this.verified.has(c.digest)), checks, failures };
   }
 
-  private entryFrom(c: Candidate, slot: number, hitsSeen: number): InstalledEntry {
+  private entryFrom(c: Candidate, slot: number, hitsSeen: number, stamp: ZoneStamp | undefined): InstalledEntry {
     const value = Buffer.from(c.entry.value);
     hostOrder.writeU32(value, this.o.abi.value.slot, slot);
+    if (stamp) writeZoneStamp(value, stamp, this.o.abi);
     return { id: c.id, key: c.key, zone: c.zone, digest: c.digest, bytes: c.bytes, slot, cacheKey: { key: c.entry.key }, value, hitsSeen, expiresNs: 0n };
   }
 

@@ -25,7 +25,12 @@ import { CacheController, leftoverFromMap, type AskBind, type LeftoverEntry } fr
 import { createLoader, targetsOf } from './loaders';
 import { openQuerySource } from './query-source';
 import { TransferScheduler } from './transfer-scheduler';
+import { ZoneChangeWatch } from './zone-change-watch';
 import { ZoneRegistry, type ZoneChange } from './zone-registry';
+
+/** How often the zone change guard's generations are read. The program stops a changed zone's
+ * answers by itself; this only sets how soon Santa starts to verify it again. */
+const ZONE_WATCH_MS = 200;
 
 export interface RunOptions {
   config: SantaConfig;
@@ -133,6 +138,9 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
   if (cacheEntries < config.cache.maxEntries) {
     log.warn({ configured: config.cache.maxEntries, capacity: cacheEntries }, 'cache.max_entries is more than the loaded maps hold; caching at most their capacity');
   }
+  // The zone change guard: the program stops a zone's entries as an UPDATE or NOTIFY for it
+  // passes to BIND; this reads which zones that happened to and stamps new entries.
+  const zoneWatch = new ZoneChangeWatch(maps, () => registry.names());
   const controller = new CacheController({
     registry,
     ranking,
@@ -143,6 +151,7 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
     slots: maps.capacity(abi.maps.hits),
     leaseMs: config.cache.leaseSeconds * 1000,
     askBind: config.verify ? askBind : null,
+    zoneStamp: (zone) => zoneWatch.stamp(zone),
   });
 
   // Entries of an earlier run are still served until their leases end: they are ours to withdraw.
@@ -221,7 +230,7 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
     }
     if (stopping || seq < (pollApplied.get(zone) ?? 0)) return;
     pollApplied.set(zone, seq);
-    act(registry.apply(zone, { kind: 'bind-serial', serial }));
+    act(registry.apply(zone, { kind: 'bind-serial', serial, nowMs: Date.now() }));
   };
   const pollSerials = async () => {
     for (const zone of registry.names()) {
@@ -347,6 +356,15 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
   };
   const tickTimer = setInterval(() => void tickNow(), config.ranking.intervalSeconds * 1000);
   const pollTimer = setInterval(() => void pollSerials(), config.bind.serialPollSeconds * 1000);
+  const watchZoneChanges = () => {
+    if (stopping) return;
+    for (const zone of zoneWatch.poll()) {
+      log.info({ zone, holdSeconds: config.bind.changeHoldSeconds }, 'an UPDATE or NOTIFY for the zone passed to BIND: its answers stopped in XDP, and wait for BIND to apply it');
+      act(registry.apply(zone, { kind: 'change-seen', nowMs: Date.now(), holdMs: config.bind.changeHoldSeconds * 1000 }));
+      void pollZone(zone);
+    }
+  };
+  const zoneWatchTimer = setInterval(watchZoneChanges, ZONE_WATCH_MS);
   // named's NOTIFY for a zone Santa serves: ask its serial now rather than at the next poll.
   const notify = config.bind.notifyListen
     ? await listenForNotify(config.bind.notifyListen, (zone, from) => {
@@ -370,6 +388,7 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
       stopping = true;
       clearInterval(tickTimer);
       clearInterval(pollTimer);
+      clearInterval(zoneWatchTimer);
       await notify?.close();
       if (clockTimer) clearInterval(clockTimer);
       for (const t of pendingReparse.values()) clearTimeout(t);
@@ -400,6 +419,7 @@ function xdpCounters(stats: Record<string, number>): XdpCounters {
     rrlDropped: stats.RRL_DROPPED,
     rrlSlipped: stats.RRL_SLIPPED,
     rrlWouldLimit: stats.RRL_WOULD_LIMIT,
+    zoneChanges: stats.ZONE_CHANGES,
   };
 }
 

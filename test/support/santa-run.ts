@@ -29,6 +29,8 @@ export interface SantaRunConfig {
   serialPollSeconds?: number;
   /** bind.notify_listen, e.g. "127.0.0.1:5301" (named needs also-notify for it). */
   notifyListen?: string;
+  /** bind.change_hold_seconds (default: Santa's, 5). */
+  changeHoldSeconds?: number;
 }
 
 /** Writes <dir>/santa.yaml for `o` and returns its path. */
@@ -45,7 +47,7 @@ export function writeSantaRunConfig(dir: string, o: SantaRunConfig): string {
       `queries: { source: querylog, path: ${o.bind.queryLogPath} }`,
       `cache: { max_entries: 1000, lease_seconds: ${o.leaseSeconds} }`,
       `ranking: { interval_seconds: 1 }`,
-      `bind: { address: "127.0.0.1:53"${reload}${o.signedZones ? `, signed_zones: ${o.signedZones}` : ''}${o.secondaryZones ? `, secondary_zones: ${o.secondaryZones}` : ''}${o.serialPollSeconds ? `, serial_poll_seconds: ${o.serialPollSeconds}` : ''}${o.notifyListen ? `, notify_listen: "${o.notifyListen}"` : ''} }`,
+      `bind: { address: "127.0.0.1:53"${reload}${o.signedZones ? `, signed_zones: ${o.signedZones}` : ''}${o.secondaryZones ? `, secondary_zones: ${o.secondaryZones}` : ''}${o.serialPollSeconds ? `, serial_poll_seconds: ${o.serialPollSeconds}` : ''}${o.notifyListen ? `, notify_listen: "${o.notifyListen}"` : ''}${o.changeHoldSeconds ? `, change_hold_seconds: ${o.changeHoldSeconds}` : ''} }`,
       ...(o.metricsListen ? [`metrics: { listen: "${o.metricsListen}" }`] : []),
       `log: { level: debug }`,
       '',

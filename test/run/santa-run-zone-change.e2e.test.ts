@@ -1,0 +1,127 @@
+/**
+ * The zone change guard end to end: `santa run` beside a real named, the program on the server
+ * veth, and changes that reach named as messages rather than file edits. A dynamic update
+ * (nsupdate, from the client namespace) and a primary's NOTIFY to the secondary both pass the XDP
+ * program on their way to named, which stops the zone's cached answers before named can apply
+ * the change. Santa's own serial polls are set ten minutes apart and it listens for no NOTIFY of
+ * named's, so nothing else could stop the old answers in time: without the guard, XDP would go
+ * on answering from the old data after named had the new.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pinnedStats } from '../support/santa-maps';
+import { createTopology, type Topology } from '../support/netns';
+import { startBind, type BindServer } from '../support/bind';
+import { query, type QuestionSpec } from '../support/dns-client';
+import { requireRoot, requireTools } from '../support/require-root';
+import { expectNoStaleAnswer, type FreshnessProbe } from '../support/freshness';
+import { waitFor, type Background } from '../support/process';
+import { spawnSantaRun, tearDownSantaRun, writeSantaRunConfig } from '../support/santa-run';
+import { verifyResponse } from '../../sidecar/response/verify';
+
+function zoneText(zone: string, serial: number, www: string): string {
+  return [`$TTL 300`, `@ IN SOA ns1.${zone}. hostmaster.${zone}. ${serial} 3600 600 86400 300`, `@ IN NS ns1.${zone}.`, `ns1 IN A 10.53.0.2`, `www IN A ${www}`, ''].join('\n');
+}
+
+type A = { type: 'A'; name: string; data: string };
+
+describe('santa run: UPDATE and NOTIFY stop a zone’s answers in XDP before named applies them', () => {
+  let topo: Topology;
+  let bind: BindServer;
+  /** The primary of sec.test, in the client namespace (one named per namespace). */
+  let primary: BindServer;
+  let santa: Background | undefined;
+  let work: string;
+  let pinDir: string;
+
+  const santaOutput = () => santa?.output() ?? '';
+  const stats = () => pinnedStats(pinDir);
+  const fromClient = (q: QuestionSpec, transport: 'udp' | 'tcp' = 'udp') => query(q, { server: topo.server.v4, netns: topo.client.ns, transport, timeoutMs: 1500 });
+  const address = async (q: QuestionSpec, transport: 'udp' | 'tcp' = 'udp') => (await fromClient(q, transport)).packet.answers?.find((x): x is A => x.type === 'A')?.data;
+  /** Asks until the answer comes from XDP (a hit), then checks it is BIND's own answer. */
+  const servedFromXdp = async (q: QuestionSpec, what: string) => {
+    const answer = await waitFor(what, async () => {
+      const hits = stats().HITS;
+      const a = await fromClient(q);
+      return stats().HITS > hits ? a : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 300, describe: santaOutput });
+    const own = await query(q, { server: '127.0.0.1', netns: topo.server.ns, timeoutMs: 1500 });
+    expect(verifyResponse(answer.raw, own.raw).mismatches).toEqual([]);
+    return answer;
+  };
+  const probe = (q: QuestionSpec, fresh: string): FreshnessProbe => ({
+    udp: () => address(q, 'udp'),
+    tcp: () => address(q, 'tcp'),
+    hits: () => stats().HITS,
+    fresh,
+    timeoutMs: 40_000,
+    describe: santaOutput,
+  });
+  const changesSeen = (zone: string) => santaOutput().split('\n').filter((l) => l.includes(`"zone":"${zone}"`) && l.includes('an UPDATE or NOTIFY for the zone passed to BIND')).length;
+
+  beforeAll(async () => {
+    requireRoot('santa run end to end (zone change guard)');
+    requireTools('santa run end to end (zone change guard)', ['named', 'nsenter', 'rndc', 'nsupdate']);
+    topo = await createTopology();
+    work = mkdtempSync(join(tmpdir(), 'santa-zone-change-'));
+    pinDir = `/sys/fs/bpf/santa-test-zone-change-${process.pid}`;
+    primary = await startBind({
+      netns: topo.client.ns,
+      addresses: [topo.client.v4],
+      zones: [{ name: 'sec.test', text: zoneText('sec.test', 1, '192.0.2.20'), options: `notify explicit; also-notify { ${topo.server.v4}; };` }],
+    });
+    bind = await startBind({
+      netns: topo.server.ns,
+      addresses: [topo.server.v4, '127.0.0.1'],
+      queryLog: true,
+      zones: [
+        { name: 'dyn.test', text: zoneText('dyn.test', 1, '192.0.2.10'), options: 'allow-update { any; };' },
+        // A secondary whose copy named writes as text, which Santa reads (bind.secondary_zones: file).
+        { name: 'sec.test', type: 'secondary', file: 'sec.test.db', options: `primaries { ${topo.client.v4}; }; masterfile-format text;` },
+      ],
+    });
+    await waitFor('named to transfer sec.test', async () => (await query({ name: 'www.sec.test', type: 'A' }, { server: '127.0.0.1', netns: topo.server.ns, timeoutMs: 1500 })).rcode === 'NOERROR' || undefined, { timeoutMs: 30_000, intervalMs: 300 });
+    writeSantaRunConfig(work, { topo, bind, pinDir, leaseSeconds: 30, serialPollSeconds: 600, changeHoldSeconds: 2 });
+    santa = spawnSantaRun(topo, join(work, 'santa.yaml'));
+  }, 120_000);
+
+  afterAll(async () => {
+    await primary?.stop();
+    await tearDownSantaRun({ santa, bind, topo, pinDir, work });
+  });
+
+  it('a dynamic update: no answer from the old data once nsupdate returns; cached again once named writes the zone file', async () => {
+    const www: QuestionSpec = { name: 'www.dyn.test', type: 'A', rd: true, edns: { udpSize: 1232 } };
+    expect((await servedFromXdp(www, 'www.dyn.test from XDP')).packet.answers?.find((x): x is A => x.type === 'A')?.data).toBe('192.0.2.10');
+    const before = stats();
+    // nsupdate sends over UDP and returns once named has applied the update and said so.
+    await topo.exec(topo.client, ['nsupdate', '-t', '5'], {
+      input: [`server ${topo.server.v4}`, 'zone dyn.test', 'update delete www.dyn.test A', 'update add www.dyn.test 300 A 192.0.2.11', 'send', ''].join('\n'),
+    });
+    const answers: Array<string | undefined> = [];
+    for (let i = 0; i < 20; i++) answers.push(await address(www));
+    expect(answers).toEqual(Array(20).fill('192.0.2.11'));
+    const after = stats();
+    expect(after.ZONE_CHANGES - before.ZONE_CHANGES).toBe(1);
+    expect(after.HITS).toBe(before.HITS); // all twenty from BIND
+    await waitFor('santa to see the change', async () => changesSeen('dyn.test') > 0 || undefined, { timeoutMs: 5_000, intervalMs: 100, describe: santaOutput });
+    // The change lives in named's journal until it writes the file; then Santa reads it, and
+    // the new answer comes from XDP.
+    await bind.rndc('sync', 'dyn.test');
+    const fresh = await servedFromXdp(www, 'the updated www.dyn.test from XDP');
+    expect(fresh.packet.answers?.find((x): x is A => x.type === 'A')?.data).toBe('192.0.2.11');
+  }, 90_000);
+
+  it('a NOTIFY from the primary: the secondary’s answers stop before named transfers, and come back with the new data', async () => {
+    const www: QuestionSpec = { name: 'www.sec.test', type: 'A', rd: true, edns: { udpSize: 1232 } };
+    await servedFromXdp(www, 'www.sec.test from XDP');
+    const before = stats();
+    const seen = changesSeen('sec.test');
+    writeFileSync(join(primary.workDir, 'zones/sec.test.zone'), zoneText('sec.test', 2, '192.0.2.21'));
+    await primary.rndc('reload', 'sec.test');
+    await expectNoStaleAnswer(probe(www, '192.0.2.21'));
+    expect(stats().ZONE_CHANGES - before.ZONE_CHANGES).toBeGreaterThanOrEqual(1);
+    expect(changesSeen('sec.test')).toBeGreaterThan(seen);
+  }, 90_000);
+});
