@@ -320,6 +320,12 @@ static __always_inline int ipv6_ext_header(__u8 nexthdr)
 
 /* ---- parsing ------------------------------------------------------------------------- */
 
+/* The zone change guard's entry points (defined below, each verified on its own). */
+__noinline int santa_zone_change(struct xdp_md *ctx, const struct santa_settings *cfg,
+				 struct santa_scratch *s, __u32 dns_off, __u32 msg_len);
+__noinline int santa_tcp_zone_change(struct xdp_md *ctx, const struct santa_settings *cfg,
+				     struct santa_scratch *s, __u32 tcp_off, __u32 end);
+
 /* Ethernet, IP and UDP. Returns 0 when the packet is UDP to a served port and address with
  * consistent lengths, else the pass reason. Counts SANTA_CNT_DNS_QUERIES on the way.
  *
@@ -367,7 +373,14 @@ static __always_inline int santa_parse_headers(struct xdp_md *ctx, const struct 
 			goto malformed;
 		if (ip->version != 4 || ip->ihl < 5)
 			goto malformed;
-		if (ip->protocol != IPPROTO_UDP || !served_v4(cfg, ip->daddr))
+		if (ip->protocol != IPPROTO_UDP) {
+			/* Not for us to answer, but an UPDATE or NOTIFY over TCP is still news. */
+			if (ip->protocol == IPPROTO_TCP && served_v4(cfg, ip->daddr) &&
+			    !(ip->frag_off & bpf_htons(0x3fff)))
+				santa_tcp_zone_change(ctx, cfg, s, l2 + ip->ihl * 4, l2 + bpf_ntohs(ip->tot_len));
+			goto not_dns;
+		}
+		if (!served_v4(cfg, ip->daddr))
 			goto not_dns;
 		/* MF set or a non-zero offset: a piece of a datagram we cannot see whole. */
 		if (ip->frag_off & bpf_htons(0x3fff))
@@ -410,8 +423,12 @@ static __always_inline int santa_parse_headers(struct xdp_md *ctx, const struct 
 			goto fragment;
 		if (ipv6_ext_header(ip6->nexthdr))
 			goto unsupported;
-		if (ip6->nexthdr != IPPROTO_UDP)
+		if (ip6->nexthdr != IPPROTO_UDP) {
+			if (ip6->nexthdr == IPPROTO_TCP)
+				santa_tcp_zone_change(ctx, cfg, s, l2 + sizeof(*ip6),
+						      l2 + sizeof(*ip6) + bpf_ntohs(ip6->payload_len));
 			goto not_dns;
+		}
 		payload_len = bpf_ntohs(ip6->payload_len);
 		q->l3_len = sizeof(*ip6);
 		q->is_v6 = 1;
@@ -582,6 +599,32 @@ __noinline int santa_zone_change(struct xdp_md *ctx, const struct santa_settings
 	if (st)
 		st->counters[SANTA_CNT_ZONE_CHANGES]++;
 	return 1;
+}
+
+/* The same for a DNS message over TCP (nsupdate -v, most ACME clients, a primary's NOTIFY over
+ * TCP): a segment to a served port whose payload starts with a message's 2-byte length and an
+ * UPDATE or NOTIFY header. Only a message at the start of a segment is seen: one later in a
+ * stream that carries several is left to the serial polls. `end` is the frame offset where the
+ * IP datagram ends. */
+__noinline int santa_tcp_zone_change(struct xdp_md *ctx, const struct santa_settings *cfg,
+				     struct santa_scratch *s, __u32 tcp_off, __u32 end)
+{
+	__u8 th[20], flags[2];
+	__u32 payload, f;
+
+	if (!cfg || !s)
+		return 0;
+	if (bpf_xdp_load_bytes(ctx, tcp_off, th, sizeof(th)) || !served_port(cfg, *(__be16 *)&th[2]))
+		return 0;
+	payload = tcp_off + (th[12] >> 4) * 4;
+	if ((th[12] >> 4) < 5 || end < payload + 2 + DNS_HLEN + 1 || end > 0xffff)
+		return 0;
+	if (bpf_xdp_load_bytes(ctx, payload + 2 + 2, flags, sizeof(flags)))
+		return 0;
+	f = (__u32)flags[0] << 8 | flags[1];
+	if ((f & (DNS_QR | DNS_OPCODE)) != DNS_OPCODE_UPDATE && (f & (DNS_QR | DNS_OPCODE)) != DNS_OPCODE_NOTIFY)
+		return 0;
+	return santa_zone_change(ctx, cfg, s, payload + 2, end - (payload + 2) - DNS_HLEN);
 }
 
 /* The miss filter (santa_abi.h): whether some cached question has this one's bit, or the

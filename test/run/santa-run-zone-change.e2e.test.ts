@@ -1,7 +1,8 @@
 /**
  * The zone change guard end to end: `santa run` beside a real named, the program on the server
  * veth, and changes that reach named as messages rather than file edits. A dynamic update
- * (nsupdate, from the client namespace) and a primary's NOTIFY to the secondary both pass the XDP
+ * (nsupdate over UDP and over TCP, from the client namespace) and a primary's NOTIFY to the
+ * secondary all pass the XDP
  * program on their way to named, which stops the zone's cached answers before named can apply
  * the change. Santa's own serial polls are set ten minutes apart and it listens for no NOTIFY of
  * named's, so nothing else could stop the old answers in time: without the guard, XDP would go
@@ -111,6 +112,21 @@ describe('santa run: UPDATE and NOTIFY stop a zone’s answers in XDP before nam
     await bind.rndc('sync', 'dyn.test');
     const fresh = await servedFromXdp(www, 'the updated www.dyn.test from XDP');
     expect(fresh.packet.answers?.find((x): x is A => x.type === 'A')?.data).toBe('192.0.2.11');
+  }, 90_000);
+
+  it('the same over TCP (nsupdate -v, as most ACME clients send updates)', async () => {
+    const www: QuestionSpec = { name: 'www.dyn.test', type: 'A', rd: true, edns: { udpSize: 1232 } };
+    expect((await servedFromXdp(www, 'www.dyn.test from XDP')).packet.answers?.find((x): x is A => x.type === 'A')?.data).toBe('192.0.2.11');
+    const before = stats();
+    await topo.exec(topo.client, ['nsupdate', '-v', '-t', '5'], {
+      input: [`server ${topo.server.v4}`, 'zone dyn.test', 'update delete www.dyn.test A', 'update add www.dyn.test 300 A 192.0.2.12', 'send', ''].join('\n'),
+    });
+    const answers: Array<string | undefined> = [];
+    for (let i = 0; i < 20; i++) answers.push(await address(www));
+    expect(answers).toEqual(Array(20).fill('192.0.2.12'));
+    expect(stats().ZONE_CHANGES - before.ZONE_CHANGES).toBe(1);
+    await bind.rndc('sync', 'dyn.test');
+    await servedFromXdp(www, 'the updated www.dyn.test from XDP');
   }, 90_000);
 
   it('a NOTIFY from the primary: the secondary’s answers stop before named transfers, and come back with the new data', async () => {

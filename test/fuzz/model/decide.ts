@@ -19,7 +19,7 @@ export function decide(world: ModelWorld, frame: Buffer): Decision {
   if (settings.mode === 'off') return { verdict: 'pass', reason: 'PASS_DISABLED', dnsQuery: false };
 
   const headers = parseHeaders(frame, settings);
-  if ('pass' in headers) return { verdict: 'pass', reason: headers.pass, dnsQuery: headers.dnsQuery };
+  if ('pass' in headers) return { verdict: 'pass', reason: headers.pass, dnsQuery: headers.dnsQuery, ...(headers.zoneChange ? { zoneChange: headers.zoneChange } : {}) };
   const d = headers.datagram;
 
   const query = parseQuery(d.dns, d.family === 6, settings, d.frameRest);

@@ -7,6 +7,7 @@
 import { onesSum } from '../../support/packets';
 import { servesPort, servesV4, servesV6, unicastSourceV4, unicastSourceV6 } from './addresses';
 import type { ModelSettings, PassReason } from './types';
+import { tcpZoneChangeOf } from './zone-change';
 
 const ETH_HEADER = 14;
 const VLAN_TAG = 4;
@@ -20,6 +21,7 @@ const IPV6_HEADER = 40;
 const UDP_HEADER = 8;
 const DNS_HEADER = 12;
 const PROTO_UDP = 17;
+const PROTO_TCP = 6;
 const IPV6_FRAGMENT = 44;
 /** RFC 8200 section 4 and the IANA list of extension headers (RFC 7045). */
 const IPV6_EXTENSION_HEADERS = new Set([0, 43, 50, 51, 60, 135, 139, 140, 253, 254]);
@@ -38,7 +40,8 @@ export interface Datagram {
   frameRest: number;
 }
 
-export type HeaderVerdict = { pass: PassReason; dnsQuery: boolean } | { datagram: Datagram };
+/** `zoneChange`: an UPDATE or NOTIFY over TCP for this zone (model/zone-change.ts). */
+export type HeaderVerdict = { pass: PassReason; dnsQuery: boolean; zoneChange?: Buffer } | { datagram: Datagram };
 
 const pass = (reason: PassReason, dnsQuery: boolean): HeaderVerdict => ({ pass: reason, dnsQuery });
 
@@ -65,7 +68,14 @@ function parseIpv4(frame: Buffer, l2Len: number, settings: ModelSettings): Heade
   const headerLen = (ip[0] & 0xf) * 4;
   if (ip[0] >> 4 !== 4 || headerLen < IPV4_MIN_HEADER) return pass('PASS_MALFORMED', false);
   const dst = Buffer.from(ip.subarray(16, 20));
-  if (ip[9] !== PROTO_UDP || !servesV4(settings, dst)) return pass('PASS_NOT_DNS', false);
+  if (ip[9] !== PROTO_UDP) {
+    const zoneChange =
+      ip[9] === PROTO_TCP && servesV4(settings, dst) && !(ip.readUInt16BE(6) & 0x3fff)
+        ? tcpZoneChangeOf(frame, l2Len + headerLen, l2Len + ip.readUInt16BE(2), (port) => servesPort(settings, port))
+        : undefined;
+    return { pass: 'PASS_NOT_DNS', dnsQuery: false, ...(zoneChange ? { zoneChange } : {}) };
+  }
+  if (!servesV4(settings, dst)) return pass('PASS_NOT_DNS', false);
   if (ip.readUInt16BE(6) & 0x3fff) return pass('PASS_FRAGMENT', false); // MF or an offset
   if (ip.length < headerLen + UDP_HEADER) return pass('PASS_MALFORMED', false);
   const dport = ip.readUInt16BE(headerLen + 2);
@@ -91,7 +101,10 @@ function parseIpv6(frame: Buffer, l2Len: number, settings: ModelSettings): Heade
   const next = ip[6];
   if (next === IPV6_FRAGMENT) return pass('PASS_FRAGMENT', false);
   if (IPV6_EXTENSION_HEADERS.has(next)) return pass('PASS_UNSUPPORTED', false);
-  if (next !== PROTO_UDP) return pass('PASS_NOT_DNS', false);
+  if (next !== PROTO_UDP) {
+    const zoneChange = next === PROTO_TCP ? tcpZoneChangeOf(frame, l2Len + IPV6_HEADER, l2Len + IPV6_HEADER + ip.readUInt16BE(4), (port) => servesPort(settings, port)) : undefined;
+    return { pass: 'PASS_NOT_DNS', dnsQuery: false, ...(zoneChange ? { zoneChange } : {}) };
+  }
   if (ip.length < IPV6_HEADER + UDP_HEADER) return pass('PASS_MALFORMED', false);
   if (!servesPort(settings, ip.readUInt16BE(IPV6_HEADER + 2))) return pass('PASS_NOT_DNS', false);
   const payloadLen = ip.readUInt16BE(4);

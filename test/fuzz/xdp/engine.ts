@@ -170,8 +170,10 @@ export class XdpFuzzer {
         if (opts.timeLimitMs !== undefined && (index & 255) === 0 && Date.now() - start > opts.timeLimitMs) break;
       }
     } finally {
-      // Later single runs (sweeps, replays) expect no limiter unless they configure one.
+      // Later single runs (sweeps, replays) expect no limiter unless they configure one, and
+      // every entry serving.
       this.limiter.configure(null);
+      this.restampChangedZones();
     }
     report.elapsedMs = Date.now() - start;
     report.casesPerSecond = Math.round((report.cases / Math.max(1, report.elapsedMs)) * 1000);
