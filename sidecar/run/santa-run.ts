@@ -360,10 +360,18 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
     if (stopping) return;
     for (const zone of zoneWatch.poll()) {
       log.info({ zone, holdSeconds: config.bind.changeHoldSeconds }, 'an UPDATE or NOTIFY for the zone passed to BIND: its answers stopped in XDP, and wait for BIND to apply it');
-      act(registry.apply(zone, { kind: 'change-seen', nowMs: Date.now(), holdMs: config.bind.changeHoldSeconds * 1000 }));
+      const holdMs = config.bind.changeHoldSeconds * 1000;
+      act(registry.apply(zone, { kind: 'change-seen', nowMs: Date.now(), holdMs }));
       void pollZone(zone);
+      // A hold ends at a serial reading: have one when it runs out, not only at the next poll.
+      const timer = setTimeout(() => {
+        holdTimers.delete(timer);
+        if (!stopping) void pollZone(zone);
+      }, holdMs + 10);
+      holdTimers.add(timer);
     }
   };
+  const holdTimers = new Set<NodeJS.Timeout>();
   const zoneWatchTimer = setInterval(watchZoneChanges, ZONE_WATCH_MS);
   // named's NOTIFY for a zone Santa serves: ask its serial now rather than at the next poll.
   const notify = config.bind.notifyListen
@@ -389,6 +397,7 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
       clearInterval(tickTimer);
       clearInterval(pollTimer);
       clearInterval(zoneWatchTimer);
+      for (const t of holdTimers) clearTimeout(t);
       await notify?.close();
       if (clockTimer) clearInterval(clockTimer);
       for (const t of pendingReparse.values()) clearTimeout(t);

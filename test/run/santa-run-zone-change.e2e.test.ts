@@ -129,6 +129,24 @@ describe('santa run: UPDATE and NOTIFY stop a zone’s answers in XDP before nam
     await servedFromXdp(www, 'the updated www.dyn.test from XDP');
   }, 90_000);
 
+  it('an update BIND refuses: the zone comes back from XDP once the hold has run out, its data unchanged', async () => {
+    const www: QuestionSpec = { name: 'www.dyn.test', type: 'A', rd: true, edns: { udpSize: 1232 } };
+    await servedFromXdp(www, 'www.dyn.test from XDP');
+    const before = stats();
+    const seen = changesSeen('dyn.test');
+    // The prerequisite fails (www exists): named answers YXDOMAIN and changes nothing.
+    const r = await topo.exec(topo.client, ['nsupdate', '-t', '5'], {
+      input: [`server ${topo.server.v4}`, 'zone dyn.test', 'prereq nxdomain www.dyn.test', 'update add www.dyn.test 300 A 192.0.2.99', 'send', ''].join('\n'),
+      allowFailure: true,
+    });
+    expect(r.stdout + r.stderr).toMatch(/YXDOMAIN/);
+    expect(stats().ZONE_CHANGES - before.ZONE_CHANGES).toBe(1);
+    await waitFor('santa to see the change', async () => changesSeen('dyn.test') > seen || undefined, { timeoutMs: 5_000, intervalMs: 100, describe: santaOutput });
+    // Its serial polls are ten minutes apart: only the end of the hold can bring the zone back.
+    const back = await servedFromXdp(www, 'www.dyn.test from XDP after the hold');
+    expect(back.packet.answers?.find((x): x is A => x.type === 'A')?.data).toBe('192.0.2.12');
+  }, 90_000);
+
   it('a NOTIFY from the primary: the secondary’s answers stop before named transfers, and come back with the new data', async () => {
     const www: QuestionSpec = { name: 'www.sec.test', type: 'A', rd: true, edns: { udpSize: 1232 } };
     await servedFromXdp(www, 'www.sec.test from XDP');
