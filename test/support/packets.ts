@@ -1,6 +1,6 @@
 /**
  * Frames for driving the XDP program: Ethernet (with up to two VLAN tags), IPv4 (optionally
- * with options) or IPv6, UDP and a DNS message, plus a parser for what comes back and a reply
+ * with options) or IPv6, UDP (or TCP) and a DNS message, plus a parser for what comes back and a reply
  * check that recomputes every checksum here, independently of the program and the codecs.
  *
  * DNS messages themselves come from dns-packet; this module only frames and inspects them.
@@ -13,6 +13,7 @@ export const ETH_P_IPV6 = 0x86dd;
 export const ETH_P_8021Q = 0x8100;
 export const ETH_P_8021AD = 0x88a8;
 export const IPPROTO_UDP = 17;
+export const IPPROTO_TCP = 6;
 
 export const CLIENT_MAC = Buffer.from('02000000c001', 'hex');
 export const SERVER_MAC = Buffer.from('02000000d002', 'hex');
@@ -157,9 +158,6 @@ export function udpChecksum(src: Buffer, dst: Buffer, datagram: Buffer): number 
 export function buildFrame(spec: FrameSpec, payload: Buffer): Buffer {
   const src = addressBytes(spec.src);
   const dst = addressBytes(spec.dst);
-  if (src.length !== dst.length) throw new RangeError('source and destination families differ');
-  const v6 = src.length === 16;
-
   const udp = Buffer.alloc(8 + payload.length);
   udp.writeUInt16BE(spec.sport ?? 40000, 0);
   udp.writeUInt16BE(spec.dport ?? 53, 2);
@@ -168,6 +166,39 @@ export function buildFrame(spec: FrameSpec, payload: Buffer): Buffer {
   const mode = spec.udpChecksum ?? 'valid';
   if (mode === 'valid') udp.writeUInt16BE(udpChecksum(src, dst, udp), 6);
   else if (mode === 'partial') udp.writeUInt16BE(onesSum(pseudoHeader(src, dst, udp.length)), 6);
+  return frameAround(spec, udp, IPPROTO_UDP);
+}
+
+/** A TCP segment (PSH+ACK, `dataOffset` 32-bit words of header, zero options) carrying
+ * `payload`, framed as buildFrame frames a datagram. Its TCP checksum is left zero: nothing
+ * that reads these frames checks it. */
+export function buildTcpFrame(spec: FrameSpec, payload: Buffer, opts: { dataOffset?: number } = {}): Buffer {
+  const dataOffset = opts.dataOffset ?? 5;
+  // A data offset under 5 (invalid) still gets the whole 20-byte header, payload after it.
+  const headerLength = Math.max(5, dataOffset) * 4;
+  const tcp = Buffer.alloc(headerLength + payload.length);
+  tcp.writeUInt16BE(spec.sport ?? 40000, 0);
+  tcp.writeUInt16BE(spec.dport ?? 53, 2);
+  tcp.writeUInt32BE(1, 4);
+  tcp.writeUInt32BE(1, 8);
+  tcp[12] = (dataOffset & 0xf) << 4;
+  tcp[13] = 0x18; // PSH, ACK
+  tcp.writeUInt16BE(0xffff, 14);
+  payload.copy(tcp, headerLength);
+  return frameAround(spec, tcp, IPPROTO_TCP);
+}
+
+/** A DNS message as TCP carries it: its 2-byte length first (RFC 1035 4.2.2). */
+export function dnsOverTcp(msg: Buffer): Buffer {
+  return Buffer.concat([Buffer.from([msg.length >> 8, msg.length & 0xff]), msg]);
+}
+
+/** Ethernet (with the spec's VLAN tags) and IP headers around a layer-4 packet. */
+function frameAround(spec: FrameSpec, l4: Buffer, protocol: number): Buffer {
+  const src = addressBytes(spec.src);
+  const dst = addressBytes(spec.dst);
+  if (src.length !== dst.length) throw new RangeError('source and destination families differ');
+  const v6 = src.length === 16;
 
   let l3: Buffer;
   if (!v6) {
@@ -175,28 +206,28 @@ export function buildFrame(spec: FrameSpec, payload: Buffer): Buffer {
     if (options.length % 4 || options.length > 40) throw new RangeError('IPv4 options must be 0..40 bytes, a multiple of 4');
     const h = Buffer.alloc(20 + options.length);
     h[0] = 0x40 | (h.length / 4);
-    h.writeUInt16BE(h.length + udp.length, 2);
+    h.writeUInt16BE(h.length + l4.length, 2);
     h.writeUInt16BE(0x1234, 4);
     h.writeUInt16BE(spec.ipv4FragField ?? 0x4000, 6);
     h[8] = 63;
-    h[9] = IPPROTO_UDP;
+    h[9] = protocol;
     src.copy(h, 12);
     dst.copy(h, 16);
     options.copy(h, 20);
     h.writeUInt16BE(ipv4HeaderChecksum(h), 10);
-    l3 = Buffer.concat([h, udp]);
+    l3 = Buffer.concat([h, l4]);
   } else {
-    const next = spec.ipv6NextHeader ?? IPPROTO_UDP;
-    // A non-UDP next header gets one 8-byte extension header that chains to UDP.
-    const ext = next === IPPROTO_UDP ? Buffer.alloc(0) : Buffer.from([IPPROTO_UDP, 0, 0, 0, 0, 0, 0, 0]);
+    const next = spec.ipv6NextHeader ?? protocol;
+    // Another next header gets one 8-byte extension header that chains to the layer-4 protocol.
+    const ext = next === protocol ? Buffer.alloc(0) : Buffer.from([protocol, 0, 0, 0, 0, 0, 0, 0]);
     const h = Buffer.alloc(40);
     h.writeUInt32BE(0x60012345, 0);
-    h.writeUInt16BE(ext.length + udp.length, 4);
+    h.writeUInt16BE(ext.length + l4.length, 4);
     h[6] = next;
     h[7] = 63;
     src.copy(h, 8);
     dst.copy(h, 24);
-    l3 = Buffer.concat([h, ext, udp]);
+    l3 = Buffer.concat([h, ext, l4]);
   }
 
   const vlans = spec.vlans ?? [];

@@ -4,7 +4,7 @@
  * random bytes. Framing (VLAN tags, IPv4 options, IPv6 next headers, padding, checksum modes)
  * comes from test/support/packets.
  */
-import { addressBytes, buildFrame, ETH_P_8021AD, ETH_P_8021Q, FrameSpec, onesSum } from '../../support/packets';
+import { addressBytes, buildFrame, buildTcpFrame, dnsOverTcp, ETH_P_8021AD, ETH_P_8021Q, FrameSpec, onesSum } from '../../support/packets';
 import type { KeyBits, ModelSettings } from '../model';
 import { Rng } from '../random';
 import { CookiePlan, cookiePlan } from './cookies';
@@ -105,42 +105,15 @@ function tcpCase(rng: Rng, universe: Universe, ctx: CaseContext): FuzzCase {
   const opcode = rng.pick([0, 4, 5, 5, 4, 2]);
   q.flags = (q.flags & ~0x7800) | (opcode << 11) | (rng.chance(0.1) ? 0x8000 : 0);
   const msg = encodeQuery(q);
-  let payload = Buffer.concat([Buffer.from([msg.length >> 8, msg.length & 0xff]), msg]);
+  let payload = dnsOverTcp(msg);
   const what = [`opcode${opcode}`];
   if (rng.chance(0.2)) {
     payload = payload.subarray(0, rng.int(payload.length + 1));
     what.push('cut');
   }
-  const spec = frameSpec(rng, ctx.settings, q.v6);
-  const tcp = Buffer.alloc(20);
-  tcp.writeUInt16BE(spec.sport ?? 40000, 0);
-  tcp.writeUInt16BE(spec.dport ?? 53, 2);
-  tcp.writeUInt32BE(rng.int(0x10000), 4);
-  tcp[12] = (rng.chance(0.9) ? 5 : rng.int(16)) << 4;
-  tcp[13] = 0x18; // PSH, ACK
-  tcp.writeUInt16BE(0xffff, 14);
-  const l4 = Buffer.concat([tcp, payload]);
-  let l3: Buffer;
-  if (q.v6) {
-    l3 = Buffer.alloc(40);
-    l3[0] = 0x60;
-    l3.writeUInt16BE(l4.length, 4);
-    l3[6] = 6;
-    l3[7] = 64;
-    addressBytes(spec.src).copy(l3, 8);
-    addressBytes(spec.dst).copy(l3, 24);
-  } else {
-    l3 = Buffer.alloc(20);
-    l3[0] = 0x45;
-    l3.writeUInt16BE(20 + l4.length, 2);
-    l3[8] = 64;
-    l3[9] = 6;
-    addressBytes(spec.src).copy(l3, 12);
-    addressBytes(spec.dst).copy(l3, 16);
-    l3.writeUInt16BE(~onesSum(l3) & 0xffff, 10);
-  }
-  const eth = Buffer.from([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, q.v6 ? 0x86 : 0x08, q.v6 ? 0xdd : 0x00]);
-  return { kind: `tcp:${what.join('+')}`, frame: Buffer.concat([eth, l3, l4]) };
+  const dataOffset = rng.chance(0.9) ? 5 : rng.int(16);
+  const frame = buildTcpFrame(frameSpec(rng, ctx.settings, q.v6), payload, { dataOffset });
+  return { kind: `tcp:${what.join('+')}`, frame };
 }
 
 /** A query that hits an installed entry (unless its lease ran out, it is too big, or it
