@@ -11,15 +11,15 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pinnedEntryNames, pinnedStats } from '../support/santa-maps';
+import { pinnedEntryNames } from '../support/santa-maps';
 import { createTopology, type Topology } from '../support/netns';
 import { startBind, type BindServer } from '../support/bind';
 import { query, type QuestionSpec } from '../support/dns-client';
+import { servedBy } from '../support/served';
 import { requireRoot, requireTools } from '../support/require-root';
-import { expectNoStaleAnswer, type FreshnessProbe } from '../support/freshness';
+import { expectNoStaleAnswer } from '../support/freshness';
 import { waitFor, type Background } from '../support/process';
 import { spawnSantaRun, tearDownSantaRun, writeSantaRunConfig } from '../support/santa-run';
-import { verifyResponse } from '../../sidecar/response/verify';
 
 const NOTIFY_PORT = 5301;
 
@@ -37,31 +37,10 @@ describe('santa run serving zones from transfers: one named signs, one it is sec
   let pinDir: string;
 
   const santaOutput = () => santa?.output() ?? '';
-  const stats = () => pinnedStats(pinDir);
-  const fromClient = (q: QuestionSpec) => query(q, { server: topo.server.v4, netns: topo.client.ns, timeoutMs: 1500 });
-  /** BIND's own answer: asked over loopback in its namespace, where no XDP program runs. */
-  const fromBind = (q: QuestionSpec) => query(q, { server: '127.0.0.1', netns: topo.server.ns, timeoutMs: 1500 });
+  const { servedFromXdp, probe } = servedBy({ topo: () => topo, pinDir: () => pinDir, output: santaOutput });
   const soaSerial = async () => {
     const soa = await query({ name: 'six.test', type: 'SOA' }, { server: '127.0.0.1', netns: topo.server.ns, transport: 'tcp' });
     return (soa.packet.answers?.find((x) => x.type === 'SOA')?.data as { serial: number }).serial;
-  };
-  /** Asks until the answer comes from XDP (a hit), then checks it is BIND's answer to the same. */
-  const servedFromXdp = async (q: QuestionSpec, what: string) => {
-    const answer = await waitFor(what, async () => {
-      const hits = stats().HITS;
-      const a = await fromClient(q);
-      return stats().HITS > hits ? a : undefined;
-    }, { timeoutMs: 30_000, intervalMs: 300, describe: santaOutput });
-    const v = verifyResponse(answer.raw, (await fromBind(q)).raw);
-    expect(v.mismatches).toEqual([]);
-    return answer;
-  };
-
-  /** The no-stale-answer probe for `q`'s address after a change to `fresh`. */
-  const probe = (q: QuestionSpec, fresh: string): FreshnessProbe => {
-    const address = async (transport: 'udp' | 'tcp') =>
-      (await query(q, { server: topo.server.v4, netns: topo.client.ns, transport, timeoutMs: 1500 })).packet.answers?.find((x): x is { type: 'A'; name: string; data: string } => x.type === 'A')?.data;
-    return { udp: () => address('udp'), tcp: () => address('tcp'), hits: () => stats().HITS, fresh, timeoutMs: 40_000, describe: santaOutput };
   };
 
   beforeAll(async () => {

@@ -11,15 +11,14 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pinnedStats } from '../support/santa-maps';
 import { createTopology, type Topology } from '../support/netns';
 import { startBind, type BindServer } from '../support/bind';
 import { query, type QuestionSpec } from '../support/dns-client';
+import { servedBy } from '../support/served';
 import { requireRoot, requireTools } from '../support/require-root';
-import { expectNoStaleAnswer, type FreshnessProbe } from '../support/freshness';
+import { expectNoStaleAnswer } from '../support/freshness';
 import { waitFor, type Background } from '../support/process';
 import { spawnSantaRun, tearDownSantaRun, writeSantaRunConfig } from '../support/santa-run';
-import { verifyResponse } from '../../sidecar/response/verify';
 
 function zoneText(zone: string, serial: number, www: string): string {
   return [`$TTL 300`, `@ IN SOA ns1.${zone}. hostmaster.${zone}. ${serial} 3600 600 86400 300`, `@ IN NS ns1.${zone}.`, `ns1 IN A 10.53.0.2`, `www IN A ${www}`, ''].join('\n');
@@ -37,28 +36,7 @@ describe('santa run: UPDATE and NOTIFY stop a zone’s answers in XDP before nam
   let pinDir: string;
 
   const santaOutput = () => santa?.output() ?? '';
-  const stats = () => pinnedStats(pinDir);
-  const fromClient = (q: QuestionSpec, transport: 'udp' | 'tcp' = 'udp') => query(q, { server: topo.server.v4, netns: topo.client.ns, transport, timeoutMs: 1500 });
-  const address = async (q: QuestionSpec, transport: 'udp' | 'tcp' = 'udp') => (await fromClient(q, transport)).packet.answers?.find((x): x is A => x.type === 'A')?.data;
-  /** Asks until the answer comes from XDP (a hit), then checks it is BIND's own answer. */
-  const servedFromXdp = async (q: QuestionSpec, what: string) => {
-    const answer = await waitFor(what, async () => {
-      const hits = stats().HITS;
-      const a = await fromClient(q);
-      return stats().HITS > hits ? a : undefined;
-    }, { timeoutMs: 30_000, intervalMs: 300, describe: santaOutput });
-    const own = await query(q, { server: '127.0.0.1', netns: topo.server.ns, timeoutMs: 1500 });
-    expect(verifyResponse(answer.raw, own.raw).mismatches).toEqual([]);
-    return answer;
-  };
-  const probe = (q: QuestionSpec, fresh: string): FreshnessProbe => ({
-    udp: () => address(q, 'udp'),
-    tcp: () => address(q, 'tcp'),
-    hits: () => stats().HITS,
-    fresh,
-    timeoutMs: 40_000,
-    describe: santaOutput,
-  });
+  const { stats, address, servedFromXdp, probe } = servedBy({ topo: () => topo, pinDir: () => pinDir, output: santaOutput });
   const changesSeen = (zone: string) => santaOutput().split('\n').filter((l) => l.includes(`"zone":"${zone}"`) && l.includes('an UPDATE or NOTIFY for the zone passed to BIND')).length;
 
   beforeAll(async () => {
