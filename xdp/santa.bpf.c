@@ -325,6 +325,10 @@ __noinline int santa_zone_change(struct xdp_md *ctx, const struct santa_settings
 				 struct santa_scratch *s, __u32 dns_off, __u32 msg_len);
 __noinline int santa_tcp_zone_change(struct xdp_md *ctx, const struct santa_settings *cfg,
 				     struct santa_scratch *s, __u32 tcp_off, __u32 end);
+__noinline int santa_udp_fragment_zone_change(struct xdp_md *ctx, const struct santa_settings *cfg,
+					      struct santa_scratch *s, __u32 udp_off, __u32 end);
+__noinline int santa_v6_fragment_zone_change(struct xdp_md *ctx, const struct santa_settings *cfg,
+					     struct santa_scratch *s, __u32 frag_off, __u32 end);
 
 /* Ethernet, IP and UDP. Returns 0 when the packet is UDP to a served port and address with
  * consistent lengths, else the pass reason. Counts SANTA_CNT_DNS_QUERIES on the way.
@@ -382,9 +386,13 @@ static __always_inline int santa_parse_headers(struct xdp_md *ctx, const struct 
 		}
 		if (!served_v4(cfg, ip->daddr))
 			goto not_dns;
-		/* MF set or a non-zero offset: a piece of a datagram we cannot see whole. */
-		if (ip->frag_off & bpf_htons(0x3fff))
+		/* MF set or a non-zero offset: a piece of a datagram we cannot see whole. The first
+		 * piece still shows whether it carries an UPDATE or NOTIFY. */
+		if (ip->frag_off & bpf_htons(0x3fff)) {
+			if (!(ip->frag_off & bpf_htons(0x1fff)))
+				santa_udp_fragment_zone_change(ctx, cfg, s, l2 + ip->ihl * 4, l2 + bpf_ntohs(ip->tot_len));
 			goto fragment;
+		}
 		ihl = ip->ihl * 4;
 		tot_len = bpf_ntohs(ip->tot_len);
 		q->v4_src = ip->saddr;
@@ -419,8 +427,11 @@ static __always_inline int santa_parse_headers(struct xdp_md *ctx, const struct 
 		move16(s->v6_dst, &ip6->daddr);
 		if (!served_v6(cfg, s->v6_dst))
 			goto not_dns;
-		if (ip6->nexthdr == IPPROTO_FRAGMENT)
+		if (ip6->nexthdr == IPPROTO_FRAGMENT) {
+			santa_v6_fragment_zone_change(ctx, cfg, s, l2 + sizeof(*ip6),
+						      l2 + sizeof(*ip6) + bpf_ntohs(ip6->payload_len));
 			goto fragment;
+		}
 		if (ipv6_ext_header(ip6->nexthdr))
 			goto unsupported;
 		if (ip6->nexthdr != IPPROTO_UDP) {
@@ -601,30 +612,59 @@ __noinline int santa_zone_change(struct xdp_md *ctx, const struct santa_settings
 	return 1;
 }
 
-/* The same for a DNS message over TCP (nsupdate -v, most ACME clients, a primary's NOTIFY over
- * TCP): a segment to a served port whose payload starts with a message's 2-byte length and an
- * UPDATE or NOTIFY header. Only a message at the start of a segment is seen: one later in a
- * stream that carries several is left to the serial polls. `end` is the frame offset where the
- * IP datagram ends. */
-__noinline int santa_tcp_zone_change(struct xdp_md *ctx, const struct santa_settings *cfg,
-				     struct santa_scratch *s, __u32 tcp_off, __u32 end)
+/* The same for a DNS message in a packet the answer path does not take: a TCP segment (nsupdate
+ * -v, most ACME clients, a primary's NOTIFY over TCP) whose payload starts with a message's 2-byte
+ * length, or the first fragment of a UDP datagram (an UPDATE too large for one packet), to a
+ * served port. Only a message at the start of a segment is seen: one later in a stream that
+ * carries several is left to the serial polls. `end` is the frame offset where the IP packet
+ * ends. */
+static __always_inline int l4_zone_change(struct xdp_md *ctx, const struct santa_settings *cfg,
+					  struct santa_scratch *s, __u32 l4_off, __u32 end, int tcp)
 {
-	__u8 th[20], flags[2];
-	__u32 payload, f;
+	__u8 h[20], flags[2]; /* a TCP header, or a UDP header and the DNS header's start */
+	__u32 dns_off, f;
 
 	if (!cfg || !s)
 		return 0;
-	if (bpf_xdp_load_bytes(ctx, tcp_off, th, sizeof(th)) || !served_port(cfg, *(__be16 *)&th[2]))
+	if (bpf_xdp_load_bytes(ctx, l4_off, h, sizeof(h)) || !served_port(cfg, *(__be16 *)&h[2]))
 		return 0;
-	payload = tcp_off + (th[12] >> 4) * 4;
-	if ((th[12] >> 4) < 5 || end < payload + 2 + DNS_HLEN + 1 || end > 0xffff)
+	if (tcp && (h[12] >> 4) < 5)
 		return 0;
-	if (bpf_xdp_load_bytes(ctx, payload + 2 + 2, flags, sizeof(flags)))
+	dns_off = tcp ? l4_off + (h[12] >> 4) * 4 + 2 : l4_off + 8;
+	if (end < dns_off + DNS_HLEN + 1 || end > 0xffff)
+		return 0;
+	if (bpf_xdp_load_bytes(ctx, dns_off + 2, flags, sizeof(flags)))
 		return 0;
 	f = (__u32)flags[0] << 8 | flags[1];
 	if ((f & (DNS_QR | DNS_OPCODE)) != DNS_OPCODE_UPDATE && (f & (DNS_QR | DNS_OPCODE)) != DNS_OPCODE_NOTIFY)
 		return 0;
-	return santa_zone_change(ctx, cfg, s, payload + 2, end - (payload + 2) - DNS_HLEN);
+	return santa_zone_change(ctx, cfg, s, dns_off, end - dns_off - DNS_HLEN);
+}
+
+__noinline int santa_tcp_zone_change(struct xdp_md *ctx, const struct santa_settings *cfg,
+				     struct santa_scratch *s, __u32 tcp_off, __u32 end)
+{
+	return l4_zone_change(ctx, cfg, s, tcp_off, end, 1);
+}
+
+__noinline int santa_udp_fragment_zone_change(struct xdp_md *ctx, const struct santa_settings *cfg,
+					      struct santa_scratch *s, __u32 udp_off, __u32 end)
+{
+	return l4_zone_change(ctx, cfg, s, udp_off, end, 0);
+}
+
+/* An IPv6 fragment header at `frag_off`: the first fragment of a UDP datagram goes on to
+ * santa_udp_fragment_zone_change. */
+__noinline int santa_v6_fragment_zone_change(struct xdp_md *ctx, const struct santa_settings *cfg,
+					     struct santa_scratch *s, __u32 frag_off, __u32 end)
+{
+	__u8 fh[8];
+
+	if (bpf_xdp_load_bytes(ctx, frag_off, fh, sizeof(fh)))
+		return 0;
+	if (fh[0] != IPPROTO_UDP || (((__u32)fh[2] << 8 | fh[3]) >> 3) != 0)
+		return 0;
+	return santa_udp_fragment_zone_change(ctx, cfg, s, frag_off + sizeof(fh), end);
 }
 
 /* The miss filter (santa_abi.h): whether some cached question has this one's bit, or the

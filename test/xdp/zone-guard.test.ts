@@ -139,6 +139,22 @@ describe('zone change guard', () => {
     expect(bumps(buildTcpFrame(V6, Buffer.alloc(0)))).toBe(0);
   });
 
+  it('in IP fragments: the first fragment of an UPDATE bumps the slot, later ones cannot show it', () => {
+    const slot = santa.maps.zoneSlot(ZONE);
+    const fragment = (frame: Buffer) => {
+      const before = gen(slot);
+      const r = santa.run(frame);
+      expect([r.retval, r.out.equals(frame), r.moved.PASS_FRAGMENT, r.moved.DNS_QUERIES]).toEqual([XDP_PASS, true, 1, undefined]);
+      expect(gen(slot) - before).toBe(r.moved.ZONE_CHANGES ?? 0);
+      return r.moved.ZONE_CHANGES ?? 0;
+    };
+    expect(fragment(buildFrame({ ...V4, ipv4FragField: 0x2000 }, update(ZONE)))).toBe(1); // MF, offset 0
+    expect(fragment(buildFrame({ ...V4, ipv4FragField: 0x0010 }, update(ZONE)))).toBe(0); // offset 128
+    // IPv6: a fragment header (offset 0) before the UDP header.
+    expect(fragment(buildFrame({ ...V6, ipv6NextHeader: 44 }, update(ZONE)))).toBe(1);
+    expect(fragment(buildFrame({ ...V4, ipv4FragField: 0x2000 }, dnsQuery({ name: WWW })))).toBe(0);
+  });
+
   it('with the mode off the program parses nothing, so nothing is bumped', () => {
     const slot = santa.maps.zoneSlot(ZONE);
     const before = gen(slot);

@@ -7,7 +7,7 @@
 import { onesSum } from '../../support/packets';
 import { servesPort, servesV4, servesV6, unicastSourceV4, unicastSourceV6 } from './addresses';
 import type { ModelSettings, PassReason } from './types';
-import { tcpZoneChangeOf } from './zone-change';
+import { l4ZoneChangeOf, v6FragmentZoneChangeOf } from './zone-change';
 
 const ETH_HEADER = 14;
 const VLAN_TAG = 4;
@@ -71,12 +71,16 @@ function parseIpv4(frame: Buffer, l2Len: number, settings: ModelSettings): Heade
   if (ip[9] !== PROTO_UDP) {
     const zoneChange =
       ip[9] === PROTO_TCP && servesV4(settings, dst) && !(ip.readUInt16BE(6) & 0x3fff)
-        ? tcpZoneChangeOf(frame, l2Len + headerLen, l2Len + ip.readUInt16BE(2), (port) => servesPort(settings, port))
+        ? l4ZoneChangeOf(frame, l2Len + headerLen, l2Len + ip.readUInt16BE(2), true, (port) => servesPort(settings, port))
         : undefined;
     return { pass: 'PASS_NOT_DNS', dnsQuery: false, ...(zoneChange ? { zoneChange } : {}) };
   }
   if (!servesV4(settings, dst)) return pass('PASS_NOT_DNS', false);
-  if (ip.readUInt16BE(6) & 0x3fff) return pass('PASS_FRAGMENT', false); // MF or an offset
+  if (ip.readUInt16BE(6) & 0x3fff) {
+    // MF or an offset; the first fragment may still announce a zone change.
+    const zoneChange = ip.readUInt16BE(6) & 0x1fff ? undefined : l4ZoneChangeOf(frame, l2Len + headerLen, l2Len + ip.readUInt16BE(2), false, (port) => servesPort(settings, port));
+    return { pass: 'PASS_FRAGMENT', dnsQuery: false, ...(zoneChange ? { zoneChange } : {}) };
+  }
   if (ip.length < headerLen + UDP_HEADER) return pass('PASS_MALFORMED', false);
   const dport = ip.readUInt16BE(headerLen + 2);
   if (!servesPort(settings, dport)) return pass('PASS_NOT_DNS', false);
@@ -99,10 +103,13 @@ function parseIpv6(frame: Buffer, l2Len: number, settings: ModelSettings): Heade
   const dst = Buffer.from(ip.subarray(24, 40));
   if (!servesV6(settings, dst)) return pass('PASS_NOT_DNS', false);
   const next = ip[6];
-  if (next === IPV6_FRAGMENT) return pass('PASS_FRAGMENT', false);
+  if (next === IPV6_FRAGMENT) {
+    const zoneChange = v6FragmentZoneChangeOf(frame, l2Len + IPV6_HEADER, l2Len + IPV6_HEADER + ip.readUInt16BE(4), (port) => servesPort(settings, port));
+    return { pass: 'PASS_FRAGMENT', dnsQuery: false, ...(zoneChange ? { zoneChange } : {}) };
+  }
   if (IPV6_EXTENSION_HEADERS.has(next)) return pass('PASS_UNSUPPORTED', false);
   if (next !== PROTO_UDP) {
-    const zoneChange = next === PROTO_TCP ? tcpZoneChangeOf(frame, l2Len + IPV6_HEADER, l2Len + IPV6_HEADER + ip.readUInt16BE(4), (port) => servesPort(settings, port)) : undefined;
+    const zoneChange = next === PROTO_TCP ? l4ZoneChangeOf(frame, l2Len + IPV6_HEADER, l2Len + IPV6_HEADER + ip.readUInt16BE(4), true, (port) => servesPort(settings, port)) : undefined;
     return { pass: 'PASS_NOT_DNS', dnsQuery: false, ...(zoneChange ? { zoneChange } : {}) };
   }
   if (ip.length < IPV6_HEADER + UDP_HEADER) return pass('PASS_MALFORMED', false);

@@ -98,8 +98,9 @@ function anyCase(rng: Rng, universe: Universe, ctx: CaseContext): FuzzCase {
   }
 }
 
-/** A DNS message over TCP (the program answers none, but an UPDATE or NOTIFY at the start of a
- * segment bumps its zone's generation): opcode, QR, data offset, port and length vary. */
+/** A DNS message over TCP, or over UDP in IP fragments (the program answers none, but an UPDATE
+ * or NOTIFY at the start of a segment or in a first fragment bumps its zone's generation):
+ * opcode, QR, data offset, fragment offset, port and length vary. */
 function tcpCase(rng: Rng, universe: Universe, ctx: CaseContext): FuzzCase {
   const q = validQuery(rng, universe, ctx);
   const opcode = rng.pick([0, 4, 5, 5, 4, 2]);
@@ -111,9 +112,15 @@ function tcpCase(rng: Rng, universe: Universe, ctx: CaseContext): FuzzCase {
     payload = payload.subarray(0, rng.int(payload.length + 1));
     what.push('cut');
   }
+  const spec = frameSpec(rng, ctx.settings, q.v6);
+  if (rng.chance(0.3)) {
+    // The same message over UDP, in a first fragment (or, 1 in 3, a later one).
+    const cut = what.includes('cut') ? msg.subarray(0, Math.max(0, payload.length - 2)) : msg;
+    const frag: FrameSpec = q.v6 ? { ...spec, ipv6NextHeader: 44 } : { ...spec, ipv4FragField: rng.pick([0x2000, 0x2000, 0x2010]) };
+    return { kind: `fragment:${what.join('+')}`, frame: buildFrame(frag, cut) };
+  }
   const dataOffset = rng.chance(0.9) ? 5 : rng.int(16);
-  const frame = buildTcpFrame(frameSpec(rng, ctx.settings, q.v6), payload, { dataOffset });
-  return { kind: `tcp:${what.join('+')}`, frame };
+  return { kind: `tcp:${what.join('+')}`, frame: buildTcpFrame(spec, payload, { dataOffset }) };
 }
 
 /** A query that hits an installed entry (unless its lease ran out, it is too big, or it
