@@ -320,7 +320,7 @@ static __always_inline int ipv6_ext_header(__u8 nexthdr)
 
 /* ---- parsing ------------------------------------------------------------------------- */
 
-/* The zone change guard's entry points (defined below, each verified on its own). */
+/* The zone change guard's entry points (zone_guard.h, included below; each verified on its own). */
 __noinline int santa_zone_change(struct xdp_md *ctx, const struct santa_settings *cfg,
 				 struct santa_scratch *s, __u32 dns_off, __u32 msg_len);
 __noinline int santa_tcp_zone_change(struct xdp_md *ctx, const struct santa_settings *cfg,
@@ -551,121 +551,8 @@ static __always_inline __u64 first_bytes(__u64 w, __u32 n)
 #endif
 }
 
-/* An UPDATE or NOTIFY message on its way to BIND (the zone change guard in santa_abi.h): bumps
- * the generation of the zone its first name (the zone section's, or the question's) names, so
- * that the zone's entries stop hitting before BIND can apply the change. The name is taken from
- * a copy (such messages are rare; a helper call will do) and hashed as user space hashes the
- * key (apex, SOA, IN) with no query bits. Returns 1 when a generation was bumped. Malformed
- * names are left to BIND, which refuses them. A global function: verified once, on its own. */
-__noinline int santa_zone_change(struct xdp_md *ctx, const struct santa_settings *cfg,
-				 struct santa_scratch *s, __u32 dns_off, __u32 msg_len)
-{
-	struct santa_key_hdr h = { .qtype = bpf_htons(SANTA_DNS_TYPE_SOA), .qclass = bpf_htons(SANTA_DNS_CLASS_IN) };
-	__u32 len = msg_len < SANTA_NAME_MAX ? msg_len : SANTA_NAME_MAX, off = 0, name_len = 0;
-	__u32 zero = 0, slot, *gen;
-	const __u8 *name;
-	struct santa_stats *st;
-	__u64 hash;
-
-	if (!cfg || !s || len < 1)
-		return 0;
-	name = (const __u8 *)s->question;
-	if (bpf_xdp_load_bytes(ctx, dns_off + DNS_HLEN, s->question, len))
-		return 0;
-	for (__u32 i = 0; i < (SANTA_NAME_MAX + 1) / 2; i++) {
-		__u8 label;
-
-		if (off >= len)
-			return 0;
-		label = name[off & 0xff];
-		if (label == 0) {
-			name_len = off + 1;
-			break;
-		}
-		if (label > 63)
-			return 0;
-		off += label + 1;
-	}
-	if (name_len == 0)
-		return 0;
-	hash = cfg->hash_seed;
-	for (__u32 i = 0; i < SANTA_NAME_WORDS; i++) {
-		__u64 w;
-
-		if (i * 8 >= name_len)
-			break;
-		w = s->question[i];
-		if (i * 8 + 8 > name_len)
-			w = first_bytes(w, name_len - i * 8);
-		hash = santa_hash_u64(hash, lower_word(w));
-	}
-	h.name_len = name_len;
-	hash = santa_hash_final(santa_hash_u64(hash, *(__u64 *)&h));
-	slot = SANTA_ZONE_SLOT(hash);
-	gen = bpf_map_lookup_elem(&santa_zone_gens, &slot);
-	if (!gen)
-		return 0;
-	__sync_fetch_and_add(gen, 1);
-	st = bpf_map_lookup_elem(&santa_stats, &zero);
-	if (st)
-		st->counters[SANTA_CNT_ZONE_CHANGES]++;
-	return 1;
-}
-
-/* The same for a DNS message in a packet the answer path does not take: a TCP segment (nsupdate
- * -v, most ACME clients, a primary's NOTIFY over TCP) whose payload starts with a message's 2-byte
- * length, or the first fragment of a UDP datagram (an UPDATE too large for one packet), to a
- * served port. Only a message at the start of a segment is seen: one later in a stream that
- * carries several is left to the serial polls. `end` is the frame offset where the IP packet
- * ends. */
-static __always_inline int l4_zone_change(struct xdp_md *ctx, const struct santa_settings *cfg,
-					  struct santa_scratch *s, __u32 l4_off, __u32 end, int tcp)
-{
-	__u8 h[20], flags[2]; /* a TCP header, or a UDP header and the DNS header's start */
-	__u32 dns_off, f;
-
-	if (!cfg || !s)
-		return 0;
-	if (bpf_xdp_load_bytes(ctx, l4_off, h, sizeof(h)) || !served_port(cfg, *(__be16 *)&h[2]))
-		return 0;
-	if (tcp && (h[12] >> 4) < 5)
-		return 0;
-	dns_off = tcp ? l4_off + (h[12] >> 4) * 4 + 2 : l4_off + 8;
-	if (end < dns_off + DNS_HLEN + 1 || end > 0xffff)
-		return 0;
-	if (bpf_xdp_load_bytes(ctx, dns_off + 2, flags, sizeof(flags)))
-		return 0;
-	f = (__u32)flags[0] << 8 | flags[1];
-	if ((f & (DNS_QR | DNS_OPCODE)) != DNS_OPCODE_UPDATE && (f & (DNS_QR | DNS_OPCODE)) != DNS_OPCODE_NOTIFY)
-		return 0;
-	return santa_zone_change(ctx, cfg, s, dns_off, end - dns_off - DNS_HLEN);
-}
-
-__noinline int santa_tcp_zone_change(struct xdp_md *ctx, const struct santa_settings *cfg,
-				     struct santa_scratch *s, __u32 tcp_off, __u32 end)
-{
-	return l4_zone_change(ctx, cfg, s, tcp_off, end, 1);
-}
-
-__noinline int santa_udp_fragment_zone_change(struct xdp_md *ctx, const struct santa_settings *cfg,
-					      struct santa_scratch *s, __u32 udp_off, __u32 end)
-{
-	return l4_zone_change(ctx, cfg, s, udp_off, end, 0);
-}
-
-/* An IPv6 fragment header at `frag_off`: the first fragment of a UDP datagram goes on to
- * santa_udp_fragment_zone_change. */
-__noinline int santa_v6_fragment_zone_change(struct xdp_md *ctx, const struct santa_settings *cfg,
-					     struct santa_scratch *s, __u32 frag_off, __u32 end)
-{
-	__u8 fh[8];
-
-	if (bpf_xdp_load_bytes(ctx, frag_off, fh, sizeof(fh)))
-		return 0;
-	if (fh[0] != IPPROTO_UDP || (((__u32)fh[2] << 8 | fh[3]) >> 3) != 0)
-		return 0;
-	return santa_udp_fragment_zone_change(ctx, cfg, s, frag_off + sizeof(fh), end);
-}
+/* The zone change guard: santa_xdp's part and the loopback program (needs the helpers above). */
+#include "zone_guard.h"
 
 /* The miss filter (santa_abi.h): whether some cached question has this one's bit, or the
  * filter is off. `first` is the key's first name word. */

@@ -201,8 +201,17 @@ export interface NativeAbi {
     maps: { config: string; buckets: string };
   };
   progName: string;
+  /** The zone change guard on the loopback device: a tc ingress program in the same object,
+   * and the filter slot (handle, priority) it takes. */
+  loopbackGuard: { progName: string; tcHandle: number; tcPriority: number };
   /** struct santa_clock_sample, in the probe object's map `mapName`. */
   clock: { size: number; jiffies: number; ktimeNs: number; mapName: string };
+}
+
+/** A tc filter's place on a hook: its handle at a priority. */
+export interface TcSlot {
+  handle: number;
+  priority: number;
 }
 
 export interface SantaNative {
@@ -217,6 +226,16 @@ export interface SantaNative {
   /** With `expectedProgFd`, detaches only that program (EEXIST if another one is attached). */
   detachXdp(ifname: string, mode: XdpMode, netnsPath?: string, opts?: { expectedProgFd?: number }): void;
   queryXdp(ifname: string, netnsPath?: string): XdpAttachment | null;
+
+  /**
+   * A direct-action filter on the interface's tc ingress hook (created if missing), in the slot
+   * (handle, priority). Without `replace`, fails with EEXIST when the slot holds a filter.
+   */
+  attachTcIngress(progFd: number, ifname: string, netnsPath: string | undefined, opts: TcSlot & { replace?: boolean }): void;
+  /** Removes the filter in the slot (ENOENT when there is none); the hook stays. */
+  detachTcIngress(ifname: string, netnsPath: string | undefined, slot: TcSlot): void;
+  /** The id of the program in the slot, 0 when it is empty. */
+  queryTcIngress(ifname: string, netnsPath: string | undefined, slot: TcSlot): number;
 
   pinObject(fd: number, path: string): void;
   objGet(path: string): number;

@@ -75,7 +75,7 @@ afterAll(() => {
 describe('loadObject', () => {
   it('returns the fds of every program and map, which the kernel describes', () => {
     const obj = load();
-    expect(Object.keys(obj.progs).sort()).toEqual(['fx_pass', 'fx_xdp']);
+    expect(Object.keys(obj.progs).sort()).toEqual(['fx_pass', 'fx_tc_pass', 'fx_xdp']);
     expect(Object.keys(obj.maps).sort()).toEqual(['fx_array', 'fx_hash', 'fx_percpu']);
     const hash = bpf.mapInfo(obj.maps.fx_hash);
     expect(hash).toMatchObject({ name: 'fx_hash', typeName: 'hash', keySize: 8, valueSize: VALUE_SIZE, maxEntries: 1024 });
@@ -104,7 +104,7 @@ describe('loadObject', () => {
     expect(quiet.verifierLogs).toBeUndefined();
     close(quiet);
     const verbose = load({ logLevel: 2 });
-    expect(Object.keys(verbose.verifierLogs!).sort()).toEqual(['fx_pass', 'fx_xdp']);
+    expect(Object.keys(verbose.verifierLogs!).sort()).toEqual(['fx_pass', 'fx_tc_pass', 'fx_xdp']);
     expect(verbose.verifierLogs!.fx_xdp).toMatch(/processed \d+ insns/);
     close(verbose);
   });

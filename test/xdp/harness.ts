@@ -149,8 +149,19 @@ export class SantaUnderTest {
 
   /** One run of the program on a copy of `frame`, with the counters it moved. */
   run(frame: Buffer): RunResult {
+    return this.runProgram(this.progFd, frame);
+  }
+
+  /** The same for the object's loopback guard (a tc program: retval is a TC_ACT_* value). */
+  runLoopbackGuard(frame: Buffer): RunResult {
+    const fd = this.obj.progs[santaAbi().loopbackGuard.progName];
+    if (fd === undefined) throw new Error(`${SANTA_OBJ} has no program ${santaAbi().loopbackGuard.progName}`);
+    return this.runProgram(fd, frame);
+  }
+
+  private runProgram(fd: number, frame: Buffer): RunResult {
     const before = this.maps.readStats();
-    const r = this.bpf.progTestRun(this.progFd, Buffer.from(frame), { repeat: 1 });
+    const r = this.bpf.progTestRun(fd, Buffer.from(frame), { repeat: 1 });
     const after = this.maps.readStats();
     const moved: Record<string, number> = {};
     for (const [name, value] of Object.entries(after)) {

@@ -7,6 +7,7 @@
 import * as dnsPacket from 'dns-packet';
 import { requireRoot } from '../support/require-root';
 import { buildFrame, buildTcpFrame, dnsOverTcp, dnsQuery, FrameSpec } from '../support/packets';
+import { notifyMessage as notify, updateMessage as update } from '../support/zone-messages';
 import { SantaUnderTest, XDP_PASS, XDP_TX } from './harness';
 
 const V4: FrameSpec = { src: '10.53.0.1', dst: '10.53.0.2', sport: 41000 };
@@ -14,8 +15,6 @@ const V6: FrameSpec = { src: 'fd53::1', dst: 'fd53::2', sport: 41000 };
 const ZONE = 'example.test';
 const WWW = 'www.example.test';
 const WWW_A: dnsPacket.Answer[] = [{ name: WWW, type: 'A', ttl: 300, data: '192.0.2.80' }];
-const OPCODE_NOTIFY = 4 << 11;
-const OPCODE_UPDATE = 5 << 11;
 
 let santa: SantaUnderTest;
 let nextSlot = 1;
@@ -26,23 +25,6 @@ beforeAll(() => {
 });
 
 afterAll(() => santa?.close());
-
-/** An UPDATE as nsupdate sends it: zone section (apex SOA IN), a prerequisite, an update. */
-function update(zone: string, opts: { response?: boolean } = {}): Buffer {
-  return dnsPacket.encode({
-    type: opts.response ? 'response' : 'query',
-    id: 4242,
-    flags: OPCODE_UPDATE,
-    questions: [{ name: zone, type: 'SOA', class: 'IN' }],
-    answers: [{ name: `www.${zone}`, type: 'A', class: 'NONE' as dnsPacket.RecordClass, ttl: 0, data: '192.0.2.80' }],
-    authorities: [{ name: `www.${zone}`, type: 'A', ttl: 300, data: '192.0.2.81' }],
-  });
-}
-
-/** A NOTIFY as a primary sends it to a secondary: question (apex SOA IN), AA set. */
-function notify(zone: string): Buffer {
-  return dnsPacket.encode({ type: 'query', id: 4343, flags: OPCODE_NOTIFY | dnsPacket.AUTHORITATIVE_ANSWER, questions: [{ name: zone, type: 'SOA', class: 'IN' }] });
-}
 
 function gen(slot: number): number {
   return santa.maps.readZoneGens()[slot];

@@ -873,6 +873,149 @@ static napi_value query_xdp(napi_env env, napi_callback_info info)
 	return r;
 }
 
+/* ---- tc ingress filters -------------------------------------------------------------------
+ * A direct-action BPF filter on an interface's clsact ingress hook, named by (handle,
+ * priority): the caller's own slot, so filters of others are never touched. Attachments made
+ * through netlink stay when the process exits, as XDP ones do. */
+
+static bool tc_slot(napi_env env, napi_value opts, const char *op, struct bpf_tc_opts *o)
+{
+	uint32_t handle = 0, priority = 0;
+
+	if (!arg_opt_u32(env, opts, "handle", &handle) || !arg_opt_u32(env, opts, "priority", &priority))
+		return false;
+	if (handle == 0 || priority == 0 || priority > UINT16_MAX) {
+		throw_arg(env, "%s: options handle (non-zero) and priority (1..65535) are required", op);
+		return false;
+	}
+	o->handle = handle;
+	o->priority = priority;
+	return true;
+}
+
+/* attachTcIngress(progFd, ifname, netnsPath?, { handle, priority, replace? }): creates the
+ * clsact hook when it is missing. Without replace, a filter already in the slot fails with
+ * EEXIST instead of being lost. */
+static napi_value attach_tc_ingress(napi_env env, napi_callback_info info)
+{
+	size_t argc = 4;
+	napi_value argv[4] = { 0 };
+	char ifname[IF_NAMESIZE], ns_buf[PATH_BUF];
+	const char *netns;
+	int prog_fd, err = 0;
+	bool replace = false;
+	LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts);
+
+	NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	if (!arg_fd(env, argv[0], "progFd", &prog_fd) ||
+	    !arg_string(env, argv[1], "ifname", ifname, sizeof(ifname)) ||
+	    !arg_opt_string(env, argv[2], "netnsPath", ns_buf, sizeof(ns_buf), &netns) ||
+	    !tc_slot(env, argv[3], "attachTcIngress", &opts) ||
+	    !arg_opt_bool(env, argv[3], "replace", &replace))
+		return NULL;
+	opts.prog_fd = prog_fd;
+	opts.flags = replace ? BPF_TC_F_REPLACE : 0;
+
+	struct netns_guard g;
+	if (!netns_enter(env, netns, "attachTcIngress", &g))
+		return NULL;
+	int ifindex = ifindex_of(env, ifname, netns, "attachTcIngress");
+	if (ifindex) {
+		hook.ifindex = ifindex;
+		err = bpf_tc_hook_create(&hook);
+		if (err == -EEXIST)
+			err = 0;
+		if (!err)
+			err = bpf_tc_attach(&hook, &opts);
+	}
+	netns_leave(&g);
+	if (!ifindex)
+		return NULL;
+	if (err) {
+		throw_errno(env, err, "attachTcIngress: program fd %d on %s%s%s (handle %#x, priority %u)%s",
+			    prog_fd, ifname, netns ? " in netns " : "", netns ? netns : "", opts.handle,
+			    opts.priority, err == -EEXIST ? ": the slot holds a filter already" : "");
+		return NULL;
+	}
+	return undefined(env);
+}
+
+/* detachTcIngress(ifname, netnsPath?, { handle, priority }): removes the filter in that slot
+ * (ENOENT when there is none); the clsact hook stays for whoever else uses it. */
+static napi_value detach_tc_ingress(napi_env env, napi_callback_info info)
+{
+	size_t argc = 3;
+	napi_value argv[3] = { 0 };
+	char ifname[IF_NAMESIZE], ns_buf[PATH_BUF];
+	const char *netns;
+	int err = 0;
+	LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts);
+
+	NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	if (!arg_string(env, argv[0], "ifname", ifname, sizeof(ifname)) ||
+	    !arg_opt_string(env, argv[1], "netnsPath", ns_buf, sizeof(ns_buf), &netns) ||
+	    !tc_slot(env, argv[2], "detachTcIngress", &opts))
+		return NULL;
+	struct netns_guard g;
+	if (!netns_enter(env, netns, "detachTcIngress", &g))
+		return NULL;
+	int ifindex = ifindex_of(env, ifname, netns, "detachTcIngress");
+	if (ifindex) {
+		hook.ifindex = ifindex;
+		err = bpf_tc_detach(&hook, &opts);
+	}
+	netns_leave(&g);
+	if (!ifindex)
+		return NULL;
+	if (err) {
+		throw_errno(env, err, "detachTcIngress: %s%s%s (handle %#x, priority %u)", ifname,
+			    netns ? " in netns " : "", netns ? netns : "", opts.handle, opts.priority);
+		return NULL;
+	}
+	return undefined(env);
+}
+
+/* queryTcIngress(ifname, netnsPath?, { handle, priority }) -> the id of the program in that
+ * slot, or 0 when the slot (or the whole clsact hook) is empty. */
+static napi_value query_tc_ingress(napi_env env, napi_callback_info info)
+{
+	size_t argc = 3;
+	napi_value argv[3] = { 0 };
+	char ifname[IF_NAMESIZE], ns_buf[PATH_BUF];
+	const char *netns;
+	int err = 0;
+	LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts);
+
+	NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	if (!arg_string(env, argv[0], "ifname", ifname, sizeof(ifname)) ||
+	    !arg_opt_string(env, argv[1], "netnsPath", ns_buf, sizeof(ns_buf), &netns) ||
+	    !tc_slot(env, argv[2], "queryTcIngress", &opts))
+		return NULL;
+	struct netns_guard g;
+	if (!netns_enter(env, netns, "queryTcIngress", &g))
+		return NULL;
+	int ifindex = ifindex_of(env, ifname, netns, "queryTcIngress");
+	if (ifindex) {
+		hook.ifindex = ifindex;
+		err = bpf_tc_query(&hook, &opts);
+	}
+	netns_leave(&g);
+	if (!ifindex)
+		return NULL;
+	/* ENOENT: no filter in the slot; EINVAL: no clsact qdisc on the interface at all. */
+	if (err == -ENOENT || err == -EINVAL)
+		return number(env, 0);
+	if (err) {
+		throw_errno(env, err, "queryTcIngress: %s%s%s", ifname, netns ? " in netns " : "",
+			    netns ? netns : "");
+		return NULL;
+	}
+	return number(env, opts.prog_id);
+}
+
 /* ---- pins, ids, info -------------------------------------------------------------------- */
 
 /* pinObject(fd, path) */
@@ -1489,7 +1632,7 @@ static const struct {
 	COUNTER(PASS_MISS),	     COUNTER(PASS_EXPIRED),	   COUNTER(PASS_TOO_BIG),
 	COUNTER(PASS_NO_ROOM),	     COUNTER(PASS_BAD_COOKIE),	   COUNTER(RRL_DROPPED),
 	COUNTER(RRL_SLIPPED),	     COUNTER(RRL_WOULD_LIMIT),	   COUNTER(PASS_ZONE_CHANGED),
-	COUNTER(ZONE_CHANGES),
+	COUNTER(ZONE_CHANGES),	     COUNTER(LOOPBACK_ZONE_CHANGES),
 };
 _Static_assert(ARRAY_SIZE(santa_counters) == SANTA_COUNTER_MAX,
 	       "every enum santa_counter value needs its name here");
@@ -1689,6 +1832,11 @@ static napi_value abi(napi_env env, napi_callback_info info)
 	napi_set_named_property(env, r, "zoneGens", zone_gens);
 	napi_set_named_property(env, r, "rrl", rrl);
 	set_string_prop(env, r, "progName", SANTA_PROG_NAME);
+	napi_value guard = new_object(env);
+	set_string_prop(env, guard, "progName", SANTA_GUARD_PROG_NAME);
+	SET(guard, "tcHandle", SANTA_GUARD_TC_HANDLE);
+	SET(guard, "tcPriority", SANTA_GUARD_TC_PRIORITY);
+	napi_set_named_property(env, r, "loopbackGuard", guard);
 	return r;
 }
 
@@ -1958,6 +2106,9 @@ static napi_value init(napi_env env, napi_value exports)
 		{ "attachXdp", attach_xdp },
 		{ "detachXdp", detach_xdp },
 		{ "queryXdp", query_xdp },
+		{ "attachTcIngress", attach_tc_ingress },
+		{ "detachTcIngress", detach_tc_ingress },
+		{ "queryTcIngress", query_tc_ingress },
 		{ "pinObject", pin_object },
 		{ "objGet", obj_get },
 		{ "progGetFdById", prog_get_fd_by_id },

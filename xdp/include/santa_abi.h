@@ -297,6 +297,9 @@ enum santa_counter {
 	/* UPDATE or NOTIFY messages for a zone, seen on their way to BIND (each also counted as
 	 * SANTA_CNT_PASS_UNSUPPORTED): generations bumped. */
 	SANTA_CNT_ZONE_CHANGES,
+	/* The same, seen on the loopback device by santa_lo_guard (a tc program, not santa_xdp:
+	 * these packets never reach santa_xdp and are in none of its other counters). */
+	SANTA_CNT_LOOPBACK_ZONE_CHANGES,
 	SANTA_COUNTER_MAX,
 };
 
@@ -321,6 +324,11 @@ struct santa_clock_sample {
 #define SANTA_MAP_STATS "santa_stats"
 #define SANTA_MAP_FILTER "santa_filter"
 #define SANTA_PROG_NAME "santa_xdp"
+/* The zone change guard on the loopback device (tc ingress, direct action), and where it sits
+ * among that hook's filters: its own handle at a priority few setups use. */
+#define SANTA_GUARD_PROG_NAME "santa_lo_guard"
+#define SANTA_GUARD_TC_HANDLE 0x53a4
+#define SANTA_GUARD_TC_PRIORITY 0x53a4
 #define SANTA_MAP_CLOCK "santa_clock"
 #define SANTA_MAP_ZONE_GENS "santa_zone_gens"
 

@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * zone_guard.h: the zone change guard (santa_abi.h), included by santa.bpf.c after its small
+ * helpers. An UPDATE or NOTIFY query on its way to BIND bumps the generation of the zone it
+ * names, so that the zone's entries stop hitting before BIND can apply the change.
+ *
+ * Two hooks see such messages:
+ *   - santa_xdp, on the interface it answers on (santa_zone_change and the L4 variants below,
+ *     called from its parse);
+ *   - santa_lo_guard, a tc ingress program for the loopback device of BIND's network namespace:
+ *     `nsupdate -l`, an ACME client or a script updating through 127.0.0.1, or any local
+ *     process sending to one of the server's own addresses, never crosses the NIC. It shares
+ *     this object's maps (it is loaded with santa_xdp), only reads, and always lets the packet
+ *     go on.
+ * Both walk and hash the name in santa_bump_zone, a global function neither hook's context
+ * reaches: each copies the name out of its packet first.
+ */
+#ifndef SANTA_ZONE_GUARD_H
+#define SANTA_ZONE_GUARD_H
+
+#include <linux/pkt_cls.h>
+
+/* A wire name copied out of a packet; bytes past the name are never read. */
+struct zone_name {
+	__u64 w[SANTA_NAME_WORDS];
+};
+
+/* Bumps the generation of the zone `name` names (its first len bytes hold at least the name,
+ * or the message ends first) and counts it under `counter`. The name is hashed as user space
+ * hashes the key (apex, SOA, IN) with no query bits. Returns 1 when a generation was bumped;
+ * malformed names are left to BIND, which refuses them. A global function: verified once. */
+__noinline int santa_bump_zone(const struct santa_settings *cfg, const struct zone_name *name,
+			       __u32 len, __u32 counter)
+{
+	struct santa_key_hdr h = { .qtype = bpf_htons(SANTA_DNS_TYPE_SOA), .qclass = bpf_htons(SANTA_DNS_CLASS_IN) };
+	const __u8 *bytes = (const __u8 *)name->w;
+	__u32 off = 0, name_len = 0, zero = 0, slot, *gen;
+	struct santa_stats *st;
+	__u64 hash;
+
+	if (!cfg || !name || len < 1 || counter >= SANTA_COUNTER_MAX)
+		return 0;
+	if (len > SANTA_NAME_MAX)
+		len = SANTA_NAME_MAX;
+	for (__u32 i = 0; i < (SANTA_NAME_MAX + 1) / 2; i++) {
+		__u8 label;
+
+		if (off >= len)
+			return 0;
+		label = bytes[off & 0xff];
+		if (label == 0) {
+			name_len = off + 1;
+			break;
+		}
+		if (label > 63)
+			return 0;
+		off += label + 1;
+	}
+	if (name_len == 0)
+		return 0;
+	hash = cfg->hash_seed;
+	for (__u32 i = 0; i < SANTA_NAME_WORDS; i++) {
+		__u64 w;
+
+		if (i * 8 >= name_len)
+			break;
+		w = name->w[i];
+		if (i * 8 + 8 > name_len)
+			w = first_bytes(w, name_len - i * 8);
+		hash = santa_hash_u64(hash, lower_word(w));
+	}
+	h.name_len = name_len;
+	hash = santa_hash_final(santa_hash_u64(hash, *(__u64 *)&h));
+	slot = SANTA_ZONE_SLOT(hash);
+	gen = bpf_map_lookup_elem(&santa_zone_gens, &slot);
+	if (!gen)
+		return 0;
+	__sync_fetch_and_add(gen, 1);
+	st = bpf_map_lookup_elem(&santa_stats, &zero);
+	if (st)
+		st->counters[counter]++;
+	return 1;
+}
+
+/* Whether DNS header bytes 2..3 say UPDATE or NOTIFY, as a query (QR clear). */
+static __always_inline int zone_change_opcode(const __u8 *flags)
+{
+	__u32 f = ((__u32)flags[0] << 8 | flags[1]) & (DNS_QR | DNS_OPCODE);
+
+	return f == DNS_OPCODE_UPDATE || f == DNS_OPCODE_NOTIFY;
+}
+
+/* Where the DNS message starts behind an L4 header (h: the 20 bytes from l4_off, a TCP header
+ * or a UDP header and the message's start), or 0 when it is not to a served port or cannot hold
+ * a header and a name. Over TCP the message follows its 2-byte length. `end` is the frame
+ * offset where the IP packet ends. */
+static __always_inline __u32 l4_dns_offset(const struct santa_settings *cfg, const __u8 *h,
+					   __u32 l4_off, __u32 end, int tcp)
+{
+	__u32 dns_off;
+
+	if (!served_port(cfg, *(const __be16 *)&h[2]))
+		return 0;
+	if (tcp && (h[12] >> 4) < 5)
+		return 0;
+	dns_off = tcp ? l4_off + (h[12] >> 4) * 4 + 2 : l4_off + 8;
+	if (end < dns_off + DNS_HLEN + 1 || end > 0xffff)
+		return 0;
+	return dns_off;
+}
+
+/* ---- in santa_xdp --------------------------------------------------------------------- */
+
+/* An UPDATE or NOTIFY in a UDP datagram the answer path parsed (dns_off: its header). The name
+ * goes through the scratch map: such messages are rare, so a helper call will do. */
+__noinline int santa_zone_change(struct xdp_md *ctx, const struct santa_settings *cfg,
+				 struct santa_scratch *s, __u32 dns_off, __u32 msg_len)
+{
+	__u32 len = msg_len < SANTA_NAME_MAX ? msg_len : SANTA_NAME_MAX;
+
+	if (!cfg || !s || len < 1)
+		return 0;
+	if (bpf_xdp_load_bytes(ctx, dns_off + DNS_HLEN, s->question, len))
+		return 0;
+	return santa_bump_zone(cfg, (const struct zone_name *)s->question, len, SANTA_CNT_ZONE_CHANGES);
+}
+
+/* The same for a DNS message in a packet the answer path does not take: a TCP segment (nsupdate
+ * -v, most ACME clients, a primary's NOTIFY over TCP) whose payload starts with a message's 2-byte
+ * length, or the first fragment of a UDP datagram (an UPDATE too large for one packet), to a
+ * served port. Only a message at the start of a segment is seen: one later in a stream that
+ * carries several is left to the serial polls. */
+static __always_inline int l4_zone_change(struct xdp_md *ctx, const struct santa_settings *cfg,
+					  struct santa_scratch *s, __u32 l4_off, __u32 end, int tcp)
+{
+	__u8 h[20], flags[2];
+	__u32 dns_off;
+
+	if (!cfg || !s || bpf_xdp_load_bytes(ctx, l4_off, h, sizeof(h)))
+		return 0;
+	dns_off = l4_dns_offset(cfg, h, l4_off, end, tcp);
+	if (!dns_off || bpf_xdp_load_bytes(ctx, dns_off + 2, flags, sizeof(flags)) || !zone_change_opcode(flags))
+		return 0;
+	return santa_zone_change(ctx, cfg, s, dns_off, end - dns_off - DNS_HLEN);
+}
+
+__noinline int santa_tcp_zone_change(struct xdp_md *ctx, const struct santa_settings *cfg,
+				     struct santa_scratch *s, __u32 tcp_off, __u32 end)
+{
+	return l4_zone_change(ctx, cfg, s, tcp_off, end, 1);
+}
+
+__noinline int santa_udp_fragment_zone_change(struct xdp_md *ctx, const struct santa_settings *cfg,
+					      struct santa_scratch *s, __u32 udp_off, __u32 end)
+{
+	return l4_zone_change(ctx, cfg, s, udp_off, end, 0);
+}
+
+/* An IPv6 fragment header at `frag_off`: the first fragment of a UDP datagram goes on to
+ * santa_udp_fragment_zone_change. */
+__noinline int santa_v6_fragment_zone_change(struct xdp_md *ctx, const struct santa_settings *cfg,
+					     struct santa_scratch *s, __u32 frag_off, __u32 end)
+{
+	__u8 fh[8];
+
+	if (bpf_xdp_load_bytes(ctx, frag_off, fh, sizeof(fh)))
+		return 0;
+	if (fh[0] != IPPROTO_UDP || (((__u32)fh[2] << 8 | fh[3]) >> 3) != 0)
+		return 0;
+	return santa_udp_fragment_zone_change(ctx, cfg, s, frag_off + sizeof(fh), end);
+}
+
+/* ---- on the loopback device: santa_lo_guard ------------------------------------------- */
+
+/* A message to a served port behind the L4 header at l4_off (UDP, whole or its first fragment,
+ * or the start of a TCP segment). The name is copied to the stack: this program has no scratch
+ * of its own, and the answer path's is not to be touched from another hook. */
+static __always_inline int guard_l4(struct __sk_buff *skb, const struct santa_settings *cfg,
+				    __u32 l4_off, __u32 end, int tcp)
+{
+	struct zone_name name;
+	__u8 h[20], flags[2];
+	__u32 dns_off, len;
+
+	if (bpf_skb_load_bytes(skb, l4_off, h, sizeof(h)))
+		return 0;
+	dns_off = l4_dns_offset(cfg, h, l4_off, end, tcp);
+	if (!dns_off || bpf_skb_load_bytes(skb, dns_off + 2, flags, sizeof(flags)) || !zone_change_opcode(flags))
+		return 0;
+	len = end - dns_off - DNS_HLEN;
+	if (len > SANTA_NAME_MAX)
+		len = SANTA_NAME_MAX;
+	/* The message may end before the buffer does: the rest must still be initialised. */
+	__builtin_memset(&name, 0, sizeof(name));
+	if (len < 1 || bpf_skb_load_bytes(skb, dns_off + DNS_HLEN, &name, len))
+		return 0;
+	return santa_bump_zone(cfg, &name, len, SANTA_CNT_LOOPBACK_ZONE_CHANGES);
+}
+
+/* tc ingress on `lo`, in section "classifier" (libbpf's older name for "tc", and the one the
+ * BPF library bpfman parses objects with knows: it refuses the whole object over "tc"), where every locally sent packet arrives framed as Ethernet. No address
+ * check: whatever travels over loopback is addressed to this host. Modes as in santa_xdp: off
+ * sees nothing. Never changes the packet or its fate (TC_ACT_UNSPEC: the next filter, if any,
+ * decides). */
+SEC("classifier")
+int santa_lo_guard(struct __sk_buff *skb)
+{
+	const struct santa_settings *cfg;
+	__u32 zero = 0;
+
+	cfg = bpf_map_lookup_elem(&santa_settings, &zero);
+	if (!cfg || (cfg->mode != SANTA_MODE_ON && cfg->mode != SANTA_MODE_DRY_RUN))
+		return TC_ACT_UNSPEC;
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		struct iphdr ip;
+		__u32 l4_off, end;
+
+		if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof(ip)) || ip.version != 4 || ip.ihl < 5)
+			return TC_ACT_UNSPEC;
+		/* A later fragment starts mid-datagram; a TCP segment is never sent in pieces. */
+		if (ip.frag_off & bpf_htons(0x1fff))
+			return TC_ACT_UNSPEC;
+		l4_off = ETH_HLEN + ip.ihl * 4;
+		end = ETH_HLEN + bpf_ntohs(ip.tot_len);
+		if (ip.protocol == IPPROTO_UDP)
+			guard_l4(skb, cfg, l4_off, end, 0);
+		else if (ip.protocol == IPPROTO_TCP && !(ip.frag_off & bpf_htons(0x2000)))
+			guard_l4(skb, cfg, l4_off, end, 1);
+	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr ip6;
+		__u32 l4_off = ETH_HLEN + sizeof(ip6), end;
+		__u8 fh[8];
+
+		if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip6, sizeof(ip6)) || ip6.version != 6)
+			return TC_ACT_UNSPEC;
+		end = l4_off + bpf_ntohs(ip6.payload_len);
+		if (ip6.nexthdr == IPPROTO_UDP)
+			guard_l4(skb, cfg, l4_off, end, 0);
+		else if (ip6.nexthdr == IPPROTO_TCP)
+			guard_l4(skb, cfg, l4_off, end, 1);
+		else if (ip6.nexthdr == IPPROTO_FRAGMENT && !bpf_skb_load_bytes(skb, l4_off, fh, sizeof(fh)) &&
+			 fh[0] == IPPROTO_UDP && (((__u32)fh[2] << 8 | fh[3]) >> 3) == 0)
+			guard_l4(skb, cfg, l4_off + sizeof(fh), end, 0);
+	}
+	return TC_ACT_UNSPEC;
+}
+
+#endif /* SANTA_ZONE_GUARD_H */
