@@ -104,6 +104,13 @@ async function main(argv: string[]): Promise<void> {
           const removed = await loader.detach(target);
           process.stdout.write(`${target.iface}: ${removed ? 'detached' : 'Santa was not attached'}\n`);
         }
+        // Whatever loopback_guard says now: a guard left from an earlier run goes too.
+        if (loader.detachLoopbackGuard) {
+          for (const netns of new Set(targetsOf(config).map((t) => t.netns))) {
+            const removed = await loader.detachLoopbackGuard(netns);
+            process.stdout.write(`lo${netns ? ` in ${netns}` : ''}: ${removed ? 'loopback guard detached' : 'no loopback guard'}\n`);
+          }
+        }
         if (opts.purge && loader instanceof NativeLoader) loader.purge();
       } finally {
         await loader.close();

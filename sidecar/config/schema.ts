@@ -43,6 +43,8 @@ export interface SantaConfig {
   bpfObject?: string;
   /** bpffs directory where the native loader pins the program, link and maps. */
   pinDir: string;
+  /** Watch `lo` of each interface's namespace for UPDATE and NOTIFY messages (native loader). */
+  loopbackGuard: boolean;
   bpfman: { socket: string; priority: number; timeoutSeconds: number };
   queries: { source: QuerySource; path?: string };
   cache: { maxEntries: number; maxBytes: number; leaseSeconds: number };
@@ -116,6 +118,13 @@ export const SETTINGS: ReadonlyArray<SettingSpec> = [
     parser: filePath(),
     default: '/sys/fs/bpf/santa',
     assign: (c, v) => (c.pinDir = v),
+  }),
+  setting({
+    key: 'loopback_guard',
+    help: "also watch the loopback device of each interface's network namespace (a tc program on lo) for UPDATE and NOTIFY messages to BIND, so that a change sent to BIND from the same host (nsupdate -l, an ACME client using 127.0.0.1) stops the zone's cached answers as one through the interface does; native loader only",
+    parser: boolean(),
+    default: true,
+    assign: (c, v) => (c.loopbackGuard = v),
   }),
   setting({
     key: 'bpfman.socket',
@@ -295,6 +304,7 @@ export function emptyConfig(): SantaConfig {
     mode: 'on',
     loader: 'native',
     pinDir: '',
+    loopbackGuard: true,
     bpfman: { socket: '', priority: 0, timeoutSeconds: 0 },
     queries: { source: 'none' },
     cache: { maxEntries: 0, maxBytes: 0, leaseSeconds: 0 },

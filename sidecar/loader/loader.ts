@@ -50,6 +50,15 @@ export interface LoaderDescription {
   attachments: AttachmentInfo[];
 }
 
+/** The zone change guard's tc program on the loopback device of a network namespace. */
+export interface GuardAttachment {
+  /** The namespace file, or undefined for the loader's own namespace. */
+  netns?: string;
+  programId: number;
+  adopted: boolean;
+  replaced: boolean;
+}
+
 export interface Loader {
   readonly kind: LoaderKind;
   /** Makes sure Santa's program runs on the target: adopts the existing one if it is there
@@ -57,6 +66,11 @@ export interface Loader {
   ensure(target: XdpTarget): Promise<Attachment>;
   /** Takes Santa off the target and releases its program; true if anything was removed. */
   detach(target: XdpTarget): Promise<boolean>;
+  /** Puts the zone change guard on `lo` of the namespace (or adopts it); loaders that cannot
+   * leave these undefined. Idempotent. */
+  ensureLoopbackGuard?(netns?: string): Promise<GuardAttachment>;
+  /** Takes the guard off `lo` of the namespace; true if it was there. */
+  detachLoopbackGuard?(netns?: string): Promise<boolean>;
   /** What is attached now, as the loader's backend reports it. */
   describe(): Promise<LoaderDescription>;
   /** Releases client resources; the program stays attached (leases expire on their own). */

@@ -48,8 +48,10 @@ export interface XdpCounters {
   rrlDropped?: number;
   rrlSlipped?: number;
   rrlWouldLimit?: number;
-  /** UPDATE and NOTIFY messages the program saw on their way to BIND (zone change guard). */
+  /** UPDATE and NOTIFY messages seen on their way to BIND (zone change guard): by santa_xdp on
+   * the interface it answers on, and by santa_lo_guard on the loopback device. */
   zoneChanges?: number;
+  loopbackZoneChanges?: number;
 }
 
 export interface CacheSnapshot {
@@ -197,10 +199,10 @@ export function createMetrics(provider: SnapshotProvider, options: MetricsOption
     one(xdpSnapshot?.rrlWouldLimit),
   );
   family(
-    'santa_xdp_zone_changes_total',
-    "UPDATE and NOTIFY messages the XDP program saw on their way to BIND; each stops the named zone's cached answers until they are verified again",
+    'santa_zone_changes_total',
+    "UPDATE and NOTIFY messages seen on their way to BIND, by where (interface: by the XDP program; loopback: by its tc guard on lo); each stops the named zone's cached answers until they are verified again",
     'counter',
-    () => one(xdpSnapshot?.zoneChanges),
+    () => [...one(xdpSnapshot?.zoneChanges, { seen_on: 'interface' }), ...one(xdpSnapshot?.loopbackZoneChanges, { seen_on: 'loopback' })],
   );
   family('santa_xdp_tx_bytes_total', 'Bytes of the reply frames the XDP program sent', 'counter', () => one(xdpSnapshot?.txBytes));
   family('santa_cache_hits_total', 'DNS queries answered from the cache by XDP', 'counter', () => one(xdpSnapshot?.hits));

@@ -23,6 +23,7 @@ import { HotSetRanking } from '../ranking/hot-set-ranking';
 import { KEY_DO, KEY_EDNS, KEY_RD, KEY_V6, type QueryEvent, type QuestionKey } from '../ranking/question-key';
 import { CacheController, leftoverFromMap, type AskBind, type LeftoverEntry } from './controller';
 import { createLoader, targetsOf } from './loaders';
+import type { Loader, XdpTarget } from '../loader/loader';
 import { openQuerySource } from './query-source';
 import { TransferScheduler } from './transfer-scheduler';
 import { ZoneChangeWatch } from './zone-change-watch';
@@ -87,6 +88,23 @@ function listenSettings(conf: NamedConf): { ports: number[]; v4: string[]; v6: s
   return { ports: ports.size ? [...ports] : [53], v4: anyV4 ? [] : v4, v6: anyV6 ? [] : v6 };
 }
 
+/** The zone change guard on `lo` of every namespace an interface is in: BIND's local clients
+ * (nsupdate -l, an ACME client on 127.0.0.1) never cross the interfaces XDP watches. */
+async function ensureLoopbackGuards(config: SantaConfig, loader: Loader, targets: readonly XdpTarget[], log: Logger): Promise<void> {
+  if (!config.loopbackGuard) {
+    log.warn('loopback_guard is off: an UPDATE or NOTIFY sent to BIND over loopback is noticed only by the serial polls (or bind.notify_listen)');
+    return;
+  }
+  if (!loader.ensureLoopbackGuard) {
+    log.warn({ loader: loader.kind }, 'this loader cannot attach the loopback guard: an UPDATE or NOTIFY sent to BIND over loopback is noticed only by the serial polls (or bind.notify_listen)');
+    return;
+  }
+  for (const netns of new Set(targets.map((t) => t.netns))) {
+    const g = await loader.ensureLoopbackGuard(netns);
+    log.info({ iface: 'lo', netns, programId: g.programId, adopted: g.adopted, replaced: g.replaced }, 'loopback zone change guard in place');
+  }
+}
+
 export async function runSanta(options: RunOptions): Promise<RunningSanta> {
   const { config, log } = options;
   const abi = santaAbi();
@@ -105,6 +123,7 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
     log.info({ iface: target.iface, netns: target.netns, programId: a.programId, adopted: a.adopted, replaced: a.replaced }, 'XDP program in place');
     attachments.push(a);
   }
+  await ensureLoopbackGuards(config, loader, targets, log);
   const source = attachments[0].maps;
   const bpf = loadNative();
   const maps = source.kind === 'pinned' ? SantaMaps.openPinned(source.dir, bpf, abi) : SantaMaps.fromLoadedObject({ id: -1, progs: {}, maps: { ...source.fds } }, bpf, abi);
@@ -429,6 +448,7 @@ function xdpCounters(stats: Record<string, number>): XdpCounters {
     rrlSlipped: stats.RRL_SLIPPED,
     rrlWouldLimit: stats.RRL_WOULD_LIMIT,
     zoneChanges: stats.ZONE_CHANGES,
+    loopbackZoneChanges: stats.LOOPBACK_ZONE_CHANGES,
   };
 }
 

@@ -179,7 +179,7 @@ describe('metric names in the dashboard and the alerts', () => {
   beforeAll(async () => {
     const metrics = createMetrics(
       {
-        xdp: () => ({ packets: 10, dnsQueries: 9, hits: 5, dryRunHits: 0, txBytes: 500, pass: { miss: 3, not_dns: 1 }, zoneChanges: 1 }),
+        xdp: () => ({ packets: 10, dnsQueries: 9, hits: 5, dryRunHits: 0, txBytes: 500, pass: { miss: 3, not_dns: 1 }, zoneChanges: 1, loopbackZoneChanges: 1 }),
         cache: () => ({ entries: 5, bytes: 400, capacityEntries: 100, capacityBytes: 65536, hitRatio: 0.6 }),
         zones: () => [{ zone: 'example.test', serial: 7, state: 'offloaded' }],
         querySource: () => ({ source: 'querylog', records: 9, unreadable: 0 }),

@@ -1,7 +1,7 @@
 /**
  * The native loader on a real veth in a namespace: load and pin, adopt after a restart (no
  * second copy), upgrade in place on the same maps (the cache survives), never touch a program that
- * is not Santa's, and detach cleanly.
+ * is not Santa's, and detach cleanly; the same for the loopback guard on the namespace's lo.
  */
 import { copyFileSync, mkdtempSync, readdirSync, rmSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,9 +10,11 @@ import { loadNative } from '../../sidecar/bpf/native';
 import { SantaMaps } from '../../sidecar/bpf/maps';
 import { cacheEntry, keyFlags } from '../../sidecar/bpf/codec';
 import { NativeLoader } from '../../sidecar/loader/native/native-loader';
+import { santaAbi } from '../../sidecar/bpf/abi';
 import type { XdpTarget } from '../../sidecar/loader/loader';
 import { createTopology, type Topology } from '../support/netns';
 import { requireRoot } from '../support/require-root';
+import { buildNativeAndFixtures, FIXTURE_OBJ } from '../bpf/setup';
 import * as dnsPacket from 'dns-packet';
 
 const OBJECT = resolve(__dirname, '../../xdp/build/santa.bpf.o');
@@ -31,9 +33,13 @@ describe('NativeLoader', () => {
     return l;
   };
   const attachedId = () => bpf.queryXdp(target.iface, target.netns)?.genericProgId ?? 0;
+  const guardSlot = { handle: santaAbi().loopbackGuard.tcHandle, priority: santaAbi().loopbackGuard.tcPriority };
+  const guardId = () => bpf.queryTcIngress('lo', target.netns, guardSlot);
+  const pins = (prefix: string) => readdirSync(pinDir).filter((n) => n.startsWith(prefix));
 
   beforeAll(async () => {
     requireRoot('native loader test');
+    buildNativeAndFixtures();
     topo = await createTopology();
     target = { iface: topo.server.ifname, xdpMode: 'generic', netns: topo.server.nsPath };
     pinDir = `/sys/fs/bpf/santa-loader-test-${process.pid}`;
@@ -80,6 +86,57 @@ describe('NativeLoader', () => {
     const maps = SantaMaps.openPinned(pinDir);
     expect(maps.entries()).toHaveLength(1);
     maps.close();
+  });
+
+  it('puts the loopback guard on lo of the namespace, from the same object; adopts it after a restart; replaces it on upgrade', async () => {
+    const loader = make();
+    const first = await loader.ensureLoopbackGuard(target.netns);
+    expect(first).toMatchObject({ adopted: false, netns: target.netns });
+    expect(guardId()).toBe(first.programId);
+    expect(pins('guard-')).toHaveLength(1);
+    // The guard shares the answer program's maps: its zone generations are the pinned ones.
+    const pinned = bpf.objGet(join(pinDir, santaAbi().maps.zoneGens));
+    const guardFd = bpf.progGetFdById(first.programId);
+    try {
+      expect(bpf.progInfo(guardFd).mapIds).toContain(bpf.mapInfo(pinned).id);
+    } finally {
+      bpf.closeFd(guardFd);
+      bpf.closeFd(pinned);
+    }
+
+    expect(await make().ensureLoopbackGuard(target.netns)).toMatchObject({ adopted: true, programId: first.programId });
+    // `santa status` lists it beside the interface.
+    expect((await loader.describe()).attachments.map((a) => [a.iface, a.programId])).toContainEqual(['lo', first.programId]);
+
+    const upgraded = join(work, 'santa-v3.bpf.o');
+    copyFileSync(OBJECT, upgraded);
+    appendFileSync(upgraded, Buffer.from('upgrade again'));
+    const next = make(upgraded);
+    await next.ensure(target);
+    const replaced = await next.ensureLoopbackGuard(target.netns);
+    expect(replaced).toMatchObject({ adopted: false, replaced: true });
+    expect(replaced.programId).not.toBe(first.programId);
+    expect(guardId()).toBe(replaced.programId);
+    expect(pins('guard-')).toHaveLength(1);
+    expect(pins('prog-')).toHaveLength(1);
+
+    expect(await next.detachLoopbackGuard(target.netns)).toBe(true);
+    expect(guardId()).toBe(0);
+    expect(await next.detachLoopbackGuard(target.netns)).toBe(false);
+  });
+
+  it('never replaces or removes a tc program in the guard\'s slot that is not Santa\'s guard', async () => {
+    const foreign = bpf.loadObject(FIXTURE_OBJ);
+    try {
+      bpf.attachTcIngress(foreign.progs.fx_tc_pass, 'lo', target.netns, guardSlot);
+      const foreignId = guardId();
+      await expect(make().ensureLoopbackGuard(target.netns)).rejects.toThrow(/program id \d+ in Santa's slot .*which is not Santa's guard/);
+      await expect(make().detachLoopbackGuard(target.netns)).rejects.toThrow(/not Santa's guard: left in place/);
+      expect(guardId()).toBe(foreignId);
+    } finally {
+      bpf.detachTcIngress('lo', target.netns, guardSlot);
+      bpf.closeObject(foreign.id);
+    }
   });
 
   it('detaches only Santa, and refuses to replace a program that is not Santa\'s', async () => {

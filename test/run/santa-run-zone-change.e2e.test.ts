@@ -2,9 +2,9 @@
  * The zone change guard end to end: `santa run` beside a real named, the program on the server
  * veth, and changes that reach named as messages rather than file edits. A dynamic update
  * (nsupdate over UDP and over TCP, from the client namespace) and a primary's NOTIFY to the
- * secondary all pass the XDP
- * program on their way to named, which stops the zone's cached answers before named can apply
- * the change. Santa's own serial polls are set ten minutes apart and it listens for no NOTIFY of
+ * secondary all pass the XDP program on their way to named, and an update sent on the server
+ * itself to 127.0.0.1 passes its loopback guard: either stops the zone's cached answers before
+ * named can apply the change. Santa's own serial polls are set ten minutes apart and it listens for no NOTIFY of
  * named's, so nothing else could stop the old answers in time: without the guard, XDP would go
  * on answering from the old data after named had the new.
  */
@@ -72,25 +72,28 @@ describe('santa run: UPDATE and NOTIFY stop a zone’s answers in XDP before nam
 
   const www: QuestionSpec = { name: 'www.dyn.test', type: 'A', rd: true, edns: { udpSize: 1232 } };
   const addressOf = (answer: { packet: { answers?: Array<{ type: string }> } }) => answer.packet.answers?.find((x): x is A => x.type === 'A')?.data;
-  /** nsupdate from the client namespace (over TCP with -v); it returns once named has answered. */
-  const nsupdate = (lines: string[], opts: { tcp?: boolean; allowFailure?: boolean } = {}) =>
-    topo.exec(topo.client, ['nsupdate', ...(opts.tcp ? ['-v'] : []), '-t', '5'], {
-      input: [`server ${topo.server.v4}`, 'zone dyn.test', ...lines, 'send', ''].join('\n'),
+  /** nsupdate from the client namespace, or on the server itself to 127.0.0.1 (over TCP with
+   * -v); it returns once named has answered. */
+  const nsupdate = (lines: string[], opts: { tcp?: boolean; local?: boolean; allowFailure?: boolean } = {}) =>
+    topo.exec(opts.local ? topo.server : topo.client, ['nsupdate', ...(opts.tcp ? ['-v'] : []), '-t', '5'], {
+      input: [`server ${opts.local ? '127.0.0.1' : topo.server.v4}`, 'zone dyn.test', ...lines, 'send', ''].join('\n'),
       allowFailure: opts.allowFailure,
     });
 
   /** www.dyn.test, served from XDP at `from`, updated to `to`: no answer from the old data once
    * nsupdate returns; cached again once named writes the zone file. */
-  const updateWww = async (from: string, to: string, tcp: boolean) => {
+  const updateWww = async (from: string, to: string, tcp: boolean, local = false) => {
     expect(addressOf(await servedFromXdp(www, 'www.dyn.test from XDP'))).toBe(from);
     const before = stats();
     const seen = changesSeen('dyn.test');
-    await nsupdate(['update delete www.dyn.test A', `update add www.dyn.test 300 A ${to}`], { tcp });
+    await nsupdate(['update delete www.dyn.test A', `update add www.dyn.test 300 A ${to}`], { tcp, local });
     const answers: Array<string | undefined> = [];
     for (let i = 0; i < 20; i++) answers.push(await address(www));
     expect(answers).toEqual(Array(20).fill(to));
     const after = stats();
-    expect(after.ZONE_CHANGES - before.ZONE_CHANGES).toBe(1);
+    // Seen by the XDP program on the server's veth, or by its guard on the server's lo.
+    expect(after.ZONE_CHANGES - before.ZONE_CHANGES).toBe(local ? 0 : 1);
+    expect(after.LOOPBACK_ZONE_CHANGES - before.LOOPBACK_ZONE_CHANGES).toBe(local ? 1 : 0);
     expect(after.HITS).toBe(before.HITS); // all twenty from BIND
     await waitFor('santa to see the change', async () => changesSeen('dyn.test') > seen || undefined, { timeoutMs: 5_000, intervalMs: 100, describe: santaOutput });
     // The change lives in named's journal until it writes the file; then Santa reads it, and
@@ -108,6 +111,11 @@ describe('santa run: UPDATE and NOTIFY stop a zone’s answers in XDP before nam
     await updateWww('192.0.2.11', '192.0.2.12', true);
   }, 90_000);
 
+  it('from the server itself over loopback (nsupdate to 127.0.0.1, as a local ACME client sends), UDP and TCP', async () => {
+    await updateWww('192.0.2.12', '192.0.2.13', false, true);
+    await updateWww('192.0.2.13', '192.0.2.14', true, true);
+  }, 120_000);
+
   it('an update BIND refuses: the zone comes back from XDP once the hold has run out, its data unchanged', async () => {
     await servedFromXdp(www, 'www.dyn.test from XDP');
     const before = stats();
@@ -118,7 +126,7 @@ describe('santa run: UPDATE and NOTIFY stop a zone’s answers in XDP before nam
     expect(stats().ZONE_CHANGES - before.ZONE_CHANGES).toBe(1);
     await waitFor('santa to see the change', async () => changesSeen('dyn.test') > seen || undefined, { timeoutMs: 5_000, intervalMs: 100, describe: santaOutput });
     // Its serial polls are ten minutes apart: only the end of the hold can bring the zone back.
-    expect(addressOf(await servedFromXdp(www, 'www.dyn.test from XDP after the hold'))).toBe('192.0.2.12');
+    expect(addressOf(await servedFromXdp(www, 'www.dyn.test from XDP after the hold'))).toBe('192.0.2.14');
   }, 90_000);
 
   it('a NOTIFY from the primary: the secondary’s answers stop before named transfers, and come back with the new data', async () => {

@@ -261,7 +261,8 @@ describe('santa run (native loader) between real namespaces and a real BIND', ()
   it('santa status shows the counters, hit ratio and most-hit questions from the pins', async () => {
     const r = await topo.exec(topo.server, santaCommand('status', '--config', join(work, 'santa.yaml'), '--json'));
     const status = JSON.parse(r.stdout) as { loader: string; mode: string; attachments: { iface: string }[]; counters: Record<string, number>; entries: number; top: { question: string; hits: number }[] };
-    expect(status).toMatchObject({ loader: 'native', mode: 'on', attachments: [{ iface: topo.server.ifname }] });
+    // The interface, and lo with the loopback guard.
+    expect(status).toMatchObject({ loader: 'native', mode: 'on', attachments: [{ iface: topo.server.ifname }, { iface: 'lo' }] });
     expect(status.counters.HITS).toBe(stats().HITS);
     expect(status.entries).toBeGreaterThan(0);
     expect(status.top[0].hits).toBeGreaterThan(0);
@@ -299,10 +300,17 @@ describe('santa run (native loader) between real namespaces and a real BIND', ()
     await santa?.stop(5000);
   }, 90_000);
 
-  it('santa detach takes the program off the interface', async () => {
+  it('santa detach takes the program off the interface and the loopback guard off lo', async () => {
     const cli = santaCommand('detach', '--config', join(work, 'santa.yaml'));
-    expect((await topo.exec(topo.server, cli)).stdout).toContain(`${topo.server.ifname}: detached`);
+    const tcOnLo = async () => (await topo.exec(topo.server, ['tc', 'filter', 'show', 'dev', 'lo', 'ingress'])).stdout;
+    expect(await tcOnLo()).toContain('santa_lo_guard');
+    const out = (await topo.exec(topo.server, cli)).stdout;
+    expect(out).toContain(`${topo.server.ifname}: detached`);
+    expect(out).toContain('lo: loopback guard detached');
     expect((await topo.exec(topo.server, ['ip', '-j', 'link', 'show', 'dev', topo.server.ifname])).stdout).not.toContain('"xdp"');
-    expect((await topo.exec(topo.server, cli)).stdout).toContain('Santa was not attached');
+    expect(await tcOnLo()).not.toContain('santa_lo_guard');
+    const again = (await topo.exec(topo.server, cli)).stdout;
+    expect(again).toContain('Santa was not attached');
+    expect(again).toContain('lo: no loopback guard');
   }, 30_000);
 });

@@ -48,6 +48,7 @@ describe('defaults and precedence', () => {
       mode: 'on',
       loader: 'native',
       pinDir: '/sys/fs/bpf/santa',
+      loopbackGuard: true,
       bpfman: { socket: '/run/bpfman-sock/bpfman.sock', priority: 50, timeoutSeconds: 30 },
       queries: { source: 'querylog', path: '/var/log/named/query.log' },
       cache: { maxEntries: 16384, maxBytes: 64 * 2 ** 20, leaseSeconds: 30 },

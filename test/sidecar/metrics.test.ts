@@ -58,6 +58,8 @@ function xdp(overrides: Partial<XdpCounters> = {}): XdpCounters {
     dryRunHits: 0,
     txBytes: 70_000,
     pass: { not_dns: 100, miss: 150, expired: 10, malformed: 40 },
+    zoneChanges: 3,
+    loopbackZoneChanges: 2,
     ...overrides,
   };
 }
@@ -92,6 +94,8 @@ describe('metric values come from the snapshot provider', () => {
     expect(m.value('santa_cache_hits_total')).toBe(700);
     expect(m.value('santa_cache_misses_total')).toBe(160);
     expect(m.type.get('santa_xdp_packets_total')).toBe('counter');
+    expect(m.value('santa_zone_changes_total', { seen_on: 'interface' })).toBe(3);
+    expect(m.value('santa_zone_changes_total', { seen_on: 'loopback' })).toBe(2);
   });
 
   test('cache, zones, loop, query source and mode', async () => {
