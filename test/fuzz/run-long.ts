@@ -29,6 +29,7 @@ function runXdp(seed: number, first: number, cases: number, save: boolean): numb
     const r = fuzzer.run({ seed, first, cases, maxFailures: 100, regressionDir: save ? REGRESSION_DIR : undefined, log: (l) => console.log(l) });
     console.log(`xdp: seed ${seed}, ${r.cases} cases in ${(r.elapsedMs / 1000).toFixed(1)} s, ${r.casesPerSecond} cases/s`);
     console.log(`xdp outcomes: ${JSON.stringify(r.outcomes)}`);
+    console.log(`loopback guard: ${r.loopbackGuardRuns} runs, ${r.loopbackGuardBumps} zone bumps`);
     for (const m of r.hitCounterMismatches) console.log(`xdp hit counter: ${m}`);
     return r.failures.length + r.hitCounterMismatches.length;
   } finally {

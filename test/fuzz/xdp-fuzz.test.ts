@@ -47,6 +47,10 @@ test(`${CASES} generated frames: the program decides exactly as the model (seed 
   if (r.failures.length > 0) throw new Error(`${r.failures.length} case(s) disagree with the model:\n${describeFailures(r)}`);
   expect(r.cases).toBe(CASES);
   expect(r.hitCounterMismatches).toEqual([]);
+  // The loopback guard ran on every frame the test run can make an skb of, and bumped zones.
+  console.log(`loopback guard: ${r.loopbackGuardRuns} runs, ${r.loopbackGuardBumps} bumps`);
+  expect(r.loopbackGuardRuns).toBeGreaterThan(CASES * 0.9);
+  expect(r.loopbackGuardBumps).toBeGreaterThan(0);
   // The generators must keep reaching every outcome the test run can produce (NO_ROOM needs a
   // driver without room, which the test run never is).
   const reachable = [

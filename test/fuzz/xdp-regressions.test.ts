@@ -8,7 +8,7 @@ import { SantaUnderTest } from '../xdp/harness';
 import { mintServerCookie } from './model';
 import { encodeQuery, plainOpt } from './xdp/dns';
 import { XdpFuzzer } from './xdp/engine';
-import { outcomeName, runCase, Verdict } from './xdp/oracle';
+import { outcomeName, runCase, runLoopbackGuardCase, Verdict } from './xdp/oracle';
 import { loadRegressions, RegressionCase, replaySettings, savedSettings } from './xdp/regressions';
 import { CLIENT_V4, COOKIE_SECRET, SERVER_V4, SETTINGS_VARIANTS } from './xdp/settings';
 
@@ -37,7 +37,10 @@ function replay(c: RegressionCase): Verdict {
   fuzzer.limiter.configure(rrl);
   try {
     const frame = Buffer.from(c.frameHex, 'hex');
-    return runCase(santa, fuzzer.world({ settings }), frame, fuzzer.limiter);
+    const verdict = runCase(santa, fuzzer.world({ settings }), frame, fuzzer.limiter);
+    // As the fuzzer ran it: the loopback guard on the same bytes next.
+    verdict.problems.push(...(runLoopbackGuardCase(santa, fuzzer.world({ settings }), frame)?.problems ?? []));
+    return verdict;
   } finally {
     fuzzer.limiter.configure(null);
   }

@@ -4,6 +4,6 @@ export { entryId, indexEntries, lowerAscii } from './keys';
 export { responseTail } from './reply';
 export { mintServerCookie, COOKIE_OPTION_BYTES } from './cookie';
 export { applyRrl, clientAddressText } from './rrl';
-export { zoneChangeOf } from './zone-change';
+export { loopbackZoneChangeOf, skbTestRunRefuses, zoneChangeOf } from './zone-change';
 export type { QueryCookie } from './query';
 export type { Answer, Decision, KeyBits, LimitedDecision, ModelEntry, ModelSettings, ModelWorld, PassReason } from './types';

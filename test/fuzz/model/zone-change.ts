@@ -2,7 +2,8 @@
  * The zone change guard (santa_abi.h): which zone an UPDATE or NOTIFY names, as the program
  * reads it on the message's way to BIND: over UDP, at the start of a TCP segment, or in the first
  * fragment of a UDP datagram. Its generation is bumped (model/decide.ts says so, the
- * oracle applies it), and entries stamped with an older one stop hitting.
+ * oracle applies it), and entries stamped with an older one stop hitting. The loopback guard
+ * (santa_lo_guard, a tc program on lo) reads the same messages in any IPv4 or IPv6 packet.
  */
 import { lowerAscii } from './keys';
 
@@ -15,6 +16,13 @@ const L4_READ = 20;
 const UDP_HEADER = 8;
 const FRAGMENT_HEADER = 8;
 const PROTO_UDP = 17;
+const PROTO_TCP = 6;
+const PROTO_FRAGMENT = 44;
+const ETH_HEADER = 14;
+const IPV4_HEADER = 20;
+const IPV6_HEADER = 40;
+const ETH_P_IPV4 = 0x0800;
+const ETH_P_IPV6 = 0x86dd;
 
 /** The lower-cased wire name of the zone `msg` (a DNS message over UDP, by its UDP length)
  * announces a change to, or undefined: not an UPDATE or NOTIFY query, or its first name does
@@ -48,6 +56,47 @@ export function v6FragmentZoneChangeOf(frame: Buffer, fragOff: number, end: numb
   if (fragOff + FRAGMENT_HEADER > frame.length) return undefined;
   if (frame[fragOff] !== PROTO_UDP || frame.readUInt16BE(fragOff + 2) >> 3 !== 0) return undefined;
   return l4ZoneChangeOf(frame, fragOff + FRAGMENT_HEADER, end, false, servesPort);
+}
+
+/**
+ * The loopback guard's reading of a frame as lo delivers it (Ethernet, no VLAN tags: its
+ * protocol is the frame's EtherType): any IPv4 packet that is not a later fragment, with UDP
+ * (whole, or its first fragment) or TCP (unfragmented), or any IPv6 packet with UDP, TCP, or a
+ * fragment header before UDP; to any address, to a served port. Nothing with the mode off.
+ */
+export function loopbackZoneChangeOf(frame: Buffer, on: boolean, servesPort: (port: number) => boolean): Buffer | undefined {
+  if (!on || frame.length < ETH_HEADER) return undefined;
+  const proto = frame.readUInt16BE(12);
+  if (proto === ETH_P_IPV4) {
+    if (frame.length < ETH_HEADER + IPV4_HEADER || frame[ETH_HEADER] >> 4 !== 4 || (frame[ETH_HEADER] & 15) < 5) return undefined;
+    const frag = frame.readUInt16BE(ETH_HEADER + 6);
+    if (frag & 0x1fff) return undefined;
+    const l4 = ETH_HEADER + (frame[ETH_HEADER] & 15) * 4;
+    const end = ETH_HEADER + frame.readUInt16BE(ETH_HEADER + 2);
+    const next = frame[ETH_HEADER + 9];
+    if (next === PROTO_UDP) return l4ZoneChangeOf(frame, l4, end, false, servesPort);
+    if (next === PROTO_TCP && !(frag & 0x2000)) return l4ZoneChangeOf(frame, l4, end, true, servesPort);
+    return undefined;
+  }
+  if (proto === ETH_P_IPV6) {
+    if (frame.length < ETH_HEADER + IPV6_HEADER || frame[ETH_HEADER] >> 4 !== 6) return undefined;
+    const l4 = ETH_HEADER + IPV6_HEADER;
+    const end = l4 + frame.readUInt16BE(ETH_HEADER + 4);
+    const next = frame[ETH_HEADER + 6];
+    if (next === PROTO_UDP || next === PROTO_TCP) return l4ZoneChangeOf(frame, l4, end, next === PROTO_TCP, servesPort);
+    if (next === PROTO_FRAGMENT) return v6FragmentZoneChangeOf(frame, l4, end, servesPort);
+  }
+  return undefined;
+}
+
+/** Frames BPF_PROG_TEST_RUN refuses to make an skb of: shorter than their IP header claims to
+ * start (lo never delivers such a packet). */
+export function skbTestRunRefuses(frame: Buffer): boolean {
+  if (frame.length < ETH_HEADER) return true;
+  const proto = frame.readUInt16BE(12);
+  if (proto === ETH_P_IPV4) return frame.length < ETH_HEADER + IPV4_HEADER;
+  if (proto === ETH_P_IPV6) return frame.length < ETH_HEADER + IPV6_HEADER;
+  return false;
 }
 
 function announcesChange(flags: number): boolean {

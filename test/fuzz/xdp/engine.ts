@@ -9,7 +9,7 @@ import { Rng } from '../random';
 import { generateCase } from './generate';
 import { FuzzLimiter } from './limiter';
 import { CacheKey, writeZoneStamp } from '../../../sidecar/bpf/codec';
-import { CaseWorld, outcomeName, runCase, wallSecond } from './oracle';
+import { CaseWorld, outcomeName, runCase, runLoopbackGuardCase, wallSecond } from './oracle';
 import { RegressionCase, savedSettings, saveRegression } from './regressions';
 import { rateLimitConfig, SETTINGS_VARIANTS, SettingsVariant } from './settings';
 import { buildUniverse, Universe } from './universe';
@@ -59,6 +59,10 @@ export interface FuzzReport {
   failures: FuzzFailure[];
   /** Per-entry hit counters that did not move as the model's hits say. */
   hitCounterMismatches: string[];
+  /** Cases the loopback guard also ran on (every one the test run can make an skb of), and how
+   * many of them it bumped a zone for. */
+  loopbackGuardRuns: number;
+  loopbackGuardBumps: number;
 }
 
 export function settingsForBlock(seed: number, block: number): SettingsVariant {
@@ -118,7 +122,7 @@ export class XdpFuzzer {
     const every = opts.settingsEvery ?? 1000;
     const first = opts.first ?? 0;
     const log = opts.log ?? (() => undefined);
-    const report: FuzzReport = { seed: opts.seed, cases: 0, elapsedMs: 0, casesPerSecond: 0, outcomes: {}, kinds: {}, cookieOutcomes: {}, failures: [], hitCounterMismatches: [] };
+    const report: FuzzReport = { seed: opts.seed, cases: 0, elapsedMs: 0, casesPerSecond: 0, outcomes: {}, kinds: {}, cookieOutcomes: {}, failures: [], hitCounterMismatches: [], loopbackGuardRuns: 0, loopbackGuardBumps: 0 };
     const expectedHits = new Map<number, number>();
     const hitsBefore = this.santa.maps.readHits(this.slots);
     const start = Date.now();
@@ -137,6 +141,13 @@ export class XdpFuzzer {
         const nowSeconds = wallSecond(v.settings, process.hrtime.bigint());
         const c = generateCase(Rng.forCase(opts.seed, index), this.universe, { settings: v.settings, nowSeconds });
         const verdict = runCase(this.santa, this.world(v), c.frame, this.limiter);
+        // The same bytes through the loopback guard, which shares the zone generations.
+        const guard = runLoopbackGuardCase(this.santa, this.world(v), c.frame);
+        if (guard) {
+          report.loopbackGuardRuns++;
+          if (guard.bumped) report.loopbackGuardBumps++;
+          verdict.problems.push(...guard.problems);
+        }
         const outcome = outcomeName(verdict.decision);
         report.outcomes[outcome] = (report.outcomes[outcome] ?? 0) + 1;
         const kind = c.kind.split(':')[0];

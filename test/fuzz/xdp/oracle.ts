@@ -14,7 +14,8 @@
 import * as dnsPacket from 'dns-packet';
 import { verifyReply } from '../../support/packets';
 import { SantaUnderTest, XDP_PASS, XDP_TX } from '../../xdp/harness';
-import { applyRrl, decide, Decision, LimitedDecision, ModelSettings, ModelWorld } from '../model';
+import { applyRrl, decide, Decision, LimitedDecision, loopbackZoneChangeOf, ModelSettings, ModelWorld, skbTestRunRefuses } from '../model';
+import { servesPort } from '../model/addresses';
 import type { FuzzLimiter } from './limiter';
 
 export const XDP_DROP = 1;
@@ -150,4 +151,30 @@ export function outcomeName(d: LimitedDecision): string {
     default:
       return d.zoneChange ? 'ZONE_CHANGE' : d.reason;
   }
+}
+
+/** TC_ACT_UNSPEC (-1) as the test run reports it. */
+const TC_ACT_UNSPEC = 0xffffffff;
+
+/**
+ * The same frame through the loopback guard (santa_lo_guard), held to the model: it must come
+ * back unchanged with TC_ACT_UNSPEC, and bump the zone the model names (the generation and
+ * LOOPBACK_ZONE_CHANGES) or nothing at all. Its bumps are applied to `world` as the program's
+ * are, so later cases' hits are judged against them. Undefined for a frame the test run cannot
+ * make an skb of.
+ */
+export function runLoopbackGuardCase(santa: SantaUnderTest, world: CaseWorld, frame: Buffer): { bumped: boolean; problems: string[] } | undefined {
+  if (skbTestRunRefuses(frame)) return undefined;
+  const zone = loopbackZoneChangeOf(frame, world.settings.mode !== 'off', (port) => servesPort(world.settings, port));
+  const got = santa.runLoopbackGuard(frame);
+  const problems: string[] = [];
+  if (got.retval !== TC_ACT_UNSPEC) problems.push(`loopback guard: retval ${got.retval}, model says TC_ACT_UNSPEC`);
+  if (!got.out.equals(frame)) problems.push(`loopback guard changed the frame (first difference at byte ${firstDifference(got.out, frame)})`);
+  const want: Record<string, number> = zone ? { LOOPBACK_ZONE_CHANGES: 1 } : {};
+  if (!sameCounters(got.moved, want)) problems.push(`loopback guard: counters moved ${JSON.stringify(got.moved)}, model says ${JSON.stringify(want)}`);
+  if (zone) {
+    const slot = world.zoneSlot(zone);
+    world.zoneGens.set(slot, ((world.zoneGens.get(slot) ?? 0) + 1) >>> 0);
+  }
+  return { bumped: zone !== undefined, problems };
 }
