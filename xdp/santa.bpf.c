@@ -98,6 +98,8 @@ struct {
 #define DNS_BADCOOKIE 23 /* extended rcode: 7 in the header, 1 in the OPT */
 #define OPT_RR_LEN 11
 #define DNS_TYPE_OPT 41
+#define DNS_TYPE_IXFR 251
+#define DNS_TYPE_AXFR 252
 #define EDNS_DO 0x8000
 #define DNS_PLAIN_UDP_MAX 512
 #define REPLY_TTL 64

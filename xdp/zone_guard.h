@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * zone_guard.h: the zone change guard (santa_abi.h), included by santa.bpf.c after its small
- * helpers. An UPDATE or NOTIFY query on its way to BIND bumps the generation of the zone it
- * names, so that the zone's entries stop hitting before BIND can apply the change.
+ * helpers. An UPDATE or NOTIFY query on its way to BIND, or the answer to a zone transfer BIND
+ * asked a primary for, bumps the generation of the zone it names, so that the zone's entries
+ * stop hitting before BIND can apply the change.
  *
  * Two hooks see such messages:
  *   - santa_xdp, on the interface it answers on (santa_zone_change and the L4 variants below,
@@ -12,8 +13,8 @@
  *     process sending to one of the server's own addresses, never crosses the NIC. It shares
  *     this object's maps (it is loaded with santa_xdp), only reads, and always lets the packet
  *     go on.
- * Both walk and hash the name in santa_bump_zone, a global function neither hook's context
- * reaches: each copies the name out of its packet first.
+ * Both measure and hash the name in global functions (santa_zone_name_len, santa_bump_zone)
+ * that neither hook's context reaches: each copies the name out of its packet first.
  */
 #ifndef SANTA_ZONE_GUARD_H
 #define SANTA_ZONE_GUARD_H
@@ -25,21 +26,18 @@ struct zone_name {
 	__u64 w[SANTA_NAME_WORDS];
 };
 
-/* Bumps the generation of the zone `name` names (its first len bytes hold at least the name,
- * or the message ends first) and counts it under `counter`. The name is hashed as user space
- * hashes the key (apex, SOA, IN) with no query bits. Returns 1 when a generation was bumped;
- * malformed names are left to BIND, which refuses them. A global function: verified once. */
-__noinline int santa_bump_zone(const struct santa_settings *cfg, const struct zone_name *name,
-			       __u32 len, __u32 counter)
+/* The length of the plain-label name at the start of `name` (root label included), or 0 when
+ * it does not end within its first len bytes (the message ended first, or a label is a
+ * pointer or reserved type: BIND refuses such messages). A global function, verified once: its
+ * callers see one number, not a path per label. */
+__noinline int santa_zone_name_len(const struct zone_name *name, __u32 len)
 {
-	struct santa_key_hdr h = { .qtype = bpf_htons(SANTA_DNS_TYPE_SOA), .qclass = bpf_htons(SANTA_DNS_CLASS_IN) };
-	const __u8 *bytes = (const __u8 *)name->w;
-	__u32 off = 0, name_len = 0, zero = 0, slot, *gen;
-	struct santa_stats *st;
-	__u64 hash;
+	const __u8 *bytes;
+	__u32 off = 0;
 
-	if (!cfg || !name || len < 1 || counter >= SANTA_COUNTER_MAX)
+	if (!name)
 		return 0;
+	bytes = (const __u8 *)name->w;
 	if (len > SANTA_NAME_MAX)
 		len = SANTA_NAME_MAX;
 	for (__u32 i = 0; i < (SANTA_NAME_MAX + 1) / 2; i++) {
@@ -48,15 +46,28 @@ __noinline int santa_bump_zone(const struct santa_settings *cfg, const struct zo
 		if (off >= len)
 			return 0;
 		label = bytes[off & 0xff];
-		if (label == 0) {
-			name_len = off + 1;
-			break;
-		}
+		if (label == 0)
+			return off + 1;
 		if (label > 63)
 			return 0;
 		off += label + 1;
 	}
-	if (name_len == 0)
+	return 0;
+}
+
+/* Bumps the generation of the zone whose name is the first name_len bytes of `name` (as
+ * santa_zone_name_len measured it) and counts it under `counter`. The name is hashed as user
+ * space hashes the key (apex, SOA, IN) with no query bits. Returns 1 when a generation was
+ * bumped. A global function: verified once. */
+__noinline int santa_bump_zone(const struct santa_settings *cfg, const struct zone_name *name,
+			       __u32 name_len, __u32 counter)
+{
+	struct santa_key_hdr h = { .qtype = bpf_htons(SANTA_DNS_TYPE_SOA), .qclass = bpf_htons(SANTA_DNS_CLASS_IN) };
+	__u32 zero = 0, slot, *gen;
+	struct santa_stats *st;
+	__u64 hash;
+
+	if (!cfg || !name || name_len < 1 || name_len > SANTA_NAME_MAX || counter >= SANTA_COUNTER_MAX)
 		return 0;
 	hash = cfg->hash_seed;
 	for (__u32 i = 0; i < SANTA_NAME_WORDS; i++) {
@@ -82,6 +93,26 @@ __noinline int santa_bump_zone(const struct santa_settings *cfg, const struct zo
 	return 1;
 }
 
+/* The zone a message names (the name at the start of `name`, its first len bytes copied from
+ * the message's first section), bumped under `counter`. With `transfer`, only if the name is
+ * followed, within len, by the question type AXFR or IXFR. */
+static __always_inline int bump_named_zone(const struct santa_settings *cfg, const struct zone_name *name,
+					   __u32 len, __u32 counter, int transfer)
+{
+	__u32 n = santa_zone_name_len(name, len);
+
+	if (n == 0)
+		return 0;
+	if (transfer) {
+		const __u8 *bytes = (const __u8 *)name->w;
+
+		if (n + 2 > len || n + 2 > SANTA_NAME_MAX || bytes[n & 0xff] != 0 ||
+		    (bytes[(n + 1) & 0xff] != DNS_TYPE_AXFR && bytes[(n + 1) & 0xff] != DNS_TYPE_IXFR))
+			return 0;
+	}
+	return santa_bump_zone(cfg, name, n, counter);
+}
+
 /* Whether DNS header bytes 2..3 say UPDATE or NOTIFY, as a query (QR clear). */
 static __always_inline int zone_change_opcode(const __u8 *flags)
 {
@@ -90,16 +121,25 @@ static __always_inline int zone_change_opcode(const __u8 *flags)
 	return f == DNS_OPCODE_UPDATE || f == DNS_OPCODE_NOTIFY;
 }
 
+/* Whether DNS header bytes 2..5 start a zone transfer's answer: a response (QR, opcode QUERY,
+ * NOERROR) with one question (AXFR or IXFR, checked with the name). */
+static __always_inline int transfer_response(const __u8 *hdr)
+{
+	__u32 f = (__u32)hdr[0] << 8 | hdr[1];
+
+	return (f & (DNS_QR | DNS_OPCODE | DNS_RCODE)) == DNS_QR && hdr[2] == 0 && hdr[3] == 1;
+}
+
 /* Where the DNS message starts behind an L4 header (h: the 20 bytes from l4_off, a TCP header
  * or a UDP header and the message's start), or 0 when it is not to a served port or cannot hold
  * a header and a name. Over TCP the message follows its 2-byte length. `end` is the frame
- * offset where the IP packet ends. */
+ * offset where the IP packet ends. With `any_port`, whatever the destination port. */
 static __always_inline __u32 l4_dns_offset(const struct santa_settings *cfg, const __u8 *h,
-					   __u32 l4_off, __u32 end, int tcp)
+					   __u32 l4_off, __u32 end, int tcp, int any_port)
 {
 	__u32 dns_off;
 
-	if (!served_port(cfg, *(const __be16 *)&h[2]))
+	if (!any_port && !served_port(cfg, *(const __be16 *)&h[2]))
 		return 0;
 	if (tcp && (h[12] >> 4) < 5)
 		return 0;
@@ -122,26 +162,38 @@ __noinline int santa_zone_change(struct xdp_md *ctx, const struct santa_settings
 		return 0;
 	if (bpf_xdp_load_bytes(ctx, dns_off + DNS_HLEN, s->question, len))
 		return 0;
-	return santa_bump_zone(cfg, (const struct zone_name *)s->question, len, SANTA_CNT_ZONE_CHANGES);
+	return bump_named_zone(cfg, (const struct zone_name *)s->question, len, SANTA_CNT_ZONE_CHANGES, 0);
 }
 
 /* The same for a DNS message in a packet the answer path does not take: a TCP segment (nsupdate
  * -v, most ACME clients, a primary's NOTIFY over TCP) whose payload starts with a message's 2-byte
  * length, or the first fragment of a UDP datagram (an UPDATE too large for one packet), to a
  * served port. Only a message at the start of a segment is seen: one later in a stream that
- * carries several is left to the serial polls. */
+ * carries several is left to the serial polls.
+ *
+ * Over TCP, to any port, also the answer to a zone transfer BIND asked for as a secondary: the
+ * zone's new data arriving after BIND's own refresh timer (or `rndc refresh`) found a newer
+ * serial at the primary, with no NOTIFY to see. It is bumped before BIND has read the data. */
 static __always_inline int l4_zone_change(struct xdp_md *ctx, const struct santa_settings *cfg,
 					  struct santa_scratch *s, __u32 l4_off, __u32 end, int tcp)
 {
-	__u8 h[20], flags[2];
-	__u32 dns_off;
+	__u8 h[20], hdr[4];
+	__u32 dns_off, len, transfer;
 
 	if (!cfg || !s || bpf_xdp_load_bytes(ctx, l4_off, h, sizeof(h)))
 		return 0;
-	dns_off = l4_dns_offset(cfg, h, l4_off, end, tcp);
-	if (!dns_off || bpf_xdp_load_bytes(ctx, dns_off + 2, flags, sizeof(flags)) || !zone_change_opcode(flags))
+	dns_off = l4_dns_offset(cfg, h, l4_off, end, tcp, tcp);
+	if (!dns_off || bpf_xdp_load_bytes(ctx, dns_off + 2, hdr, sizeof(hdr)))
 		return 0;
-	return santa_zone_change(ctx, cfg, s, dns_off, end - dns_off - DNS_HLEN);
+	transfer = tcp && transfer_response(hdr);
+	if (!transfer && !(zone_change_opcode(hdr) && served_port(cfg, *(const __be16 *)&h[2])))
+		return 0;
+	len = end - dns_off - DNS_HLEN;
+	if (len > SANTA_NAME_MAX)
+		len = SANTA_NAME_MAX;
+	if (len < 1 || bpf_xdp_load_bytes(ctx, dns_off + DNS_HLEN, s->question, len))
+		return 0;
+	return bump_named_zone(cfg, (const struct zone_name *)s->question, len, SANTA_CNT_ZONE_CHANGES, transfer);
 }
 
 __noinline int santa_tcp_zone_change(struct xdp_md *ctx, const struct santa_settings *cfg,
@@ -184,7 +236,7 @@ static __always_inline int guard_l4(struct __sk_buff *skb, const struct santa_se
 
 	if (bpf_skb_load_bytes(skb, l4_off, h, sizeof(h)))
 		return 0;
-	dns_off = l4_dns_offset(cfg, h, l4_off, end, tcp);
+	dns_off = l4_dns_offset(cfg, h, l4_off, end, tcp, 0);
 	if (!dns_off || bpf_skb_load_bytes(skb, dns_off + 2, flags, sizeof(flags)) || !zone_change_opcode(flags))
 		return 0;
 	len = end - dns_off - DNS_HLEN;
@@ -194,7 +246,8 @@ static __always_inline int guard_l4(struct __sk_buff *skb, const struct santa_se
 	__builtin_memset(&name, 0, sizeof(name));
 	if (len < 1 || bpf_skb_load_bytes(skb, dns_off + DNS_HLEN, &name, len))
 		return 0;
-	return santa_bump_zone(cfg, &name, len, SANTA_CNT_LOOPBACK_ZONE_CHANGES);
+	/* Not transfers: on lo they are Santa's own, from BIND (bind.*_zones: transfer). */
+	return bump_named_zone(cfg, &name, len, SANTA_CNT_LOOPBACK_ZONE_CHANGES, 0);
 }
 
 /* tc ingress on `lo`, in section "classifier" (libbpf's older name for "tc", and the one the

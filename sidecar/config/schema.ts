@@ -244,7 +244,7 @@ export const SETTINGS: ReadonlyArray<SettingSpec> = [
   }),
   setting({
     key: 'bind.change_hold_seconds',
-    help: "when the XDP program sees an UPDATE or NOTIFY for a zone pass to BIND, the zone's cached answers stop at once; it is cached again only once BIND's serial has moved or this long has passed (an update BIND refused, a NOTIFY for a serial it has): longer than BIND takes to apply an update or finish a transfer",
+    help: "when the XDP program sees an UPDATE, a NOTIFY or a transfer's answer for a zone pass to BIND, the zone's cached answers stop at once; it is cached again only once BIND's serial has moved or this long has passed (an update BIND refused, a NOTIFY for a serial it has): longer than BIND takes to apply an update or finish a transfer",
     parser: seconds(0.1, 3_600),
     default: 5,
     assign: (c, v) => (c.bind.changeHoldSeconds = v),

@@ -200,7 +200,7 @@ export function createMetrics(provider: SnapshotProvider, options: MetricsOption
   );
   family(
     'santa_zone_changes_total',
-    "UPDATE and NOTIFY messages seen on their way to BIND, by where (interface: by the XDP program; loopback: by its tc guard on lo); each stops the named zone's cached answers until they are verified again",
+    "UPDATE and NOTIFY messages, and answers to zone transfers BIND asked for, seen on their way to BIND, by where (interface: by the XDP program; loopback: by its tc guard on lo); each stops the named zone's cached answers until they are verified again",
     'counter',
     () => [...one(xdpSnapshot?.zoneChanges, { seen_on: 'interface' }), ...one(xdpSnapshot?.loopbackZoneChanges, { seen_on: 'loopback' })],
   );

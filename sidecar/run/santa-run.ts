@@ -378,7 +378,7 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
   const watchZoneChanges = () => {
     if (stopping) return;
     for (const zone of zoneWatch.poll()) {
-      log.info({ zone, holdSeconds: config.bind.changeHoldSeconds }, 'an UPDATE or NOTIFY for the zone passed to BIND: its answers stopped in XDP, and wait for BIND to apply it');
+      log.info({ zone, holdSeconds: config.bind.changeHoldSeconds }, 'an UPDATE, NOTIFY or transfer answer for the zone passed to BIND: its answers stopped in XDP, and wait for BIND to apply it');
       const holdMs = config.bind.changeHoldSeconds * 1000;
       act(registry.apply(zone, { kind: 'change-seen', nowMs: Date.now(), holdMs }));
       void pollZone(zone);

@@ -2,9 +2,10 @@
  * The zone change guard end to end: `santa run` beside a real named, the program on the server
  * veth, and changes that reach named as messages rather than file edits. A dynamic update
  * (nsupdate over UDP and over TCP, from the client namespace) and a primary's NOTIFY to the
- * secondary all pass the XDP program on their way to named, and an update sent on the server
- * itself to 127.0.0.1 passes its loopback guard: either stops the zone's cached answers before
- * named can apply the change. Santa's own serial polls are set ten minutes apart and it listens for no NOTIFY of
+ * secondary all pass the XDP program on their way to named, as does the primary's answer when
+ * the secondary transfers on its own refresh; an update sent on the server itself to 127.0.0.1
+ * passes the loopback guard. Each stops the zone's cached answers before named can apply the
+ * change. Santa's own serial polls are set ten minutes apart and it listens for no NOTIFY of
  * named's, so nothing else could stop the old answers in time: without the guard, XDP would go
  * on answering from the old data after named had the new.
  */
@@ -37,7 +38,7 @@ describe('santa run: UPDATE and NOTIFY stop a zone’s answers in XDP before nam
 
   const santaOutput = () => santa?.output() ?? '';
   const { stats, address, servedFromXdp, probe } = servedBy({ topo: () => topo, pinDir: () => pinDir, output: santaOutput });
-  const changesSeen = (zone: string) => santaOutput().split('\n').filter((l) => l.includes(`"zone":"${zone}"`) && l.includes('an UPDATE or NOTIFY for the zone passed to BIND')).length;
+  const changesSeen = (zone: string) => santaOutput().split('\n').filter((l) => l.includes(`"zone":"${zone}"`) && l.includes('an UPDATE, NOTIFY or transfer answer for the zone passed to BIND')).length;
 
   beforeAll(async () => {
     requireRoot('santa run end to end (zone change guard)');
@@ -48,7 +49,11 @@ describe('santa run: UPDATE and NOTIFY stop a zone’s answers in XDP before nam
     primary = await startBind({
       netns: topo.client.ns,
       addresses: [topo.client.v4],
-      zones: [{ name: 'sec.test', text: zoneText('sec.test', 1, '192.0.2.20'), options: `notify explicit; also-notify { ${topo.server.v4}; };` }],
+      zones: [
+        { name: 'sec.test', text: zoneText('sec.test', 1, '192.0.2.20'), options: `notify explicit; also-notify { ${topo.server.v4}; };` },
+        // Tells no one of changes: the secondary learns of them only by its own refresh.
+        { name: 'ref.test', text: zoneText('ref.test', 1, '192.0.2.30'), options: 'notify no;' },
+      ],
     });
     bind = await startBind({
       netns: topo.server.ns,
@@ -58,9 +63,12 @@ describe('santa run: UPDATE and NOTIFY stop a zone’s answers in XDP before nam
         { name: 'dyn.test', text: zoneText('dyn.test', 1, '192.0.2.10'), options: 'allow-update { any; };' },
         // A secondary whose copy named writes as text, which Santa reads (bind.secondary_zones: file).
         { name: 'sec.test', type: 'secondary', file: 'sec.test.db', options: `primaries { ${topo.client.v4}; }; masterfile-format text;` },
+        { name: 'ref.test', type: 'secondary', file: 'ref.test.db', options: `primaries { ${topo.client.v4}; }; masterfile-format text;` },
       ],
     });
-    await waitFor('named to transfer sec.test', async () => (await query({ name: 'www.sec.test', type: 'A' }, { server: '127.0.0.1', netns: topo.server.ns, timeoutMs: 1500 })).rcode === 'NOERROR' || undefined, { timeoutMs: 30_000, intervalMs: 300 });
+    for (const zone of ['sec.test', 'ref.test']) {
+      await waitFor(`named to transfer ${zone}`, async () => (await query({ name: `www.${zone}`, type: 'A' }, { server: '127.0.0.1', netns: topo.server.ns, timeoutMs: 1500 })).rcode === 'NOERROR' || undefined, { timeoutMs: 30_000, intervalMs: 300 });
+    }
     writeSantaRunConfig(work, { topo, bind, pinDir, leaseSeconds: 30, serialPollSeconds: 600, changeHoldSeconds: 2 });
     santa = spawnSantaRun(topo, join(work, 'santa.yaml'));
   }, 120_000);
@@ -139,5 +147,19 @@ describe('santa run: UPDATE and NOTIFY stop a zone’s answers in XDP before nam
     await expectNoStaleAnswer(probe(secWww, '192.0.2.21'));
     expect(stats().ZONE_CHANGES - before.ZONE_CHANGES).toBeGreaterThanOrEqual(1);
     expect(changesSeen('sec.test')).toBeGreaterThan(seen);
+  }, 90_000);
+
+  it('a secondary’s own refresh, with no NOTIFY: the primary’s transfer answer stops the zone’s answers before named applies it', async () => {
+    const refWww: QuestionSpec = { ...www, name: 'www.ref.test' };
+    await servedFromXdp(refWww, 'www.ref.test from XDP');
+    const before = stats();
+    const seen = changesSeen('ref.test');
+    writeFileSync(join(primary.workDir, 'zones/ref.test.zone'), zoneText('ref.test', 2, '192.0.2.31'));
+    await primary.rndc('reload', 'ref.test');
+    // What named's refresh timer does when it runs out: ask the primary's serial, then transfer.
+    await bind.rndc('refresh', 'ref.test');
+    await expectNoStaleAnswer(probe(refWww, '192.0.2.31'));
+    expect(stats().ZONE_CHANGES - before.ZONE_CHANGES).toBeGreaterThanOrEqual(1);
+    expect(changesSeen('ref.test')).toBeGreaterThan(seen);
   }, 90_000);
 });

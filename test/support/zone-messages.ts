@@ -20,3 +20,15 @@ export function updateMessage(zone: string, opts: { response?: boolean } = {}): 
 export function notifyMessage(zone: string): Buffer {
   return dnsPacket.encode({ type: 'query', id: 4343, flags: OPCODE_NOTIFY | dnsPacket.AUTHORITATIVE_ANSWER, questions: [{ name: zone, type: 'SOA', class: 'IN' }] });
 }
+
+/** The first message of a primary's answer to a zone transfer (AXFR, or IXFR), as a secondary
+ * receives it: the question, then the zone's SOA. */
+export function transferResponse(zone: string, opts: { type?: 'AXFR' | 'IXFR'; rcode?: number; serial?: number } = {}): Buffer {
+  return dnsPacket.encode({
+    type: 'response',
+    id: 4444,
+    flags: dnsPacket.AUTHORITATIVE_ANSWER | (opts.rcode ?? 0),
+    questions: [{ name: zone, type: opts.type ?? 'AXFR', class: 'IN' }],
+    answers: [{ name: zone, type: 'SOA', ttl: 300, data: { mname: `ns1.${zone}`, rname: `hostmaster.${zone}`, serial: opts.serial ?? 2, refresh: 3600, retry: 600, expire: 86400, minimum: 300 } }],
+  });
+}

@@ -7,7 +7,7 @@
 import * as dnsPacket from 'dns-packet';
 import { requireRoot } from '../support/require-root';
 import { buildFrame, buildTcpFrame, dnsOverTcp, dnsQuery, FrameSpec } from '../support/packets';
-import { notifyMessage as notify, updateMessage as update } from '../support/zone-messages';
+import { notifyMessage as notify, transferResponse, updateMessage as update } from '../support/zone-messages';
 import { SantaUnderTest, XDP_PASS, XDP_TX } from './harness';
 
 const V4: FrameSpec = { src: '10.53.0.1', dst: '10.53.0.2', sport: 41000 };
@@ -119,6 +119,31 @@ describe('zone change guard', () => {
     expect(bumps(buildTcpFrame({ ...V4, dport: 80 }, dnsOverTcp(update(ZONE))))).toBe(0);
     expect(bumps(buildTcpFrame(V4, dnsOverTcp(update(ZONE)).subarray(0, 2 + 12 + 5)))).toBe(0);
     expect(bumps(buildTcpFrame(V6, Buffer.alloc(0)))).toBe(0);
+  });
+
+  it("over TCP to any port: the answer to a transfer BIND asked a primary for (its own refresh) bumps the slot", () => {
+    const slot = santa.maps.zoneSlot(ZONE);
+    const bumps = (frame: Buffer) => {
+      const before = gen(slot);
+      const r = santa.run(frame);
+      expect([r.retval, r.out.equals(frame), r.moved.PASS_NOT_DNS, r.moved.DNS_QUERIES]).toEqual([XDP_PASS, true, 1, undefined]);
+      expect(gen(slot) - before).toBe(r.moved.ZONE_CHANGES ?? 0);
+      return r.moved.ZONE_CHANGES ?? 0;
+    };
+    // From the primary's port 53 to the port named's transfer connection came from.
+    const fromPrimary = { ...V4, sport: 53, dport: 40123 };
+    expect(bumps(buildTcpFrame(fromPrimary, dnsOverTcp(transferResponse(ZONE))))).toBe(1);
+    expect(bumps(buildTcpFrame({ ...V6, sport: 53, dport: 40124 }, dnsOverTcp(transferResponse('Example.Test', { type: 'IXFR' }))))).toBe(1);
+    // Not a change arriving: the transfer refused, a query for one (a secondary asking this
+    // server), an answer to another question, a segment cut before the question's type, UDP.
+    expect(bumps(buildTcpFrame(fromPrimary, dnsOverTcp(transferResponse(ZONE, { rcode: 5 }))))).toBe(0);
+    expect(bumps(buildTcpFrame(V4, dnsOverTcp(dnsQuery({ name: ZONE, type: 'AXFR' }))))).toBe(0);
+    const soaAnswer = transferResponse(ZONE);
+    soaAnswer.writeUInt16BE(6, 12 + ZONE.length + 2); // the question's type: SOA
+    expect(bumps(buildTcpFrame(fromPrimary, dnsOverTcp(soaAnswer)))).toBe(0);
+    expect(bumps(buildTcpFrame(fromPrimary, dnsOverTcp(transferResponse(ZONE)).subarray(0, 2 + 12 + ZONE.length + 2 + 1)))).toBe(0);
+    const udp = santa.run(buildFrame(fromPrimary, transferResponse(ZONE)));
+    expect(udp.moved.ZONE_CHANGES).toBeUndefined();
   });
 
   it('in IP fragments: the first fragment of an UPDATE bumps the slot, later ones cannot show it', () => {

@@ -8,6 +8,10 @@
 import { lowerAscii } from './keys';
 
 const OPCODE_MASK = 0xf800; // QR and the opcode: QR must be clear
+const QR = 0x8000;
+const RCODE_MASK = 0x000f;
+const TYPE_IXFR = 251;
+const TYPE_AXFR = 252;
 const NOTIFY = 4 << 11;
 const UPDATE = 5 << 11;
 const HEADER = 12;
@@ -36,26 +40,39 @@ export function zoneChangeOf(msg: Buffer): Buffer | undefined {
  * The same in a packet the answer path does not take, at frame offset `l4Off`, its IP packet
  * ending at frame offset `end`: a TCP segment whose payload starts with a message's 2-byte
  * length, or the first fragment of a UDP datagram, to a served port, carrying an UPDATE or
- * NOTIFY header. The program reads 20 bytes there first (a TCP header, or a UDP header and the
- * DNS header's start), and each later part, with a helper that fails past the frame's end.
+ * NOTIFY header. In santa_xdp (`hook` xdp), a TCP segment to any port may also start the answer
+ * to a zone transfer (a response, NOERROR, one question: the zone, AXFR or IXFR). The program
+ * reads 20 bytes there first (a TCP header, or a UDP header and the DNS header's start), then
+ * header bytes 2..5 (the loopback guard: 2..3), then the name, each with a helper that fails
+ * past the frame's end.
  */
-export function l4ZoneChangeOf(frame: Buffer, l4Off: number, end: number, tcp: boolean, servesPort: (port: number) => boolean): Buffer | undefined {
-  if (l4Off + L4_READ > frame.length || !servesPort(frame.readUInt16BE(l4Off + 2))) return undefined;
+export function l4ZoneChangeOf(frame: Buffer, l4Off: number, end: number, tcp: boolean, servesPort: (port: number) => boolean, hook: 'xdp' | 'loopback' = 'xdp'): Buffer | undefined {
+  if (l4Off + L4_READ > frame.length) return undefined;
+  const served = servesPort(frame.readUInt16BE(l4Off + 2));
+  const transfers = tcp && hook === 'xdp';
+  if (!served && !transfers) return undefined;
   const dataOffset = frame[l4Off + 12] >> 4;
   if (tcp && dataOffset < 5) return undefined;
   const dnsOff = tcp ? l4Off + dataOffset * 4 + 2 : l4Off + UDP_HEADER;
   if (end < dnsOff + HEADER + 1 || end > 0xffff) return undefined;
-  if (dnsOff + 4 > frame.length || !announcesChange(frame.readUInt16BE(dnsOff + 2))) return undefined;
+  if (dnsOff + (hook === 'xdp' ? 6 : 4) > frame.length) return undefined;
+  const flags = frame.readUInt16BE(dnsOff + 2);
+  const transfer = transfers && (flags & (OPCODE_MASK | RCODE_MASK)) === QR && frame.readUInt16BE(dnsOff + 4) === 1;
+  if (!transfer && !(announcesChange(flags) && served)) return undefined;
   const len = Math.min(end - dnsOff - HEADER, NAME_MAX);
   if (dnsOff + HEADER + len > frame.length) return undefined;
-  return zoneName(frame.subarray(dnsOff + HEADER, dnsOff + HEADER + len));
+  const body = frame.subarray(dnsOff + HEADER, dnsOff + HEADER + len);
+  const name = zoneName(body);
+  if (!name || !transfer) return name;
+  const n = name.length;
+  return n + 2 <= len && body[n] === 0 && (body[n + 1] === TYPE_AXFR || body[n + 1] === TYPE_IXFR) ? name : undefined;
 }
 
 /** An IPv6 fragment header at `fragOff`: the first fragment of a UDP datagram goes on as above. */
-export function v6FragmentZoneChangeOf(frame: Buffer, fragOff: number, end: number, servesPort: (port: number) => boolean): Buffer | undefined {
+export function v6FragmentZoneChangeOf(frame: Buffer, fragOff: number, end: number, servesPort: (port: number) => boolean, hook: 'xdp' | 'loopback' = 'xdp'): Buffer | undefined {
   if (fragOff + FRAGMENT_HEADER > frame.length) return undefined;
   if (frame[fragOff] !== PROTO_UDP || frame.readUInt16BE(fragOff + 2) >> 3 !== 0) return undefined;
-  return l4ZoneChangeOf(frame, fragOff + FRAGMENT_HEADER, end, false, servesPort);
+  return l4ZoneChangeOf(frame, fragOff + FRAGMENT_HEADER, end, false, servesPort, hook);
 }
 
 /**
@@ -74,8 +91,8 @@ export function loopbackZoneChangeOf(frame: Buffer, on: boolean, servesPort: (po
     const l4 = ETH_HEADER + (frame[ETH_HEADER] & 15) * 4;
     const end = ETH_HEADER + frame.readUInt16BE(ETH_HEADER + 2);
     const next = frame[ETH_HEADER + 9];
-    if (next === PROTO_UDP) return l4ZoneChangeOf(frame, l4, end, false, servesPort);
-    if (next === PROTO_TCP && !(frag & 0x2000)) return l4ZoneChangeOf(frame, l4, end, true, servesPort);
+    if (next === PROTO_UDP) return l4ZoneChangeOf(frame, l4, end, false, servesPort, 'loopback');
+    if (next === PROTO_TCP && !(frag & 0x2000)) return l4ZoneChangeOf(frame, l4, end, true, servesPort, 'loopback');
     return undefined;
   }
   if (proto === ETH_P_IPV6) {
@@ -83,8 +100,8 @@ export function loopbackZoneChangeOf(frame: Buffer, on: boolean, servesPort: (po
     const l4 = ETH_HEADER + IPV6_HEADER;
     const end = l4 + frame.readUInt16BE(ETH_HEADER + 4);
     const next = frame[ETH_HEADER + 6];
-    if (next === PROTO_UDP || next === PROTO_TCP) return l4ZoneChangeOf(frame, l4, end, next === PROTO_TCP, servesPort);
-    if (next === PROTO_FRAGMENT) return v6FragmentZoneChangeOf(frame, l4, end, servesPort);
+    if (next === PROTO_UDP || next === PROTO_TCP) return l4ZoneChangeOf(frame, l4, end, next === PROTO_TCP, servesPort, 'loopback');
+    if (next === PROTO_FRAGMENT) return v6FragmentZoneChangeOf(frame, l4, end, servesPort, 'loopback');
   }
   return undefined;
 }

@@ -103,16 +103,29 @@ function anyCase(rng: Rng, universe: Universe, ctx: CaseContext): FuzzCase {
  * opcode, QR, data offset, fragment offset, port and length vary. */
 function tcpCase(rng: Rng, universe: Universe, ctx: CaseContext): FuzzCase {
   const q = validQuery(rng, universe, ctx);
-  const opcode = rng.pick([0, 4, 5, 5, 4, 2]);
-  q.flags = (q.flags & ~0x7800) | (opcode << 11) | (rng.chance(0.1) ? 0x8000 : 0);
+  const what: string[] = [];
+  // A primary's answer to a zone transfer the server asked for, to its connection's port: the
+  // zone's new data arriving (AXFR or IXFR, NOERROR, one question); or near it.
+  const transfer = rng.chance(0.3);
+  if (transfer) {
+    const rcode = rng.pick([0, 0, 0, 5, 9]);
+    q.qtype = rng.pick([252, 251, 252, 6]);
+    q.flags = 0x8400 | rcode | (rng.chance(0.1) ? rng.pick([4, 5]) << 11 : 0);
+    if (rng.chance(0.1)) q.counts[0] = rng.pick([0, 2]);
+    what.push(`transfer-qtype${q.qtype}-rcode${rcode}`);
+  } else {
+    const opcode = rng.pick([0, 4, 5, 5, 4, 2]);
+    q.flags = (q.flags & ~0x7800) | (opcode << 11) | (rng.chance(0.1) ? 0x8000 : 0);
+    what.push(`opcode${opcode}`);
+  }
   const msg = encodeQuery(q);
   let payload = dnsOverTcp(msg);
-  const what = [`opcode${opcode}`];
   if (rng.chance(0.2)) {
     payload = payload.subarray(0, rng.int(payload.length + 1));
     what.push('cut');
   }
   const spec = frameSpec(rng, ctx.settings, q.v6);
+  if (transfer && rng.chance(0.7)) spec.dport = 1024 + rng.int(64512);
   if (rng.chance(0.3)) {
     // The same message over UDP, in a first fragment (or, 1 in 3, a later one).
     const cut = what.includes('cut') ? msg.subarray(0, Math.max(0, payload.length - 2)) : msg;
