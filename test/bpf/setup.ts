@@ -4,10 +4,11 @@
  * /sys/fs/bpf and leave nothing behind.
  */
 import { execFileSync } from 'child_process';
-import { existsSync, mkdtempSync, readFileSync, rmdirSync } from 'fs';
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmdirSync } from 'fs';
 import { tmpdir } from 'os';
 import { join, resolve } from 'path';
 import { hostOrder } from '../../sidecar/bpf/codec';
+import { isBpfError } from '../../sidecar/bpf/native';
 
 export const REPO = resolve(__dirname, '../..');
 export const FIXTURES = join(__dirname, 'fixtures', 'build');
@@ -83,4 +84,18 @@ export function u64(n: number | bigint): Buffer {
 
 export function readU64(b: Buffer, off = 0): bigint {
   return hostOrder.readU64(b, off);
+}
+
+/** The network namespace this thread is in: the binding must always come back to it. */
+export const ownNetns = (): string => readlinkSync('/proc/thread-self/ns/net');
+
+/** "CODE: message" of the BpfError `fn` throws (anything else is rethrown). */
+export function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    if (!isBpfError(e)) throw e;
+    return `${e.code}: ${e.message}`;
+  }
+  throw new Error('expected the call to throw');
 }

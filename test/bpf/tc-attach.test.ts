@@ -4,9 +4,9 @@
  * run on a real UPDATE sent over the namespace's loopback, never clobbering the slot unless
  * asked, detached again, and the caller always back in its own network namespace.
  */
-import { readlinkSync } from 'fs';
 import { santaAbi } from '../../sidecar/bpf/abi';
-import { isBpfError, type TcSlot } from '../../sidecar/bpf/native';
+import type { TcSlot } from '../../sidecar/bpf/native';
+import { codeOf, ownNetns } from './setup';
 import { createTopology, type Topology } from '../support/netns';
 import { requireRoot } from '../support/require-root';
 import { updateMessage } from '../support/zone-messages';
@@ -17,18 +17,6 @@ let santa: SantaUnderTest;
 let topo: Topology | undefined;
 let slot: TcSlot;
 let guardFd: number;
-
-const ownNetns = () => readlinkSync('/proc/thread-self/ns/net');
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (!isBpfError(e)) throw e;
-    return `${e.code}: ${e.message}`;
-  }
-  throw new Error('expected the call to throw');
-}
 
 beforeAll(async () => {
   requireRoot('tc attach tests');

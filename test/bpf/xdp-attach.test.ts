@@ -4,27 +4,14 @@
  * run the program, refuse to clobber an attached program, replace, detach, and always come back
  * to the caller's own network namespace.
  */
-import { readlinkSync } from 'fs';
 import { requireRoot } from '../support/require-root';
 import { createTopology, Topology, xdpInfo } from '../support/netns';
-import { isBpfError, LoadedObject, loadNative, SantaNative, XdpMode } from '../../sidecar/bpf/native';
-import { buildNativeAndFixtures, FIXTURE_OBJ, readU64, u32Key } from './setup';
+import { LoadedObject, loadNative, SantaNative, XdpMode } from '../../sidecar/bpf/native';
+import { buildNativeAndFixtures, codeOf, FIXTURE_OBJ, ownNetns, readU64, u32Key } from './setup';
 
 let bpf: SantaNative;
 let topo: Topology | undefined;
 let obj: LoadedObject | undefined;
-
-const ownNetns = () => readlinkSync('/proc/thread-self/ns/net');
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (!isBpfError(e)) throw e;
-    return `${e.code}: ${e.message}`;
-  }
-  throw new Error('expected the call to throw');
-}
 
 function packetsSeen(): bigint {
   const v = bpf.lookup(obj!.maps.fx_percpu, u32Key(0))!;

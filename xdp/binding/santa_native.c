@@ -893,6 +893,56 @@ static bool tc_slot(napi_env env, napi_value opts, const char *op, struct bpf_tc
 	return true;
 }
 
+enum tc_call { TC_ATTACH, TC_DETACH, TC_QUERY };
+
+/* Runs one tc call on ifname's ingress hook inside the namespace; returns the ifindex, or 0
+ * with a JS exception pending when the namespace or the interface cannot be found. *err is the
+ * call's result. Attaching creates the clsact hook first when it is missing. */
+static int tc_ingress_in(napi_env env, const char *op, const char *ifname, const char *netns,
+			 enum tc_call call, struct bpf_tc_opts *opts, int *err)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_INGRESS);
+	struct netns_guard g;
+
+	*err = 0;
+	if (!netns_enter(env, netns, op, &g))
+		return 0;
+	int ifindex = ifindex_of(env, ifname, netns, op);
+	if (ifindex) {
+		hook.ifindex = ifindex;
+		switch (call) {
+		case TC_ATTACH:
+			*err = bpf_tc_hook_create(&hook);
+			if (*err == -EEXIST)
+				*err = 0;
+			if (!*err)
+				*err = bpf_tc_attach(&hook, opts);
+			break;
+		case TC_DETACH:
+			*err = bpf_tc_detach(&hook, opts);
+			break;
+		case TC_QUERY:
+			*err = bpf_tc_query(&hook, opts);
+			break;
+		}
+	}
+	netns_leave(&g);
+	return ifindex;
+}
+
+/* The (ifname, netnsPath?, { handle, priority }) arguments detach and query share. */
+static bool tc_slot_args(napi_env env, napi_callback_info info, const char *op, char *ifname,
+			 char *ns_buf, const char **netns, struct bpf_tc_opts *opts)
+{
+	size_t argc = 3;
+	napi_value argv[3] = { 0 };
+
+	NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	return arg_string(env, argv[0], "ifname", ifname, IF_NAMESIZE) &&
+	       arg_opt_string(env, argv[1], "netnsPath", ns_buf, PATH_BUF, netns) &&
+	       tc_slot(env, argv[2], op, opts);
+}
+
 /* attachTcIngress(progFd, ifname, netnsPath?, { handle, priority, replace? }): creates the
  * clsact hook when it is missing. Without replace, a filter already in the slot fails with
  * EEXIST instead of being lost. */
@@ -902,9 +952,8 @@ static napi_value attach_tc_ingress(napi_env env, napi_callback_info info)
 	napi_value argv[4] = { 0 };
 	char ifname[IF_NAMESIZE], ns_buf[PATH_BUF];
 	const char *netns;
-	int prog_fd, err = 0;
+	int prog_fd, err;
 	bool replace = false;
-	LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_INGRESS);
 	LIBBPF_OPTS(bpf_tc_opts, opts);
 
 	NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
@@ -916,21 +965,7 @@ static napi_value attach_tc_ingress(napi_env env, napi_callback_info info)
 		return NULL;
 	opts.prog_fd = prog_fd;
 	opts.flags = replace ? BPF_TC_F_REPLACE : 0;
-
-	struct netns_guard g;
-	if (!netns_enter(env, netns, "attachTcIngress", &g))
-		return NULL;
-	int ifindex = ifindex_of(env, ifname, netns, "attachTcIngress");
-	if (ifindex) {
-		hook.ifindex = ifindex;
-		err = bpf_tc_hook_create(&hook);
-		if (err == -EEXIST)
-			err = 0;
-		if (!err)
-			err = bpf_tc_attach(&hook, &opts);
-	}
-	netns_leave(&g);
-	if (!ifindex)
+	if (!tc_ingress_in(env, "attachTcIngress", ifname, netns, TC_ATTACH, &opts, &err))
 		return NULL;
 	if (err) {
 		throw_errno(env, err, "attachTcIngress: program fd %d on %s%s%s (handle %#x, priority %u)%s",
@@ -945,29 +980,13 @@ static napi_value attach_tc_ingress(napi_env env, napi_callback_info info)
  * (ENOENT when there is none); the clsact hook stays for whoever else uses it. */
 static napi_value detach_tc_ingress(napi_env env, napi_callback_info info)
 {
-	size_t argc = 3;
-	napi_value argv[3] = { 0 };
 	char ifname[IF_NAMESIZE], ns_buf[PATH_BUF];
 	const char *netns;
-	int err = 0;
-	LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_INGRESS);
+	int err;
 	LIBBPF_OPTS(bpf_tc_opts, opts);
 
-	NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-	if (!arg_string(env, argv[0], "ifname", ifname, sizeof(ifname)) ||
-	    !arg_opt_string(env, argv[1], "netnsPath", ns_buf, sizeof(ns_buf), &netns) ||
-	    !tc_slot(env, argv[2], "detachTcIngress", &opts))
-		return NULL;
-	struct netns_guard g;
-	if (!netns_enter(env, netns, "detachTcIngress", &g))
-		return NULL;
-	int ifindex = ifindex_of(env, ifname, netns, "detachTcIngress");
-	if (ifindex) {
-		hook.ifindex = ifindex;
-		err = bpf_tc_detach(&hook, &opts);
-	}
-	netns_leave(&g);
-	if (!ifindex)
+	if (!tc_slot_args(env, info, "detachTcIngress", ifname, ns_buf, &netns, &opts) ||
+	    !tc_ingress_in(env, "detachTcIngress", ifname, netns, TC_DETACH, &opts, &err))
 		return NULL;
 	if (err) {
 		throw_errno(env, err, "detachTcIngress: %s%s%s (handle %#x, priority %u)", ifname,
@@ -981,29 +1000,13 @@ static napi_value detach_tc_ingress(napi_env env, napi_callback_info info)
  * slot, or 0 when the slot (or the whole clsact hook) is empty. */
 static napi_value query_tc_ingress(napi_env env, napi_callback_info info)
 {
-	size_t argc = 3;
-	napi_value argv[3] = { 0 };
 	char ifname[IF_NAMESIZE], ns_buf[PATH_BUF];
 	const char *netns;
-	int err = 0;
-	LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_INGRESS);
+	int err;
 	LIBBPF_OPTS(bpf_tc_opts, opts);
 
-	NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-	if (!arg_string(env, argv[0], "ifname", ifname, sizeof(ifname)) ||
-	    !arg_opt_string(env, argv[1], "netnsPath", ns_buf, sizeof(ns_buf), &netns) ||
-	    !tc_slot(env, argv[2], "queryTcIngress", &opts))
-		return NULL;
-	struct netns_guard g;
-	if (!netns_enter(env, netns, "queryTcIngress", &g))
-		return NULL;
-	int ifindex = ifindex_of(env, ifname, netns, "queryTcIngress");
-	if (ifindex) {
-		hook.ifindex = ifindex;
-		err = bpf_tc_query(&hook, &opts);
-	}
-	netns_leave(&g);
-	if (!ifindex)
+	if (!tc_slot_args(env, info, "queryTcIngress", ifname, ns_buf, &netns, &opts) ||
+	    !tc_ingress_in(env, "queryTcIngress", ifname, netns, TC_QUERY, &opts, &err))
 		return NULL;
 	/* ENOENT: no filter in the slot; EINVAL: no clsact qdisc on the interface at all. */
 	if (err == -ENOENT || err == -EINVAL)
