@@ -12,7 +12,7 @@
  */
 import { execFileSync } from 'child_process';
 import { join } from 'path';
-import { buildFrame, dnsQuery, FrameSpec, QuerySpec } from '../support/packets';
+import { buildFrame, buildTcpFrame, dnsQuery, FrameSpec, QuerySpec } from '../support/packets';
 import { requireRoot } from '../support/require-root';
 import { monotonicNs, SantaUnderTest } from '../xdp/harness';
 import { REPO, XDP_PASS, XDP_TX } from '../bpf/setup';
@@ -25,7 +25,7 @@ const HELPER_NAMES: Record<number, string> = { 5: 'ktime', 44: 'adjust_head', 65
 const v4: FrameSpec = { src: '10.53.0.1', dst: '10.53.0.2' };
 const v6: FrameSpec = { src: 'fd00::1', dst: 'fd00::2' };
 /** xdp-cost's cases, with the entries they need. */
-const CASES: Array<{ label: string; spec: FrameSpec; query: QuerySpec }> = [
+const CASES: Array<{ label: string; spec: FrameSpec; query: QuerySpec; frame?: Buffer }> = [
   { label: 'hit, IPv4, 1 A', spec: v4, query: { name: 'www.example.test' } },
   { label: 'hit, IPv4, padded frame (shrinks)', spec: { ...v4, padTo: 200 }, query: { name: 'www.example.test' } },
   { label: 'hit, IPv6, EDNS', spec: v6, query: { name: 'www.example.test', edns: { udpSize: 1232 } } },
@@ -33,6 +33,9 @@ const CASES: Array<{ label: string; spec: FrameSpec; query: QuerySpec }> = [
   { label: 'miss, IPv4', spec: v4, query: { name: 'nothere.example.test' } },
   { label: 'miss, IPv4, past the miss filter', spec: v4, query: { name: 'www.exampla.test' } },
   { label: 'not DNS (UDP to port 123)', spec: { ...v4, dport: 123 }, query: { name: 'www.example.test' } },
+  // Other services on the DNS server's address: every TCP segment to it is read for a zone
+  // change (zone_guard.h), straight from the frame.
+  { label: 'not DNS (TCP segment to port 443, 1000 bytes)', spec: v4, query: { name: '' }, frame: buildTcpFrame({ ...v4, dport: 443 }, Buffer.alloc(1000, 7)) },
 ];
 
 function helpers(c: VmCounts): string {
@@ -57,8 +60,8 @@ function main(): void {
       if (!programs.has(path)) programs.set(path, readBpfObject(path, 'xdp', name));
       return programs.get(path)!;
     };
-    const count = (path: string, name: string, spec: FrameSpec, query: QuerySpec) =>
-      runXdp(program(path, name), images, buildFrame(spec, dnsQuery(query)), { jiffies });
+    const count = (path: string, name: string, spec: FrameSpec, query: QuerySpec, frame?: Buffer) =>
+      runXdp(program(path, name), images, frame ?? buildFrame(spec, dnsQuery(query)), { jiffies });
     const verdict = (retval: number) => (retval === XDP_TX ? 'TX' : retval === XDP_PASS ? 'PASS' : String(retval));
     const whole = join(REPO, 'xdp', 'build', 'santa.bpf.o');
 
@@ -68,7 +71,7 @@ function main(): void {
     const minimal = count(join(REPO, 'xdp', 'build', 'minimal.bpf.o'), 'minimal_xdp', v4, { name: 'www.example.test' });
     console.log(`| minimal responder (IPv4) | ${verdict(minimal.retval)} | ${minimal.counts.instructions} | ${minimal.counts.mapLookups} | ${helpers(minimal.counts)} | ${minimal.frame.length} |`);
     for (const c of CASES) {
-      const r = count(whole, 'santa_xdp', c.spec, c.query);
+      const r = count(whole, 'santa_xdp', c.spec, c.query, c.frame);
       console.log(`| ${c.label} | ${verdict(r.retval)} | ${r.counts.instructions} | ${r.counts.mapLookups} | ${helpers(r.counts)} | ${r.retval === XDP_TX ? r.frame.length : '–'} |`);
     }
 

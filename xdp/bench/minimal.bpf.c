@@ -69,6 +69,14 @@ int empty_xdp(struct xdp_md *ctx)
 	return XDP_PASS;
 }
 
+/* empty_tc: the same floor for a tc program (test/bench/guard-cost.ts times the loopback guard
+ * against it): lets every packet go on (TC_ACT_UNSPEC). */
+SEC("classifier")
+int empty_tc(struct __sk_buff *skb)
+{
+	return -1;
+}
+
 /* minimal_grow_xdp: the minimal responder after growing its frame's tail by 16 bytes, as a
  * one-A-record answer must grow (santa_xdp takes those bytes from the headroom instead, where
  * the helper does not clear them). Not a valid reply (the lengths are not updated): it exists
