@@ -100,7 +100,12 @@ async function ensureLoopbackGuards(config: SantaConfig, loader: Loader, targets
     return;
   }
   for (const netns of new Set(targets.map((t) => t.netns))) {
-    const g = await loader.ensureLoopbackGuard(netns);
+    let g;
+    try {
+      g = await loader.ensureLoopbackGuard(netns);
+    } catch (e) {
+      throw new Error(`cannot put the loopback zone change guard on lo${netns ? ` in ${netns}` : ''}: ${(e as Error).message} (loopback_guard: false runs without it, leaving updates sent to BIND over loopback to the serial polls)`);
+    }
     log.info({ iface: 'lo', netns, programId: g.programId, adopted: g.adopted, replaced: g.replaced }, 'loopback zone change guard in place');
   }
 }
