@@ -23,7 +23,7 @@ import { HotSetRanking } from '../ranking/hot-set-ranking';
 import { KEY_DO, KEY_EDNS, KEY_RD, KEY_V6, type QueryEvent, type QuestionKey } from '../ranking/question-key';
 import { CacheController, leftoverFromMap, type AskBind, type LeftoverEntry } from './controller';
 import { createLoader, targetsOf } from './loaders';
-import type { Loader, XdpTarget } from '../loader/loader';
+import { ensureLoopbackGuards } from './loopback-guard';
 import { openQuerySource } from './query-source';
 import { TransferScheduler } from './transfer-scheduler';
 import { ZoneChangeWatch } from './zone-change-watch';
@@ -86,28 +86,6 @@ function listenSettings(conf: NamedConf): { ports: number[]; v4: string[]; v6: s
     }
   }
   return { ports: ports.size ? [...ports] : [53], v4: anyV4 ? [] : v4, v6: anyV6 ? [] : v6 };
-}
-
-/** The zone change guard on `lo` of every namespace an interface is in: BIND's local clients
- * (nsupdate -l, an ACME client on 127.0.0.1) never cross the interfaces XDP watches. */
-async function ensureLoopbackGuards(config: SantaConfig, loader: Loader, targets: readonly XdpTarget[], log: Logger): Promise<void> {
-  if (!config.loopbackGuard) {
-    log.warn('loopback_guard is off: an UPDATE or NOTIFY sent to BIND over loopback is noticed only by the serial polls (or bind.notify_listen)');
-    return;
-  }
-  if (!loader.ensureLoopbackGuard) {
-    log.warn({ loader: loader.kind }, 'this loader cannot attach the loopback guard: an UPDATE or NOTIFY sent to BIND over loopback is noticed only by the serial polls (or bind.notify_listen)');
-    return;
-  }
-  for (const netns of new Set(targets.map((t) => t.netns))) {
-    let g;
-    try {
-      g = await loader.ensureLoopbackGuard(netns);
-    } catch (e) {
-      throw new Error(`cannot put the loopback zone change guard on lo${netns ? ` in ${netns}` : ''}: ${(e as Error).message} (loopback_guard: false runs without it, leaving updates sent to BIND over loopback to the serial polls)`);
-    }
-    log.info({ iface: 'lo', netns, programId: g.programId, adopted: g.adopted, replaced: g.replaced }, 'loopback zone change guard in place');
-  }
 }
 
 export async function runSanta(options: RunOptions): Promise<RunningSanta> {
