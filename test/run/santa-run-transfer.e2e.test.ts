@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { pinnedEntryNames } from '../support/santa-maps';
 import { createTopology, type Topology } from '../support/netns';
 import { startBind, type BindServer } from '../support/bind';
+import { wwwZone } from '../support/zones';
 import { query, type QuestionSpec } from '../support/dns-client';
 import { servedBy } from '../support/served';
 import { requireRoot, requireTools } from '../support/require-root';
@@ -24,7 +25,7 @@ import { spawnSantaRun, tearDownSantaRun, writeSantaRunConfig } from '../support
 const NOTIFY_PORT = 5301;
 
 function zoneText(serial: number, www: string, zone = 'six.test'): string {
-  return [`$TTL 300`, `@ IN SOA ns1.${zone}. hostmaster.${zone}. ${serial} 3600 600 86400 300`, `@ IN NS ns1.${zone}.`, `ns1 IN A 10.53.0.2`, `www IN A ${www}`, ''].join('\n');
+  return wwwZone(zone, serial, www);
 }
 
 describe('santa run serving zones from transfers: one named signs, one it is secondary for', () => {

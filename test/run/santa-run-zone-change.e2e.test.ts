@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTopology, type Topology } from '../support/netns';
 import { startBind, type BindServer } from '../support/bind';
+import { wwwZone } from '../support/zones';
 import { query, type QuestionSpec } from '../support/dns-client';
 import { servedBy } from '../support/served';
 import { requireRoot, requireTools } from '../support/require-root';
@@ -21,9 +22,7 @@ import { expectNoStaleAnswer } from '../support/freshness';
 import { waitFor, type Background } from '../support/process';
 import { spawnSantaRun, tearDownSantaRun, writeSantaRunConfig } from '../support/santa-run';
 
-function zoneText(zone: string, serial: number, www: string): string {
-  return [`$TTL 300`, `@ IN SOA ns1.${zone}. hostmaster.${zone}. ${serial} 3600 600 86400 300`, `@ IN NS ns1.${zone}.`, `ns1 IN A 10.53.0.2`, `www IN A ${www}`, ''].join('\n');
-}
+const zoneText = wwwZone;
 
 type A = { type: 'A'; name: string; data: string };
 

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { pinnedEntryNames, pinnedStats } from '../support/santa-maps';
 import { createTopology, type Topology } from '../support/netns';
 import { startBind, type BindServer } from '../support/bind';
+import { wwwZone } from '../support/zones';
 import { query } from '../support/dns-client';
 import { requireRoot, requireTools } from '../support/require-root';
 import { expectNoStaleAnswer } from '../support/freshness';
@@ -25,15 +26,7 @@ import { verifyResponse } from '../../sidecar/response/verify';
 const LEASE_S = 3;
 
 function zoneText(zone: string, serial: number, www: string): string {
-  return [
-    `$TTL 300`,
-    `@ IN SOA ns1.${zone}. hostmaster.${zone}. ${serial} 3600 600 86400 300`,
-    `@ IN NS ns1.${zone}.`,
-    `ns1 IN A 10.53.0.2`,
-    `www IN A ${www}`,
-    `mail IN MX 10 ns1.${zone}.`,
-    '',
-  ].join('\n');
+  return wwwZone(zone, serial, www, [`mail IN MX 10 ns1.${zone}.`]);
 }
 
 describe('santa run (native loader) between real namespaces and a real BIND', () => {
