@@ -206,7 +206,8 @@ static __always_inline int l4_zone_change(struct xdp_md *ctx, const struct santa
 	if (!dns_off || xdp_copy(ctx, dns_off + 2, hdr, sizeof(hdr)))
 		return 0;
 	transfer = tcp && transfer_response(hdr);
-	if (!transfer && !(zone_change_opcode(hdr) && served_port(cfg, dport)))
+	/* UDP was checked for a served port above; TCP was let through for transfers. */
+	if (!transfer && !(zone_change_opcode(hdr) && (!tcp || served_port(cfg, dport))))
 		return 0;
 	len = end - dns_off - DNS_HLEN;
 	if (len > SANTA_NAME_MAX)

@@ -12,6 +12,7 @@ import { createLogger } from '../log';
 import { runSanta, defaultObjectPath } from '../run/santa-run';
 import { createLoader, targetsOf } from '../run/loaders';
 import { NativeLoader } from '../loader/native/native-loader';
+import { namespacesOf } from '../loader/loader';
 import { topCommand } from './top';
 import { statusReport, formatStatus } from './status';
 import { verifyZones, formatVerify } from './verify';
@@ -106,7 +107,7 @@ async function main(argv: string[]): Promise<void> {
         }
         // Whatever loopback_guard says now: a guard left from an earlier run goes too.
         if (loader.detachLoopbackGuard) {
-          for (const netns of new Set(targetsOf(config).map((t) => t.netns))) {
+          for (const netns of namespacesOf(targetsOf(config))) {
             const removed = await loader.detachLoopbackGuard(netns);
             process.stdout.write(`lo${netns ? ` in ${netns}` : ''}: ${removed ? 'loopback guard detached' : 'no loopback guard'}\n`);
           }

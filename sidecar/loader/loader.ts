@@ -50,6 +50,12 @@ export interface LoaderDescription {
   attachments: AttachmentInfo[];
 }
 
+/** The distinct network namespaces the targets are in (undefined: the loader's own): one
+ * loopback device, and one loopback guard, each. */
+export function namespacesOf(targets: readonly XdpTarget[]): Array<string | undefined> {
+  return [...new Set(targets.map((t) => t.netns))];
+}
+
 /** The zone change guard's tc program on the loopback device of a network namespace. */
 export interface GuardAttachment {
   /** The namespace file, or undefined for the loader's own namespace. */

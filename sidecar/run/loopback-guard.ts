@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { SantaConfig } from '../config';
-import type { Loader, XdpTarget } from '../loader/loader';
+import { namespacesOf, type Loader, type XdpTarget } from '../loader/loader';
 
 /** Once per distinct namespace of `targets` (undefined: the loader's own). Throws, naming the
  * namespace and the way out, when the guard cannot be attached. */
@@ -19,7 +19,7 @@ export async function ensureLoopbackGuards(config: Pick<SantaConfig, 'loopbackGu
     log.warn({ loader: loader.kind }, 'this loader cannot attach the loopback guard: an UPDATE or NOTIFY sent to BIND over loopback is noticed only by the serial polls (or bind.notify_listen)');
     return;
   }
-  for (const netns of new Set(targets.map((t) => t.netns))) {
+  for (const netns of namespacesOf(targets)) {
     let g;
     try {
       g = await loader.ensureLoopbackGuard(netns);

@@ -18,7 +18,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync } from 'no
 import { join } from 'node:path';
 import { entrySlotsFor, filterWordsFor, indexGroupsFor, santaAbi, santaMapNames, type SantaAbi } from '../../bpf/abi';
 import { isBpfError, loadNative, type SantaNative } from '../../bpf/native';
-import type { Attachment, AttachmentInfo, GuardAttachment, Loader, LoaderDescription, XdpTarget } from '../loader';
+import { namespacesOf, type Attachment, type AttachmentInfo, type GuardAttachment, type Loader, type LoaderDescription, type XdpTarget } from '../loader';
 
 export interface NativeLoaderOptions {
   objectPath: string;
@@ -112,28 +112,35 @@ export class NativeLoader implements Loader {
 
   async ensureLoopbackGuard(netns?: string): Promise<GuardAttachment> {
     const slot = this.guardSlot;
-    const attachedId = this.bpf.queryTcIngress(LOOPBACK, netns, slot);
+    const attached = this.guardSlotHolder(netns);
     const guard = this.currentGuard();
-    if (attachedId === guard.id) return { netns, programId: guard.id, adopted: true, replaced: false };
-    if (attachedId !== 0 && !this.isProgramNamed(attachedId, this.abi.loopbackGuard.progName)) {
+    if (attached.id === guard.id) return { netns, programId: guard.id, adopted: true, replaced: false };
+    if (attached.id !== 0 && !attached.isGuard) {
       throw new Error(
-        `${describeTarget({ iface: LOOPBACK, netns })} has tc ingress program id ${attachedId} in Santa's slot ` +
+        `${describeTarget({ iface: LOOPBACK, netns })} has tc ingress program id ${attached.id} in Santa's slot ` +
           `(handle ${slot.handle}, priority ${slot.priority}), which is not Santa's guard; remove it first`,
       );
     }
-    this.bpf.attachTcIngress(guard.fd, LOOPBACK, netns, { ...slot, replace: attachedId !== 0 });
+    this.bpf.attachTcIngress(guard.fd, LOOPBACK, netns, { ...slot, replace: attached.id !== 0 });
     this.removeStalePins();
-    return { netns, programId: guard.id, adopted: false, replaced: attachedId !== 0 };
+    return { netns, programId: guard.id, adopted: false, replaced: attached.id !== 0 };
   }
 
   async detachLoopbackGuard(netns?: string): Promise<boolean> {
-    const attachedId = this.bpf.queryTcIngress(LOOPBACK, netns, this.guardSlot);
-    if (attachedId === 0) return false;
-    if (!this.isProgramNamed(attachedId, this.abi.loopbackGuard.progName)) {
-      throw new Error(`${describeTarget({ iface: LOOPBACK, netns })} has tc ingress program id ${attachedId} in Santa's slot, which is not Santa's guard: left in place`);
+    const attached = this.guardSlotHolder(netns);
+    if (attached.id === 0) return false;
+    if (!attached.isGuard) {
+      throw new Error(`${describeTarget({ iface: LOOPBACK, netns })} has tc ingress program id ${attached.id} in Santa's slot, which is not Santa's guard: left in place`);
     }
     this.bpf.detachTcIngress(LOOPBACK, netns, this.guardSlot);
     return true;
+  }
+
+  /** The program in the guard's tc slot on lo of the namespace (id 0: none), and whether it is
+   * a Santa guard (of any object version). */
+  private guardSlotHolder(netns: string | undefined): { id: number; isGuard: boolean } {
+    const id = this.bpf.queryTcIngress(LOOPBACK, netns, this.guardSlot);
+    return { id, isGuard: id !== 0 && this.isProgramNamed(id, this.abi.loopbackGuard.progName) };
   }
 
   /** Removes every pin of this instance: the programs and the maps (and so the cache). */
@@ -158,9 +165,9 @@ export class NativeLoader implements Loader {
         details: { mode: target.xdpMode, object: this.objectHash, current: String(this.currentProgram()?.id === id) },
       });
     }
-    for (const netns of new Set(this.options.targets.map((t) => t.netns))) {
-      const id = this.bpf.queryTcIngress(LOOPBACK, netns, this.guardSlot);
-      if (id === 0 || !this.isProgramNamed(id, this.abi.loopbackGuard.progName)) continue;
+    for (const netns of namespacesOf(this.options.targets)) {
+      const { id, isGuard } = this.guardSlotHolder(netns);
+      if (!isGuard) continue;
       attachments.push({ iface: LOOPBACK, netns, programId: id, mapDir: this.options.pinDir, details: { hook: 'tc ingress (loopback zone change guard)', object: this.objectHash } });
     }
     return { kind: 'native', attachments };
