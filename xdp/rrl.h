@@ -58,6 +58,7 @@
 #include <bpf/bpf_endian.h>
 
 #include "santa_abi.h"
+#include "address_match.h"
 #include "santa_maps.bpf.h" /* santa_rrl_config, santa_rrl_buckets */
 
 
@@ -76,40 +77,15 @@ struct santa_rrl_input {
 	__u8 is_v6;
 };
 
-/* exempt-clients: the first matching element decides; none matching is not exempt. */
+/* exempt-clients: an address match list; none matching is not exempt. */
 static __always_inline int rrl_exempt(const struct santa_rrl_config *cfg,
 				      const struct santa_rrl_input *in)
 {
-	if (!in->is_v6) {
-		__u32 n = cfg->n_exempt_v4;
-
-#pragma unroll
-		for (__u32 i = 0; i < SANTA_RRL_MAX_EXEMPT; i++) {
-			const struct santa_rrl_prefix *p = &cfg->exempt_v4[i];
-
-			if (i >= n)
-				break;
-			if ((in->v4_src & *(const __u32 *)p->mask) == *(const __u32 *)p->addr)
-				return !p->negated;
-		}
-		return 0;
-	}
-	{
-		__u32 n = cfg->n_exempt_v6;
-
-#pragma unroll
-		for (__u32 i = 0; i < SANTA_RRL_MAX_EXEMPT; i++) {
-			const struct santa_rrl_prefix *p = &cfg->exempt_v6[i];
-			const __u32 *a = (const __u32 *)p->addr, *m = (const __u32 *)p->mask;
-
-			if (i >= n)
-				break;
-			if ((in->v6_src[0] & m[0]) == a[0] && (in->v6_src[1] & m[1]) == a[1] &&
-			    (in->v6_src[2] & m[2]) == a[2] && (in->v6_src[3] & m[3]) == a[3])
-				return !p->negated;
-		}
-	}
-	return 0;
+	if (in->is_v6)
+		return address_matches(cfg->exempt_v6, cfg->n_exempt_v6, SANTA_RRL_MAX_EXEMPT, 1, 0,
+				       in->v6_src);
+	return address_matches(cfg->exempt_v4, cfg->n_exempt_v4, SANTA_RRL_MAX_EXEMPT, 0, in->v4_src,
+			       NULL);
 }
 
 /* One debit of the bucket under `key` at second `now` (BIND's debit_rrl_entry). */

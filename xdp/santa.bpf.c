@@ -869,6 +869,21 @@ found:
 	return &e->value;
 }
 
+/* A client on BIND's blackhole list: named drops its queries unanswered, so neither may XDP
+ * answer them. Asked only of a question found in the cache (a miss passes anyway); an empty
+ * list costs a load. */
+static __always_inline int blackholed(const struct santa_settings *cfg, const struct santa_scratch *s,
+				      const struct query *q)
+{
+	if (q->is_v6)
+		return cfg->n_blackhole_v6 &&
+		       address_matches(cfg->blackhole_v6, cfg->n_blackhole_v6, SANTA_MAX_BLACKHOLE, 1, 0,
+				       (const __u32 *)s->v6_src);
+	return cfg->n_blackhole_v4 &&
+	       address_matches(cfg->blackhole_v4, cfg->n_blackhole_v4, SANTA_MAX_BLACKHOLE, 0, q->v4_src,
+			       NULL);
+}
+
 /* ---- cookies ---------------------------------------------------------------------- */
 
 static __always_inline __u64 rotl64(__u64 x, __u32 b)
@@ -1485,6 +1500,8 @@ int santa_xdp(struct xdp_md *ctx)
 	/* An entry with an impossible tail cannot be served; treat it as absent. */
 	if (!v || v->tail_len == 0 || v->tail_len > SANTA_TAIL_MAX)
 		goto miss;
+	if (blackholed(cfg, s, q))
+		goto blackhole;
 	if (v->expires_jiffies <= bpf_jiffies64())
 		goto expired;
 	{
@@ -1577,6 +1594,9 @@ zone_changed:
 	goto pass;
 too_big:
 	why = pass_reason(SANTA_CNT_PASS_TOO_BIG);
+	goto pass;
+blackhole:
+	why = pass_reason(SANTA_CNT_PASS_BLACKHOLE);
 	goto pass;
 unsupported:
 	why = pass_reason(SANTA_CNT_PASS_UNSUPPORTED);

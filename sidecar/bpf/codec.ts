@@ -6,12 +6,15 @@
  * this machine's endianness; wire fields are big-endian.
  */
 import { endianness } from 'os';
-import { isIPv4, isIPv6 } from 'net';
 import { perCpuStride, SantaAbi, santaAbi } from './abi';
 import { addBytes, addWord, foldSum } from './checksum';
 import { classCode, lowerWireName, lowerWireNameInPlace, nameToWire, typeCode, wireNameLabels, wireNamesEqual, wireToName } from './dns-wire';
 import { analyzeReply, ReplyLayout } from './reply-layout';
 import { rrlIdentity } from '../rrl/identity';
+import type { AddressPrefix } from '../named-conf/address-match';
+import { formatIpv6, ipv4Bytes, ipv6Bytes, prefixMask } from '../net/ip';
+
+export { formatIpv6, ipv4Bytes, ipv6Bytes } from '../net/ip';
 
 const HOST_LE = endianness() === 'LE';
 const IPPROTO_UDP = 17;
@@ -372,6 +375,8 @@ export interface SantaSettings {
   v6Addrs: string[];
   /** DNS cookies answered in XDP; absent: queries carrying a COOKIE option pass to BIND. */
   cookie?: CookieSettings;
+  /** BIND's blackhole list, flattened (named-conf/address-match.ts); absent or empty: none. */
+  blackhole?: AddressPrefix[];
 }
 
 export interface CookieSettings {
@@ -437,7 +442,36 @@ export function encodeSettings(s: SantaSettings, abi: SantaAbi = santaAbi()): Bu
     Buffer.from(s.cookie.secret).copy(out, o.cookieSecret);
     writeU64(out, o.clockOffsetNs, s.cookie.clockOffsetNs);
   }
+  const blackhole = s.blackhole ?? [];
+  for (const family of [4, 6] as const) {
+    const list = blackhole.filter((p) => p.family === family);
+    if (list.length > o.maxBlackhole) throw new RangeError(`blackhole has ${list.length} IPv${family} elements; Santa supports at most ${o.maxBlackhole}`);
+    out[family === 4 ? o.nBlackholeV4 : o.nBlackholeV6] = list.length;
+    writePrefixes(out, family === 4 ? o.blackholeV4 : o.blackholeV6, list, abi);
+  }
   return out;
+}
+
+/** An address match list's prefixes of one family as struct santa_prefix[], from byte `at`. */
+export function writePrefixes(out: Buffer, at: number, list: readonly AddressPrefix[], abi: SantaAbi = santaAbi()): void {
+  const o = abi.prefix;
+  list.forEach((p, i) => {
+    const base = at + i * o.size;
+    p.address.copy(out, base + o.addr);
+    prefixMask(p.address.length, p.length).copy(out, base + o.mask);
+    out[base + o.negated] = p.negated ? 1 : 0;
+  });
+}
+
+function readPrefixes(b: Buffer, at: number, n: number, family: 4 | 6, abi: SantaAbi): AddressPrefix[] {
+  const o = abi.prefix;
+  const bytes = family === 4 ? 4 : 16;
+  return Array.from({ length: n }, (_, i) => {
+    const base = at + i * o.size;
+    const mask = b.subarray(base + o.mask, base + o.mask + bytes);
+    const length = [...mask].reduce((bits, m) => bits + m.toString(2).replace(/0/g, '').length, 0);
+    return { family, address: Buffer.from(b.subarray(base + o.addr, base + o.addr + bytes)), length, negated: b[base + o.negated] === 1 };
+  });
 }
 
 export function decodeSettings(buf: Uint8Array, abi: SantaAbi = santaAbi()): SantaSettings {
@@ -451,6 +485,9 @@ export function decodeSettings(buf: Uint8Array, abi: SantaAbi = santaAbi()): San
   const nPorts = count(o.nPorts, abi.limits.MAX_PORTS, 'ports');
   const nV4 = count(o.nV4, abi.limits.MAX_ADDRS, 'IPv4 addresses');
   const nV6 = count(o.nV6, abi.limits.MAX_ADDRS, 'IPv6 addresses');
+  const nBlackholeV4 = count(o.nBlackholeV4, o.maxBlackhole, 'IPv4 blackhole prefixes');
+  const nBlackholeV6 = count(o.nBlackholeV6, o.maxBlackhole, 'IPv6 blackhole prefixes');
+  const blackhole = [...readPrefixes(b, o.blackholeV4, nBlackholeV4, 4, abi), ...readPrefixes(b, o.blackholeV6, nBlackholeV6, 6, abi)];
   const cookie: Partial<SantaSettings> =
     b[o.cookieOn] === 1
       ? {
@@ -468,58 +505,8 @@ export function decodeSettings(buf: Uint8Array, abi: SantaAbi = santaAbi()): San
     v4Addrs: Array.from({ length: nV4 }, (_, i) => [...b.subarray(o.v4Addrs + 4 * i, o.v4Addrs + 4 * i + 4)].join('.')),
     v6Addrs: Array.from({ length: nV6 }, (_, i) => formatIpv6(b.subarray(o.v6Addrs + 16 * i, o.v6Addrs + 16 * i + 16))),
     ...cookie,
+    ...(blackhole.length ? { blackhole } : {}),
   };
-}
-
-export function ipv4Bytes(addr: string): Buffer {
-  if (!isIPv4(addr)) throw new RangeError(`${JSON.stringify(addr)} is not an IPv4 address`);
-  return Buffer.from(addr.split('.').map(Number));
-}
-
-export function ipv6Bytes(addr: string): Buffer {
-  if (!isIPv6(addr) || addr.includes('%')) throw new RangeError(`${JSON.stringify(addr)} is not an IPv6 address (without zone)`);
-  const groups = (part: string): number[] => {
-    if (part === '') return [];
-    const out: number[] = [];
-    for (const g of part.split(':')) {
-      if (g.includes('.')) {
-        const v4 = ipv4Bytes(g);
-        out.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]);
-      } else out.push(parseInt(g, 16));
-    }
-    return out;
-  };
-  const [head, tail] = addr.split('::');
-  const h = groups(head);
-  const t = tail === undefined ? [] : groups(tail);
-  const words = tail === undefined ? h : [...h, ...new Array<number>(8 - h.length - t.length).fill(0), ...t];
-  const out = Buffer.alloc(16);
-  words.forEach((w, i) => out.writeUInt16BE(w, 2 * i));
-  return out;
-}
-
-/** RFC 5952 text form: lower case, the longest run (>= 2) of zero groups as "::". */
-export function formatIpv6(bytes: Uint8Array): string {
-  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-  const words = Array.from({ length: 8 }, (_, i) => b.readUInt16BE(2 * i));
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (words[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && words[j] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (ws: number[]) => ws.map((w) => w.toString(16)).join(':');
-  if (best < 0) return hex(words);
-  return `${hex(words.slice(0, best))}::${hex(words.slice(best + bestLen))}`;
 }
 
 // ---- host-order integers ------------------------------------------------------------------

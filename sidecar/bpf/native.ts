@@ -157,7 +157,14 @@ export interface NativeAbi {
     cookieSecret: number;
     cookieSecretSize: number;
     clockOffsetNs: number;
+    nBlackholeV4: number;
+    nBlackholeV6: number;
+    blackholeV4: number;
+    blackholeV6: number;
+    maxBlackhole: number;
   };
+  /** struct santa_prefix: an element of an address match list. */
+  prefix: { size: number; addr: number; mask: number; negated: number };
   modes: { OFF: number; DRY_RUN: number; ON: number };
   /** Counter name (SANTA_CNT_ without the prefix) -> index. */
   counters: Record<string, number>;
@@ -195,7 +202,6 @@ export interface NativeAbi {
       exemptV6: number;
       maxExempt: number;
     };
-    prefix: { size: number; addr: number; mask: number; negated: number };
     key: { size: number; addr: number; id: number; kind: number; family: number };
     bucket: { size: number; balance: number; ts: number; slipCnt: number };
     maps: { config: string; buckets: string };

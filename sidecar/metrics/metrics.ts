@@ -27,6 +27,7 @@ export const PASS_REASONS = [
   'no_room',
   'bad_cookie',
   'zone_changed',
+  'blackhole',
 ] as const;
 export type PassReason = (typeof PASS_REASONS)[number];
 

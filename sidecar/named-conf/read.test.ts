@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { interpretNamedConf, NamedConfError, readNamedConf } from './read';
+import { formatPrefix } from './address-match';
+import { blackholeList, interpretNamedConf, NamedConfError, readNamedConf } from './read';
 
 function conf(text: string, includes: Record<string, string> = {}) {
   return interpretNamedConf(text, '/etc/bind/named.conf', (p) => {
@@ -110,6 +111,32 @@ describe('named.conf reader', () => {
     expect(reasons['q.test']).toMatch(/allow-query/);
     expect(reasons['d.test']).toMatch(/named signs this zone in place \(dnssec-policy default without inline-signing\)/);
     expect(c.zones.find((z) => z.name === 'v.test')?.view).toBe('inside');
+  });
+
+  it('refuses zones whose allow-query-on is not any, set on the zone, its view or options', () => {
+    const c = conf(`
+      options { recursion no; };
+      zone "z.test" { type primary; file "z"; allow-query-on { 10.53.0.2; }; };
+      zone "any.test" { type primary; file "a"; allow-query-on { any; }; };
+      view "v" { allow-query-on { 10.53.0.3; }; zone "v.test" { type primary; file "v"; }; };
+    `);
+    const reasons = Object.fromEntries(c.zones.map((z) => [z.name, z.offloadable ? 'ok' : z.reason]));
+    expect(reasons).toEqual({
+      'z.test': 'allow-query-on is not "any": the answer depends on the address the query was sent to',
+      'any.test': 'ok',
+      'v.test': 'allow-query-on is not "any": the answer depends on the address the query was sent to',
+    });
+    const inherited = conf('options { recursion no; allow-query-on { 10.53.0.2; }; }; zone "o.test" { type primary; file "o"; };');
+    expect(inherited.zones[0].reason).toMatch(/allow-query-on/);
+  });
+
+  it('reads the blackhole list through named ACLs, and names the statement when it cannot be matched as BIND does', () => {
+    const c = conf('acl bogons { 0.0.0.0/8; 192.0.2.0/24; };\noptions { recursion no;\n blackhole { bogons; 2001:db8::/32; }; };');
+    expect(blackholeList(c).map(formatPrefix)).toEqual(['0.0.0.0/8', '192.0.2.0/24', '2001:db8::/32']);
+    expect(blackholeList(conf('options { recursion no; };'))).toEqual([]);
+    expect(() => blackholeList(conf('options {\n recursion no;\n blackhole { localnets; };\n};'))).toThrow(
+      /named\.conf:3: blackhole: 'localnets' depends on the server's interfaces/,
+    );
   });
 
   it('marks zones named signs with inline-signing, and refuses those it signs in place, inheriting dnssec-policy from view and options', () => {

@@ -7,6 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { aclsOf, addressMatchList, type AddressPrefix } from './address-match';
 import { NamedConfError, parseStatements, Location, Statement } from './syntax';
 
 export { NamedConfError } from './syntax';
@@ -49,6 +50,10 @@ export interface NamedOptions {
   dnssecPolicy?: string;
   /** Raw `allow-update` elements when set in options (inherited like dnssec-policy). */
   allowUpdate?: string[];
+  /** Raw `allow-query-on` elements when set in options (inherited like allow-query). */
+  allowQueryOn?: string[];
+  /** The `blackhole` statement (clients named drops unanswered), for address-match.ts. */
+  blackhole?: Statement;
 }
 
 export interface ZoneConfig {
@@ -84,6 +89,7 @@ export interface ZoneConfig {
 /** What a zone inherits from its view, or from options when the view does not say. */
 interface Inherited {
   allowQuery?: string[];
+  allowQueryOn?: string[];
   dnssecPolicy?: string;
   allowUpdate?: string[];
 }
@@ -91,6 +97,8 @@ interface Inherited {
 export interface NamedConf {
   options: NamedOptions;
   zones: ZoneConfig[];
+  /** `acl name { ... };` statements by name, for the address match lists that name them. */
+  acls: ReadonlyMap<string, Statement>;
   /** Every file read, the main one first: what a watcher must watch. */
   files: string[];
 }
@@ -124,7 +132,7 @@ export function interpretNamedConf(text: string, file: string, load: (absPath: s
   const zones: ZoneConfig[] = [];
   let viewIndex = 0;
   for (const s of statements) {
-    if (s.name === 'zone') zones.push(readZone(s, options, undefined, { allowQuery: options.allowQuery, dnssecPolicy: options.dnssecPolicy, allowUpdate: options.allowUpdate }));
+    if (s.name === 'zone') zones.push(readZone(s, options, undefined, { allowQuery: options.allowQuery, allowQueryOn: options.allowQueryOn, dnssecPolicy: options.dnssecPolicy, allowUpdate: options.allowUpdate }));
     if (s.name === 'view') {
       const viewName = s.args[0];
       if (!viewName) throw new NamedConfError(s.at.file, s.at.line, 'view without a name');
@@ -132,6 +140,7 @@ export function interpretNamedConf(text: string, file: string, load: (absPath: s
       const whyClientSpecific = viewRestriction(block, viewIndex);
       const inherited: Inherited = {
         allowQuery: listOf(block, 'allow-query') ?? options.allowQuery,
+        allowQueryOn: listOf(block, 'allow-query-on') ?? options.allowQueryOn,
         dnssecPolicy: single(block, 'dnssec-policy') ?? options.dnssecPolicy,
         allowUpdate: listOf(block, 'allow-update') ?? options.allowUpdate,
       };
@@ -146,7 +155,15 @@ export function interpretNamedConf(text: string, file: string, load: (absPath: s
       viewIndex++;
     }
   }
-  return { options, zones, files };
+  return { options, zones, acls: aclsOf(statements), files };
+}
+
+/** named's `blackhole` list, flattened (address-match.ts); empty without one. Throws
+ * NamedConfError at the statement when the list cannot be matched the way BIND matches it. */
+export function blackholeList(conf: NamedConf): AddressPrefix[] {
+  const s = conf.options.blackhole;
+  if (!s) return [];
+  return addressMatchList(s, conf.acls, (problem) => new NamedConfError(s.at.file, s.at.line, `blackhole: ${problem}`));
 }
 
 function expandIncludes(list: Statement[], load: (p: string) => string, base: string, files: string[], stack: string[]): Statement[] {
@@ -214,6 +231,10 @@ function readOptions(block: Statement[], base: string): NamedOptions {
   }
   const allowQuery = listOf(block, 'allow-query');
   if (allowQuery) options.allowQuery = allowQuery;
+  const allowQueryOn = listOf(block, 'allow-query-on');
+  if (allowQueryOn) options.allowQueryOn = allowQueryOn;
+  const blackhole = statement(block, 'blackhole');
+  if (blackhole) options.blackhole = blackhole;
   const dnssecPolicy = single(block, 'dnssec-policy');
   if (dnssecPolicy !== undefined) options.dnssecPolicy = dnssecPolicy;
   const allowUpdate = listOf(block, 'allow-update');
@@ -276,6 +297,8 @@ function readZone(s: Statement, options: NamedOptions, view: string | undefined,
   if (statement(block, 'database') || statement(block, 'dlz')) refuse('zone data comes from a database, not a file');
   const allowQuery = listOf(block, 'allow-query') ?? inherited.allowQuery;
   if (allowQuery && !isAny(allowQuery)) refuse('allow-query is not "any": the answer depends on the client');
+  const allowQueryOn = listOf(block, 'allow-query-on') ?? inherited.allowQueryOn;
+  if (allowQueryOn && !isAny(allowQueryOn)) refuse('allow-query-on is not "any": the answer depends on the address the query was sent to');
   if (options.recursion) refuse('recursion is enabled: RA and answers depend on the client');
   return zone;
 }

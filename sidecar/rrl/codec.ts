@@ -4,7 +4,8 @@
  */
 import { endianness } from 'node:os';
 import type { SantaAbi } from '../bpf/abi';
-import { prefixMask, type RrlConfig, type RrlPrefix } from './config';
+import { writePrefixes } from '../bpf/codec';
+import { prefixMask, type RrlConfig } from './config';
 import { RrlKind } from './identity';
 
 const HOST_LE = endianness() === 'LE';
@@ -21,7 +22,8 @@ export function checkKinds(abi: RrlAbi): void {
 }
 
 /** The config map value; `null` config writes RRL off. `hz` is the kernel's jiffies per second. */
-export function encodeRrlConfig(cfg: RrlConfig | null, hz: number, abi: RrlAbi): Buffer {
+export function encodeRrlConfig(cfg: RrlConfig | null, hz: number, santa: SantaAbi): Buffer {
+  const abi = santa.rrl;
   checkKinds(abi);
   const o = abi.config;
   const out = Buffer.alloc(o.size);
@@ -45,13 +47,8 @@ export function encodeRrlConfig(cfg: RrlConfig | null, hz: number, abi: RrlAbi):
   writeU32(out, o.allRate, cfg.allPerSecond);
   prefixMask(4, cfg.ipv4PrefixLength).copy(out, o.v4Mask);
   prefixMask(16, cfg.ipv6PrefixLength).copy(out, o.v6Mask);
-  const writePrefix = (p: RrlPrefix, at: number) => {
-    p.address.copy(out, at + abi.prefix.addr);
-    prefixMask(p.address.length, p.length).copy(out, at + abi.prefix.mask);
-    out[at + abi.prefix.negated] = p.negated ? 1 : 0;
-  };
-  v4.forEach((p, i) => writePrefix(p, o.exemptV4 + i * abi.prefix.size));
-  v6.forEach((p, i) => writePrefix(p, o.exemptV6 + i * abi.prefix.size));
+  writePrefixes(out, o.exemptV4, v4, santa);
+  writePrefixes(out, o.exemptV6, v6, santa);
   return out;
 }
 

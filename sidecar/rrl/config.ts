@@ -6,17 +6,14 @@
  * it and where it is, so no setting that changes behaviour is silently dropped. Two only size
  * BIND's table (max-table-size, min-table-size): they are accepted and reported as notes.
  */
-import { isIPv4, isIPv6 } from 'node:net';
+import { addressMatchList, type AddressPrefix } from '../named-conf/address-match';
 import type { Statement } from '../named-conf/syntax';
 import { NamedConfError } from '../named-conf/syntax';
 
-export interface RrlPrefix {
-  family: 4 | 6;
-  /** Masked to `length` bits. */
-  address: Buffer;
-  length: number;
-  negated: boolean;
-}
+export { addressBytes, prefixMask } from '../net/ip';
+
+/** An exempt-clients element (first match in list order decides). */
+export type RrlPrefix = AddressPrefix;
 
 export interface RrlConfig {
   /** Per second, 0 = not limited. */
@@ -67,8 +64,9 @@ export function defaultRrlConfig(): RrlConfig {
   };
 }
 
-/** Reads a `rate-limit` statement; throws NamedConfError (file:line and the key) on bad input. */
-export function rrlConfigFromStatement(rateLimit: Statement): RrlConfig {
+/** Reads a `rate-limit` statement; throws NamedConfError (file:line and the key) on bad input.
+ * `acls`: named.conf's `acl` statements, which exempt-clients may name. */
+export function rrlConfigFromStatement(rateLimit: Statement, acls: ReadonlyMap<string, Statement> = new Map()): RrlConfig {
   const cfg = defaultRrlConfig();
   const seen = new Map<string, Statement>();
   for (const s of rateLimit.block ?? []) {
@@ -78,7 +76,7 @@ export function rrlConfigFromStatement(rateLimit: Statement): RrlConfig {
     seen.set(s.name, s);
     if (s.name === 'qps-scale') throw fail('not supported by Santa: remove it, or let BIND answer everything (mode off)');
     if (s.name === 'exempt-clients') {
-      cfg.exemptClients = exemptClients(s, fail);
+      cfg.exemptClients = addressMatchList(s, acls, fail);
       continue;
     }
     if (s.block) throw fail('takes a value, not a { } list');
@@ -141,82 +139,4 @@ function yesNo(s: Statement, fail: (p: string) => Error): boolean {
   if (s.args.length === 1 && ['yes', 'true', '1'].includes(v)) return true;
   if (s.args.length === 1 && ['no', 'false', '0'].includes(v)) return false;
   throw fail(`expects yes or no, got '${s.args.join(' ')}'`);
-}
-
-/**
- * An address match list of literal addresses and prefixes, `any` and `none`, each optionally
- * negated. Named ACLs, keys and nested lists need BIND's ACL engine: refused, by name.
- */
-function exemptClients(s: Statement, fail: (p: string) => Error): RrlPrefix[] {
-  if (!s.block || s.args.length) throw fail('expects an address match list { ... }');
-  const out: RrlPrefix[] = [];
-  for (const e of s.block) {
-    let text = e.name;
-    let negated = false;
-    if (text === '!') {
-      text = e.args[0] ?? '';
-      negated = true;
-    } else if (text.startsWith('!')) {
-      text = text.slice(1);
-      negated = true;
-    } else if (e.args.length) {
-      throw fail(`'${[e.name, ...e.args].join(' ')}' is not an address or prefix`);
-    }
-    if (e.block) throw fail('nested address match lists are not supported by Santa');
-    if (text === 'none') continue;
-    if (text === 'any') {
-      out.push(prefix(4, '0.0.0.0', 0, negated), prefix(6, '::', 0, negated));
-      continue;
-    }
-    const [addr, len, extra] = text.split('/');
-    if (extra !== undefined) throw fail(`'${text}' is not an address or prefix`);
-    const family = isIPv4(addr) ? 4 : isIPv6(addr) && !addr.includes('%') ? 6 : undefined;
-    if (!family) {
-      throw fail(`'${text}' is not an address or prefix (named ACLs, keys and BIND's built-in lists other than any/none are not supported by Santa)`);
-    }
-    const bits = family === 4 ? 32 : 128;
-    const length = len === undefined ? bits : /^\d+$/.test(len) ? Number(len) : NaN;
-    if (!(length >= 0 && length <= bits)) throw fail(`'${text}': prefix length must be 0..${bits}`);
-    out.push(prefix(family, addr, length, negated));
-  }
-  return out;
-}
-
-function prefix(family: 4 | 6, addr: string, length: number, negated: boolean): RrlPrefix {
-  const address = addressBytes(family, addr);
-  const mask = prefixMask(family === 4 ? 4 : 16, length);
-  for (let i = 0; i < address.length; i++) address[i] &= mask[i];
-  return { family, address, length, negated };
-}
-
-/** `length` leading one bits in a `bytes`-byte mask. */
-export function prefixMask(bytes: number, length: number): Buffer {
-  const m = Buffer.alloc(bytes);
-  for (let i = 0; i < bytes; i++) {
-    const bits = Math.max(0, Math.min(8, length - 8 * i));
-    m[i] = (0xff << (8 - bits)) & 0xff;
-  }
-  return m;
-}
-
-export function addressBytes(family: 4 | 6, addr: string): Buffer {
-  if (family === 4) return Buffer.from(addr.split('.').map(Number));
-  const [head, tail] = addr.split('::');
-  const groups = (part: string | undefined): number[] => {
-    if (!part) return [];
-    const out: number[] = [];
-    for (const g of part.split(':')) {
-      if (g.includes('.')) {
-        const v4 = addressBytes(4, g);
-        out.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]);
-      } else out.push(parseInt(g, 16));
-    }
-    return out;
-  };
-  const h = groups(head);
-  const t = groups(tail);
-  const words = tail === undefined ? h : [...h, ...new Array<number>(8 - h.length - t.length).fill(0), ...t];
-  const out = Buffer.alloc(16);
-  words.forEach((w, i) => out.writeUInt16BE(w, 2 * i));
-  return out;
 }

@@ -6,7 +6,8 @@ import type { Logger } from 'pino';
 import type { SantaAbi } from '../bpf/abi';
 import type { SantaNative } from '../bpf/native';
 import type { MapSource } from '../loader/loader';
-import type { NamedOptions } from '../named-conf/read';
+import type { NamedConf } from '../named-conf/read';
+import { formatPrefix } from '../named-conf/address-match';
 import { rrlConfigFromStatement, rrlLimitsAnything, type RrlConfig } from './config';
 import { kernelClock } from '../bpf/kernel-clock';
 import { RrlMaps } from './maps';
@@ -17,9 +18,10 @@ export { RrlModel, type RrlVerdict } from './model';
 export { RrlMaps } from './maps';
 
 /** The limits named.conf asks for, or null when it limits nothing. Throws NamedConfError. */
-export function rateLimitFromOptions(options: NamedOptions): RrlConfig | null {
+export function rateLimitFromConf(conf: NamedConf): RrlConfig | null {
+  const { options } = conf;
   if (!options.rateLimitStatement) return null;
-  const cfg = rrlConfigFromStatement(options.rateLimitStatement);
+  const cfg = rrlConfigFromStatement(options.rateLimitStatement, conf.acls);
   return rrlLimitsAnything(cfg) ? cfg : null;
 }
 
@@ -27,8 +29,8 @@ export function rateLimitFromOptions(options: NamedOptions): RrlConfig | null {
  * Writes the program's RRL config from named.conf; always writes, so a restart without
  * rate-limit also turns off what a previous run left in pinned maps. Returns the open maps.
  */
-export function applyRateLimit(options: NamedOptions, source: MapSource, bpf: SantaNative, abi: SantaAbi, log: Logger): RrlMaps {
-  const cfg = rateLimitFromOptions(options);
+export function applyRateLimit(conf: NamedConf, source: MapSource, bpf: SantaNative, abi: SantaAbi, log: Logger): RrlMaps {
+  const cfg = rateLimitFromConf(conf);
   const maps = RrlMaps.open(source, bpf, abi);
   try {
     maps.writeConfig(cfg, cfg ? kernelClock(bpf, abi).hz : 0);
@@ -38,9 +40,9 @@ export function applyRateLimit(options: NamedOptions, source: MapSource, bpf: Sa
   }
   if (cfg) {
     const { notes, exemptClients, ...limits } = cfg;
-    log.info({ ...limits, exemptClients: exemptClients.map((p) => `${p.negated ? '!' : ''}${p.family === 4 ? [...p.address].join('.') : p.address.toString('hex')}/${p.length}`) }, 'rate-limit from named.conf applied to XDP answers');
+    log.info({ ...limits, exemptClients: exemptClients.map(formatPrefix) }, 'rate-limit from named.conf applied to XDP answers');
     for (const note of notes) log.info({ note }, 'rate-limit');
-  } else if (options.rateLimitStatement) {
+  } else if (conf.options.rateLimitStatement) {
     log.info('rate-limit in named.conf limits nothing (no per-second rate set)');
   }
   return maps;

@@ -54,7 +54,7 @@ export class RrlMaps {
 
   /** `null` turns rate limiting off. */
   writeConfig(cfg: RrlConfig | null, hz: number): void {
-    this.bpf.update(this.configFd, Buffer.alloc(4), encodeRrlConfig(cfg, hz, this.abi.rrl));
+    this.bpf.update(this.configFd, Buffer.alloc(4), encodeRrlConfig(cfg, hz, this.abi));
   }
 
   buckets(): Array<{ key: RrlBucketKey; bucket: RrlBucket; rawKey: Buffer }> {

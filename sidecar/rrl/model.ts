@@ -4,6 +4,7 @@
  */
 import { isIPv4 } from 'node:net';
 import { addressBytes, prefixMask, type RrlConfig } from './config';
+import { listMatches } from '../named-conf/address-match';
 import { RrlKind, type RrlIdentity } from './identity';
 
 export type RrlVerdict = 'allow' | 'drop' | 'slip' | 'would-limit';
@@ -91,14 +92,7 @@ export class RrlModel {
   }
 
   private exempt(client: string): boolean {
-    const family = isIPv4(client) ? 4 : 6;
-    const addr = addressBytes(family, client);
-    for (const p of this.cfg.exemptClients) {
-      if (p.family !== family) continue;
-      const mask = prefixMask(addr.length, p.length);
-      if (addr.every((b, i) => (b & mask[i]) === p.address[i])) return !p.negated;
-    }
-    return false;
+    return listMatches(this.cfg.exemptClients, addressBytes(isIPv4(client) ? 4 : 6, client));
   }
 
   private netblock(client: string): string {

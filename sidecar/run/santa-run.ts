@@ -16,8 +16,9 @@ import { transferZone } from '../dns/axfr';
 import { encodeQuery, exchange, soaSerial, type ServerAddress } from '../dns/client';
 import { listenForNotify } from '../dns/notify';
 import { createMetrics, startMetricsServer, type MetricsServer, type PassReason, type XdpCounters } from '../metrics';
-import { readNamedConf, type NamedConf } from '../named-conf/read';
-import { applyRateLimit, rateLimitFromOptions } from '../rrl';
+import { blackholeList, readNamedConf, type NamedConf } from '../named-conf/read';
+import { formatPrefix } from '../named-conf/address-match';
+import { applyRateLimit, rateLimitFromConf } from '../rrl';
 import { isCacheable } from '../ranking/feed';
 import { HotSetRanking } from '../ranking/hot-set-ranking';
 import { KEY_DO, KEY_EDNS, KEY_RD, KEY_V6, type QueryEvent, type QuestionKey } from '../ranking/question-key';
@@ -95,7 +96,10 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
   const registry = new ZoneRegistry(conf, { signedZones: config.bind.signedZones, secondaryZones: config.bind.secondaryZones });
   for (const s of registry.skipped) log.warn({ zone: s.zone, reason: s.reason }, 'zone not offloaded');
   // BIND's RRL never sees what XDP answers: the program applies the same rate-limit itself.
-  rateLimitFromOptions(conf.options); // a bad rate-limit block fails here, before anything is attached
+  rateLimitFromConf(conf); // a bad rate-limit block fails here, before anything is attached
+  // Nor does named see queries from the clients it blackholes: the program must not answer them.
+  const blackhole = blackholeList(conf);
+  if (blackhole.length) log.info({ blackhole: blackhole.map(formatPrefix) }, 'queries from blackholed clients are left to BIND, which drops them');
   const bind: { v4: ServerAddress; v6?: ServerAddress } = { v4: config.bind.address, v6: config.bind.addressV6 };
 
   const targets = targetsOf(config);
@@ -110,12 +114,12 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
   const source = attachments[0].maps;
   const bpf = loadNative();
   const maps = source.kind === 'pinned' ? SantaMaps.openPinned(source.dir, bpf, abi) : SantaMaps.fromLoadedObject({ id: -1, progs: {}, maps: { ...source.fds } }, bpf, abi);
-  const rrl = applyRateLimit(conf.options, source, bpf, abi, log);
+  const rrl = applyRateLimit(conf, source, bpf, abi, log);
   const listen = listenSettings(conf);
   const cookies = cookieSettingsSource(conf.options);
   if (cookies.reason) log.info({ reason: cookies.reason }, 'queries with DNS cookies are left to BIND');
   const writeSettings = () =>
-    maps.writeSettings({ mode: config.mode, maxUdpSize: conf.options.maxUdpSize, ports: listen.ports, v4Addrs: listen.v4, v6Addrs: listen.v6, cookie: cookies.settings?.() });
+    maps.writeSettings({ mode: config.mode, maxUdpSize: conf.options.maxUdpSize, ports: listen.ports, v4Addrs: listen.v4, v6Addrs: listen.v6, cookie: cookies.settings?.(), blackhole });
   writeSettings();
   // Cookie timestamps are wall-clock seconds; the program knows the wall clock only through this.
   const clockTimer = cookies.settings && setInterval(() => {

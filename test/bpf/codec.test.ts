@@ -318,6 +318,10 @@ describe('counters and settings', () => {
         ports: Array.from({ length: abi.limits.MAX_PORTS }, (_, i) => 1000 + i),
         v4Addrs: Array.from({ length: abi.limits.MAX_ADDRS }, (_, i) => `192.0.2.${i}`),
         v6Addrs: Array.from({ length: abi.limits.MAX_ADDRS }, (_, i) => `2001:db8::${i + 1}`),
+        blackhole: [
+          ...Array.from({ length: abi.settings.maxBlackhole }, (_, i) => ({ family: 4 as const, address: Buffer.from([10, i, 0, 0]), length: 16, negated: i % 2 === 1 })),
+          { family: 6, address: Buffer.from('20010db8000000000000000000000000', 'hex'), length: 32, negated: false },
+        ],
       },
     ];
     for (const s of settings) {
@@ -338,6 +342,10 @@ describe('counters and settings', () => {
     expect(() => encodeSettings({ ...base, v6Addrs: ['fe80::1%eth0'] })).toThrow(/not an IPv6/);
     expect(() => encodeSettings({ ...base, maxUdpSize: 100 })).toThrow(/512\.\.65535/);
     expect(() => encodeSettings({ ...base, mode: 'sometimes' as never })).toThrow(/not off, dry-run or on/);
+    const prefix = { family: 6 as const, address: Buffer.alloc(16), length: 0, negated: false };
+    expect(() => encodeSettings({ ...base, blackhole: Array.from({ length: abi.settings.maxBlackhole + 1 }, () => prefix) })).toThrow(
+      /blackhole has 17 IPv6 elements; Santa supports at most 16/,
+    );
   });
 
   it('formats IPv6 addresses canonically (RFC 5952)', () => {

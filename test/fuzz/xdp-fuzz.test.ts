@@ -56,7 +56,7 @@ test(`${CASES} generated frames: the program decides exactly as the model (seed 
   const reachable = [
     'TX', 'PASS_DISABLED', 'PASS_NOT_DNS', 'PASS_FRAGMENT', 'PASS_MALFORMED', 'PASS_UNSUPPORTED', 'PASS_EDNS_VERSION', 'PASS_EDNS_OPTIONS',
     'PASS_MISS', 'PASS_EXPIRED', 'PASS_TOO_BIG', 'DRY_RUN_HITS', 'PASS_BAD_COOKIE', 'TX_COOKIE',
-    'RRL_DROP', 'RRL_SLIP', 'RRL_SLIP_BADCOOKIE', 'TX_WOULD_LIMIT', 'PASS_ZONE_CHANGED', 'ZONE_CHANGE',
+    'RRL_DROP', 'RRL_SLIP', 'RRL_SLIP_BADCOOKIE', 'TX_WOULD_LIMIT', 'PASS_ZONE_CHANGED', 'ZONE_CHANGE', 'PASS_BLACKHOLE',
   ];
   expect(reachable.filter((o) => !(r.outcomes[o] > 0))).toEqual([]);
   // Each kind of cookie reached what it was made for, and nothing refused was answered.

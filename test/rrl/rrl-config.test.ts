@@ -7,7 +7,7 @@ import * as dnsPacket from 'dns-packet';
 import { parseStatements, NamedConfError } from '../../sidecar/named-conf/syntax';
 import { interpretNamedConf } from '../../sidecar/named-conf/read';
 import { defaultRrlConfig, rrlConfigFromStatement, rrlLimitsAnything } from '../../sidecar/rrl/config';
-import { rateLimitFromOptions } from '../../sidecar/rrl';
+import { rateLimitFromConf } from '../../sidecar/rrl';
 import { identityHash, rrlIdentity, RrlKind } from '../../sidecar/rrl/identity';
 import { RrlModel } from '../../sidecar/rrl/model';
 
@@ -68,9 +68,10 @@ describe('rate-limit {} -> RRL config', () => {
     ['qps-scale 250;', 'rate-limit qps-scale: not supported by Santa'],
     ['responses-per-secnd 5;', ":3: rate-limit: unknown statement 'responses-per-secnd'"],
     ['window 5;\nwindow 6;', ':4: rate-limit window: given twice (first at line 3)'],
-    ['exempt-clients { trusted-acl; };', "rate-limit exempt-clients: 'trusted-acl' is not an address or prefix (named ACLs"],
+    ['exempt-clients { trusted-acl; };', "rate-limit exempt-clients: 'trusted-acl' is not an address, a prefix or a known ACL"],
     ['exempt-clients { 10.0.0.0/33; };', "rate-limit exempt-clients: '10.0.0.0/33': prefix length must be 0..32"],
-    ['exempt-clients { { 10/8; }; };', 'nested address match lists are not supported'],
+    ['exempt-clients { { 10/8; }; };', "rate-limit exempt-clients: '10/8' is not an address, a prefix or a known ACL"],
+    ['exempt-clients { key tsig-key; };', "rate-limit exempt-clients: 'key tsig-key' depends on a TSIG key, not the address"],
   ])('%s -> a NamedConfError naming file:line and key', (body, message) => {
     let error: unknown;
     try {
@@ -83,13 +84,27 @@ describe('rate-limit {} -> RRL config', () => {
     expect((error as Error).message).toContain(message);
   });
 
+  it('exempt-clients may name ACLs and nest lists', () => {
+    const conf = interpretNamedConf(
+      'acl trusted { 192.0.2.0/24; { 2001:db8::/32; }; };\noptions { directory "/var/cache/bind"; rate-limit { responses-per-second 5; exempt-clients { !192.0.2.7; trusted; }; }; };',
+      '/etc/bind/named.conf',
+      () => '',
+    );
+    const exempt = rateLimitFromConf(conf)!.exemptClients;
+    expect(exempt.map((p) => [p.family, p.address.toString('hex'), p.length, p.negated])).toEqual([
+      [4, 'c0000207', 32, true],
+      [4, 'c0000200', 24, false],
+      [6, '20010db8000000000000000000000000', 32, false],
+    ]);
+  });
+
   it('a block with no rate limits nothing, and santa run treats it as off', () => {
     expect(rrlLimitsAnything(parse('window 5; slip 0;'))).toBe(false);
     expect(rrlLimitsAnything(parse('all-per-second 5;'))).toBe(true);
     const conf = interpretNamedConf('options { directory "/var/cache/bind"; rate-limit { window 5; }; };', '/etc/bind/named.conf', () => '');
-    expect(rateLimitFromOptions(conf.options)).toBeNull();
+    expect(rateLimitFromConf(conf)).toBeNull();
     const limited = interpretNamedConf('options { directory "/var/cache/bind"; rate-limit { responses-per-second 3; }; };', '/etc/bind/named.conf', () => '');
-    expect(rateLimitFromOptions(limited.options)?.responsesPerSecond).toBe(3);
+    expect(rateLimitFromConf(limited)?.responsesPerSecond).toBe(3);
   });
 });
 

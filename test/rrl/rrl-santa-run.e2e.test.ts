@@ -10,11 +10,11 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SantaMaps } from '../../sidecar/bpf/maps';
-import { createTopology, type Topology } from '../support/netns';
+import { addClientNetwork, createTopology, type Topology } from '../support/netns';
+import { pinnedStats } from '../support/santa-maps';
 import { startBind, type BindServer } from '../support/bind';
 import { requireRoot, requireTools } from '../support/require-root';
-import { run, sleep, waitFor, type Background } from '../support/process';
+import { sleep, waitFor, type Background } from '../support/process';
 import { spawnSantaRun, tearDownSantaRun, writeSantaRunConfig } from '../support/santa-run';
 import type { Tally } from './flood';
 
@@ -30,14 +30,7 @@ describe('santa run applies named.conf rate-limit to the answers XDP sends', () 
   let work: string;
   let pinDir: string;
 
-  const stats = () => {
-    const maps = SantaMaps.openPinned(pinDir);
-    try {
-      return maps.readStats();
-    } finally {
-      maps.close();
-    }
-  };
+  const stats = () => pinnedStats(pinDir);
   const dig = async (source: string, extra: string[] = []) => {
     const r = await topo.exec(topo.client, ['dig', '-b', source, `@${topo.server.v4}`, 'www.one.test', 'A', '+nocookie', '+time=1', ...extra], { allowFailure: true, timeoutMs: 20_000 });
     const out = r.stdout + r.stderr;
@@ -54,9 +47,7 @@ describe('santa run applies named.conf rate-limit to the answers XDP sends', () 
     requireTools('santa run with rate-limit', ['named', 'dig', 'nsenter', 'ip']);
     topo = await createTopology();
     // The second client: an address of its own /24 on the client's link, routed back by the server.
-    await run(['ip', '-n', topo.client.ns, 'addr', 'add', `${OTHER_CLIENT}/24`, 'dev', topo.client.ifname]);
-    await run(['ip', '-n', topo.server.ns, 'route', 'add', '10.54.1.0/24', 'dev', topo.server.ifname]);
-    await run(['ip', '-n', topo.server.ns, 'neigh', 'replace', OTHER_CLIENT, 'lladdr', topo.client.mac, 'dev', topo.server.ifname, 'nud', 'permanent']);
+    await addClientNetwork(topo, OTHER_CLIENT);
     work = mkdtempSync(join(tmpdir(), 'santa-rrl-run-'));
     pinDir = `/sys/fs/bpf/santa-rrl-test-${process.pid}`;
     bind = await startBind({

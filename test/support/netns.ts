@@ -186,6 +186,17 @@ export async function removeStaleNamespaces(): Promise<string[]> {
   return stale;
 }
 
+/**
+ * A second client: `address` (in a /24 of its own) on the client's interface, routed back by the
+ * server with a permanent neighbour entry, so tests can send from two networks (dig -b).
+ */
+export async function addClientNetwork(topo: Topology, address: string): Promise<void> {
+  const net = `${address.split('.').slice(0, 3).join('.')}.0/24`;
+  await run(['ip', '-n', topo.client.ns, 'addr', 'add', `${address}/24`, 'dev', topo.client.ifname]);
+  await run(['ip', '-n', topo.server.ns, 'route', 'add', net, 'dev', topo.server.ifname]);
+  await run(['ip', '-n', topo.server.ns, 'neigh', 'replace', address, 'lladdr', topo.client.mac, 'dev', topo.server.ifname, 'nud', 'permanent']);
+}
+
 /** Reads a /proc/net/snmp counter (e.g. "Udp", "InCsumErrors") as seen inside a namespace. */
 export async function snmpCounter(ns: string, group: string, field: string, v6 = false): Promise<number> {
   if (v6) {

@@ -22,6 +22,8 @@ import { nameOfLength, pointer, rawReply, rr, seededRandom } from '../bpf/wire';
 import { EntrySpec, SantaUnderTest, XDP_PASS, XDP_TX } from './harness';
 import { cacheKey, keyFlags } from '../../sidecar/bpf/codec';
 import { santaAbi } from '../../sidecar/bpf/abi';
+import { aclsOf, addressMatchList } from '../../sidecar/named-conf/address-match';
+import { parseStatements } from '../../sidecar/named-conf/syntax';
 
 const V4: FrameSpec = { src: '10.53.0.1', dst: '10.53.0.2', sport: 41000 };
 const V6: FrameSpec = { src: 'fd53::1', dst: 'fd53::2', sport: 41000 };
@@ -418,6 +420,19 @@ describe('what is served: ports and addresses', () => {
     expectPass(badOption, 'PASS_MALFORMED');
   });
 
+  it("never answers a client on named.conf's blackhole list: its cached question passes, for named to drop", () => {
+    const statements = parseStatements('acl bad { 10.53.0.0/24; fd53::1; };\nblackhole { !10.53.0.9; bad; };', 'named.conf');
+    const list = addressMatchList(statements[1], aclsOf(statements), (p) => new Error(p));
+    santa.settings({ blackhole: list });
+    expectPass(frame(V4, { name: 'svc.example.test' }), 'PASS_BLACKHOLE');
+    expectPass(frame(V6, { name: 'svc.example.test' }), 'PASS_BLACKHOLE');
+    expectHit(frame({ ...V4, src: '10.53.0.9' }, { name: 'svc.example.test' })); // "!" comes first
+    expectHit(frame({ ...V4, src: '10.53.1.1' }, { name: 'svc.example.test' }));
+    expectHit(frame({ ...V6, src: 'fd53::7' }, { name: 'svc.example.test' }));
+    // Asked only of cached questions: a miss stays a miss.
+    expectPass(frame(V4, { name: 'other.example.test' }), 'PASS_MISS');
+  });
+
   it('never answers for a multicast or broadcast destination', () => {
     expectPass(frame({ ...V4, dst: '224.0.0.251' }, { name: 'svc.example.test' }), 'PASS_NOT_DNS', false);
     expectPass(frame({ ...V4, dst: '255.255.255.255' }, { name: 'svc.example.test' }), 'PASS_NOT_DNS', false);
@@ -540,7 +555,7 @@ describe('every pass reason', () => {
     expectPass(editedQuery(V6, { name }, (m) => m.subarray(0, 12)), 'PASS_MALFORMED');
   });
 
-  it('MISS, EXPIRED, TOO_BIG, DRY_RUN_HITS, DISABLED are covered above; NO_ROOM on veth (santa-veth test), BAD_COOKIE in test/cookies, ZONE_CHANGED in zone-guard', () => {
+  it('MISS, EXPIRED, TOO_BIG, BLACKHOLE, DRY_RUN_HITS, DISABLED are covered above; NO_ROOM on veth (santa-veth test), BAD_COOKIE in test/cookies, ZONE_CHANGED in zone-guard', () => {
     // Listed so the set of reasons checked in this file is explicit and complete.
     const reached = [
       'PASS_DISABLED',
@@ -553,6 +568,7 @@ describe('every pass reason', () => {
       'PASS_MISS',
       'PASS_EXPIRED',
       'PASS_TOO_BIG',
+      'PASS_BLACKHOLE',
     ];
     const all = Object.keys(santa.maps.readStats()).filter((c) => c.startsWith('PASS_'));
     expect(all.filter((c) => !reached.includes(c))).toEqual(['PASS_NO_ROOM', 'PASS_BAD_COOKIE', 'PASS_ZONE_CHANGED']);

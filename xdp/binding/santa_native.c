@@ -1635,7 +1635,7 @@ static const struct {
 	COUNTER(PASS_MISS),	     COUNTER(PASS_EXPIRED),	   COUNTER(PASS_TOO_BIG),
 	COUNTER(PASS_NO_ROOM),	     COUNTER(PASS_BAD_COOKIE),	   COUNTER(RRL_DROPPED),
 	COUNTER(RRL_SLIPPED),	     COUNTER(RRL_WOULD_LIMIT),	   COUNTER(PASS_ZONE_CHANGED),
-	COUNTER(ZONE_CHANGES),	     COUNTER(LOOPBACK_ZONE_CHANGES),
+	COUNTER(ZONE_CHANGES),	     COUNTER(LOOPBACK_ZONE_CHANGES), COUNTER(PASS_BLACKHOLE),
 };
 _Static_assert(ARRAY_SIZE(santa_counters) == SANTA_COUNTER_MAX,
 	       "every enum santa_counter value needs its name here");
@@ -1647,8 +1647,7 @@ _Static_assert(ARRAY_SIZE(santa_counters) == SANTA_COUNTER_MAX,
 static napi_value rrl_abi(napi_env env)
 {
 	napi_value r = new_object(env), kinds = new_object(env), config = new_object(env),
-		   prefix = new_object(env), key = new_object(env), bucket = new_object(env),
-		   maps = new_object(env);
+		   key = new_object(env), bucket = new_object(env), maps = new_object(env);
 
 	SET(kinds, "RESPONSE", SANTA_RRL_RESPONSE);
 	SET(kinds, "NXDOMAIN", SANTA_RRL_NXDOMAIN);
@@ -1674,11 +1673,6 @@ static napi_value rrl_abi(napi_env env)
 	OFF(config, santa_rrl_config, exempt_v6, "exemptV6");
 	SET(config, "maxExempt", SANTA_RRL_MAX_EXEMPT);
 
-	SET(prefix, "size", sizeof(struct santa_rrl_prefix));
-	OFF(prefix, santa_rrl_prefix, addr, "addr");
-	OFF(prefix, santa_rrl_prefix, mask, "mask");
-	OFF(prefix, santa_rrl_prefix, negated, "negated");
-
 	SET(key, "size", sizeof(struct santa_rrl_key));
 	OFF(key, santa_rrl_key, addr, "addr");
 	OFF(key, santa_rrl_key, id, "id");
@@ -1695,7 +1689,6 @@ static napi_value rrl_abi(napi_env env)
 
 	napi_set_named_property(env, r, "kinds", kinds);
 	napi_set_named_property(env, r, "config", config);
-	napi_set_named_property(env, r, "prefix", prefix);
 	napi_set_named_property(env, r, "key", key);
 	napi_set_named_property(env, r, "bucket", bucket);
 	napi_set_named_property(env, r, "maps", maps);
@@ -1708,8 +1701,8 @@ static napi_value abi(napi_env env, napi_callback_info info)
 	napi_value r = new_object(env), limits = new_object(env), key_flags = new_object(env),
 		   key_hdr = new_object(env), key = new_object(env), entry = new_object(env),
 		   index = new_object(env), value = new_object(env), clock = new_object(env),
-		   settings = new_object(env), modes = new_object(env), counters = new_object(env),
-		   stats = new_object(env), hits = new_object(env), maps = new_object(env),
+		   settings = new_object(env), prefix = new_object(env), modes = new_object(env),
+		   counters = new_object(env), stats = new_object(env), hits = new_object(env), maps = new_object(env),
 		   filter = new_object(env), zone_gens = new_object(env), rrl = rrl_abi(env);
 	uint64_t seen = 0;
 
@@ -1780,6 +1773,16 @@ static napi_value abi(napi_env env, napi_callback_info info)
 	OFF(settings, santa_settings, cookie_secret, "cookieSecret");
 	SET(settings, "cookieSecretSize", sizeof(((struct santa_settings *)0)->cookie_secret));
 	OFF(settings, santa_settings, clock_offset_ns, "clockOffsetNs");
+	OFF(settings, santa_settings, n_blackhole_v4, "nBlackholeV4");
+	OFF(settings, santa_settings, n_blackhole_v6, "nBlackholeV6");
+	OFF(settings, santa_settings, blackhole_v4, "blackholeV4");
+	OFF(settings, santa_settings, blackhole_v6, "blackholeV6");
+	SET(settings, "maxBlackhole", SANTA_MAX_BLACKHOLE);
+
+	SET(prefix, "size", sizeof(struct santa_prefix));
+	OFF(prefix, santa_prefix, addr, "addr");
+	OFF(prefix, santa_prefix, mask, "mask");
+	OFF(prefix, santa_prefix, negated, "negated");
 
 	SET(modes, "OFF", SANTA_MODE_OFF);
 	SET(modes, "DRY_RUN", SANTA_MODE_DRY_RUN);
@@ -1826,6 +1829,7 @@ static napi_value abi(napi_env env, napi_callback_info info)
 	napi_set_named_property(env, r, "filter", filter);
 	napi_set_named_property(env, r, "value", value);
 	napi_set_named_property(env, r, "settings", settings);
+	napi_set_named_property(env, r, "prefix", prefix);
 	napi_set_named_property(env, r, "modes", modes);
 	napi_set_named_property(env, r, "counters", counters);
 	napi_set_named_property(env, r, "stats", stats);

@@ -30,6 +30,7 @@
 
 #define SANTA_MAX_PORTS 8
 #define SANTA_MAX_ADDRS 8
+#define SANTA_MAX_BLACKHOLE 16 /* prefixes per address family */
 
 /* ---- the cache ------------------------------------------------------------------------
  *
@@ -224,6 +225,17 @@ static inline __attribute__((always_inline)) __u32 santa_filter_bit(__u64 first,
  * served (not dry-run would-be hits). User space sums CPUs, keeps deltas, and zeroes a slot
  * before giving it to a new entry, so renewing a lease never loses counts. */
 
+/* ---- address match lists ---------------------------------------------------------------
+ * BIND's address match lists, as far as literal prefixes go: the first element whose prefix
+ * holds the address decides, "yes" or, when negated, "no"; none holding it is "no". User space
+ * flattens named ACLs and nested lists into this form where that keeps their meaning. */
+struct santa_prefix {
+	__u8 addr[16];   /* wire; IPv4 in the first 4 bytes, already masked */
+	__u8 mask[16];   /* wire; the prefix as a byte mask */
+	__u8 negated;    /* 1 for "!prefix" */
+	__u8 pad[3];
+};
+
 /* ---- settings (santa_settings: BPF_MAP_TYPE_ARRAY, one element) ----------------------- */
 enum santa_mode {
 	SANTA_MODE_OFF = 0,      /* pass everything untouched */
@@ -260,6 +272,14 @@ struct santa_settings {
 	 * seconds. User space writes CLOCK_REALTIME - CLOCK_MONOTONIC in ns and refreshes it, so
 	 * one aligned 64-bit store keeps the pair consistent for readers. */
 	__u64 clock_offset_ns;
+	/* BIND's blackhole list: named drops queries from these clients unanswered, so a cached
+	 * question from one of them passes (SANTA_CNT_PASS_BLACKHOLE) for named to drop. Checked
+	 * only once a question is found in the cache: a miss passes anyway. */
+	__u8 n_blackhole_v4;
+	__u8 n_blackhole_v6;
+	__u8 pad3[6];
+	struct santa_prefix blackhole_v4[SANTA_MAX_BLACKHOLE];
+	struct santa_prefix blackhole_v6[SANTA_MAX_BLACKHOLE];
 };
 
 /* ---- counters (santa_stats: BPF_MAP_TYPE_PERCPU_ARRAY, one element) -------------------
@@ -300,6 +320,9 @@ enum santa_counter {
 	/* The same, seen on the loopback device by santa_lo_guard (a tc program, not santa_xdp:
 	 * these packets never reach santa_xdp and are in none of its other counters). */
 	SANTA_CNT_LOOPBACK_ZONE_CHANGES,
+	/* A cached question from a client on BIND's blackhole list (santa_settings.blackhole_*):
+	 * passed, for named to drop. */
+	SANTA_CNT_PASS_BLACKHOLE,
 	SANTA_COUNTER_MAX,
 };
 
@@ -351,14 +374,6 @@ enum santa_rrl_kind {
 
 #define SANTA_RRL_MAX_EXEMPT 8
 
-/* An exempt-clients element: first match in list order wins; a negated match is not exempt. */
-struct santa_rrl_prefix {
-	__u8 addr[16];   /* wire; IPv4 in the first 4 bytes, already masked */
-	__u8 mask[16];   /* wire; the prefix as a byte mask */
-	__u8 negated;    /* 1 for "!prefix" */
-	__u8 pad[3];
-};
-
 /* santa_rrl_config: BPF_MAP_TYPE_ARRAY, one element. on == 0 costs the program one load. */
 struct santa_rrl_config {
 	__u8 on;
@@ -374,8 +389,9 @@ struct santa_rrl_config {
 	__u32 all_rate;  /* all-per-second; 0: none */
 	__be32 v4_mask;  /* wire; ipv4-prefix-length as a mask */
 	__u8 v6_mask[16];/* wire; ipv6-prefix-length as a byte mask */
-	struct santa_rrl_prefix exempt_v4[SANTA_RRL_MAX_EXEMPT];
-	struct santa_rrl_prefix exempt_v6[SANTA_RRL_MAX_EXEMPT];
+	/* exempt-clients (an address match list): never limited */
+	struct santa_prefix exempt_v4[SANTA_RRL_MAX_EXEMPT];
+	struct santa_prefix exempt_v6[SANTA_RRL_MAX_EXEMPT];
 };
 
 /* santa_rrl_buckets: BPF_MAP_TYPE_LRU_HASH from santa_rrl_key to santa_rrl_bucket. */

@@ -2,10 +2,11 @@
  * santa_xdp's decision for one frame, as the issues specify it: pass (with the counter that
  * says why) or transmit exactly these bytes. The order of the checks is the order of the
  * packet: mode, then layers 2-4, the DNS message (an UPDATE or NOTIFY also bumps its zone's
- * generation), the lookup, the lease, the zone's generation, the cookie, the
+ * generation), the lookup, the client against named's blackhole list, the lease, the zone's generation, the cookie, the
  * client's size limit, and dry-run (a dry-run hit is a would-be reply that passes). What is
  * left is an answer, which response rate limiting may still drop or slip (model/rrl.ts).
  */
+import { listMatches } from '../../../sidecar/named-conf/address-match';
 import { checkCookie, replyCookieRdata } from './cookie';
 import { parseHeaders } from './frame';
 import { entryId } from './keys';
@@ -31,6 +32,8 @@ export function decide(world: ModelWorld, frame: Buffer): Decision {
 
   const entry = world.entries.get(entryId(q.name, q.qtype, q.qclass, q.bits));
   if (!entry) return { verdict: 'pass', reason: 'PASS_MISS', dnsQuery: true };
+  // named drops what its blackhole list names; the program asks only of cached questions.
+  if (listMatches(settings.blackhole ?? [], d.src)) return { verdict: 'pass', reason: 'PASS_BLACKHOLE', dnsQuery: true };
   if (entry.expiresJiffies <= world.nowJiffies) return { verdict: 'pass', reason: 'PASS_EXPIRED', dnsQuery: true };
   const zone = entry.zone ?? { slot: 0, gen: 0 };
   if ((world.zoneGens?.get(zone.slot) ?? 0) !== zone.gen) return { verdict: 'pass', reason: 'PASS_ZONE_CHANGED', dnsQuery: true };

@@ -21,6 +21,7 @@ export type PassReason =
   | 'PASS_NO_ROOM'
   | 'PASS_BAD_COOKIE'
   | 'PASS_ZONE_CHANGED'
+  | 'PASS_BLACKHOLE'
   | 'DRY_RUN_HITS';
 
 /** The query properties that select one of BIND's responses (issue 2, "Key"). */

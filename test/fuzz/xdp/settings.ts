@@ -7,6 +7,7 @@
  * here, so most frames are to a served address and port, and some deliberately are not.
  */
 import { wallClockOffsetNs } from '../../../sidecar/cookies/clock';
+import { aclsOf, addressMatchList, type AddressPrefix } from '../../../sidecar/named-conf/address-match';
 import { parseStatements } from '../../../sidecar/named-conf/syntax';
 import { rrlConfigFromStatement, type RrlConfig } from '../../../sidecar/rrl/config';
 import type { ModelSettings } from '../model';
@@ -66,7 +67,21 @@ export const SETTINGS_VARIANTS: SettingsVariant[] = [
     rateLimit: 'responses-per-second 4; all-per-second 2; slip 1; window 1; ipv4-prefix-length 32; ipv6-prefix-length 64; exempt-clients { !10.53.0.1; 10.53.0.0/16; fd53::/16; };',
   },
   { name: 'rrl-log-only', weight: 1, settings: { ...base, cookie: realClock }, rateLimit: 'responses-per-second 1; nxdomains-per-second 2; slip 3; log-only yes;' },
+  // named.conf blackhole lists, read as santa run reads them: one that names the usual client,
+  // one that spares it and takes part of the other addresses the generator draws.
+  { name: 'blackhole-client', weight: 1, settings: { ...base, blackhole: blackhole('acl near { 10.53.0.0/24; fd53::/64; };', 'near; 192.0.2.0/24;') } },
+  {
+    name: 'blackhole-others',
+    weight: 2,
+    settings: { ...base, cookie: realClock, blackhole: blackhole('', '!10.53.0.1; !fd53::1; 0.0.0.0/1; { 192.0.0.0/4; 2000::/3; };') },
+  },
 ];
+
+function blackhole(acls: string, list: string): AddressPrefix[] {
+  const statements = parseStatements(`${acls}\nblackhole { ${list} };`, 'fuzz-settings.conf');
+  const s = statements.find((x) => x.name === 'blackhole')!;
+  return addressMatchList(s, aclsOf(statements), (problem) => new Error(`fuzz blackhole: ${problem}`));
+}
 
 /** The limiter configuration a variant's rate-limit block gives, read as santa run reads it. */
 export function rateLimitConfig(rateLimit: string | undefined): RrlConfig | null {

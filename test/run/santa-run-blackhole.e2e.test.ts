@@ -1,0 +1,81 @@
+/**
+ * `santa run` with a named.conf that blackholes a client network: named drops queries from it
+ * unanswered, and so must the XDP program, even for a question it has cached. Real BIND and the
+ * sidecar in the server namespace, clients at two addresses of the client namespace (one
+ * blackholed), native loader, generic XDP.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { addClientNetwork, createTopology, type Topology } from '../support/netns';
+import { pinnedStats } from '../support/santa-maps';
+import { startBind, type BindServer } from '../support/bind';
+import { requireRoot, requireTools } from '../support/require-root';
+import { waitFor, type Background } from '../support/process';
+import { spawnSantaRun, tearDownSantaRun, writeSantaRunConfig } from '../support/santa-run';
+
+/** A client address in the blackholed network (its own /24, routed back by the server). */
+const BLACKHOLED = '10.54.1.1';
+
+describe('santa run leaves queries from blackholed clients to BIND, which drops them', () => {
+  let topo: Topology;
+  let bind: BindServer;
+  let santa: Background | undefined;
+  let work: string;
+  let pinDir: string;
+
+  const stats = () => pinnedStats(pinDir);
+  const dig = async (source: string) => {
+    const r = await topo.exec(topo.client, ['dig', '-b', source, `@${topo.server.v4}`, 'www.one.test', 'A', '+nocookie', '+tries=1', '+time=1'], {
+      allowFailure: true,
+      timeoutMs: 20_000,
+    });
+    const out = r.stdout + r.stderr;
+    return { status: /status: ([A-Z]+)/.exec(out)?.[1], answer: /www\.one\.test\.\s+\d+\s+IN\s+A\s+(\S+)/.exec(out)?.[1], timedOut: /timed out|no servers could be reached/.test(out) };
+  };
+
+  beforeAll(async () => {
+    requireRoot('santa run with blackhole');
+    requireTools('santa run with blackhole', ['named', 'dig', 'nsenter', 'ip']);
+    topo = await createTopology();
+    await addClientNetwork(topo, BLACKHOLED);
+    work = mkdtempSync(join(tmpdir(), 'santa-blackhole-run-'));
+    pinDir = `/sys/fs/bpf/santa-blackhole-test-${process.pid}`;
+    bind = await startBind({
+      netns: topo.server.ns,
+      addresses: [topo.server.v4, '127.0.0.1'],
+      queryLog: true,
+      extraOptions: 'blackhole { far; };',
+      extraConfig: 'acl far { 10.54.0.0/16; };',
+      zones: [{ name: 'one.test', text: ['$TTL 300', '@ IN SOA ns1.one.test. h.one.test. 1 3600 600 86400 300', '@ IN NS ns1.one.test.', 'ns1 IN A 10.53.0.2', 'www IN A 192.0.2.1', ''].join('\n') }],
+    });
+    const config = writeSantaRunConfig(work, { topo, bind, pinDir, leaseSeconds: 60 });
+    santa = spawnSantaRun(topo, config);
+    await waitFor(
+      'www.one.test answered from XDP',
+      async () => {
+        const before = stats().HITS;
+        const r = await dig(topo.client.v4);
+        expect({ status: r.status, answer: r.answer }).toEqual({ status: 'NOERROR', answer: '192.0.2.1' });
+        return stats().HITS > before || undefined;
+      },
+      { timeoutMs: 40_000, intervalMs: 400, describe: () => santa?.output() ?? '' },
+    );
+  }, 120_000);
+
+  afterAll(() => tearDownSantaRun({ santa, bind, topo, pinDir, work }));
+
+  it('gets no answer from a blackholed address, for a cached question, while another address is answered from XDP', async () => {
+    expect(santa?.output()).toContain('queries from blackholed clients are left to BIND');
+    const before = stats();
+    const blackholed = [await dig(BLACKHOLED), await dig(BLACKHOLED)];
+    const served = await dig(topo.client.v4);
+    const after = stats();
+    const moved = (name: string) => after[name] - before[name];
+
+    for (const r of blackholed) expect(r).toEqual({ status: undefined, answer: undefined, timedOut: true });
+    expect(moved('PASS_BLACKHOLE')).toBe(2);
+    expect({ status: served.status, answer: served.answer }).toEqual({ status: 'NOERROR', answer: '192.0.2.1' });
+    expect(moved('HITS')).toBe(1);
+  }, 60_000);
+});
