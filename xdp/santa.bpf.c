@@ -1529,6 +1529,10 @@ int santa_xdp(struct xdp_md *ctx)
 	}
 	if (dns_len > q->limit)
 		goto too_big;
+	/* named holds replies to queries without a valid server cookie (one that reached here is
+	 * valid: santa_cookie passes the others) to its nocookie-udp-size. */
+	if (q->cookie != COOKIE_SERVER && cfg->nocookie_udp_size && dns_len > cfg->nocookie_udp_size)
+		goto too_big;
 	/* Read again rather than kept: a register held from the start costs a spill on every hit.
 	 * A mode switched in between applies from here on, as it would to the next packet. */
 	if (cfg->mode == SANTA_MODE_DRY_RUN)

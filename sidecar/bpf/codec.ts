@@ -377,6 +377,9 @@ export interface SantaSettings {
   cookie?: CookieSettings;
   /** BIND's blackhole list, flattened (named-conf/address-match.ts); absent or empty: none. */
   blackhole?: AddressPrefix[];
+  /** BIND's nocookie-udp-size as named applies it (128..max-udp-size): replies to queries
+   * without a valid server cookie must fit in it too. Absent or 0: no such limit. */
+  nocookieUdpSize?: number;
 }
 
 export interface CookieSettings {
@@ -442,6 +445,9 @@ export function encodeSettings(s: SantaSettings, abi: SantaAbi = santaAbi()): Bu
     Buffer.from(s.cookie.secret).copy(out, o.cookieSecret);
     writeU64(out, o.clockOffsetNs, s.cookie.clockOffsetNs);
   }
+  const nocookie = s.nocookieUdpSize ?? 0;
+  if (!Number.isInteger(nocookie) || nocookie < 0 || nocookie > 0xffff) throw new RangeError(`nocookieUdpSize ${nocookie}: 0 (none) or 1..65535`);
+  writeU16(out, o.nocookieUdpSize, nocookie);
   const blackhole = s.blackhole ?? [];
   for (const family of [4, 6] as const) {
     const list = blackhole.filter((p) => p.family === family);
@@ -506,6 +512,7 @@ export function decodeSettings(buf: Uint8Array, abi: SantaAbi = santaAbi()): San
     v6Addrs: Array.from({ length: nV6 }, (_, i) => formatIpv6(b.subarray(o.v6Addrs + 16 * i, o.v6Addrs + 16 * i + 16))),
     ...cookie,
     ...(blackhole.length ? { blackhole } : {}),
+    ...(readU16(b, o.nocookieUdpSize) ? { nocookieUdpSize: readU16(b, o.nocookieUdpSize) } : {}),
   };
 }
 

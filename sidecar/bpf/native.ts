@@ -157,6 +157,7 @@ export interface NativeAbi {
     cookieSecret: number;
     cookieSecretSize: number;
     clockOffsetNs: number;
+    nocookieUdpSize: number;
     nBlackholeV4: number;
     nBlackholeV6: number;
     blackholeV4: number;

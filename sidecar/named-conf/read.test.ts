@@ -130,6 +130,16 @@ describe('named.conf reader', () => {
     expect(inherited.zones[0].reason).toMatch(/allow-query-on/);
   });
 
+  it('reads nocookie-udp-size as named applies it: raised to 128, cut to max-udp-size', () => {
+    const size = (opts: string) => conf(`options { recursion no; ${opts} };`).options.nocookieUdpSize;
+    expect(size('')).toBeUndefined();
+    expect(size('nocookie-udp-size 512;')).toBe(512);
+    expect(size('nocookie-udp-size 64;')).toBe(128);
+    expect(size('nocookie-udp-size 4096;')).toBe(1232);
+    expect(size('max-udp-size 4096; nocookie-udp-size 4096;')).toBe(4096);
+    expect(() => size('nocookie-udp-size big;')).toThrow(/nocookie-udp-size: expected a number from 0 to 65535, got 'big'/);
+  });
+
   it('reads the blackhole list through named ACLs, and names the statement when it cannot be matched as BIND does', () => {
     const c = conf('acl bogons { 0.0.0.0/8; 192.0.2.0/24; };\noptions { recursion no;\n blackhole { bogons; 2001:db8::/32; }; };');
     expect(blackholeList(c).map(formatPrefix)).toEqual(['0.0.0.0/8', '192.0.2.0/24', '2001:db8::/32']);

@@ -54,6 +54,9 @@ export interface NamedOptions {
   allowQueryOn?: string[];
   /** The `blackhole` statement (clients named drops unanswered), for address-match.ts. */
   blackhole?: Statement;
+  /** `nocookie-udp-size` as named applies it (raised to 128, cut to max-udp-size), when set:
+   * the most a UDP reply to a query without a valid server cookie may hold. */
+  nocookieUdpSize?: number;
 }
 
 export interface ZoneConfig {
@@ -214,6 +217,8 @@ function readOptions(block: Statement[], base: string): NamedOptions {
   }
   options.ednsUdpSize = sizeOption(block, 'edns-udp-size') ?? options.ednsUdpSize;
   options.maxUdpSize = sizeOption(block, 'max-udp-size') ?? options.maxUdpSize;
+  const nocookie = statement(block, 'nocookie-udp-size');
+  if (nocookie) options.nocookieUdpSize = Math.min(options.maxUdpSize, Math.max(128, integer(nocookie, nocookie.args[0], 'nocookie-udp-size', 0, 65535)));
   const recursion = statement(block, 'recursion');
   if (recursion) options.recursion = booleanValue(recursion);
   // The cookie statements decide which cookie-bearing queries XDP may answer like BIND.

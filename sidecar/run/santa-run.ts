@@ -119,7 +119,7 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
   const cookies = cookieSettingsSource(conf.options);
   if (cookies.reason) log.info({ reason: cookies.reason }, 'queries with DNS cookies are left to BIND');
   const writeSettings = () =>
-    maps.writeSettings({ mode: config.mode, maxUdpSize: conf.options.maxUdpSize, ports: listen.ports, v4Addrs: listen.v4, v6Addrs: listen.v6, cookie: cookies.settings?.(), blackhole });
+    maps.writeSettings({ mode: config.mode, maxUdpSize: conf.options.maxUdpSize, ports: listen.ports, v4Addrs: listen.v4, v6Addrs: listen.v6, cookie: cookies.settings?.(), blackhole, nocookieUdpSize: conf.options.nocookieUdpSize });
   writeSettings();
   // Cookie timestamps are wall-clock seconds; the program knows the wall clock only through this.
   const clockTimer = cookies.settings && setInterval(() => {

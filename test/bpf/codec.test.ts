@@ -318,6 +318,7 @@ describe('counters and settings', () => {
         ports: Array.from({ length: abi.limits.MAX_PORTS }, (_, i) => 1000 + i),
         v4Addrs: Array.from({ length: abi.limits.MAX_ADDRS }, (_, i) => `192.0.2.${i}`),
         v6Addrs: Array.from({ length: abi.limits.MAX_ADDRS }, (_, i) => `2001:db8::${i + 1}`),
+        nocookieUdpSize: 512,
         blackhole: [
           ...Array.from({ length: abi.settings.maxBlackhole }, (_, i) => ({ family: 4 as const, address: Buffer.from([10, i, 0, 0]), length: 16, negated: i % 2 === 1 })),
           { family: 6, address: Buffer.from('20010db8000000000000000000000000', 'hex'), length: 32, negated: false },

@@ -211,6 +211,19 @@ describe('cookie queries that pass', () => {
     expectPass(q.frame, 'PASS_TOO_BIG');
   });
 
+  it("nocookie-udp-size holds every reply but those to a valid server cookie, as named's does", () => {
+    const cookie = { secret: SECRET, clockOffsetNs: wallClockOffsetNs() };
+    const plain = buildFrame(V4, dnsQuery({ name: EVEN, edns: { udpSize: 1232 } }));
+    const plainLength = verifyReply(plain, santa.run(plain).out).dns.length;
+    const cookieLength = plainLength + 28; // the COOKIE option: 4 + 8 + 16
+    santa.settings({ cookie, nocookieUdpSize: cookieLength - 1 });
+    expect(santa.run(plain).retval).toBe(XDP_TX);
+    expectPass(cookieQuery(V4, EVEN).frame, 'PASS_TOO_BIG');
+    expectCookieHit(V4, EVEN, cookieQuery(V4, EVEN, serverCookie(SECRET, CLIENT, V4.src, nowSeconds())));
+    santa.settings({ cookie, nocookieUdpSize: plainLength - 1 });
+    expectPass(plain, 'PASS_TOO_BIG');
+  });
+
   it('under require-server-cookie a client cookie alone passes (BIND answers BADCOOKIE), a valid one hits', () => {
     santa.settings({ cookie: { secret: SECRET, clockOffsetNs: wallClockOffsetNs(), requireServerCookie: true } });
     expectPass(cookieQuery(V4, EVEN).frame, 'PASS_BAD_COOKIE');

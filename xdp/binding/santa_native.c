@@ -1773,6 +1773,7 @@ static napi_value abi(napi_env env, napi_callback_info info)
 	OFF(settings, santa_settings, cookie_secret, "cookieSecret");
 	SET(settings, "cookieSecretSize", sizeof(((struct santa_settings *)0)->cookie_secret));
 	OFF(settings, santa_settings, clock_offset_ns, "clockOffsetNs");
+	OFF(settings, santa_settings, nocookie_udp_size, "nocookieUdpSize");
 	OFF(settings, santa_settings, n_blackhole_v4, "nBlackholeV4");
 	OFF(settings, santa_settings, n_blackhole_v6, "nBlackholeV6");
 	OFF(settings, santa_settings, blackhole_v4, "blackholeV4");

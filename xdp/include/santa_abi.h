@@ -277,7 +277,10 @@ struct santa_settings {
 	 * only once a question is found in the cache: a miss passes anyway. */
 	__u8 n_blackhole_v4;
 	__u8 n_blackhole_v6;
-	__u8 pad3[6];
+	/* BIND's nocookie-udp-size (as named clamps it: 128..max-udp-size): a reply to a query
+	 * without a valid server cookie must also fit in this many bytes; 0: no such limit. */
+	__u16 nocookie_udp_size;
+	__u8 pad3[4];
 	struct santa_prefix blackhole_v4[SANTA_MAX_BLACKHOLE];
 	struct santa_prefix blackhole_v6[SANTA_MAX_BLACKHOLE];
 };

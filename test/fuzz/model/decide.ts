@@ -50,6 +50,8 @@ export function decide(world: ModelWorld, frame: Buffer): Decision {
   }
   const message = replyMessage(q, entry.response, cookieRdata);
   if (message.length > q.limit) return { verdict: 'pass', reason: 'PASS_TOO_BIG', dnsQuery: true };
+  // named's nocookie-udp-size holds every reply but one to a valid server cookie.
+  if (cookie !== 'valid-server' && settings.nocookieUdpSize && message.length > settings.nocookieUdpSize) return { verdict: 'pass', reason: 'PASS_TOO_BIG', dnsQuery: true };
   if (settings.mode === 'dry-run') return { verdict: 'pass', reason: 'DRY_RUN_HITS', dnsQuery: true };
 
   const reply = replyFrame(frame, d, message);

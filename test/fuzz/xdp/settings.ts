@@ -67,6 +67,8 @@ export const SETTINGS_VARIANTS: SettingsVariant[] = [
     rateLimit: 'responses-per-second 4; all-per-second 2; slip 1; window 1; ipv4-prefix-length 32; ipv6-prefix-length 64; exempt-clients { !10.53.0.1; 10.53.0.0/16; fd53::/16; };',
   },
   { name: 'rrl-log-only', weight: 1, settings: { ...base, cookie: realClock }, rateLimit: 'responses-per-second 1; nxdomains-per-second 2; slip 3; log-only yes;' },
+  // nocookie-udp-size: replies over 200 bytes only to valid server cookies.
+  { name: 'nocookie-udp-size', weight: 2, settings: { ...base, maxUdpSize: 4096, cookie: realClock, nocookieUdpSize: 200 } },
   // named.conf blackhole lists, read as santa run reads them: one that names the usual client,
   // one that spares it and takes part of the other addresses the generator draws.
   { name: 'blackhole-client', weight: 1, settings: { ...base, blackhole: blackhole('acl near { 10.53.0.0/24; fd53::/64; };', 'near; 192.0.2.0/24;') } },
