@@ -130,6 +130,27 @@ describe('named.conf reader', () => {
     expect(inherited.zones[0].reason).toMatch(/allow-query-on/);
   });
 
+  it('refuses every zone of a scope whose answers named may shape per client: dns64, query plugins, server max-udp-size', () => {
+    const reasons = (text: string) => Object.fromEntries(conf(text).zones.map((z) => [z.name, z.offloadable ? 'ok' : z.reason]));
+    expect(reasons('options { recursion no; dns64 64:ff9b::/96 { }; }; zone "a.test" { type primary; file "a"; };')).toEqual({
+      'a.test': 'dns64 synthesizes AAAA answers per client',
+    });
+    expect(reasons('options { recursion no; }; plugin query "filter-aaaa.so" { filter-aaaa-on-v4 yes; }; zone "a.test" { type primary; file "a"; };')).toEqual({
+      'a.test': 'plugin query filter-aaaa.so may change answers per client',
+    });
+    expect(reasons('options { recursion no; }; server 192.0.2.0/24 { max-udp-size 512; }; zone "a.test" { type primary; file "a"; };')).toEqual({
+      'a.test': 'server 192.0.2.0/24 sets max-udp-size: the largest answer depends on the client',
+    });
+    // Only the view that has it; a server statement without max-udp-size changes no answer.
+    expect(
+      reasons(`options { recursion no; }; server 192.0.2.1 { edns no; };
+        view "plain" { match-clients { any; }; zone "p.test" { type primary; file "p"; }; };`),
+    ).toEqual({ 'p.test': 'ok' });
+    expect(reasons('options { recursion no; }; view "v" { dns64 64:ff9b::/96 { }; zone "v.test" { type primary; file "v"; }; };')).toEqual({
+      'v.test': 'dns64 synthesizes AAAA answers per client',
+    });
+  });
+
   it('reads nocookie-udp-size as named applies it: raised to 128, cut to max-udp-size', () => {
     const size = (opts: string) => conf(`options { recursion no; ${opts} };`).options.nocookieUdpSize;
     expect(size('')).toBeUndefined();

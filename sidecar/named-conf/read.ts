@@ -133,14 +133,22 @@ export function interpretNamedConf(text: string, file: string, load: (absPath: s
   const options = readOptions(optionsBlock, includeBase);
   if (directory !== undefined) options.directory = path.resolve(includeBase, directory);
   const zones: ZoneConfig[] = [];
+  const globalRestriction = scopeRestriction(optionsBlock, statements);
   let viewIndex = 0;
   for (const s of statements) {
-    if (s.name === 'zone') zones.push(readZone(s, options, undefined, { allowQuery: options.allowQuery, allowQueryOn: options.allowQueryOn, dnssecPolicy: options.dnssecPolicy, allowUpdate: options.allowUpdate }));
+    if (s.name === 'zone') {
+      const zone = readZone(s, options, undefined, { allowQuery: options.allowQuery, allowQueryOn: options.allowQueryOn, dnssecPolicy: options.dnssecPolicy, allowUpdate: options.allowUpdate });
+      if (globalRestriction && zone.offloadable) {
+        zone.offloadable = false;
+        zone.reason = globalRestriction;
+      }
+      zones.push(zone);
+    }
     if (s.name === 'view') {
       const viewName = s.args[0];
       if (!viewName) throw new NamedConfError(s.at.file, s.at.line, 'view without a name');
       const block = s.block ?? [];
-      const whyClientSpecific = viewRestriction(block, viewIndex);
+      const whyClientSpecific = viewRestriction(block, viewIndex) ?? scopeRestriction(block, block) ?? globalRestriction;
       const inherited: Inherited = {
         allowQuery: listOf(block, 'allow-query') ?? options.allowQuery,
         allowQueryOn: listOf(block, 'allow-query-on') ?? options.allowQueryOn,
@@ -311,6 +319,21 @@ function readZone(s: Statement, options: NamedOptions, view: string | undefined,
 /** An `allow-update` list that lets anyone update (anything but `{ none; }`). */
 function updatesAllowed(list: string[] | undefined): boolean {
   return list !== undefined && !(list.length === 1 && list[0] === 'none');
+}
+
+/**
+ * Why every answer in a scope (options and the top level, or a view) may depend on the client
+ * in ways a verification from one address cannot see: AAAA synthesis per client (dns64), query
+ * plugins (filter-aaaa drops AAAA records for some clients), a largest reply set per client
+ * (`server { max-udp-size }`, which also decides how named trims the additional section).
+ */
+function scopeRestriction(options: Statement[], scope: Statement[]): string | null {
+  if (options.some((s) => s.name === 'dns64')) return 'dns64 synthesizes AAAA answers per client';
+  const plugin = scope.find((s) => s.name === 'plugin');
+  if (plugin) return `plugin ${plugin.args.join(' ')} may change answers per client`;
+  const server = scope.find((s) => s.name === 'server' && statement(s.block ?? [], 'max-udp-size'));
+  if (server) return `server ${server.args[0] ?? ''} sets max-udp-size: the largest answer depends on the client`;
+  return null;
 }
 
 /** Why a view's answers depend on the client (null when any client gets them). */
