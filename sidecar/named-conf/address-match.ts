@@ -34,10 +34,17 @@ export function aclsOf(statements: readonly Statement[]): Map<string, Statement>
   return acls;
 }
 
-/** The list's elements flattened; `list` is the statement holding the `{ ... }` block. */
-export function addressMatchList(list: Statement, acls: ReadonlyMap<string, Statement>, fail: ListError): AddressPrefix[] {
-  if (!list.block || list.args.length) throw fail('expects an address match list { ... }');
-  return flatten(list.block, acls, fail, []);
+/** The list's elements flattened; `list` is the statement holding the `{ ... }` block (any
+ * arguments before it, such as listen-on's `port 53`, are the caller's). `builtins`: what
+ * `localhost` and `localnets` stand for where the caller knows (refused otherwise). */
+export function addressMatchList(
+  list: Statement,
+  acls: ReadonlyMap<string, Statement>,
+  fail: ListError,
+  builtins: ReadonlyMap<string, readonly AddressPrefix[]> = new Map(),
+): AddressPrefix[] {
+  if (!list.block) throw fail('expects an address match list { ... }');
+  return flatten(list.block, acls, fail, [], builtins);
 }
 
 /** Whether an address (4 or 16 bytes) is matched ("yes") by a flattened list: the reference the
@@ -52,7 +59,13 @@ export function listMatches(list: readonly AddressPrefix[], address: Buffer): bo
   return false;
 }
 
-function flatten(elements: readonly Statement[], acls: ReadonlyMap<string, Statement>, fail: ListError, resolving: string[]): AddressPrefix[] {
+function flatten(
+  elements: readonly Statement[],
+  acls: ReadonlyMap<string, Statement>,
+  fail: ListError,
+  resolving: string[],
+  builtins: ReadonlyMap<string, readonly AddressPrefix[]>,
+): AddressPrefix[] {
   const out: AddressPrefix[] = [];
   elements.forEach((e, i) => {
     const last = i === elements.length - 1;
@@ -70,7 +83,7 @@ function flatten(elements: readonly Statement[], acls: ReadonlyMap<string, State
     }
     let inner: AddressPrefix[] | undefined;
     if (nested) {
-      inner = flatten(nested, acls, fail, resolving);
+      inner = flatten(nested, acls, fail, resolving, builtins);
     } else if (text === 'any') {
       out.push(prefix(4, '0.0.0.0', 0, negated), prefix(6, '::', 0, negated));
       return;
@@ -78,7 +91,9 @@ function flatten(elements: readonly Statement[], acls: ReadonlyMap<string, State
       return; // matches nothing, negated or not
     } else if (acls.has(text)) {
       if (resolving.includes(text)) throw fail(`ACL '${text}' refers to itself (${[...resolving, text].join(' -> ')})`);
-      inner = flatten(acls.get(text)!.block ?? [], acls, fail, [...resolving, text]);
+      inner = flatten(acls.get(text)!.block ?? [], acls, fail, [...resolving, text], builtins);
+    } else if (builtins.has(text)) {
+      inner = [...builtins.get(text)!];
     } else {
       out.push(literal(text, negated, fail));
       return;

@@ -34,8 +34,8 @@ describe('named.conf reader', () => {
     `);
     expect(c.options).toEqual({
       directory: '/var/cache/bind',
-      listenOn: [{ port: 5353, addresses: ['127.0.0.1', '!10.1.2.3'] }],
-      listenOnV6: [{ addresses: ['::1'] }],
+      listenOn: [{ port: 5353, addresses: ['127.0.0.1', '!10.1.2.3'], statement: expect.objectContaining({ name: 'listen-on' }) }],
+      listenOnV6: [{ addresses: ['::1'], statement: expect.objectContaining({ name: 'listen-on-v6' }) }],
       minimalResponses: 'no',
       ednsUdpSize: 4096,
       maxUdpSize: 512,

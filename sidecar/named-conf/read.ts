@@ -16,6 +16,8 @@ export interface ListenOn {
   port?: number;
   /** Address match list elements as written (`any`, `127.0.0.1`, `!10/8`, `{}` for nested lists). */
   addresses: string[];
+  /** The statement itself, for address-match.ts. */
+  statement: Statement;
 }
 
 export type MinimalResponses = 'yes' | 'no' | 'no-auth' | 'no-auth-recursive';
@@ -174,7 +176,9 @@ export function interpretNamedConf(text: string, file: string, load: (absPath: s
 export function blackholeList(conf: NamedConf): AddressPrefix[] {
   const s = conf.options.blackhole;
   if (!s) return [];
-  return addressMatchList(s, conf.acls, (problem) => new NamedConfError(s.at.file, s.at.line, `blackhole: ${problem}`));
+  const fail = (problem: string) => new NamedConfError(s.at.file, s.at.line, `blackhole: ${problem}`);
+  if (s.args.length) throw fail('expects an address match list { ... }');
+  return addressMatchList(s, conf.acls, fail);
 }
 
 function expandIncludes(list: Statement[], load: (p: string) => string, base: string, files: string[], stack: string[]): Statement[] {
@@ -256,7 +260,7 @@ function readOptions(block: Statement[], base: string): NamedOptions {
 }
 
 function readListen(s: Statement): ListenOn {
-  const listen: ListenOn = { addresses: (s.block ?? []).map((e) => (e.name === '!' ? `!${e.args[0] ?? ''}` : e.name)) };
+  const listen: ListenOn = { addresses: (s.block ?? []).map((e) => (e.name === '!' ? `!${e.args[0] ?? ''}` : e.name)), statement: s };
   const portAt = s.args.indexOf('port');
   if (portAt >= 0) listen.port = integer(s, s.args[portAt + 1], 'port', 0, 65535);
   return listen;

@@ -76,6 +76,7 @@ export function rrlConfigFromStatement(rateLimit: Statement, acls: ReadonlyMap<s
     seen.set(s.name, s);
     if (s.name === 'qps-scale') throw fail('not supported by Santa: remove it, or let BIND answer everything (mode off)');
     if (s.name === 'exempt-clients') {
+      if (s.args.length) throw fail('expects an address match list { ... }');
       cfg.exemptClients = addressMatchList(s, acls, fail);
       continue;
     }

@@ -4,6 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import { resolve } from 'node:path';
 import chokidar, { type FSWatcher } from 'chokidar';
 import type { Logger } from 'pino';
@@ -16,7 +17,8 @@ import { transferZone } from '../dns/axfr';
 import { encodeQuery, exchange, soaSerial, type ServerAddress } from '../dns/client';
 import { listenForNotify } from '../dns/notify';
 import { createMetrics, startMetricsServer, type MetricsServer, type PassReason, type XdpCounters } from '../metrics';
-import { blackholeList, readNamedConf, type NamedConf } from '../named-conf/read';
+import { blackholeList, readNamedConf } from '../named-conf/read';
+import { listenSettings } from './listen';
 import { formatPrefix } from '../named-conf/address-match';
 import { applyRateLimit, rateLimitFromConf } from '../rrl';
 import { isCacheable } from '../ranking/feed';
@@ -65,28 +67,9 @@ export function defaultObjectPath(): string {
   throw new Error('xdp/build/santa.bpf.o is missing: run `make -C xdp` (or set bpf_object)');
 }
 
-/** Ports and addresses BIND listens on, for the program's "is this for us" check. */
-function listenSettings(conf: NamedConf): { ports: number[]; v4: string[]; v6: string[] } {
-  const ports = new Set<number>();
-  const v4: string[] = [];
-  const v6: string[] = [];
-  let anyV4 = conf.options.listenOn.length === 0;
-  let anyV6 = conf.options.listenOnV6.length === 0;
-  for (const l of conf.options.listenOn) {
-    ports.add(l.port ?? 53);
-    for (const a of l.addresses) {
-      if (/^\d+\.\d+\.\d+\.\d+$/.test(a)) v4.push(a);
-      else anyV4 = true;
-    }
-  }
-  for (const l of conf.options.listenOnV6) {
-    ports.add(l.port ?? 53);
-    for (const a of l.addresses) {
-      if (a.includes(':') && !a.includes('/')) v6.push(a);
-      else anyV6 = true;
-    }
-  }
-  return { ports: ports.size ? [...ports] : [53], v4: anyV4 ? [] : v4, v6: anyV6 ? [] : v6 };
+/** The addresses of this network namespace's interfaces (Santa shares named's). */
+function hostAddresses(): string[] {
+  return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address));
 }
 
 export async function runSanta(options: RunOptions): Promise<RunningSanta> {
@@ -115,7 +98,8 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
   const bpf = loadNative();
   const maps = source.kind === 'pinned' ? SantaMaps.openPinned(source.dir, bpf, abi) : SantaMaps.fromLoadedObject({ id: -1, progs: {}, maps: { ...source.fds } }, bpf, abi);
   const rrl = applyRateLimit(conf, source, bpf, abi, log);
-  const listen = listenSettings(conf);
+  const listen = listenSettings(conf, hostAddresses(), abi.limits.MAX_ADDRS);
+  for (const warning of listen.warnings) log.warn({ warning }, 'listen-on');
   const cookies = cookieSettingsSource(conf.options);
   if (cookies.reason) log.info({ reason: cookies.reason }, 'queries with DNS cookies are left to BIND');
   const writeSettings = () =>

@@ -1,0 +1,48 @@
+import { interpretNamedConf } from '../named-conf/read';
+import { listenSettings, NO_DESTINATION } from './listen';
+
+const HOST = ['127.0.0.1', '10.53.0.2', '192.0.2.1', '::1', 'fd53::2', 'fe80::1%santa-s'];
+
+function settings(text: string, host = HOST, max = 8) {
+  return listenSettings(interpretNamedConf(text, '/etc/bind/named.conf', () => ''), host, max);
+}
+
+describe('what the program answers for: where named listens', () => {
+  it('answers any destination on port 53 without listen-on statements (named listens on every address)', () => {
+    expect(settings('options { recursion no; };')).toEqual({ ports: [53], v4: [], v6: [], warnings: [] });
+    expect(settings('options { listen-on { any; }; listen-on-v6 { any; }; };')).toEqual({ ports: [53], v4: [], v6: [], warnings: [] });
+  });
+
+  it('takes lists of plain addresses as written, with their ports', () => {
+    expect(settings('options { listen-on port 5353 { 10.53.0.2; 10.53.0.9; }; listen-on-v6 port 5353 { fd53::2; }; };')).toEqual({
+      ports: [5353],
+      v4: ['10.53.0.2', '10.53.0.9'],
+      v6: ['fd53::2'],
+      warnings: [],
+    });
+    // No listen-on-v6: named's default, any IPv6 address on port 53.
+    expect(settings('options { listen-on port 5353 { 10.53.0.2; }; };')).toEqual({ ports: [5353, 53], v4: ['10.53.0.2'], v6: [], warnings: [] });
+  });
+
+  it("matches other lists against the host's addresses, as named does when it scans its interfaces", () => {
+    expect(settings('options { listen-on { 10.53.0.0/24; }; listen-on-v6 { fd53::/64; }; };')).toMatchObject({ v4: ['10.53.0.2'], v6: ['fd53::2'] });
+    expect(settings('options { listen-on { !10.53.0.2; any; }; };').v4).toEqual(['127.0.0.1', '192.0.2.1']);
+    expect(settings('options { listen-on { localhost; }; listen-on-v6 { localnets; }; };')).toMatchObject({ v4: ['127.0.0.1', '10.53.0.2', '192.0.2.1'], v6: ['::1', 'fd53::2'] });
+    expect(settings('acl dns { 192.0.2.0/24; };\noptions { listen-on port 5353 { dns; }; };')).toMatchObject({ ports: [5353, 53], v4: ['192.0.2.1'] });
+  });
+
+  it('answers no destination of a family named listens on none of', () => {
+    expect(settings('options { listen-on { 198.51.100.0/24; }; listen-on-v6 { none; }; };')).toMatchObject({ v4: [NO_DESTINATION.v4], v6: [NO_DESTINATION.v6] });
+  });
+
+  it('answers any destination, and says so, when named listens on more addresses than the program can list', () => {
+    const r = settings('options { listen-on { any; !192.0.2.1; }; listen-on-v6 { !::1; any; }; };', HOST, 1);
+    expect(r.v4).toEqual([]);
+    expect(r.warnings).toEqual(['named listens on 3 IPv4 addresses, more than the program can list (1): it answers queries to any IPv4 destination']);
+    expect(r.v6).toEqual(['fd53::2']);
+  });
+
+  it('names the statement when a list cannot be matched by address alone', () => {
+    expect(() => settings('options {\n listen-on { key k; };\n};')).toThrow(/named\.conf:2: listen-on: 'key k' depends on a TSIG key/);
+  });
+});
