@@ -151,6 +151,22 @@ describe('named.conf reader', () => {
     });
   });
 
+  it("answers a view's zones with what the view sets over options: sizes, minimal-responses, rate-limit, recursion", () => {
+    const c = conf(`
+      options { recursion no; max-udp-size 1232; minimal-responses no; };
+      view "all" {
+        match-clients { any; };
+        max-udp-size 512; edns-udp-size 1024; nocookie-udp-size 1000; minimal-responses yes;
+        rate-limit { responses-per-second 5; };
+        zone "v.test" { type primary; file "v"; };
+      };
+    `);
+    expect(c.options).toMatchObject({ maxUdpSize: 512, ednsUdpSize: 1024, nocookieUdpSize: 512, minimalResponses: 'yes', rateLimit: { 'responses-per-second': '5' } });
+    expect(c.zones[0].offloadable).toBe(true);
+    const recursive = conf('options { recursion no; }; view "all" { recursion yes; zone "v.test" { type primary; file "v"; }; };');
+    expect(recursive.zones[0].reason).toMatch(/recursion is enabled/);
+  });
+
   it('reads nocookie-udp-size as named applies it: raised to 128, cut to max-udp-size', () => {
     const size = (opts: string) => conf(`options { recursion no; ${opts} };`).options.nocookieUdpSize;
     expect(size('')).toBeUndefined();

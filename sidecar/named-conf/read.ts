@@ -134,6 +134,11 @@ export function interpretNamedConf(text: string, file: string, load: (absPath: s
   const optionsBlock = statements.find((s) => s.name === 'options')?.block ?? [];
   const options = readOptions(optionsBlock, includeBase);
   if (directory !== undefined) options.directory = path.resolve(includeBase, directory);
+  // Only the first view's zones can be offloaded (a later one may not see every client): what
+  // it sets over options is what its zones are answered with.
+  const firstView = statements.find((s) => s.name === 'view');
+  if (firstView) applyResponseOptions(options, firstView.block ?? []);
+  clampNocookieUdpSize(options);
   const zones: ZoneConfig[] = [];
   const globalRestriction = scopeRestriction(optionsBlock, statements);
   let viewIndex = 0;
@@ -219,33 +224,12 @@ function readOptions(block: Statement[], base: string): NamedOptions {
     cookieSecrets: block.filter((s) => s.name === 'cookie-secret').map(cookieSecret),
     recursion: true,
   };
-  const minimal = statement(block, 'minimal-responses');
-  if (minimal) {
-    const value = normaliseBoolean(minimal.args[0] ?? '');
-    if (!MINIMAL_RESPONSES.has(value)) {
-      throw new NamedConfError(minimal.at.file, minimal.at.line, `minimal-responses: expected yes, no, no-auth or no-auth-recursive, got '${minimal.args[0] ?? ''}'`);
-    }
-    options.minimalResponses = value as MinimalResponses;
-  }
-  options.ednsUdpSize = sizeOption(block, 'edns-udp-size') ?? options.ednsUdpSize;
-  options.maxUdpSize = sizeOption(block, 'max-udp-size') ?? options.maxUdpSize;
-  const nocookie = statement(block, 'nocookie-udp-size');
-  if (nocookie) options.nocookieUdpSize = Math.min(options.maxUdpSize, Math.max(128, integer(nocookie, nocookie.args[0], 'nocookie-udp-size', 0, 65535)));
-  const recursion = statement(block, 'recursion');
-  if (recursion) options.recursion = booleanValue(recursion);
+  applyResponseOptions(options, block);
   // The cookie statements decide which cookie-bearing queries XDP may answer like BIND.
   const algorithm = single(block, 'cookie-algorithm');
   if (algorithm !== undefined) options.cookieAlgorithm = algorithm;
   const answerCookie = statement(block, 'answer-cookie');
   if (answerCookie) options.answerCookie = booleanValue(answerCookie);
-  const requireServerCookie = statement(block, 'require-server-cookie');
-  if (requireServerCookie) options.requireServerCookie = booleanValue(requireServerCookie);
-  const rateLimit = statement(block, 'rate-limit');
-  if (rateLimit) {
-    options.rateLimit = {};
-    options.rateLimitStatement = rateLimit;
-    for (const r of rateLimit.block ?? []) options.rateLimit[r.name] = r.args.join(' ');
-  }
   const allowQuery = listOf(block, 'allow-query');
   if (allowQuery) options.allowQuery = allowQuery;
   const allowQueryOn = listOf(block, 'allow-query-on');
@@ -257,6 +241,40 @@ function readOptions(block: Statement[], base: string): NamedOptions {
   const allowUpdate = listOf(block, 'allow-update');
   if (allowUpdate) options.allowUpdate = allowUpdate;
   return options;
+}
+
+/**
+ * The statements that shape responses and that a view may set as well as options: read from
+ * `block` over what `options` holds (options first, then the view whose zones Santa serves).
+ */
+function applyResponseOptions(options: NamedOptions, block: Statement[]): void {
+  const minimal = statement(block, 'minimal-responses');
+  if (minimal) {
+    const value = normaliseBoolean(minimal.args[0] ?? '');
+    if (!MINIMAL_RESPONSES.has(value)) {
+      throw new NamedConfError(minimal.at.file, minimal.at.line, `minimal-responses: expected yes, no, no-auth or no-auth-recursive, got '${minimal.args[0] ?? ''}'`);
+    }
+    options.minimalResponses = value as MinimalResponses;
+  }
+  options.ednsUdpSize = sizeOption(block, 'edns-udp-size') ?? options.ednsUdpSize;
+  options.maxUdpSize = sizeOption(block, 'max-udp-size') ?? options.maxUdpSize;
+  const nocookie = statement(block, 'nocookie-udp-size');
+  if (nocookie) options.nocookieUdpSize = integer(nocookie, nocookie.args[0], 'nocookie-udp-size', 0, 65535);
+  const recursion = statement(block, 'recursion');
+  if (recursion) options.recursion = booleanValue(recursion);
+  const requireServerCookie = statement(block, 'require-server-cookie');
+  if (requireServerCookie) options.requireServerCookie = booleanValue(requireServerCookie);
+  const rateLimit = statement(block, 'rate-limit');
+  if (rateLimit) {
+    options.rateLimit = {};
+    options.rateLimitStatement = rateLimit;
+    for (const r of rateLimit.block ?? []) options.rateLimit[r.name] = r.args.join(' ');
+  }
+}
+
+/** nocookie-udp-size as named applies it, once max-udp-size is known: raised to 128, cut to max-udp-size. */
+function clampNocookieUdpSize(options: NamedOptions): void {
+  if (options.nocookieUdpSize !== undefined) options.nocookieUdpSize = Math.min(options.maxUdpSize, Math.max(128, options.nocookieUdpSize));
 }
 
 function readListen(s: Statement): ListenOn {
