@@ -869,6 +869,18 @@ found:
 	return &e->value;
 }
 
+/* Source ports named drops UDP requests from (ns_client_dropport: echo, daytime, chargen,
+ * time), so that a forged query cannot start a loop between it and such a service. Asked,
+ * like the blackhole, only of a question found in the cache. */
+#define DROPPED_SOURCE_PORTS ((1ULL << 7) | (1ULL << 13) | (1ULL << 19) | (1ULL << 37))
+
+static __always_inline int dropped_source_port(__be16 port)
+{
+	__u32 p = bpf_ntohs(port);
+
+	return p < 64 && (DROPPED_SOURCE_PORTS >> p & 1);
+}
+
 /* A client on BIND's blackhole list: named drops its queries unanswered, so neither may XDP
  * answer them. Asked only of a question found in the cache (a miss passes anyway); an empty
  * list costs a load. */
@@ -1500,6 +1512,8 @@ int santa_xdp(struct xdp_md *ctx)
 	/* An entry with an impossible tail cannot be served; treat it as absent. */
 	if (!v || v->tail_len == 0 || v->tail_len > SANTA_TAIL_MAX)
 		goto miss;
+	if (dropped_source_port(q->sport))
+		goto unsupported;
 	if (blackholed(cfg, s, q))
 		goto blackhole;
 	if (v->expires_jiffies <= bpf_jiffies64())

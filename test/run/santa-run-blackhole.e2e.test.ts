@@ -1,6 +1,7 @@
 /**
  * `santa run` with a named.conf that blackholes a client network: named drops queries from it
- * unanswered, and so must the XDP program, even for a question it has cached. Real BIND and the
+ * unanswered, and so must the XDP program, even for a question it has cached; likewise queries
+ * from the source ports named drops (echo, daytime, chargen, time). Real BIND and the
  * sidecar in the server namespace, clients at two addresses of the client namespace (one
  * blackholed), native loader, generic XDP.
  */
@@ -26,6 +27,7 @@ describe('santa run leaves queries from blackholed clients to BIND, which drops 
 
   const stats = () => pinnedStats(pinDir);
   const dig = async (source: string) => {
+    // `source` may name a port too (address#port).
     const r = await topo.exec(topo.client, ['dig', '-b', source, `@${topo.server.v4}`, 'www.one.test', 'A', '+nocookie', '+tries=1', '+time=1'], {
       allowFailure: true,
       timeoutMs: 20_000,
@@ -77,5 +79,15 @@ describe('santa run leaves queries from blackholed clients to BIND, which drops 
     expect(moved('PASS_BLACKHOLE')).toBe(2);
     expect({ status: served.status, answer: served.answer }).toEqual({ status: 'NOERROR', answer: '192.0.2.1' });
     expect(moved('HITS')).toBe(1);
+  }, 60_000);
+
+  it('gets no answer from source port 19 (chargen), which named drops requests from, while port 20 is answered from XDP', async () => {
+    const before = stats();
+    const chargen = await dig(`${topo.client.v4}#19`);
+    const next = await dig(`${topo.client.v4}#20`);
+    const after = stats();
+    expect(chargen).toEqual({ status: undefined, answer: undefined, timedOut: true });
+    expect({ status: next.status, answer: next.answer }).toEqual({ status: 'NOERROR', answer: '192.0.2.1' });
+    expect({ hits: after.HITS - before.HITS, unsupported: after.PASS_UNSUPPORTED - before.PASS_UNSUPPORTED }).toEqual({ hits: 1, unsupported: 1 });
   }, 60_000);
 });

@@ -399,7 +399,7 @@ describe('what is served: ports and addresses', () => {
     expect(normalizeAddress('fd53::2')).toBe(normalizeAddress('fd53:0::2'));
   });
 
-  it('never answers what the kernel would drop: group MACs, martian sources, bad IPv4 header checksums', () => {
+  it('never answers what the kernel or named would drop: group MACs, martian sources, source ports named drops, bad IPv4 header checksums', () => {
     const groupMac = Buffer.from(frame(V4, { name: 'svc.example.test' }));
     groupMac[0] |= 1;
     expectPass(groupMac, 'PASS_NOT_DNS', false);
@@ -411,6 +411,12 @@ describe('what is served: ports and addresses', () => {
     }
     for (const src of ['::', '::1', 'ff02::1']) {
       expectPass(frame({ ...V6, src }, { name: 'svc.example.test' }), 'PASS_UNSUPPORTED');
+    }
+    // Source ports named drops requests from (echo, daytime, chargen, time); their neighbours hit.
+    for (const sport of [7, 13, 19, 37]) {
+      expectPass(frame({ ...V4, sport }, { name: 'svc.example.test' }), 'PASS_UNSUPPORTED');
+      expectPass(frame({ ...V6, sport }, { name: 'svc.example.test' }), 'PASS_UNSUPPORTED');
+      expectHit(frame({ ...V4, sport: sport + 1 }, { name: 'svc.example.test' }));
     }
     const badSum = Buffer.from(frame({ ...V4, ipv4Options: Buffer.alloc(4, 1) }, { name: 'svc.example.test' }));
     badSum[14 + 10] ^= 0x40;

@@ -15,6 +15,9 @@ import { replyFrame, replyMessage, responseTail, slipMessage } from './reply';
 import type { Answer, Decision, ModelWorld } from './types';
 import { zoneChangeOf } from './zone-change';
 
+/** ns_client_dropport: echo, daytime, chargen, time. */
+const DROPPED_SOURCE_PORTS = new Set([7, 13, 19, 37]);
+
 export function decide(world: ModelWorld, frame: Buffer): Decision {
   const { settings } = world;
   if (settings.mode === 'off') return { verdict: 'pass', reason: 'PASS_DISABLED', dnsQuery: false };
@@ -32,7 +35,9 @@ export function decide(world: ModelWorld, frame: Buffer): Decision {
 
   const entry = world.entries.get(entryId(q.name, q.qtype, q.qclass, q.bits));
   if (!entry) return { verdict: 'pass', reason: 'PASS_MISS', dnsQuery: true };
-  // named drops what its blackhole list names; the program asks only of cached questions.
+  // named drops requests from these source ports and from its blackhole list; the program
+  // asks only of cached questions.
+  if (DROPPED_SOURCE_PORTS.has(d.sport)) return { verdict: 'pass', reason: 'PASS_UNSUPPORTED', dnsQuery: true };
   if (listMatches(settings.blackhole ?? [], d.src)) return { verdict: 'pass', reason: 'PASS_BLACKHOLE', dnsQuery: true };
   if (entry.expiresJiffies <= world.nowJiffies) return { verdict: 'pass', reason: 'PASS_EXPIRED', dnsQuery: true };
   const zone = entry.zone ?? { slot: 0, gen: 0 };

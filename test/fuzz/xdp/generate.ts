@@ -232,7 +232,12 @@ export function frameSpec(rng: Rng, settings: ModelSettings, v6: boolean): Frame
   const spec: FrameSpec = {
     src,
     dst,
-    sport: rng.chance(0.98) ? rng.range(1, 65535) : 0,
+    // 0 and the ports named drops requests from (7, 13, 19, 37) now and then.
+    sport: rng.weighted<() => number>([
+      [97, () => rng.range(1, 65535)],
+      [2, () => rng.pick([7, 13, 19, 37])],
+      [1, () => 0],
+    ])(),
     dport: rng.chance(0.95) ? rng.pick(ports) : rng.int(0x10000),
     vlans: Array.from({ length: tags }, () => ({ tpid: rng.pick([ETH_P_8021Q, ETH_P_8021AD]), vid: rng.int(4096) })),
     udpChecksum: rng.pick(v6 ? (['valid', 'partial'] as const) : (['valid', 'zero', 'partial'] as const)),
