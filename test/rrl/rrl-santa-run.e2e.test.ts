@@ -14,7 +14,9 @@ import { addClientNetwork, createTopology, type Topology } from '../support/netn
 import { pinnedStats } from '../support/santa-maps';
 import { startBind, type BindServer } from '../support/bind';
 import { requireRoot, requireTools } from '../support/require-root';
-import { sleep, waitFor, type Background } from '../support/process';
+import { sleep, type Background } from '../support/process';
+import { askUntilXdpHit, digA } from '../support/dig';
+import { wwwZone } from '../support/zones';
 import { spawnSantaRun, tearDownSantaRun, writeSantaRunConfig } from '../support/santa-run';
 import type { Tally } from './flood';
 
@@ -31,16 +33,7 @@ describe('santa run applies named.conf rate-limit to the answers XDP sends', () 
   let pinDir: string;
 
   const stats = () => pinnedStats(pinDir);
-  const dig = async (source: string, extra: string[] = []) => {
-    const r = await topo.exec(topo.client, ['dig', '-b', source, `@${topo.server.v4}`, 'www.one.test', 'A', '+nocookie', '+time=1', ...extra], { allowFailure: true, timeoutMs: 20_000 });
-    const out = r.stdout + r.stderr;
-    return {
-      status: /status: ([A-Z]+)/.exec(out)?.[1],
-      answer: /www\.one\.test\.\s+\d+\s+IN\s+A\s+(\S+)/.exec(out)?.[1],
-      retriedOverTcp: out.includes('Truncated, retrying in TCP mode'),
-      out,
-    };
-  };
+  const dig = (source: string, extra: string[] = []) => digA(topo, 'www.one.test', { source, args: ['+nocookie', '+time=1', ...extra] });
 
   beforeAll(async () => {
     requireRoot('santa run with rate-limit');
@@ -55,21 +48,12 @@ describe('santa run applies named.conf rate-limit to the answers XDP sends', () 
       addresses: [topo.server.v4, '127.0.0.1'],
       queryLog: true,
       extraOptions: `rate-limit { responses-per-second ${RATE}; window 2; slip 2; };`,
-      zones: [{ name: 'one.test', text: ['$TTL 300', '@ IN SOA ns1.one.test. h.one.test. 1 3600 600 86400 300', '@ IN NS ns1.one.test.', 'ns1 IN A 10.53.0.2', 'www IN A 192.0.2.1', ''].join('\n') }],
+      zones: [{ name: 'one.test', text: wwwZone('one.test', 1, '192.0.2.1') }],
     });
     const config = writeSantaRunConfig(work, { topo, bind, pinDir, leaseSeconds: 60 });
     santa = spawnSantaRun(topo, config);
     // Asked (of BIND at first, below its rate) until santa has made the name hot and installed it.
-    await waitFor(
-      'www.one.test answered from XDP',
-      async () => {
-        const before = stats().HITS;
-        const r = await dig(topo.client.v4, ['+tries=1']);
-        expect({ status: r.status, answer: r.answer }).toEqual({ status: 'NOERROR', answer: '192.0.2.1' });
-        return stats().HITS > before || undefined;
-      },
-      { timeoutMs: 40_000, intervalMs: 400, describe: () => santa?.output() ?? '' },
-    );
+    await askUntilXdpHit(() => dig(topo.client.v4, ['+tries=1']), '192.0.2.1', () => stats().HITS, () => santa?.output() ?? '');
   }, 120_000);
 
   afterAll(() => tearDownSantaRun({ santa, bind, topo, pinDir, work }));
