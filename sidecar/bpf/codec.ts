@@ -14,8 +14,6 @@ import { rrlIdentity } from '../rrl/identity';
 import type { AddressPrefix } from '../named-conf/address-match';
 import { formatIpv6, ipv4Bytes, ipv6Bytes, prefixMask } from '../net/ip';
 
-export { formatIpv6, ipv4Bytes, ipv6Bytes } from '../net/ip';
-
 const HOST_LE = endianness() === 'LE';
 const IPPROTO_UDP = 17;
 const UDP_HEADER = 8;

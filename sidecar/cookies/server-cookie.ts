@@ -5,7 +5,7 @@
  * and the client's IP address. Pure functions: the caller supplies the time.
  */
 import { isIPv4, isIPv6 } from 'node:net';
-import { ipv4Bytes, ipv6Bytes } from '../bpf/codec';
+import { ipv4Bytes, ipv6Bytes } from '../net/ip';
 import { siphash24 } from './siphash';
 
 export const CLIENT_COOKIE_LENGTH = 8;

@@ -7,6 +7,7 @@ import * as protobuf from 'protobufjs';
 import { KEY_V6, QueryEvent } from '../ranking/question-key';
 import { UnreadableTally } from '../querylog/unreadable-tally';
 import { WireError, readWireQuestion } from './query-wire';
+import { formatIpv6 } from '../net/ip';
 
 /** Message.Type values (dnstap.proto). An authoritative BIND 9.18 (`recursion no`) tags every
  * received query AUTH_QUERY, RD set or not (seen with dnstap-read); CLIENT_QUERY is for
@@ -130,25 +131,5 @@ export function addressText(bytes: Uint8Array | undefined): string {
   if (!bytes) return '';
   if (bytes.length === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
   if (bytes.length !== 16) return '';
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push((bytes[i] << 8) | bytes[i + 1]);
-  // RFC 5952: compress the longest run (of two or more) of zero groups, the first if tied.
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+  return formatIpv6(bytes);
 }

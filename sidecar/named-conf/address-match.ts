@@ -14,8 +14,6 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { addressBytes, formatIpv6, prefixMask } from '../net/ip';
 import type { Statement } from './syntax';
 
-export { addressBytes, prefixMask } from '../net/ip';
-
 export interface AddressPrefix {
   family: 4 | 6;
   /** Masked to `length` bits: 4 or 16 bytes. */

@@ -5,7 +5,8 @@
 import { endianness } from 'node:os';
 import type { SantaAbi } from '../bpf/abi';
 import { writePrefixes } from '../bpf/codec';
-import { prefixMask, type RrlConfig } from './config';
+import { prefixMask } from '../net/ip';
+import type { RrlConfig } from './config';
 import { RrlKind } from './identity';
 
 const HOST_LE = endianness() === 'LE';

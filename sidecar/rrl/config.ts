@@ -10,7 +10,6 @@ import { addressMatchList, type AddressPrefix } from '../named-conf/address-matc
 import type { Statement } from '../named-conf/syntax';
 import { NamedConfError } from '../named-conf/syntax';
 
-export { addressBytes, prefixMask } from '../net/ip';
 
 /** An exempt-clients element (first match in list order decides). */
 export type RrlPrefix = AddressPrefix;

@@ -3,7 +3,8 @@
  * arithmetic, in TypeScript, for tests and the differential fuzzer. Time is whole seconds.
  */
 import { isIPv4 } from 'node:net';
-import { addressBytes, prefixMask, type RrlConfig } from './config';
+import { addressBytes, prefixMask } from '../net/ip';
+import type { RrlConfig } from './config';
 import { listMatches } from '../named-conf/address-match';
 import { RrlKind, type RrlIdentity } from './identity';
 

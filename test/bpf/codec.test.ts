@@ -13,7 +13,6 @@ import {
   decodeSettings,
   decodeStats,
   encodeSettings,
-  formatIpv6,
   fullValue,
   keyFlags,
   perCpuTotals,
@@ -35,6 +34,7 @@ import {
   verifySum,
   wireName,
 } from './wire';
+import { formatIpv6 } from '../../sidecar/net/ip';
 
 const abi = santaAbi();
 const A = 1;

@@ -7,17 +7,13 @@
  * Real BIND and the sidecar in the server namespace, clients in the client namespace, native
  * loader, generic XDP.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { addClientNetwork, createTopology, type Topology } from '../support/netns';
+import { sleep } from '../support/process';
+import { digA } from '../support/dig';
+import type { Topology } from '../support/netns';
 import { pinnedStats } from '../support/santa-maps';
-import { startBind, type BindServer } from '../support/bind';
-import { requireRoot, requireTools } from '../support/require-root';
-import { sleep, type Background } from '../support/process';
-import { askUntilXdpHit, digA } from '../support/dig';
-import { wwwZone } from '../support/zones';
-import { spawnSantaRun, tearDownSantaRun, writeSantaRunConfig } from '../support/santa-run';
+import { tearDownSantaRun } from '../support/santa-run';
+import { startTwoNetworkSanta, WWW_ADDRESS, type TwoNetworkSanta } from '../support/two-networks';
 import type { Tally } from './flood';
 
 const RATE = 5;
@@ -26,42 +22,27 @@ const FLOOD = { count: 2000, ms: 4000 };
 const OTHER_CLIENT = '10.54.1.1';
 
 describe('santa run applies named.conf rate-limit to the answers XDP sends', () => {
-  let topo: Topology;
-  let bind: BindServer;
-  let santa: Background | undefined;
-  let work: string;
-  let pinDir: string;
+  let run: TwoNetworkSanta;
 
-  const stats = () => pinnedStats(pinDir);
-  const dig = (source: string, extra: string[] = []) => digA(topo, 'www.one.test', { source, args: ['+nocookie', '+time=1', ...extra] });
+  const stats = () => pinnedStats(run.pinDir);
+  const digFrom = (topo: Topology, source: string, extra: string[] = []) => digA(topo, 'www.one.test', { source, args: ['+nocookie', '+time=1', ...extra] });
+  const dig = (source: string, extra: string[] = []) => digFrom(run.topo, source, extra);
 
   beforeAll(async () => {
-    requireRoot('santa run with rate-limit');
-    requireTools('santa run with rate-limit', ['named', 'dig', 'nsenter', 'ip']);
-    topo = await createTopology();
-    // The second client: an address of its own /24 on the client's link, routed back by the server.
-    await addClientNetwork(topo, OTHER_CLIENT);
-    work = mkdtempSync(join(tmpdir(), 'santa-rrl-run-'));
-    pinDir = `/sys/fs/bpf/santa-rrl-test-${process.pid}`;
-    bind = await startBind({
-      netns: topo.server.ns,
-      addresses: [topo.server.v4, '127.0.0.1'],
-      queryLog: true,
+    run = await startTwoNetworkSanta('santa run with rate-limit', {
+      secondClient: OTHER_CLIENT,
       extraOptions: `rate-limit { responses-per-second ${RATE}; window 2; slip 2; };`,
-      zones: [{ name: 'one.test', text: wwwZone('one.test', 1, '192.0.2.1') }],
+      // Asked (of BIND at first, below its rate) until santa has made the name hot and installed it.
+      warmUp: (topo) => digFrom(topo, topo.client.v4, ['+tries=1']),
     });
-    const config = writeSantaRunConfig(work, { topo, bind, pinDir, leaseSeconds: 60 });
-    santa = spawnSantaRun(topo, config);
-    // Asked (of BIND at first, below its rate) until santa has made the name hot and installed it.
-    await askUntilXdpHit(() => dig(topo.client.v4, ['+tries=1']), '192.0.2.1', () => stats().HITS, () => santa?.output() ?? '');
   }, 120_000);
 
-  afterAll(() => tearDownSantaRun({ santa, bind, topo, pinDir, work }));
+  afterAll(() => tearDownSantaRun(run ?? {}));
 
   it('limits a flood from one address, slips valid truncated replies, and keeps serving another /24', async () => {
-    expect(santa?.output()).toContain('rate-limit from named.conf applied to XDP answers');
+    expect(run.santa.output()).toContain('rate-limit from named.conf applied to XDP answers');
     const before = stats();
-    const flood = topo.exec(topo.client, ['node', '--require', 'tsx/cjs', join(__dirname, 'flood.ts'), topo.server.v4, topo.client.v4, 'www.one.test', String(FLOOD.count), String(FLOOD.ms)], {
+    const flood = run.topo.exec(run.topo.client, ['node', '--require', 'tsx/cjs', join(__dirname, 'flood.ts'), run.topo.server.v4, run.topo.client.v4, 'www.one.test', String(FLOOD.count), String(FLOOD.ms)], {
       timeoutMs: FLOOD.ms + 20_000,
     });
     await sleep(800);
@@ -70,7 +51,7 @@ describe('santa run applies named.conf rate-limit to the answers XDP sends', () 
     const flooded = [];
     const other = [];
     for (let i = 0; i < 4; i++) {
-      flooded.push(await dig(topo.client.v4, ['+tries=5']));
+      flooded.push(await dig(run.topo.client.v4, ['+tries=5']));
       other.push(await dig(OTHER_CLIENT, ['+tries=1']));
     }
     const tally = JSON.parse((await flood).stdout) as Tally;
@@ -92,11 +73,11 @@ describe('santa run applies named.conf rate-limit to the answers XDP sends', () 
     expect(moved('HITS')).toBeGreaterThanOrEqual(tally.answered + other.length);
 
     // dig turned slips into TCP queries BIND answered in full.
-    for (const r of flooded) if (r.status) expect({ status: r.status, answer: r.answer }).toEqual({ status: 'NOERROR', answer: '192.0.2.1' });
+    for (const r of flooded) if (r.status) expect({ status: r.status, answer: r.answer }).toEqual({ status: 'NOERROR', answer: WWW_ADDRESS });
     expect(flooded.some((r) => r.retriedOverTcp && r.answer === '192.0.2.1')).toBe(true);
     // The other /24 was never limited.
     for (const r of other) {
-      expect({ status: r.status, answer: r.answer, retriedOverTcp: r.retriedOverTcp }).toEqual({ status: 'NOERROR', answer: '192.0.2.1', retriedOverTcp: false });
+      expect({ status: r.status, answer: r.answer, retriedOverTcp: r.retriedOverTcp }).toEqual({ status: 'NOERROR', answer: WWW_ADDRESS, retriedOverTcp: false });
     }
   }, 60_000);
 });

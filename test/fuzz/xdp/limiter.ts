@@ -8,7 +8,8 @@
  */
 import { endianness } from 'node:os';
 import { santaAbi } from '../../../sidecar/bpf/abi';
-import { prefixMask, type RrlConfig } from '../../../sidecar/rrl/config';
+import { prefixMask } from '../../../sidecar/net/ip';
+import type { RrlConfig } from '../../../sidecar/rrl/config';
 import { kernelClock } from '../../../sidecar/bpf/kernel-clock';
 import { rrlIdentity, RrlKind, type RrlIdentity } from '../../../sidecar/rrl/identity';
 import { RrlMaps } from '../../../sidecar/rrl/maps';
