@@ -71,7 +71,7 @@ describe('CacheController', () => {
 
   const q = (name: string, qtype = 1): QuestionKey => ({ name, qtype, qclass: 1, flags: KEY_RD | KEY_EDNS });
 
-  function controller(maps: MemoryMaps, ranking: HotSetRanking, askBind: AskBind | null, capacity = { entries: 100, bytes: 1 << 20 }, zoneStamp?: (zone: string) => { slot: number; gen: number }) {
+  function controller(maps: MemoryMaps, ranking: HotSetRanking, askBind: AskBind | null, capacity = { entries: 100, bytes: 1 << 20 }, zoneStamp?: (zone: string) => { slot: number; gen: number }, verifyBudget?: number) {
     return new CacheController({
       registry,
       ranking,
@@ -85,6 +85,8 @@ describe('CacheController', () => {
       nowMs: () => clockMs,
       monotonicNs: () => monoNs,
       verifyRetryMs: 10_000,
+      recheckMs: 60_000,
+      verifyBudget,
       zoneStamp,
     });
   }
@@ -134,6 +136,131 @@ describe('CacheController', () => {
     const r3 = await c.tick();
     expect(r3.verified).toBe(1);
     expect(maps.entries.size).toBe(1);
+  });
+
+  /** Stands in for BIND: the built answer, or with `differs`, the same answer with another
+   * address (BIND serving other data for the name: a zone added under it, say); throws while
+   * `silent`. Records every question asked. */
+  function fakeBind() {
+    const state = { differs: false, silent: false, asked: [] as string[] };
+    const ask: AskBind = async (key) => {
+      state.asked.push(key.name);
+      if (state.silent) throw new Error('timed out');
+      const built = buildResponse(registry.get('example.test')!.model!, { name: key.name, type: key.qtype }, { rd: true, edns: true, do: false }, { minimalResponses: 'no-auth-recursive', ednsUdpSize: 1232 });
+      if (!built.cacheable) throw new Error(built.reason);
+      const reply = Buffer.from(built.wire);
+      const at = reply.indexOf(Buffer.from([192, 0, 2]));
+      if (state.differs && at >= 0) reply[at + 3] ^= 0x80;
+      return reply;
+    };
+    return { state, ask };
+  }
+
+  it('asks BIND again once a verification has stood for the recheck interval, and withdraws an answer BIND no longer gives', async () => {
+    const maps = new MemoryMaps();
+    const ranking = new HotSetRanking({ capacity: 64 });
+    ranking.observe(q('www.example.test'), 5);
+    const bind = fakeBind();
+    const c = controller(maps, ranking, bind.ask);
+    await c.tick();
+    expect(maps.entries.size).toBe(1);
+    // Under 3/4 of the interval: never due.
+    clockMs += 44_000;
+    await c.tick();
+    expect(bind.state.asked).toHaveLength(1);
+    bind.state.differs = true;
+    clockMs += 16_000; // a full interval
+    const r = await c.tick();
+    expect(bind.state.asked).toHaveLength(2);
+    expect(r).toMatchObject({ verified: 1, verifyFailures: 1, removed: 1 });
+    expect(maps.entries.size).toBe(0);
+    expect(c.totals.recheckWithdrawals).toBe(1);
+    expect(c.lastVerifyFailure?.question).toMatch(/www.example.test A/);
+    // Not installed again while BIND gives the other answer; back once it gives this one.
+    clockMs += 10_000;
+    await c.tick();
+    expect(maps.entries.size).toBe(0);
+    bind.state.differs = false;
+    clockMs += 10_000;
+    await c.tick();
+    expect(maps.entries.size).toBe(1);
+  });
+
+  it('keeps an answer in service while BIND cannot be asked (its load must not grow), and asks again next tick', async () => {
+    const maps = new MemoryMaps();
+    const ranking = new HotSetRanking({ capacity: 64 });
+    ranking.observe(q('www.example.test'), 5);
+    const bind = fakeBind();
+    const c = controller(maps, ranking, bind.ask);
+    await c.tick();
+    bind.state.silent = true;
+    clockMs += 60_000;
+    expect(await c.tick()).toMatchObject({ verified: 1, verifyFailures: 0, removed: 0 });
+    expect(maps.entries.size).toBe(1);
+    bind.state.silent = false;
+    bind.state.differs = true;
+    await c.tick();
+    expect(bind.state.asked).toHaveLength(3);
+    expect(maps.entries.size).toBe(0);
+  });
+
+  it('recheckAll makes every verification due: answers in service stay until their turn in the budget, withdrawn ones wait for theirs', async () => {
+    const maps = new MemoryMaps();
+    const ranking = new HotSetRanking({ capacity: 64 });
+    ranking.observe(q('www.example.test'), 5);
+    ranking.observe(q('ns1.example.test'), 4);
+    const bind = fakeBind();
+    const c = controller(maps, ranking, bind.ask, undefined, undefined, 1);
+    await c.tick();
+    await c.tick();
+    expect(maps.entries.size).toBe(2);
+    expect(bind.state.asked).toHaveLength(2);
+    // The zone set changed under named: one zone's answers withdrawn, everything due now.
+    expect(c.withdrawZone('example.test')).toBe(2);
+    c.recheckAll();
+    bind.state.differs = true;
+    await c.tick(); // one recheck per tick: it fails, and the other answer may not come back unchecked
+    expect(maps.entries.size).toBe(0);
+    bind.state.differs = false;
+    await c.tick();
+    expect(maps.entries.size).toBe(1);
+    expect(bind.state.asked).toHaveLength(4);
+  });
+
+  it('asks BIND again for a withdrawn zone\'s answers before they return, though their bytes are the same', async () => {
+    const maps = new MemoryMaps();
+    const ranking = new HotSetRanking({ capacity: 64 });
+    ranking.observe(q('www.example.test'), 5);
+    const bind = fakeBind();
+    const c = controller(maps, ranking, bind.ask);
+    await c.tick();
+    // BIND stopped answering for the zone a moment (a poll failed), and came back serving other data.
+    c.withdrawZone('example.test');
+    bind.state.differs = true;
+    await c.tick();
+    expect(bind.state.asked).toHaveLength(2);
+    expect(maps.entries.size).toBe(0);
+  });
+
+  it('spreads the rechecks of answers verified together over the last quarter of the interval', async () => {
+    const maps = new MemoryMaps();
+    const ranking = new HotSetRanking({ capacity: 64 });
+    for (let i = 0; i < 16; i++) ranking.observe(q(`n${i}.example.test`), 5);
+    const bind = fakeBind();
+    const c = controller(maps, ranking, bind.ask);
+    await c.tick();
+    expect(maps.entries.size).toBe(16);
+    const dueBy: number[] = [];
+    for (const step of [44_000, 5_000, 5_000, 6_000]) {
+      clockMs += step; // 44 s, then 49, 54 and 60
+      const before = bind.state.asked.length;
+      await c.tick();
+      dueBy.push(bind.state.asked.length - before);
+    }
+    // None before 3/4 of the interval, all by its end, never all in one tick.
+    expect(dueBy[0]).toBe(0);
+    expect(dueBy.reduce((a, b) => a + b, 0)).toBe(16);
+    expect(Math.max(...dueBy)).toBeLessThan(12);
   });
 
   it('forgets builds and verifications of questions that left the ranking, keeping memory bounded', async () => {

@@ -5,6 +5,10 @@
  *   -> verify new or changed answers against BIND -> diff -> batch apply + lease renewal
  *
  * Zone withdrawals do not wait for a tick: withdrawZone() deletes a zone's entries at once.
+ * A verification does not stand for ever: BIND can come to answer a question differently with
+ * no zone file or serial moving (a zone added or deleted with rndc addzone/delzone, a catalog
+ * zone's members, named restarted with another configuration), so each installed answer is asked
+ * again every recheckMs, and withdrawn when BIND's answer is no longer the same.
  */
 import { createHash } from 'node:crypto';
 import { cacheEntry, cacheKey, CacheEncodeError, hostOrder, writeZoneStamp, type CacheKey, type DecodedKey, type ZoneStamp } from '../bpf/codec';
@@ -52,6 +56,10 @@ export interface ControllerOptions {
   verifyRetryMs?: number;
   /** Most verifications per tick, so one tick stays short after a big change. */
   verifyBudget?: number;
+  /** How long a verification stands: an installed answer is asked of BIND again after between
+   * 3/4 of this and all of it (spread by digest, so a cache verified at once is not re-asked at
+   * once), within verifyBudget; default 60 s. */
+  recheckMs?: number;
   /** The zone change guard's stamp for a zone's entries (ZoneChangeWatch.stamp); absent: slot 0,
    * generation 0 (tests of the program only). */
   zoneStamp?: (zone: string) => ZoneStamp;
@@ -99,6 +107,8 @@ export interface TickReport {
 export interface ControllerTotals {
   verifyChecks: number;
   verifyFailures: number;
+  /** Installed answers withdrawn because BIND answered a recheck differently. */
+  recheckWithdrawals: number;
   installs: number;
   removals: number;
   renewals: number;
@@ -133,10 +143,11 @@ export class CacheController {
   private slots: SlotAllocator;
   /** Built answers by question id, valid while the zone's version is the same. */
   private readonly built = new Map<string, { version: string; candidate: Candidate | null; reason?: string }>();
-  /** Verification results by digest (a digest names the exact reply bytes). */
-  private readonly verified = new Set<string>();
+  /** Verified replies by digest (a digest names the exact reply bytes): when each is due to be
+   * asked of BIND again (ms, nowMs clock). */
+  private readonly verified = new Map<string, number>();
   private readonly failedAt = new Map<string, number>();
-  readonly totals: ControllerTotals = { verifyChecks: 0, verifyFailures: 0, installs: 0, removals: 0, renewals: 0, withdrawals: 0, ticks: 0 };
+  readonly totals: ControllerTotals = { verifyChecks: 0, verifyFailures: 0, recheckWithdrawals: 0, installs: 0, removals: 0, renewals: 0, withdrawals: 0, ticks: 0 };
   lastVerifyFailure: { question: string; mismatches: string[] } | undefined;
 
   constructor(private readonly o: ControllerOptions) {
@@ -199,13 +210,26 @@ export class CacheController {
     return { adopted: keep.length, removed: drop.length };
   }
 
-  /** Deletes every entry of `zone` from the maps now. */
+  /** Deletes every entry of `zone` from the maps now. Whatever withdrew it (an edit, a change
+   * on its way to BIND, BIND not answering for it), its answers are asked of BIND again before
+   * they return, even where their bytes have not changed. */
   withdrawZone(zone: string): number {
     const gone = [...this.installed.values()].filter((e) => e.zone === zone);
     this.removeEntries(gone);
-    for (const [id, b] of this.built) if (b.candidate?.zone === zone) this.built.delete(id);
+    for (const e of gone) if (this.verified.has(e.digest)) this.verified.set(e.digest, -Infinity);
+    for (const [id, b] of this.built) {
+      if (b.candidate?.zone !== zone) continue;
+      if (this.verified.has(b.candidate.digest)) this.verified.set(b.candidate.digest, -Infinity);
+      this.built.delete(id);
+    }
     this.totals.withdrawals += gone.length;
     return gone.length;
+  }
+
+  /** Makes every verification due now: each installed answer is asked of BIND again, within
+   * the verify budget, from the next tick on (the zone set changed under named). */
+  recheckAll(): void {
+    for (const digest of this.verified.keys()) this.verified.set(digest, -Infinity);
   }
 
   /** Deletes everything (shutdown with purge, mode change). */
@@ -308,7 +332,7 @@ export class CacheController {
     const digests = new Set<string>();
     for (const b of this.built.values()) if (b.candidate) digests.add(b.candidate.digest);
     for (const e of this.installed.values()) digests.add(e.digest);
-    for (const d of this.verified) if (!digests.has(d)) this.verified.delete(d);
+    for (const d of this.verified.keys()) if (!digests.has(d)) this.verified.delete(d);
     for (const d of this.failedAt.keys()) if (!digests.has(d)) this.failedAt.delete(d);
   }
 
@@ -375,40 +399,60 @@ export class CacheController {
     const ask = this.o.askBind;
     if (!ask) return { accepted: chosen, checks: 0, failures: 0 };
     const retryMs = this.o.verifyRetryMs ?? 10_000;
-    let budget = this.o.verifyBudget ?? 2000;
     const now = this.nowMs();
-    const pending = chosen.filter((c) => {
+    const serving = (c: Candidate) => this.installed.get(c.id)?.digest === c.digest;
+    // Answers in service whose recheck is due go first: one BIND no longer gives is being sent.
+    const rechecks = chosen.filter((c) => now >= (this.verified.get(c.digest) ?? Infinity));
+    rechecks.sort((a, b) => Number(serving(b)) - Number(serving(a)));
+    const unverified = chosen.filter((c) => {
       if (this.verified.has(c.digest)) return false;
       const failed = this.failedAt.get(c.digest);
       return failed === undefined || now - failed >= retryMs;
     });
     let checks = 0;
     let failures = 0;
-    const queue = pending.slice(0, budget);
-    budget -= queue.length;
+    const queue = [...rechecks, ...unverified].slice(0, this.o.verifyBudget ?? 2000);
     const worker = async () => {
       for (let c = queue.shift(); c; c = queue.shift()) {
+        const recheck = this.verified.has(c.digest);
         checks++;
         this.totals.verifyChecks++;
+        let reply: Buffer;
         try {
-          // Over TCP named sends the whole answer; a trimmed UDP answer is checked by its whole form.
-          const result = verifyResponse(c.verifyWire, await ask(c.key));
-          if (result.mismatches.length === 0) {
-            this.verified.add(c.digest);
-            this.failedAt.delete(c.digest);
-            continue;
-          }
-          this.lastVerifyFailure = { question: describe(c.key), mismatches: result.mismatches };
+          reply = await ask(c.key);
         } catch (e) {
+          // A verified answer stays while BIND cannot be asked (overloaded, restarting): taking
+          // the cache away then would only add to its load. It is asked again next tick.
+          if (recheck) continue;
           this.lastVerifyFailure = { question: describe(c.key), mismatches: [`BIND did not answer: ${(e as Error).message}`] };
+          failures++;
+          this.totals.verifyFailures++;
+          this.failedAt.set(c.digest, this.nowMs());
+          continue;
         }
+        // Over TCP named sends the whole answer; a trimmed UDP answer is checked by its whole form.
+        const result = verifyResponse(c.verifyWire, reply);
+        if (result.mismatches.length === 0) {
+          this.verified.set(c.digest, this.nowMs() + recheckDelay(c.digest, this.o.recheckMs ?? 60_000));
+          this.failedAt.delete(c.digest);
+          continue;
+        }
+        this.lastVerifyFailure = { question: describe(c.key), mismatches: result.mismatches };
+        if (recheck && serving(c)) this.totals.recheckWithdrawals++;
+        this.verified.delete(c.digest);
         failures++;
         this.totals.verifyFailures++;
         this.failedAt.set(c.digest, this.nowMs());
       }
     };
     await Promise.all(Array.from({ length: 16 }, worker));
-    return { accepted: chosen.filter((c) => this.verified.has(c.digest)), checks, failures };
+    // A recheck the budget left for a later tick keeps an answer in service until then, but
+    // installs nothing new: that needs a verification that has not come due.
+    const standing = (c: Candidate) => {
+      const due = this.verified.get(c.digest);
+      return due !== undefined && (now < due || serving(c));
+    };
+    return { accepted: chosen.filter(standing), checks, failures };
   }
 
   private entryFrom(c: Candidate, slot: number, hitsSeen: number, stamp: ZoneStamp | undefined): InstalledEntry {
@@ -443,6 +487,12 @@ function recheckedAtEverySerial(zone: RegisteredZone): boolean {
 function zoneVersion(zone: RegisteredZone): string {
   const serial = String(soaSerialOf(zone.model as NonNullable<RegisteredZone['model']>));
   return recheckedAtEverySerial(zone) ? `${serial}/${zone.state.bindSerial ?? ''}` : serial;
+}
+
+/** Between 3/4 of `recheckMs` and all of it, by the digest: answers verified together (after a
+ * start or a zone change) come due spread over a quarter of the interval, not in one tick. */
+function recheckDelay(digest: string, recheckMs: number): number {
+  return recheckMs * (0.75 + (0.25 * parseInt(digest.slice(0, 4), 16)) / 0x10000);
 }
 
 function describe(key: QuestionKey): string {
