@@ -9,7 +9,8 @@ import { resolve } from 'node:path';
 import { ConfigError, configFlagsFrom, loadConfig, settingsHelp, type SantaConfig } from '../config';
 import { SECONDARY_ZONE_SOURCES, SIGNED_ZONE_SOURCES } from '../config/schema';
 import { createLogger } from '../log';
-import { runSanta, defaultObjectPath } from '../run/santa-run';
+import { defaultObjectPath } from '../run/santa-run';
+import { superviseSanta } from '../run/supervise';
 import { createLoader, targetsOf } from '../run/loaders';
 import { NativeLoader } from '../loader/native/native-loader';
 import { namespacesOf } from '../loader/loader';
@@ -57,7 +58,7 @@ async function main(argv: string[]): Promise<void> {
   withSettingFlags(program.command('run').description('attach to the interfaces and keep the hot set installed until stopped')).action(async (opts) => {
     const config = await configFrom(opts, 'run');
     const log = createLogger({ level: config.log.level });
-    const santa = await runSanta({ config, log, version: version() });
+    const santa = await superviseSanta({ config, log, version: version() });
     log.info({ mode: config.mode, loader: config.loader, interfaces: config.interfaces.map((i) => i.name) }, 'santa running');
     await new Promise<void>((done) => {
       const stop = async (signal: string) => {

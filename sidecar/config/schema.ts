@@ -51,7 +51,7 @@ export interface SantaConfig {
   ranking: { intervalSeconds: number };
   verify: boolean;
   /** Where BIND answers Santa's own TCP questions (verify, serial polls), and how to reload it. */
-  bind: { address: ListenAddress; addressV6?: ListenAddress; reloadCommand?: string; signedZones: SignedZoneSource; secondaryZones: SecondaryZoneSource; serialPollSeconds: number; changeHoldSeconds: number; notifyListen?: ListenAddress };
+  bind: { address: ListenAddress; addressV6?: ListenAddress; reloadCommand?: string; signedZones: SignedZoneSource; secondaryZones: SecondaryZoneSource; serialPollSeconds: number; changeHoldSeconds: number; recheckSeconds: number; notifyListen?: ListenAddress };
   metrics: { listen: ListenAddress };
   log: { level: LogLevel };
 }
@@ -250,6 +250,13 @@ export const SETTINGS: ReadonlyArray<SettingSpec> = [
     assign: (c, v) => (c.bind.changeHoldSeconds = v),
   }),
   setting({
+    key: 'bind.recheck_seconds',
+    help: "how long a verification stands: every cached answer is asked of BIND again within this (from 3/4 of it on) and withdrawn if BIND now answers differently, which catches what no file, serial or message shows (a zone added or deleted with rndc addzone/delzone or by a catalog zone, named restarted or reconfigured with other options); costs one TCP query to BIND per cached answer per interval",
+    parser: seconds(1, 86_400),
+    default: 60,
+    assign: (c, v) => (c.bind.recheckSeconds = v),
+  }),
+  setting({
     key: 'bind.notify_listen',
     help: "where Santa listens for DNS NOTIFY (UDP): with also-notify for this address in named.conf, named tells Santa of every new serial and the zone's serial is asked at once; unset: only the polls",
     parser: listenAddress(),
@@ -310,7 +317,7 @@ export function emptyConfig(): SantaConfig {
     cache: { maxEntries: 0, maxBytes: 0, leaseSeconds: 0 },
     ranking: { intervalSeconds: 0 },
     verify: true,
-    bind: { address: { host: '', port: 0 }, signedZones: 'unsigned-file', secondaryZones: 'file', serialPollSeconds: 1, changeHoldSeconds: 5 },
+    bind: { address: { host: '', port: 0 }, signedZones: 'unsigned-file', secondaryZones: 'file', serialPollSeconds: 1, changeHoldSeconds: 5, recheckSeconds: 60 },
     metrics: { listen: { host: '', port: 0 } },
     log: { level: 'info' },
   };

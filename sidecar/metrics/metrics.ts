@@ -91,6 +91,13 @@ export interface LoopCounters {
   notifies?: number;
   verifyChecks: number;
   verifyFailures: number;
+  /** Answers in service withdrawn because BIND answered a recheck differently. */
+  recheckWithdrawals?: number;
+  /** Signs that zones were added or deleted in named (allow-new-zones files, catalog zones). */
+  zoneSetChanges?: number;
+  /** named.conf changes that had santa run read it again, by result. */
+  namedConfReloads?: number;
+  namedConfReloadErrors?: number;
   installs: number;
   removals: number;
   renewals: number;
@@ -280,11 +287,29 @@ export function createMetrics(provider: SnapshotProvider, options: MetricsOption
   family('santa_notify_received_total', "NOTIFY messages from named for zones Santa serves (bind.notify_listen): each has the zone's serial asked at once", 'counter', () =>
     one(loopSnapshot?.notifies),
   );
-  family('santa_verify_checks_total', 'Built responses compared with BIND before installing', 'counter', () =>
+  family('santa_verify_checks_total', 'Built responses compared with BIND: before installing, and again every bind.recheck_seconds while installed', 'counter', () =>
     one(loopSnapshot?.verifyChecks),
   );
-  family('santa_verify_failures_total', 'Built responses that differed from BIND and were not installed', 'counter', () =>
+  family('santa_verify_failures_total', 'Built responses that differed from BIND (or that BIND did not answer) and were not installed, or were withdrawn', 'counter', () =>
     one(loopSnapshot?.verifyFailures),
+  );
+  family('santa_recheck_withdrawals_total', 'Answers in service withdrawn because BIND answered their recheck differently (a zone added or deleted under named, a changed configuration)', 'counter', () =>
+    one(loopSnapshot?.recheckWithdrawals),
+  );
+  family('santa_zone_set_changes_total', 'Signs that zones were added to or deleted from named without named.conf changing (a new-zone file of allow-new-zones, a catalog zone transfer); each stops every cached answer until it is asked of BIND again', 'counter', () =>
+    one(loopSnapshot?.zoneSetChanges),
+  );
+  family(
+    'santa_named_conf_reloads_total',
+    'named.conf changes that had santa run read it again, by result (ok; error: it did not read, and nothing is cached until it does)',
+    'counter',
+    () =>
+      loopSnapshot?.namedConfReloads === undefined
+        ? []
+        : [
+            { labels: { result: 'ok' }, value: loopSnapshot.namedConfReloads },
+            { labels: { result: 'error' }, value: loopSnapshot.namedConfReloadErrors ?? 0 },
+          ],
   );
 
   family('santa_query_source_records_total', 'Query log lines or dnstap frames read, by source', 'counter', () =>

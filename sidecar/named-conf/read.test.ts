@@ -233,6 +233,22 @@ describe('named.conf reader', () => {
     expect(() => conf(text)).toThrow(message);
   });
 
+  it('tells where zones can come and go without named.conf changing: allow-new-zones (its directory) and catalog-zones, per view', () => {
+    expect(conf('options { directory "/var/cache/bind"; };').zoneSetSources).toEqual([]);
+    expect(conf('options { directory "/var/cache/bind"; allow-new-zones yes; };').zoneSetSources).toEqual([
+      { kind: 'allow-new-zones', directory: '/var/cache/bind', at: { file: '/etc/bind/named.conf', line: 1 } },
+    ]);
+    const c = conf(`options { directory "/var/cache/bind"; allow-new-zones yes; new-zones-directory "nz"; };
+      view "inside" { match-clients { 10/8; }; };
+      view "outside" { allow-new-zones no; catalog-zones { zone "Cat.test." default-primaries { 192.0.2.1; }; zone "cat2.test"; }; };
+      view "third" { new-zones-directory "/srv/nz"; };`);
+    expect(c.zoneSetSources).toEqual([
+      { kind: 'allow-new-zones', view: 'inside', directory: '/var/cache/bind/nz', at: { file: '/etc/bind/named.conf', line: 1 } },
+      { kind: 'catalog-zones', view: 'outside', catalogs: ['cat.test', 'cat2.test'], at: { file: '/etc/bind/named.conf', line: 3 } },
+      { kind: 'allow-new-zones', view: 'third', directory: '/srv/nz', at: { file: '/etc/bind/named.conf', line: 1 } },
+    ]);
+  });
+
   it('detects include loops', () => {
     expect(() => conf('include "a.conf";', { '/etc/bind/a.conf': 'include "a.conf";' })).toThrow(/include loop/);
   });

@@ -99,9 +99,20 @@ interface Inherited {
   allowUpdate?: string[];
 }
 
+/**
+ * A way zones come and go in named without named.conf changing: `allow-new-zones` (rndc addzone,
+ * delzone and modzone; named keeps such zones in a <view>.nzf or .nzd file in `directory`) or
+ * `catalog-zones` (a secondary adds and removes the zones a catalog zone lists).
+ */
+export type ZoneSetSource =
+  | { kind: 'allow-new-zones'; view?: string; directory: string; at: Location }
+  | { kind: 'catalog-zones'; view?: string; catalogs: string[]; at: Location };
+
 export interface NamedConf {
   options: NamedOptions;
   zones: ZoneConfig[];
+  /** Where zones not in named.conf may appear under (or replace) the ones it lists. */
+  zoneSetSources: ZoneSetSource[];
   /** `acl name { ... };` statements by name, for the address match lists that name them. */
   acls: ReadonlyMap<string, Statement>;
   /** Every file read, the main one first: what a watcher must watch. */
@@ -173,7 +184,27 @@ export function interpretNamedConf(text: string, file: string, load: (absPath: s
       viewIndex++;
     }
   }
-  return { options, zones, acls: aclsOf(statements), files };
+  return { options, zones, zoneSetSources: zoneSetSources(optionsBlock, statements, options.directory), acls: aclsOf(statements), files };
+}
+
+/** allow-new-zones (set in options, or in a view over options) and catalog-zones, per view. */
+function zoneSetSources(optionsBlock: Statement[], statements: Statement[], directory: string): ZoneSetSource[] {
+  const views = statements.filter((s) => s.name === 'view');
+  const scopes: Array<{ view?: string; block: Statement[] }> = views.length ? views.map((v) => ({ view: v.args[0], block: v.block ?? [] })) : [{ block: [] }];
+  const sources: ZoneSetSource[] = [];
+  for (const { view, block } of scopes) {
+    const allow = statement(block, 'allow-new-zones') ?? statement(optionsBlock, 'allow-new-zones');
+    if (allow && booleanValue(allow)) {
+      const dir = single(block, 'new-zones-directory') ?? single(optionsBlock, 'new-zones-directory');
+      sources.push({ kind: 'allow-new-zones', ...(view !== undefined ? { view } : {}), directory: dir === undefined ? directory : path.resolve(directory, dir), at: allow.at });
+    }
+    const catalog = statement(block, 'catalog-zones') ?? statement(optionsBlock, 'catalog-zones');
+    if (catalog) {
+      const catalogs = (catalog.block ?? []).filter((z) => z.name === 'zone' && z.args[0] !== undefined).map((z) => canonicalZoneName(z.args[0]));
+      sources.push({ kind: 'catalog-zones', ...(view !== undefined ? { view } : {}), catalogs, at: catalog.at });
+    }
+  }
+  return sources;
 }
 
 /** named's `blackhole` list, flattened (address-match.ts); empty without one. Throws

@@ -17,9 +17,9 @@ import { transferZone } from '../dns/axfr';
 import { encodeQuery, exchange, soaSerial, type ServerAddress } from '../dns/client';
 import { listenForNotify } from '../dns/notify';
 import { createMetrics, startMetricsServer, type MetricsServer, type PassReason, type XdpCounters } from '../metrics';
-import { blackholeList, readNamedConf } from '../named-conf/read';
-import { listenSettings } from './listen';
-import { formatPrefix } from '../named-conf/address-match';
+import { blackholeList, readNamedConf, type NamedConf } from '../named-conf/read';
+import { listenSettings, type ListenSettings } from './listen';
+import { formatPrefix, type AddressPrefix } from '../named-conf/address-match';
 import { applyRateLimit, rateLimitFromConf } from '../rrl';
 import { isCacheable } from '../ranking/feed';
 import { HotSetRanking } from '../ranking/hot-set-ranking';
@@ -45,6 +45,10 @@ export interface RunOptions {
   /** Pause before a zone transfer that was not taken is tried again; it doubles with each
    * failure in a row, up to a minute. */
   transferRetryMs?: number;
+  /** The hot set of the run this one replaces (named.conf read again): what was hot stays so. */
+  ranking?: HotSetRanking;
+  /** named.conf re-reads so far (kept by the supervisor across runs), for the metrics. */
+  namedConfReloads?: () => { ok: number; errors: number };
 }
 
 export interface RunningSanta {
@@ -52,8 +56,14 @@ export interface RunningSanta {
   readonly registry: ZoneRegistry;
   readonly maps: SantaMaps;
   readonly metrics: MetricsServer | undefined;
+  readonly ranking: HotSetRanking;
+  /** Every file of named.conf as this run read it (the main one and its includes). */
+  readonly namedConfFiles: readonly string[];
   /** Runs one control-loop round now (tests, `kill -USR1`). */
   tickNow(): Promise<void>;
+  /** Withdraws every entry and installs none from here on (named.conf changed under this run):
+   * BIND answers everything until a run with the new configuration takes over. */
+  pause(): Promise<number>;
   /** Stops timers, watchers and sockets. Entries stay until their leases expire. */
   stop(): Promise<void>;
 }
@@ -72,16 +82,27 @@ function hostAddresses(): string[] {
   return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address));
 }
 
+/**
+ * Reads named.conf and everything santa run takes from it, before anything is attached: a
+ * problem throws, naming its file and line. Also how a changed named.conf is checked before the
+ * run it would replace is stopped (supervise.ts).
+ */
+export function readRunConf(config: SantaConfig): { conf: NamedConf; blackhole: AddressPrefix[]; listen: ListenSettings } {
+  const conf = readNamedConf(config.namedConf);
+  // BIND's RRL never sees what XDP answers: the program applies the same rate-limit itself.
+  rateLimitFromConf(conf);
+  // Nor does named see queries from the clients it blackholes: the program must not answer them.
+  const blackhole = blackholeList(conf);
+  const listen = listenSettings(conf, hostAddresses(), santaAbi().limits.MAX_ADDRS);
+  return { conf, blackhole, listen };
+}
+
 export async function runSanta(options: RunOptions): Promise<RunningSanta> {
   const { config, log } = options;
   const abi = santaAbi();
-  const conf = readNamedConf(config.namedConf);
+  const { conf, blackhole, listen } = readRunConf(config);
   const registry = new ZoneRegistry(conf, { signedZones: config.bind.signedZones, secondaryZones: config.bind.secondaryZones });
   for (const s of registry.skipped) log.warn({ zone: s.zone, reason: s.reason }, 'zone not offloaded');
-  // BIND's RRL never sees what XDP answers: the program applies the same rate-limit itself.
-  rateLimitFromConf(conf); // a bad rate-limit block fails here, before anything is attached
-  // Nor does named see queries from the clients it blackholes: the program must not answer them.
-  const blackhole = blackholeList(conf);
   if (blackhole.length) log.info({ blackhole: blackhole.map(formatPrefix) }, 'queries from blackholed clients are left to BIND, which drops them');
   const bind: { v4: ServerAddress; v6?: ServerAddress } = { v4: config.bind.address, v6: config.bind.addressV6 };
 
@@ -98,7 +119,6 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
   const bpf = loadNative();
   const maps = source.kind === 'pinned' ? SantaMaps.openPinned(source.dir, bpf, abi) : SantaMaps.fromLoadedObject({ id: -1, progs: {}, maps: { ...source.fds } }, bpf, abi);
   const rrl = applyRateLimit(conf, source, bpf, abi, log);
-  const listen = listenSettings(conf, hostAddresses(), abi.limits.MAX_ADDRS);
   for (const warning of listen.warnings) log.warn({ warning }, 'listen-on');
   const cookies = cookieSettingsSource(conf.options);
   if (cookies.reason) log.info({ reason: cookies.reason }, 'queries with DNS cookies are left to BIND');
@@ -114,7 +134,7 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
     }
   }, CLOCK_REFRESH_MS);
 
-  const ranking = new HotSetRanking({ capacity: Math.max(1024, config.cache.maxEntries * 4), halfLifeMs: config.ranking.intervalSeconds * 1000 * 30, startMs: Date.now() });
+  const ranking = options.ranking ?? new HotSetRanking({ capacity: Math.max(1024, config.cache.maxEntries * 4), halfLifeMs: config.ranking.intervalSeconds * 1000 * 30, startMs: Date.now() });
   const askBind: AskBind = async (key: QuestionKey) => {
     const server = key.flags & KEY_V6 ? bind.v6 : bind.v4;
     // BIND orders glue by the client's family: an IPv6 answer can only be checked over IPv6.
@@ -129,8 +149,10 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
     log.warn({ configured: config.cache.maxEntries, capacity: cacheEntries }, 'cache.max_entries is more than the loaded maps hold; caching at most their capacity');
   }
   // The zone change guard: the program stops a zone's entries as an UPDATE or NOTIFY for it
-  // passes to BIND; this reads which zones that happened to and stamps new entries.
-  const zoneWatch = new ZoneChangeWatch(maps, () => registry.names());
+  // passes to BIND; this reads which zones that happened to and stamps new entries. Catalog
+  // zones are watched too: a new one's transfer to named may add or delete zones under ours.
+  const catalogs = new Set(conf.zoneSetSources.flatMap((z) => (z.kind === 'catalog-zones' ? z.catalogs : [])));
+  const zoneWatch = new ZoneChangeWatch(maps, () => [...registry.names(), ...[...catalogs].filter((c) => !registry.get(c))]);
   const controller = new CacheController({
     registry,
     ranking,
@@ -140,6 +162,7 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
     capacity: { entries: cacheEntries, bytes: config.cache.maxBytes },
     slots: maps.capacity(abi.maps.hits),
     leaseMs: config.cache.leaseSeconds * 1000,
+    recheckMs: config.bind.recheckSeconds * 1000,
     askBind: config.verify ? askBind : null,
     zoneStamp: (zone) => zoneWatch.stamp(zone),
   });
@@ -154,6 +177,7 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
   let zoneReloads = 0;
   let zoneReloadErrors = 0;
   let notifies = 0;
+  let zoneSetChanges = 0;
   const act = (change: ZoneChange) => {
     if (change.actions.withdraw) {
       const n = controller.withdrawZone(change.zone);
@@ -262,8 +286,8 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
   };
   const querySource = await openQuerySource(config.queries, observe, log);
 
-  const confFiles = new Set(conf.files.map((f) => resolve(f)));
-  const watcher: FSWatcher = chokidar.watch([...registry.zoneFiles(), ...confFiles], { ignoreInitial: true, awaitWriteFinish: false });
+  // named.conf itself is watched by the supervisor (supervise.ts), which replaces this run.
+  const watcher: FSWatcher = chokidar.watch(registry.zoneFiles(), { ignoreInitial: true, awaitWriteFinish: false });
   watchedZoneFiles = () => watcher.add(registry.zoneFiles());
   watcher.on('all', (event, file) => {
     const path = resolve(file);
@@ -272,7 +296,6 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
       log.info({ zone, file, event }, 'zone file changed');
       fileChanged(zone);
     }
-    if (confFiles.has(path)) log.warn({ file, event }, 'named.conf changed: restart santa to pick up new zones or options');
   });
 
   const metrics = createMetrics(
@@ -286,6 +309,8 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
         ...(registry.all().some((z) => z.transfer) ? { zoneTransfers: transfers.counts.taken, zoneTransfersRefused: transfers.counts.refused } : {}),
         ...(config.bind.notifyListen ? { notifies } : {}),
         ...controller.totals,
+        zoneSetChanges,
+        ...namedConfCounts(options.namedConfReloads),
       }),
       querySource: () => querySource?.snapshot(),
       mode: () => config.mode,
@@ -325,8 +350,10 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
     }
   };
   let ticking: Promise<void> | undefined;
+  let paused = false;
   const tickNow = async () => {
     if (ticking) return ticking;
+    if (paused) return;
     ticking = (async () => {
       try {
         updateHitRatio();
@@ -346,23 +373,41 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
   };
   const tickTimer = setInterval(() => void tickNow(), config.ranking.intervalSeconds * 1000);
   const pollTimer = setInterval(() => void pollSerials(), config.bind.serialPollSeconds * 1000);
+  /** Withdraws a zone's entries and holds it until BIND's serial moves or the hold runs out. */
+  const holdZone = (zone: string) => {
+    const holdMs = config.bind.changeHoldSeconds * 1000;
+    act(registry.apply(zone, { kind: 'change-seen', nowMs: Date.now(), holdMs }));
+    void pollZone(zone);
+    // A hold ends at a serial reading: have one when it runs out, not only at the next poll.
+    const timer = setTimeout(() => {
+      holdTimers.delete(timer);
+      if (!stopping) void pollZone(zone);
+    }, holdMs + 10);
+    holdTimers.add(timer);
+  };
+  // A zone added under one of ours (or one of ours deleted) changes answers without any serial
+  // or file of ours moving: every zone is held, and every answer asked of BIND again.
+  const zoneSetChanged = (why: string) => {
+    if (stopping || paused) return;
+    log.warn({ why, holdSeconds: config.bind.changeHoldSeconds }, 'zones may have been added or deleted in named: every cached answer stopped, each to be asked of BIND again');
+    zoneSetChanges++;
+    controller.recheckAll();
+    for (const zone of registry.names()) holdZone(zone);
+  };
   const watchZoneChanges = () => {
     if (stopping) return;
     for (const zone of zoneWatch.poll()) {
+      if (catalogs.has(zone)) {
+        zoneSetChanged(`catalog zone ${zone} changed`);
+        if (!registry.get(zone)) continue;
+      }
       log.info({ zone, holdSeconds: config.bind.changeHoldSeconds }, 'an UPDATE, NOTIFY or transfer answer for the zone passed to BIND: its answers stopped in XDP, and wait for BIND to apply it');
-      const holdMs = config.bind.changeHoldSeconds * 1000;
-      act(registry.apply(zone, { kind: 'change-seen', nowMs: Date.now(), holdMs }));
-      void pollZone(zone);
-      // A hold ends at a serial reading: have one when it runs out, not only at the next poll.
-      const timer = setTimeout(() => {
-        holdTimers.delete(timer);
-        if (!stopping) void pollZone(zone);
-      }, holdMs + 10);
-      holdTimers.add(timer);
+      holdZone(zone);
     }
   };
   const holdTimers = new Set<NodeJS.Timeout>();
   const zoneWatchTimer = setInterval(watchZoneChanges, ZONE_WATCH_MS);
+  const zoneSetWatcher = watchZoneSet(conf, zoneSetChanged, log);
   // named's NOTIFY for a zone Santa serves: ask its serial now rather than at the next poll.
   const notify = config.bind.notifyListen
     ? await listenForNotify(config.bind.notifyListen, (zone, from) => {
@@ -380,7 +425,14 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
     registry,
     maps,
     metrics: metricsServer,
+    ranking,
+    namedConfFiles: conf.files.map((f) => resolve(f)),
     tickNow,
+    async pause() {
+      paused = true;
+      await ticking;
+      return controller.withdrawAll();
+    },
     async stop() {
       // From here on, what is still on its way (a poll, a transfer) leaves the maps alone.
       stopping = true;
@@ -394,6 +446,7 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
       transfers.stop();
       await ticking;
       await watcher.close();
+      await zoneSetWatcher?.close();
       await querySource?.stop();
       await metricsServer?.close();
       maps.close();
@@ -401,6 +454,33 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
       await loader.close();
     },
   };
+}
+
+/**
+ * Watches the files where named keeps zones added with rndc addzone (<view>.nzf, or .nzd with
+ * LMDB) when allow-new-zones is on; says at start what catalog zones mean for the cache.
+ */
+function watchZoneSet(conf: NamedConf, changed: (why: string) => void, log: Logger): FSWatcher | undefined {
+  for (const s of conf.zoneSetSources) {
+    if (s.kind === 'catalog-zones') {
+      log.warn({ view: s.view, catalogs: s.catalogs, at: `${s.at.file}:${s.at.line}` }, 'catalog-zones: a catalog transfer seen on the way to named stops every cached answer; other changes to its zones are found by rechecks (bind.recheck_seconds)');
+    }
+  }
+  const dirs = [...new Set(conf.zoneSetSources.flatMap((s) => (s.kind === 'allow-new-zones' ? [s.directory] : [])))];
+  if (dirs.length === 0) return undefined;
+  log.info({ directories: dirs }, 'allow-new-zones: watching named\'s new-zone files (rndc addzone, delzone, modzone)');
+  const isNewZoneFile = (file: string) => /\.nz[fd]$/.test(file);
+  const watcher = chokidar.watch(dirs, { ignoreInitial: true, depth: 0, ignored: (file, stats) => stats?.isFile() === true && !isNewZoneFile(file) });
+  watcher.on('all', (event, file) => {
+    if (isNewZoneFile(file)) changed(`${file} ${event}`);
+  });
+  return watcher;
+}
+
+function namedConfCounts(counts: RunOptions['namedConfReloads']): { namedConfReloads?: number; namedConfReloadErrors?: number } {
+  if (!counts) return {};
+  const { ok, errors } = counts();
+  return { namedConfReloads: ok, namedConfReloadErrors: errors };
 }
 
 function xdpCounters(stats: Record<string, number>): XdpCounters {

@@ -54,7 +54,7 @@ describe('defaults and precedence', () => {
       cache: { maxEntries: 16384, maxBytes: 64 * 2 ** 20, leaseSeconds: 30 },
       ranking: { intervalSeconds: 5 },
       verify: true,
-      bind: { address: { host: '127.0.0.1', port: 53 }, signedZones: 'unsigned-file', secondaryZones: 'file', serialPollSeconds: 1, changeHoldSeconds: 5 },
+      bind: { address: { host: '127.0.0.1', port: 53 }, signedZones: 'unsigned-file', secondaryZones: 'file', serialPollSeconds: 1, changeHoldSeconds: 5, recheckSeconds: 60 },
       metrics: { listen: { host: '127.0.0.1', port: 9553 } },
       log: { level: 'info' },
     });

@@ -31,6 +31,8 @@ export interface SantaRunConfig {
   notifyListen?: string;
   /** bind.change_hold_seconds (default: Santa's, 5). */
   changeHoldSeconds?: number;
+  /** bind.recheck_seconds (default: Santa's, 60). */
+  recheckSeconds?: number;
 }
 
 /** Writes <dir>/santa.yaml for `o` and returns its path. */
@@ -47,7 +49,7 @@ export function writeSantaRunConfig(dir: string, o: SantaRunConfig): string {
       `queries: { source: querylog, path: ${o.bind.queryLogPath} }`,
       `cache: { max_entries: 1000, lease_seconds: ${o.leaseSeconds} }`,
       `ranking: { interval_seconds: 1 }`,
-      `bind: { address: "127.0.0.1:53"${reload}${o.signedZones ? `, signed_zones: ${o.signedZones}` : ''}${o.secondaryZones ? `, secondary_zones: ${o.secondaryZones}` : ''}${o.serialPollSeconds ? `, serial_poll_seconds: ${o.serialPollSeconds}` : ''}${o.notifyListen ? `, notify_listen: "${o.notifyListen}"` : ''}${o.changeHoldSeconds ? `, change_hold_seconds: ${o.changeHoldSeconds}` : ''} }`,
+      `bind: { address: "127.0.0.1:53"${reload}${o.signedZones ? `, signed_zones: ${o.signedZones}` : ''}${o.secondaryZones ? `, secondary_zones: ${o.secondaryZones}` : ''}${o.serialPollSeconds ? `, serial_poll_seconds: ${o.serialPollSeconds}` : ''}${o.notifyListen ? `, notify_listen: "${o.notifyListen}"` : ''}${o.changeHoldSeconds ? `, change_hold_seconds: ${o.changeHoldSeconds}` : ''}${o.recheckSeconds ? `, recheck_seconds: ${o.recheckSeconds}` : ''} }`,
       ...(o.metricsListen ? [`metrics: { listen: "${o.metricsListen}" }`] : []),
       `log: { level: debug }`,
       '',

@@ -1,0 +1,100 @@
+/**
+ * `santa run` across edits of named.conf.
+ *
+ * named reads its configuration again only when told (rndc reconfig or reload, a restart), and
+ * what it answers then may differ in ways no zone file or serial shows: a zone added, deleted or
+ * moved, minimal-responses, the blackhole, rate-limit or listen-on lists. So an edit of any file
+ * of named.conf stops every cached answer at once (BIND answers everything), named.conf is read
+ * again, and a new run takes over with it, keeping the hot set. Answers come back only as BIND
+ * gives them, each verified again; one that BIND changes later, when it is told to read the new
+ * configuration, is caught by its recheck (bind.recheck_seconds).
+ *
+ * A named.conf that does not read (a syntax error mid-edit, a statement Santa cannot follow)
+ * leaves the old run paused: nothing cached, metrics still served, the error logged with its
+ * file and line. The next edit is read again.
+ */
+import chokidar from 'chokidar';
+import type { HotSetRanking } from '../ranking/hot-set-ranking';
+import { readRunConf, runSanta, type RunningSanta, type RunOptions } from './santa-run';
+
+export interface SupervisedSanta {
+  /** The run in service; undefined after a new configuration failed to start. */
+  current(): RunningSanta | undefined;
+  tickNow(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface SuperviseOptions extends RunOptions {
+  /** Quiet time after a named.conf event before it is read (an editor writes in steps). */
+  confQuietMs?: number;
+}
+
+export async function superviseSanta(options: SuperviseOptions): Promise<SupervisedSanta> {
+  const { log } = options;
+  const counts = { ok: 0, errors: 0 };
+  const start = (ranking?: HotSetRanking) => runSanta({ ...options, ranking, namedConfReloads: () => counts });
+  let run: RunningSanta | undefined = await start();
+  let ranking = run.ranking;
+  let files = new Set(run.namedConfFiles);
+  const watcher = chokidar.watch([...files], { ignoreInitial: true });
+  let stopping = false;
+
+  const watchFiles = (next: readonly string[]) => {
+    const wanted = new Set(next);
+    const gone = [...files].filter((f) => !wanted.has(f));
+    if (gone.length) watcher.unwatch(gone);
+    watcher.add([...wanted].filter((f) => !files.has(f)));
+    files = wanted;
+  };
+
+  const readAgain = async () => {
+    if (stopping) return;
+    if (run) {
+      const withdrawn = await run.pause();
+      log.warn({ withdrawn }, 'named.conf changed: every cached answer withdrawn while it is read again');
+    }
+    try {
+      readRunConf(options.config);
+    } catch (e) {
+      counts.errors++;
+      log.error({ error: (e as Error).message }, 'named.conf does not read: nothing is cached (BIND answers everything) until an edit fixes it');
+      return;
+    }
+    await run?.stop();
+    run = undefined;
+    if (stopping) return;
+    try {
+      run = await start(ranking);
+      ranking = run.ranking;
+      counts.ok++;
+      watchFiles(run.namedConfFiles);
+      log.info({ files: run.namedConfFiles }, 'named.conf read again: a run with it took over');
+    } catch (e) {
+      counts.errors++;
+      log.error({ error: (e as Error).message }, 'santa run did not start with the changed named.conf: nothing is cached until the next edit');
+    }
+  };
+
+  // One re-read at a time; events during one start another after it.
+  let queue = Promise.resolve();
+  let quiet: NodeJS.Timeout | undefined;
+  watcher.on('all', (event, file) => {
+    log.info({ event, file }, 'named.conf file changed');
+    clearTimeout(quiet);
+    quiet = setTimeout(() => {
+      queue = queue.then(readAgain).catch((e) => log.error({ error: (e as Error).message }, 're-reading named.conf failed'));
+    }, options.confQuietMs ?? 300);
+  });
+
+  return {
+    current: () => run,
+    tickNow: async () => run?.tickNow(),
+    async stop() {
+      stopping = true;
+      clearTimeout(quiet);
+      await watcher.close();
+      await queue;
+      await run?.stop();
+    },
+  };
+}
