@@ -13,7 +13,10 @@
  * leaves the old run paused: nothing cached, metrics still served, the error logged with its
  * file and line. The next edit is read again.
  */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import chokidar from 'chokidar';
+import { readNamedConf } from '../named-conf/read';
 import type { HotSetRanking } from '../ranking/hot-set-ranking';
 import { readRunConf, runSanta, type RunningSanta, type RunOptions } from './santa-run';
 
@@ -33,6 +36,8 @@ export async function superviseSanta(options: SuperviseOptions): Promise<Supervi
   const { log } = options;
   const counts = { ok: 0, errors: 0 };
   const start = (ranking?: HotSetRanking) => runSanta({ ...options, ranking, namedConfReloads: () => counts });
+  // What the first run reads, taken before it reads it: an edit while it starts is not lost.
+  let readContent = contentDigest(confFiles(options));
   let run: RunningSanta | undefined = await start();
   let ranking = run.ranking;
   let files = new Set(run.namedConfFiles);
@@ -49,10 +54,15 @@ export async function superviseSanta(options: SuperviseOptions): Promise<Supervi
 
   const readAgain = async () => {
     if (stopping) return;
+    if (run && contentDigest(files) === readContent) {
+      log.debug('named.conf files touched, their content unchanged: nothing to do');
+      return;
+    }
     if (run) {
       const withdrawn = await run.pause();
       log.warn({ withdrawn }, 'named.conf changed: every cached answer withdrawn while it is read again');
     }
+    readContent = contentDigest(files);
     try {
       readRunConf(options.config);
     } catch (e) {
@@ -68,6 +78,7 @@ export async function superviseSanta(options: SuperviseOptions): Promise<Supervi
       ranking = run.ranking;
       counts.ok++;
       watchFiles(run.namedConfFiles);
+      readContent = contentDigest(files);
       log.info({ files: run.namedConfFiles }, 'named.conf read again: a run with it took over');
     } catch (e) {
       counts.errors++;
@@ -75,16 +86,21 @@ export async function superviseSanta(options: SuperviseOptions): Promise<Supervi
     }
   };
 
-  // One re-read at a time; events during one start another after it.
+  // One re-read at a time; events during one start another after it. Configuration management
+  // often rewrites named.conf unchanged: readAgain compares content, so that empties no cache.
   let queue = Promise.resolve();
   let quiet: NodeJS.Timeout | undefined;
-  watcher.on('all', (event, file) => {
-    log.info({ event, file }, 'named.conf file changed');
+  const schedule = () => {
     clearTimeout(quiet);
     quiet = setTimeout(() => {
       queue = queue.then(readAgain).catch((e) => log.error({ error: (e as Error).message }, 're-reading named.conf failed'));
     }, options.confQuietMs ?? 300);
+  };
+  watcher.on('all', (event, file) => {
+    log.info({ event, file }, 'named.conf file changed');
+    schedule();
   });
+  schedule();
 
   return {
     current: () => run,
@@ -97,4 +113,28 @@ export async function superviseSanta(options: SuperviseOptions): Promise<Supervi
       await run?.stop();
     },
   };
+}
+
+/** The files of named.conf as it reads now: the main file alone when it does not read. */
+function confFiles(options: RunOptions): string[] {
+  try {
+    return readNamedConf(options.config.namedConf).files;
+  } catch {
+    return [options.config.namedConf];
+  }
+}
+
+/** What the files hold, as one digest (a file that cannot be read counts as its error). */
+function contentDigest(files: Iterable<string>): string {
+  const hash = createHash('sha256');
+  for (const file of [...files].sort()) {
+    hash.update(file).update('\0');
+    try {
+      hash.update(readFileSync(file));
+    } catch (e) {
+      hash.update(`unreadable: ${(e as NodeJS.ErrnoException).code ?? ''}`);
+    }
+    hash.update('\0');
+  }
+  return hash.digest('hex');
 }

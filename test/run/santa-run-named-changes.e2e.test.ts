@@ -141,6 +141,16 @@ describe('santa run: zones added and deleted in named, named.conf edited, named 
     expect(await metric('santa_named_conf_reloads_total{result="ok"}')).toBeGreaterThanOrEqual(2);
   }, 120_000);
 
+  it('named.conf rewritten with the same content (as configuration management does): the cache stays', async () => {
+    await servedFromXdp(www, 'www.example.test from XDP');
+    const unchanged = logged('their content unchanged');
+    const withdrawals = logged('named.conf changed: every cached answer withdrawn');
+    writeFileSync(bind.confPath, namedConf);
+    await waitFor('santa to look at named.conf', async () => logged('their content unchanged') > unchanged || undefined, { timeoutMs: 15_000, intervalMs: 100, describe: santaOutput });
+    expect(logged('named.conf changed: every cached answer withdrawn')).toBe(withdrawals);
+    expect(await answerOf(www)).toEqual({ answer: '192.0.2.1', fromXdp: true });
+  }, 60_000);
+
   it('a named.conf that does not read: nothing is cached until an edit fixes it, and the error names file and line', async () => {
     await servedFromXdp(www, 'www.example.test from XDP');
     const errors = logged('named.conf does not read');
