@@ -1,5 +1,5 @@
 import { interpretNamedConf } from '../named-conf/read';
-import { listenSettings, NO_DESTINATION } from './listen';
+import { followListen, listenSettings, newlyListed, NO_DESTINATION, sameListen } from './listen';
 
 const HOST = ['127.0.0.1', '10.53.0.2', '192.0.2.1', '::1', 'fd53::2', 'fe80::1%santa-s'];
 
@@ -44,5 +44,36 @@ describe('what the program answers for: where named listens', () => {
 
   it('names the statement when a list cannot be matched by address alone', () => {
     expect(() => settings('options {\n listen-on { key k; };\n};')).toThrow(/named\.conf:2: listen-on: 'key k' depends on a TSIG key/);
+  });
+});
+
+describe('following the host when its addresses change', () => {
+  const conf = interpretNamedConf('options { listen-on { 10.53.0.0/24; }; listen-on-v6 { fd53::/64; }; };', '/etc/bind/named.conf', () => '');
+  const at = (host: string[]) => listenSettings(conf, host, 8);
+
+  it('drops an address the host lost at once, and adds a new one only once named answers there', () => {
+    const before = at(['10.53.0.2', '10.53.0.3', 'fd53::2']);
+    const after = at(['10.53.0.2', '10.53.0.4', 'fd53::2', 'fd53::4']);
+    expect(newlyListed(before, after)).toEqual(['10.53.0.4', 'fd53::4']);
+    expect(followListen(before, after, () => false)).toMatchObject({ v4: ['10.53.0.2'], v6: ['fd53::2'] });
+    expect(followListen(before, after, (a) => a === 'fd53::4')).toMatchObject({ v4: ['10.53.0.2'], v6: ['fd53::2', 'fd53::4'] });
+    expect(sameListen(followListen(before, after, () => true), after)).toBe(true);
+  });
+
+  it('answers no destination of a family once its last address is gone, and leaves that once named answers at a new one', () => {
+    const before = at(['10.53.0.2', 'fd53::2']);
+    const gone = followListen(before, at(['fd53::2']), () => true);
+    expect(gone.v4).toEqual([NO_DESTINATION.v4]);
+    expect(newlyListed(gone, at(['10.53.0.7', 'fd53::2']))).toEqual(['10.53.0.7']);
+    expect(followListen(gone, at(['10.53.0.7', 'fd53::2']), () => false).v4).toEqual([NO_DESTINATION.v4]);
+    expect(followListen(gone, at(['10.53.0.7', 'fd53::2']), () => true).v4).toEqual(['10.53.0.7']);
+  });
+
+  it('takes a change to or from any destination as it is', () => {
+    const any = listenSettings(conf, ['10.53.0.2'], 0);
+    expect(any.v4).toEqual([]);
+    expect(followListen(any, at(['10.53.0.2']), () => false).v4).toEqual(['10.53.0.2']);
+    expect(followListen(at(['10.53.0.2']), any, () => false).v4).toEqual([]);
+    expect(newlyListed(any, at(['10.53.0.2']))).toEqual([]);
   });
 });

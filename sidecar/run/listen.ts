@@ -68,3 +68,43 @@ export function listenSettings(conf: NamedConf, hostAddresses: readonly string[]
   const v6 = served(6, conf.options.listenOnV6, 'listen-on-v6');
   return { ports: ports.size ? [...ports] : [53], v4, v6, warnings };
 }
+
+/**
+ * The settings to write once the host's addresses have changed (`scanned`: listenSettings on the
+ * new addresses). An address named no longer listens on goes at once: the kernel refuses what
+ * is sent to an address the host has lost. One it newly lists is added only once `ready` says
+ * named answers there, as named binds to it only when it next scans its interfaces (at once with
+ * automatic-interface-scan, BIND's default on Linux; else every interface-interval, or rndc scan).
+ * A change to or from any destination is taken as it is, as at start.
+ */
+export function followListen(current: ListenSettings, scanned: ListenSettings, ready: (address: string) => boolean): ListenSettings {
+  const family = (now: string[], next: string[], none: string): string[] => {
+    if (now.length === 0 || next.length === 0) return next;
+    const nextSet = new Set(next);
+    const kept = now.filter((a) => a !== none && nextSet.has(a));
+    const added = next.filter((a) => a !== none && !now.includes(a) && ready(a));
+    const out = [...kept, ...added];
+    return out.length ? out : [none];
+  };
+  return {
+    ports: scanned.ports,
+    v4: family(current.v4, scanned.v4, NO_DESTINATION.v4),
+    v6: family(current.v6, scanned.v6, NO_DESTINATION.v6),
+    warnings: scanned.warnings,
+  };
+}
+
+/** The addresses `scanned` lists that `current` does not (each to be checked with named). */
+export function newlyListed(current: ListenSettings, scanned: ListenSettings): string[] {
+  const fresh = (now: string[], next: string[], none: string) => (now.length === 0 ? [] : next.filter((a) => a !== none && !now.includes(a)));
+  return [...fresh(current.v4, scanned.v4, NO_DESTINATION.v4), ...fresh(current.v6, scanned.v6, NO_DESTINATION.v6)];
+}
+
+/** Whether both answer for the same ports and addresses, in whatever order. */
+export function sameListen(a: ListenSettings, b: ListenSettings): boolean {
+  const same = (x: readonly (string | number)[], y: readonly (string | number)[]) => {
+    const xs = new Set(x);
+    return xs.size === new Set(y).size && y.every((v) => xs.has(v));
+  };
+  return same(a.ports, b.ports) && same(a.v4, b.v4) && same(a.v6, b.v6);
+}

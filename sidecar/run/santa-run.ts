@@ -18,7 +18,7 @@ import { encodeQuery, exchange, soaSerial, type ServerAddress } from '../dns/cli
 import { listenForNotify } from '../dns/notify';
 import { createMetrics, startMetricsServer, type MetricsServer, type PassReason, type XdpCounters } from '../metrics';
 import { blackholeList, readNamedConf, type NamedConf } from '../named-conf/read';
-import { listenSettings, type ListenSettings } from './listen';
+import { followListen, listenSettings, newlyListed, sameListen, type ListenSettings } from './listen';
 import { formatPrefix, type AddressPrefix } from '../named-conf/address-match';
 import { applyRateLimit, rateLimitFromConf } from '../rrl';
 import { isCacheable } from '../ranking/feed';
@@ -31,6 +31,9 @@ import { openQuerySource } from './query-source';
 import { TransferScheduler } from './transfer-scheduler';
 import { ZoneChangeWatch } from './zone-change-watch';
 import { ZoneRegistry, type ZoneChange } from './zone-registry';
+
+/** How often the host's addresses are compared with what the program answers for. */
+const LISTEN_SCAN_MS = 1000;
 
 /** How often the zone change guard's generations are read. The program stops a changed zone's
  * answers by itself; this only sets how soon Santa starts to verify it again. */
@@ -100,7 +103,8 @@ export function readRunConf(config: SantaConfig): { conf: NamedConf; blackhole: 
 export async function runSanta(options: RunOptions): Promise<RunningSanta> {
   const { config, log } = options;
   const abi = santaAbi();
-  const { conf, blackhole, listen } = readRunConf(config);
+  const { conf, blackhole, listen: listenAtStart } = readRunConf(config);
+  let listen = listenAtStart;
   const registry = new ZoneRegistry(conf, { signedZones: config.bind.signedZones, secondaryZones: config.bind.secondaryZones });
   for (const s of registry.skipped) log.warn({ zone: s.zone, reason: s.reason }, 'zone not offloaded');
   if (blackhole.length) log.info({ blackhole: blackhole.map(formatPrefix) }, 'queries from blackholed clients are left to BIND, which drops them');
@@ -408,6 +412,29 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
   const holdTimers = new Set<NodeJS.Timeout>();
   const zoneWatchTimer = setInterval(watchZoneChanges, ZONE_WATCH_MS);
   const zoneSetWatcher = watchZoneSet(conf, zoneSetChanged, log);
+  // named binds to addresses as they come and go (automatic-interface-scan); so does the program,
+  // where named.conf's listen-on lists depend on them.
+  let scanning = false;
+  const followHost = async () => {
+    if (stopping || scanning) return;
+    scanning = true;
+    try {
+      const scanned = listenSettings(conf, hostAddresses(), abi.limits.MAX_ADDRS);
+      if (sameListen(listen, scanned)) return;
+      const ready = new Set<string>();
+      for (const address of newlyListed(listen, scanned)) if (await namedAnswersAt(address, scanned.ports[0])) ready.add(address);
+      const next = followListen(listen, scanned, (a) => ready.has(a));
+      if (stopping || sameListen(next, listen)) return;
+      log.info({ before: { v4: listen.v4, v6: listen.v6 }, now: { v4: next.v4, v6: next.v6 } }, 'the addresses named listens on changed: the program answers for these now');
+      listen = next;
+      writeSettings();
+    } catch (e) {
+      log.error({ error: (e as Error).message }, 'cannot follow the addresses named listens on');
+    } finally {
+      scanning = false;
+    }
+  };
+  const listenTimer = setInterval(() => void followHost(), LISTEN_SCAN_MS);
   // named's NOTIFY for a zone Santa serves: ask its serial now rather than at the next poll.
   const notify = config.bind.notifyListen
     ? await listenForNotify(config.bind.notifyListen, (zone, from) => {
@@ -439,6 +466,7 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
       clearInterval(tickTimer);
       clearInterval(pollTimer);
       clearInterval(zoneWatchTimer);
+      clearInterval(listenTimer);
       for (const t of holdTimers) clearTimeout(t);
       await notify?.close();
       if (clockTimer) clearInterval(clockTimer);
@@ -501,6 +529,17 @@ function xdpCounters(stats: Record<string, number>): XdpCounters {
     zoneChanges: stats.ZONE_CHANGES,
     loopbackZoneChanges: stats.LOOPBACK_ZONE_CHANGES,
   };
+}
+
+/** Whether named answers (anything) over TCP at `address`: it listens there. */
+async function namedAnswersAt(address: string, port: number): Promise<boolean> {
+  try {
+    const id = (Math.random() * 0x10000) >>> 0;
+    await exchange(encodeQuery({ name: '.', type: 'SOA' }, { rd: false, edns: false, do: false }, id), { host: address, port }, 'tcp', 1000);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** a > b in SOA serial arithmetic (RFC 1982, 32-bit). */
