@@ -20,15 +20,68 @@ describe('what the program answers for: where named listens', () => {
       v6: ['fd53::2'],
       warnings: [],
     });
-    // No listen-on-v6: named's default, any IPv6 address on port 53.
-    expect(settings('options { listen-on port 5353 { 10.53.0.2; }; };')).toEqual({ ports: [5353, 53], v4: ['10.53.0.2'], v6: [], warnings: [] });
+    // No listen-on-v6: named's default, any IPv6 address on port 53. The program's ports apply
+    // to all its addresses, so it answers one of the two (any IPv6 address on 53) and leaves
+    // 10.53.0.2 port 5353 to BIND.
+    expect(settings('options { listen-on port 5353 { 10.53.0.2; }; };')).toEqual({
+      ports: [53],
+      v4: [NO_DESTINATION.v4],
+      v6: [],
+      warnings: ['named listens at address and port pairs the program cannot answer for alone (its ports apply to all its addresses): queries to IPv4 port 5353 beyond those it answers are left to BIND'],
+    });
   });
 
   it("matches other lists against the host's addresses, as named does when it scans its interfaces", () => {
     expect(settings('options { listen-on { 10.53.0.0/24; }; listen-on-v6 { fd53::/64; }; };')).toMatchObject({ v4: ['10.53.0.2'], v6: ['fd53::2'] });
     expect(settings('options { listen-on { !10.53.0.2; any; }; };').v4).toEqual(['127.0.0.1', '192.0.2.1']);
     expect(settings('options { listen-on { localhost; }; listen-on-v6 { localnets; }; };')).toMatchObject({ v4: ['127.0.0.1', '10.53.0.2', '192.0.2.1'], v6: ['::1', 'fd53::2'] });
-    expect(settings('acl dns { 192.0.2.0/24; };\noptions { listen-on port 5353 { dns; }; };')).toMatchObject({ ports: [5353, 53], v4: ['192.0.2.1'] });
+    expect(settings('acl dns { 192.0.2.0/24; };\noptions { listen-on port 5353 { dns; }; listen-on-v6 port 5353 { none; }; };')).toMatchObject({ ports: [5353], v4: ['192.0.2.1'], v6: [NO_DESTINATION.v6] });
+  });
+
+  it('answers only address and port pairs named listens on: every port of the program at every one of its addresses', () => {
+    const r = settings('options { listen-on port 53 { 10.53.0.2; }; listen-on port 5353 { 127.0.0.1; }; listen-on-v6 { none; }; };');
+    expect(r).toMatchObject({ ports: [53], v4: ['10.53.0.2'], v6: [NO_DESTINATION.v6] });
+    expect(r.warnings.join(' ')).toMatch(/IPv4 port 5353 beyond those it answers are left to BIND/);
+    // Port 5353 has every address port 53 has, and one more: both ports, port 53's addresses.
+    const both = settings('options { listen-on port 53 { 10.53.0.2; 127.0.0.1; }; listen-on port 5353 { 10.53.0.2; 127.0.0.1; 192.0.2.1; }; listen-on-v6 { none; }; };');
+    expect(both).toMatchObject({ ports: [53, 5353], v4: ['10.53.0.2', '127.0.0.1'] });
+    expect(both.warnings.join(' ')).toMatch(/IPv4 port 5353/);
+    // The same addresses at two ports, IPv6 on both: nothing left out.
+    expect(settings('options { listen-on port 53 { 10.53.0.2; }; listen-on port 5353 { 10.53.0.2; }; listen-on-v6 port 53 { any; }; listen-on-v6 port 5353 { any; }; };')).toEqual({ ports: [53, 5353], v4: ['10.53.0.2'], v6: [], warnings: [] });
+  });
+
+  it('never answers a pair named does not listen on, over many random listen-on sets (a property test)', () => {
+    const v4s = ['10.53.0.2', '127.0.0.1', '192.0.2.1'];
+    const v6s = ['::1', 'fd53::2'];
+    const ports = [53, 5353, 853];
+    let seed = 7;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const pick = (xs: string[]) => xs.filter(() => rnd(2) === 0);
+    for (let round = 0; round < 500; round++) {
+      const statements: string[] = [];
+      const named = new Set<string>(); // "family address port" named listens on
+      for (const [family, name, addrs] of [[4, 'listen-on', v4s], [6, 'listen-on-v6', v6s]] as const) {
+        const n = rnd(3);
+        if (n === 0) for (const a of addrs) named.add(`${family} ${a} 53`); // the default: any, port 53
+        for (let i = 0; i < n; i++) {
+          const port = ports[rnd(3)];
+          const kind = rnd(4);
+          const list = kind === 0 ? ['any'] : kind === 1 ? ['none'] : pick([...addrs]);
+          const listed = kind === 0 ? [...addrs] : kind === 1 ? [] : list;
+          for (const a of listed) named.add(`${family} ${a} ${port}`);
+          statements.push(`${name} port ${port} { ${list.length ? list.join('; ') + ';' : 'none;'} };`);
+        }
+      }
+      const r = settings(`options { ${statements.join(' ')} };`);
+      const answered = (listed: string[], all: string[]) => (listed.length === 0 ? all : listed.filter((a) => all.includes(a)));
+      for (const port of r.ports) {
+        for (const a of answered(r.v4, v4s)) expect([statements.join(' '), `4 ${a} ${port}`, named.has(`4 ${a} ${port}`)]).toEqual([statements.join(' '), `4 ${a} ${port}`, true]);
+        for (const a of answered(r.v6, v6s)) expect([statements.join(' '), `6 ${a} ${port}`, named.has(`6 ${a} ${port}`)]).toEqual([statements.join(' '), `6 ${a} ${port}`, true]);
+      }
+    }
   });
 
   it('answers no destination of a family named listens on none of', () => {

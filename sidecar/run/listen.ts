@@ -27,9 +27,11 @@ export interface ListenSettings {
   warnings: string[];
 }
 
+/** Where named listens in one address family: by port, the addresses, or any. */
+type Listening = Map<number, Set<string> | 'any'>;
+
 /** `hostAddresses`: the addresses of the host's interfaces (named's network namespace). */
 export function listenSettings(conf: NamedConf, hostAddresses: readonly string[], maxAddresses: number): ListenSettings {
-  const ports = new Set<number>();
   const warnings: string[] = [];
   const host = (family: 4 | 6) => hostAddresses.filter((a) => (family === 4 ? isIPv4(a) : isIPv6(a) && !a.includes('%')));
   // localhost and localnets, as far as listening goes, are the host's own addresses.
@@ -41,15 +43,20 @@ export function listenSettings(conf: NamedConf, hostAddresses: readonly string[]
     ['localhost', own],
     ['localnets', own],
   ]);
-  const served = (family: 4 | 6, statements: ListenOn[], name: string): string[] => {
-    if (statements.length === 0) {
-      ports.add(53); // named's default: listen-on (-v6) port 53 { any; }
-      return [];
-    }
-    const out = new Set<string>();
+  const listening = (family: 4 | 6, statements: ListenOn[], name: string): Listening => {
+    // named's default: listen-on (-v6) port 53 { any; }
+    if (statements.length === 0) return new Map([[53, 'any']]);
+    const byPort: Listening = new Map();
     for (const l of statements) {
-      ports.add(l.port ?? 53);
-      if (l.addresses.length === 1 && l.addresses[0] === 'any') return [];
+      const port = l.port ?? 53;
+      const seen = byPort.get(port);
+      if (seen === 'any') continue;
+      if (l.addresses.length === 1 && l.addresses[0] === 'any') {
+        byPort.set(port, 'any');
+        continue;
+      }
+      const out = seen ?? new Set<string>();
+      byPort.set(port, out);
       if (l.addresses.every((a) => (family === 4 ? isIPv4(a) : isIPv6(a) && !a.includes('%')))) {
         for (const a of l.addresses) out.add(a);
         continue;
@@ -58,15 +65,48 @@ export function listenSettings(conf: NamedConf, hostAddresses: readonly string[]
       const list = addressMatchList(s, conf.acls, (problem) => new NamedConfError(s.at.file, s.at.line, `${name}: ${problem}`), builtins);
       for (const a of host(family)) if (listMatches(list, addressBytes(family, a))) out.add(a);
     }
-    if (out.size > maxAddresses) {
-      warnings.push(`named listens on ${out.size} IPv${family} addresses, more than the program can list (${maxAddresses}): it answers queries to any IPv${family} destination`);
+    return byPort;
+  };
+  const chosen = servedRectangle(listening(4, conf.options.listenOn, 'listen-on'), listening(6, conf.options.listenOnV6, 'listen-on-v6'), warnings);
+  const addresses = (family: 4 | 6, served: Set<string> | 'any'): string[] => {
+    if (served === 'any') return [];
+    if (served.size > maxAddresses) {
+      warnings.push(`named listens on ${served.size} IPv${family} addresses, more than the program can list (${maxAddresses}): it answers queries to any IPv${family} destination`);
       return [];
     }
-    return out.size ? [...out] : [family === 4 ? NO_DESTINATION.v4 : NO_DESTINATION.v6];
+    return served.size ? [...served] : [family === 4 ? NO_DESTINATION.v4 : NO_DESTINATION.v6];
   };
-  const v4 = served(4, conf.options.listenOn, 'listen-on');
-  const v6 = served(6, conf.options.listenOnV6, 'listen-on-v6');
-  return { ports: ports.size ? [...ports] : [53], v4, v6, warnings };
+  return { ports: chosen.ports, v4: addresses(4, chosen.v4), v6: addresses(6, chosen.v6), warnings };
+}
+
+/**
+ * The program answers one set of ports at one set of addresses per family: every address at
+ * every port. named listens at the pairs its statements make, which need not be all of those (a
+ * port of one statement with the address of another). This picks ports and addresses whose every
+ * combination named listens on, answering for as many as it can (53 first on a tie); what named
+ * listens on beyond them is left to BIND, with a warning.
+ */
+function servedRectangle(v4: Listening, v6: Listening, warnings: string[]): { ports: number[]; v4: Set<string> | 'any'; v6: Set<string> | 'any' } {
+  const none = new Set<string>();
+  const within = (a: Set<string> | 'any', b: Set<string> | 'any') => b === 'any' || (a !== 'any' && [...a].every((x) => b.has(x)));
+  const size = (a: Set<string> | 'any') => (a === 'any' ? 1e6 : a.size);
+  const ports = [...new Set([...v4.keys(), ...v6.keys()])].sort((a, b) => (a === 53 ? -1 : b === 53 ? 1 : a - b));
+  let best = { ports: [53], v4: none as Set<string> | 'any', v6: none as Set<string> | 'any', score: -1 };
+  for (const start of ports) {
+    const a4 = v4.get(start) ?? none;
+    const a6 = v6.get(start) ?? none;
+    const chosen = [start];
+    for (const p of ports) if (p !== start && within(a4, v4.get(p) ?? none) && within(a6, v6.get(p) ?? none)) chosen.push(p);
+    const score = (size(a4) + size(a6)) * chosen.length;
+    if (score > best.score) best = { ports: chosen, v4: a4, v6: a6, score };
+  }
+  const left = (family: 4 | 6, byPort: Listening, served: Set<string> | 'any') =>
+    [...byPort].filter(([port, a]) => size(a) > 0 && (!best.ports.includes(port) || !within(a, served))).map(([port]) => `IPv${family} port ${port}`);
+  const beyond = [...left(4, v4, best.v4), ...left(6, v6, best.v6)];
+  if (beyond.length) {
+    warnings.push(`named listens at address and port pairs the program cannot answer for alone (its ports apply to all its addresses): queries to ${beyond.join(', ')} beyond those it answers are left to BIND`);
+  }
+  return { ports: best.ports, v4: best.v4, v6: best.v6 };
 }
 
 /**
