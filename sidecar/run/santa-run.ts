@@ -494,7 +494,11 @@ function watchZoneSet(conf: NamedConf, changed: (why: string) => void, log: Logg
       log.warn({ view: s.view, catalogs: s.catalogs, at: `${s.at.file}:${s.at.line}` }, 'catalog-zones: a catalog transfer seen on the way to named stops every cached answer; other changes to its zones are found by rechecks (bind.recheck_seconds)');
     }
   }
-  const dirs = [...new Set(conf.zoneSetSources.flatMap((s) => (s.kind === 'allow-new-zones' ? [s.directory] : [])))];
+  const wanted = [...new Set(conf.zoneSetSources.flatMap((s) => (s.kind === 'allow-new-zones' ? [s.directory] : [])))];
+  // In a container, named's working directory is often not mounted into Santa's.
+  const missing = wanted.filter((d) => !existsSync(d));
+  if (missing.length) log.warn({ directories: missing }, "allow-new-zones: named's new-zone directory is not visible here (mount it into Santa's container): zones added with rndc addzone are found only by rechecks (bind.recheck_seconds)");
+  const dirs = wanted.filter((d) => existsSync(d));
   if (dirs.length === 0) return undefined;
   log.info({ directories: dirs }, 'allow-new-zones: watching named\'s new-zone files (rndc addzone, delzone, modzone)');
   const isNewZoneFile = (file: string) => /\.nz[fd]$/.test(file);
