@@ -35,6 +35,31 @@ describe('zone freshness', () => {
     expect(nextZoneState(r.state, { kind: 'bind-serial', serial: 6 }).state.status).toBe('offloaded');
   });
 
+  it('does not offload the old data when BIND still serves the old serial after the file changed (a poll before the re-read)', () => {
+    // Found by the soak: a serial poll landing between the edit and the re-read agreed with the
+    // old parse, entries of the old data were installed, and the new parse left them there.
+    const r = run([
+      { kind: 'parsed', serial: 4 },
+      { kind: 'bind-serial', serial: 4 },
+      { kind: 'file-changed' },
+      { kind: 'bind-serial', serial: 4 },
+      { kind: 'bind-serial', serial: 4 },
+    ]);
+    expect(r.state).toMatchObject({ status: 'withdrawn', parsedSerial: null });
+    expect(r.withdrawals).toEqual([2]);
+    const parsed = nextZoneState(r.state, { kind: 'parsed', serial: 5 });
+    expect(parsed.state.status).toBe('withdrawn');
+    expect(nextZoneState(parsed.state, { kind: 'bind-serial', serial: 5 }).state.status).toBe('offloaded');
+  });
+
+  it('withdraws what is installed when a parse brings other data than it was built from', () => {
+    const r = run([{ kind: 'parsed', serial: 4 }, { kind: 'bind-serial', serial: 4 }, { kind: 'parsed', serial: 5 }]);
+    expect(r.withdrawals).toEqual([2]);
+    expect(r.state.status).toBe('withdrawn');
+    // The same serial parsed again (a file touched, an include re-read): nothing to withdraw.
+    expect(run([{ kind: 'parsed', serial: 4 }, { kind: 'bind-serial', serial: 4 }, { kind: 'parsed', serial: 4 }]).withdrawals).toEqual([]);
+  });
+
   it('withdraws and re-reads when BIND serves a serial we did not parse (dynamic update, rndc reload)', () => {
     const r = run([{ kind: 'parsed', serial: 5 }, { kind: 'bind-serial', serial: 5 }, { kind: 'bind-serial', serial: 7 }]);
     expect(r.state.status).toBe('withdrawn');

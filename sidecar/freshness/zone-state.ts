@@ -75,8 +75,10 @@ export function initialZoneState(zone: string, kind: { signedByNamed?: boolean; 
 export function nextZoneState(state: ZoneState, event: ZoneEvent): { state: ZoneState; actions: ZoneActions } {
   switch (event.kind) {
     case 'file-changed':
-      // BIND may load the new file at any moment: stop serving before it can.
-      return { state: { ...state, status: 'withdrawn' }, actions: { withdraw: state.status === 'offloaded', reparse: true } };
+      // BIND may load the new file at any moment: stop serving before it can. What was parsed
+      // no longer stands for the file, so no serial reading may offload it until it is read
+      // again (BIND still serving the old serial would otherwise agree with the old data).
+      return { state: { ...state, status: 'withdrawn', parsedSerial: null }, actions: { withdraw: state.status === 'offloaded', reparse: true } };
     case 'superseded':
       return { state: { ...state, status: 'withdrawn', parsedSerial: null, error: null }, actions: { withdraw: state.status === 'offloaded', reparse: false } };
     case 'change-seen': {
@@ -89,7 +91,9 @@ export function nextZoneState(state: ZoneState, event: ZoneEvent): { state: Zone
       return { state: { ...state, status: 'error', parsedSerial: null, error: event.error }, actions: { withdraw: state.status === 'offloaded', reparse: false } };
     case 'parsed': {
       const next = { ...state, parsedSerial: event.serial, error: null };
-      return { state: { ...next, status: agree(next) ? 'offloaded' : 'withdrawn' }, actions: NONE };
+      // Entries built from other data than this parse's must not outlive it.
+      const stale = state.status === 'offloaded' && state.parsedSerial !== event.serial;
+      return { state: { ...next, status: agree(next) ? 'offloaded' : 'withdrawn' }, actions: { withdraw: stale, reparse: false } };
     }
     case 'bind-serial': {
       const next = { ...state, bindSerial: event.serial, hold: holdAfter(state.hold, event) };

@@ -480,13 +480,25 @@ function recheckedAtEverySerial(zone: RegisteredZone): boolean {
   return zone.state.signedByNamed && zone.state.dynamic;
 }
 
+/** Each zone model read (a parse, a transfer) gets its own number: data read anew is never
+ * taken for the data read before, even under the same serial (an edit that forgot to bump it). */
+const modelReads = new WeakMap<object, number>();
+let modelsRead = 0;
+function modelRead(model: object): number {
+  let n = modelReads.get(model);
+  if (n === undefined) modelReads.set(model, (n = ++modelsRead));
+  return n;
+}
+
 /**
- * What a zone's answers are built from, as a token: the file's serial, and for a dynamic zone
- * named signs also the serial BIND serves (its answers are verified anew at each).
+ * What a zone's answers are built from, as a token: the model read (with the file's serial, for
+ * people), and for a dynamic zone named signs also the serial BIND serves (its answers are
+ * verified anew at each).
  */
 function zoneVersion(zone: RegisteredZone): string {
-  const serial = String(soaSerialOf(zone.model as NonNullable<RegisteredZone['model']>));
-  return recheckedAtEverySerial(zone) ? `${serial}/${zone.state.bindSerial ?? ''}` : serial;
+  const model = zone.model as NonNullable<RegisteredZone['model']>;
+  const read = `${soaSerialOf(model)}#${modelRead(model)}`;
+  return recheckedAtEverySerial(zone) ? `${read}/${zone.state.bindSerial ?? ''}` : read;
 }
 
 /** Between 3/4 of `recheckMs` and all of it, by the digest: answers verified together (after a
