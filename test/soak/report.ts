@@ -51,7 +51,7 @@ export function formatReport(r: SoakReport): string {
     ['answered by XDP / by BIND', `${r.xdpAnswers} (${pct(r.xdpAnswers, c.answered)}) / ${c.answered - r.xdpAnswers}`],
     ['zone edits / serial changes BIND served', `${r.edits} edits (${r.editsSkipped} skipped while Santa was down) / ${serialChanges} (SOA polled ${c.soaPolls} times over TCP)`],
     ...r.restarts.map((x): [string, string] => [
-      `${x.kind === 'restart-term' ? 'SIGTERM' : 'SIGKILL'} restart at ${x.atS} s`,
+      x.kind === 'reconf' ? `named.conf changed and read again (in process) at ${x.atS} s` : `${x.kind === 'restart-term' ? 'SIGTERM' : 'SIGKILL'} restart at ${x.atS} s`,
       `${x.before} entries before; ${x.reinstalled} installed again within ${REINSTALL_BOUND_S} s, **${x.lost} lost**${x.allBackAfterS !== undefined ? ` (all back ${x.allBackAfterS} s after the restart)` : ''}`,
     ]),
     ['broken zone', r.broken ? `${r.broken.zone}: broken at ${r.broken.atS} s, fixed at ${r.broken.fixedAtS ?? '-'} s` : 'none'],

@@ -6,9 +6,11 @@
  *   - edit: the next zone's file gets a new serial and new data (Santa has BIND reload it);
  *   - restart-term: SIGTERM, back after 1 s (the leases are still running);
  *   - restart-kill: SIGKILL, back after the lease plus 1 s (every entry has lapsed);
+ *   - reconf: named.conf rewritten (a comment added) and named told to read it: Santa withdraws
+ *     every answer and a new run in the same process takes over;
  *   - break / fix: one zone's file gets a new serial and a syntax error, later a good file.
  */
-export type SoakEventKind = 'edit' | 'restart-term' | 'restart-kill' | 'break' | 'fix';
+export type SoakEventKind = 'edit' | 'restart-term' | 'restart-kill' | 'reconf' | 'break' | 'fix';
 
 export interface SoakEvent {
   atS: number;
@@ -24,6 +26,7 @@ export function soakSchedule(seconds: number, leaseS: number): SoakEvent[] {
   for (let t = warmupS; t < seconds - 2; t += editEveryS) events.push({ atS: t, kind: 'edit' });
   events.push({ atS: seconds * 0.22, kind: 'restart-term', downS: 1 });
   events.push({ atS: seconds * 0.38, kind: 'restart-kill', downS: leaseS + 1 });
+  events.push({ atS: seconds * 0.5, kind: 'reconf' });
   events.push({ atS: seconds * 0.62, kind: 'break' });
   events.push({ atS: seconds * 0.74, kind: 'fix' });
   return events.sort((a, b) => a.atS - b.atS);

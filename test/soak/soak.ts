@@ -6,7 +6,7 @@
  * to see whether the entries installed before come back. Returns a SoakReport (report.ts prints
  * it); everything it starts is stopped and removed on every path, also when `abort` fires.
  */
-import { cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
+import { appendFileSync, cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
 import { machine, tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -51,7 +51,8 @@ export interface MemorySample {
 }
 
 export interface RestartOutcome {
-  kind: 'restart-term' | 'restart-kill';
+  /** reconf: named.conf changed, read again by a new run in the same process. */
+  kind: 'restart-term' | 'restart-kill' | 'reconf';
   atS: number;
   /** Entries in the maps just before the signal. */
   before: number;
@@ -258,6 +259,18 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
           note('every zone edited while the previous run\'s leases still run');
           for (const zone of SOAK_ZONES) if (!(isBroken && zone === brokenZone)) edit(zone);
         }
+        return;
+      }
+      case 'reconf': {
+        if (!santa) return;
+        const before = pinnedEntries(pinDir);
+        const outcome: RestartOutcome = { kind: 'reconf', atS: Math.round(since()), before: before.size, reinstalled: 0, lost: 0, allBackAfterS: undefined };
+        report.restarts.push(outcome);
+        note(`named.conf rewritten (a comment added) and rndc reconfig: santa run #${santa.n} reads it again in process (${before.size} entries installed)`);
+        const startMs = Date.now();
+        appendFileSync(bind!.confPath, `\n// soak: rewritten at ${outcome.atS} s\n`);
+        await bind!.rndc('reconfig');
+        watchers.push(watchReinstall(outcome, before, startMs));
         return;
       }
       case 'break': {
