@@ -16,6 +16,7 @@ import { cookieSettingsSource, CLOCK_REFRESH_MS } from '../cookies';
 import { transferZone } from '../dns/axfr';
 import { encodeQuery, exchange, soaSerial, type ServerAddress } from '../dns/client';
 import { listenForNotify } from '../dns/notify';
+import { TcpPipeline } from '../dns/tcp-pipeline';
 import { createMetrics, startMetricsServer, type MetricsServer, type PassReason, type XdpCounters } from '../metrics';
 import { blackholeList, readNamedConf, type NamedConf } from '../named-conf/read';
 import { followListen, listenSettings, newlyListed, sameListen, type ListenSettings } from './listen';
@@ -139,13 +140,14 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
   }, CLOCK_REFRESH_MS);
 
   const ranking = options.ranking ?? new HotSetRanking({ capacity: Math.max(1024, config.cache.maxEntries * 4), halfLifeMs: config.ranking.intervalSeconds * 1000 * 30, startMs: Date.now() });
+  // Verifications and rechecks go over one pipelined TCP connection per family, not one each.
+  const toBind = { v4: new TcpPipeline(bind.v4), v6: bind.v6 && new TcpPipeline(bind.v6) };
   const askBind: AskBind = async (key: QuestionKey) => {
-    const server = key.flags & KEY_V6 ? bind.v6 : bind.v4;
+    const pipeline = key.flags & KEY_V6 ? toBind.v6 : toBind.v4;
     // BIND orders glue by the client's family: an IPv6 answer can only be checked over IPv6.
-    if (!server) throw new Error('no bind.address_v6 configured to verify answers for IPv6 clients');
+    if (!pipeline) throw new Error('no bind.address_v6 configured to verify answers for IPv6 clients');
     const bits = { rd: (key.flags & KEY_RD) !== 0, edns: (key.flags & KEY_EDNS) !== 0, do: (key.flags & KEY_DO) !== 0, udpSize: 1232 };
-    const id = (Math.random() * 0x10000) >>> 0;
-    return exchange(encodeQuery({ name: key.name, type: key.qtype }, bits, id), server, 'tcp');
+    return pipeline.ask(encodeQuery({ name: key.name, type: key.qtype }, bits, 0));
   };
   // Maps sized by someone else (bpfman loads the object's defaults) may hold fewer.
   const cacheEntries = Math.min(config.cache.maxEntries, maxEntriesFor(maps.capacity(abi.maps.entries)), maps.capacity(abi.maps.hits));
@@ -473,6 +475,8 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
       for (const t of pendingReparse.values()) clearTimeout(t);
       transfers.stop();
       await ticking;
+      toBind.v4.close();
+      toBind.v6?.close();
       await watcher.close();
       await zoneSetWatcher?.close();
       await querySource?.stop();
