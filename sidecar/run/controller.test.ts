@@ -156,12 +156,17 @@ describe('CacheController', () => {
     return { state, ask };
   }
 
-  it('asks BIND again once a verification has stood for the recheck interval, and withdraws an answer BIND no longer gives', async () => {
+  /** A controller with www.example.test hot, asking fakeBind(). */
+  function hotWww(verifyBudget?: number) {
     const maps = new MemoryMaps();
     const ranking = new HotSetRanking({ capacity: 64 });
     ranking.observe(q('www.example.test'), 5);
     const bind = fakeBind();
-    const c = controller(maps, ranking, bind.ask);
+    return { maps, ranking, bind, c: controller(maps, ranking, bind.ask, undefined, undefined, verifyBudget) };
+  }
+
+  it('asks BIND again once a verification has stood for the recheck interval, and withdraws an answer BIND no longer gives', async () => {
+    const { maps, bind, c } = hotWww();
     await c.tick();
     expect(maps.entries.size).toBe(1);
     // Under 3/4 of the interval: never due.
@@ -187,11 +192,7 @@ describe('CacheController', () => {
   });
 
   it('keeps an answer in service while BIND cannot be asked (its load must not grow), and asks again next tick', async () => {
-    const maps = new MemoryMaps();
-    const ranking = new HotSetRanking({ capacity: 64 });
-    ranking.observe(q('www.example.test'), 5);
-    const bind = fakeBind();
-    const c = controller(maps, ranking, bind.ask);
+    const { maps, bind, c } = hotWww();
     await c.tick();
     bind.state.silent = true;
     clockMs += 60_000;
@@ -205,12 +206,8 @@ describe('CacheController', () => {
   });
 
   it('recheckAll makes every verification due: answers in service stay until their turn in the budget, withdrawn ones wait for theirs', async () => {
-    const maps = new MemoryMaps();
-    const ranking = new HotSetRanking({ capacity: 64 });
-    ranking.observe(q('www.example.test'), 5);
+    const { maps, ranking, bind, c } = hotWww(1);
     ranking.observe(q('ns1.example.test'), 4);
-    const bind = fakeBind();
-    const c = controller(maps, ranking, bind.ask, undefined, undefined, 1);
     await c.tick();
     await c.tick();
     expect(maps.entries.size).toBe(2);
@@ -228,11 +225,7 @@ describe('CacheController', () => {
   });
 
   it('asks BIND again for a withdrawn zone\'s answers before they return, though their bytes are the same', async () => {
-    const maps = new MemoryMaps();
-    const ranking = new HotSetRanking({ capacity: 64 });
-    ranking.observe(q('www.example.test'), 5);
-    const bind = fakeBind();
-    const c = controller(maps, ranking, bind.ask);
+    const { maps, bind, c } = hotWww();
     await c.tick();
     // BIND stopped answering for the zone a moment (a poll failed), and came back serving other data.
     c.withdrawZone('example.test');
