@@ -98,6 +98,8 @@ export interface LoopCounters {
   /** named.conf changes that had santa run read it again, by result. */
   namedConfReloads?: number;
   namedConfReloadErrors?: number;
+  /** Whether the latest read of named.conf succeeded (nothing is cached while it does not). */
+  namedConfOk?: boolean;
   installs: number;
   removals: number;
   renewals: number;
@@ -298,6 +300,9 @@ export function createMetrics(provider: SnapshotProvider, options: MetricsOption
   );
   family('santa_zone_set_changes_total', 'Signs that zones were added to or deleted from named without named.conf changing (a new-zone file of allow-new-zones, a catalog zone transfer); each stops every cached answer until it is asked of BIND again', 'counter', () =>
     one(loopSnapshot?.zoneSetChanges),
+  );
+  family('santa_named_conf_ok', '1 when the latest read of named.conf succeeded; 0 while it does not read (nothing is cached, BIND answers everything)', 'gauge', () =>
+    loopSnapshot?.namedConfOk === undefined ? [] : one(loopSnapshot.namedConfOk ? 1 : 0),
   );
   family(
     'santa_named_conf_reloads_total',

@@ -51,8 +51,9 @@ export interface RunOptions {
   transferRetryMs?: number;
   /** The hot set of the run this one replaces (named.conf read again): what was hot stays so. */
   ranking?: HotSetRanking;
-  /** named.conf re-reads so far (kept by the supervisor across runs), for the metrics. */
-  namedConfReloads?: () => { ok: number; errors: number };
+  /** named.conf re-reads so far (kept by the supervisor across runs), for the metrics; `ok`:
+   * whether the latest read succeeded. */
+  namedConfReloads?: () => { ok: number; errors: number; latestOk: boolean };
 }
 
 export interface RunningSanta {
@@ -513,10 +514,10 @@ function watchZoneSet(conf: NamedConf, changed: (why: string) => void, log: Logg
   return watcher;
 }
 
-function namedConfCounts(counts: RunOptions['namedConfReloads']): { namedConfReloads?: number; namedConfReloadErrors?: number } {
+function namedConfCounts(counts: RunOptions['namedConfReloads']): { namedConfReloads?: number; namedConfReloadErrors?: number; namedConfOk?: boolean } {
   if (!counts) return {};
-  const { ok, errors } = counts();
-  return { namedConfReloads: ok, namedConfReloadErrors: errors };
+  const { ok, errors, latestOk } = counts();
+  return { namedConfReloads: ok, namedConfReloadErrors: errors, namedConfOk: latestOk };
 }
 
 function xdpCounters(stats: Record<string, number>): XdpCounters {

@@ -34,7 +34,7 @@ export interface SuperviseOptions extends RunOptions {
 
 export async function superviseSanta(options: SuperviseOptions): Promise<SupervisedSanta> {
   const { log } = options;
-  const counts = { ok: 0, errors: 0 };
+  const counts = { ok: 0, errors: 0, latestOk: true };
   const start = (ranking?: HotSetRanking) => runSanta({ ...options, ranking, namedConfReloads: () => counts });
   // What the first run reads, taken before it reads it: an edit while it starts is not lost.
   let readContent = contentDigest(confFiles(options));
@@ -67,6 +67,7 @@ export async function superviseSanta(options: SuperviseOptions): Promise<Supervi
       readRunConf(options.config);
     } catch (e) {
       counts.errors++;
+      counts.latestOk = false;
       log.error({ error: (e as Error).message }, 'named.conf does not read: nothing is cached (BIND answers everything) until an edit fixes it');
       return;
     }
@@ -77,11 +78,13 @@ export async function superviseSanta(options: SuperviseOptions): Promise<Supervi
       run = await start(ranking);
       ranking = run.ranking;
       counts.ok++;
+      counts.latestOk = true;
       watchFiles(run.namedConfFiles);
       readContent = contentDigest(files);
       log.info({ files: run.namedConfFiles }, 'named.conf read again: a run with it took over');
     } catch (e) {
       counts.errors++;
+      counts.latestOk = false;
       log.error({ error: (e as Error).message }, 'santa run did not start with the changed named.conf: nothing is cached until the next edit');
     }
   };
