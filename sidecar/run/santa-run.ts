@@ -304,6 +304,16 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
       fileChanged(zone);
     }
   });
+  // Edits before the watch is ready show only at the next serial poll (changedOnDisk): wait
+  // for it, so that an edit right after a start is seen at once (within bounds: a watch that
+  // never says ready still works, and the polls remain).
+  await new Promise<void>((ready) => {
+    const timer = setTimeout(ready, 5_000);
+    watcher.once('ready', () => {
+      clearTimeout(timer);
+      ready();
+    });
+  });
 
   const metrics = createMetrics(
     {
