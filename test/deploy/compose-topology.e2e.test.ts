@@ -223,10 +223,13 @@ describe('the compose topology files, run in network namespaces', () => {
       const all = r.data.groups.flatMap((g) => g.rules);
       return all.length > 0 && all.every((x) => !x.lastEvaluation.startsWith('0001')) ? all : undefined;
     }, { timeoutMs: 40_000, intervalMs: 1000, describe: promOutput });
-    expect(rules.map((r) => r.name).sort()).toEqual(['SantaDown', 'SantaHitRatioCollapse', 'SantaVerifyFailures', 'SantaZoneError', 'SantaZoneWithdrawn']);
+    expect(rules.map((r) => r.name).sort()).toEqual(['SantaDown', 'SantaHitRatioCollapse', 'SantaNamedConfUnreadable', 'SantaVerifyFailures', 'SantaZoneError', 'SantaZoneWithdrawn']);
     for (const r of rules) expect({ rule: r.name, health: r.health, error: r.lastError ?? '' }).toEqual({ rule: r.name, health: 'ok', error: '' });
     const up = await promQuery('up{job="santa"}');
     expect(up.data.result.map((x) => x.value[1])).toEqual(['1']);
+    // The compose named.conf reads: the SantaNamedConfUnreadable alert's series says so.
+    const confOk = await promQuery('santa_named_conf_ok{job="santa"}');
+    expect(confOk.data.result.map((x) => x.value[1])).toEqual(['1']);
   }, 90_000);
 
   it('evaluates every expression of the Grafana dashboard, and the hit panels show the hits', async () => {
