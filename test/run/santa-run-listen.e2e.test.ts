@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { createTopology, type Topology } from '../support/netns';
 import { startBind, type BindServer } from '../support/bind';
 import { wwwZone } from '../support/zones';
-import { query, type QuestionSpec } from '../support/dns-client';
-import { pinnedStats } from '../support/santa-maps';
+import { type QuestionSpec } from '../support/dns-client';
+import { servedBy } from '../support/served';
 import { requireRoot, requireTools } from '../support/require-root';
 import { run, waitFor, type Background } from '../support/process';
 import { spawnSantaRun, tearDownSantaRun, writeSantaRunConfig } from '../support/santa-run';
@@ -28,14 +28,10 @@ describe('santa run: the program answers for the addresses named listens on as t
 
   const santaOutput = () => santa?.output() ?? '';
   const www: QuestionSpec = { name: 'www.example.test', type: 'A', rd: true, edns: { udpSize: 1232 } };
-  const hits = () => pinnedStats(pinDir).HITS;
-  /** The client asks `server`: the answer's address and whether XDP sent it. */
-  const ask = async (server: string) => {
-    const before = hits();
-    const a = await query(www, { server, netns: topo.client.ns, timeoutMs: 1000, retries: 0 });
-    const rr = a.packet.answers?.find((x): x is { type: 'A'; name: string; data: string } => x.type === 'A');
-    return { answer: rr?.data, fromXdp: hits() > before };
-  };
+  const { stats, answerOf } = servedBy({ topo: () => topo, pinDir: () => pinDir, output: santaOutput });
+  const hits = () => stats().HITS;
+  /** The client asks `server` once: the answer's address and whether XDP sent it. */
+  const ask = (server: string) => answerOf(www, { server, timeoutMs: 1000, retries: 0 });
   const untilFromXdp = (server: string, what: string) =>
     waitFor(what, async () => {
       const a = await ask(server);

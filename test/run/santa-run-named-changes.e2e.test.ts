@@ -33,20 +33,12 @@ describe('santa run: zones added and deleted in named, named.conf edited, named 
   let namedConf: string;
 
   const santaOutput = () => santa?.output() ?? '';
-  const { stats, fromClient, fromBind, address, servedFromXdp } = servedBy({ topo: () => topo, pinDir: () => pinDir, output: santaOutput });
+  const { stats, fromBind, address, servedFromXdp, answerOf } = servedBy({ topo: () => topo, pinDir: () => pinDir, output: santaOutput });
   const logged = (message: string) => santaOutput().split('\n').filter((l) => l.includes(message)).length;
   const metric = async (name: string) => {
     const text = (await topo.exec(topo.server, ['curl', '-sf', `http://${METRICS}/metrics`])).stdout;
     const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
     return Number(line?.split(' ').pop() ?? NaN);
-  };
-
-  /** The first A record, or the rcode, the client gets; and whether XDP answered it. */
-  const answerOf = async (q: QuestionSpec) => {
-    const before = stats().HITS;
-    const a = await fromClient(q);
-    const rr = a.packet.answers?.find((x): x is { type: 'A'; name: string; data: string } => x.type === 'A');
-    return { answer: rr ? rr.data : a.rcode, fromXdp: stats().HITS > before };
   };
 
   /** Asks until the client gets `fresh`; returns how long that took and what came before. */

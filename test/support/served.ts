@@ -19,11 +19,20 @@ export function servedBy(s: { topo: () => Topology; pinDir: () => string; output
   const fromBind = (q: QuestionSpec) => query(q, { server: '127.0.0.1', netns: s.topo().server.ns, timeoutMs: 1500 });
   /** The first A record's address in the client's answer. */
   const address = async (q: QuestionSpec, transport: 'udp' | 'tcp' = 'udp') => (await fromClient(q, transport)).packet.answers?.find((x): x is A => x.type === 'A')?.data;
+  /** The first A record's address (else the rcode) the client gets from `server` (the server's
+   * first address by default), and whether XDP sent it (the hit counter moved). */
+  const answerOf = async (q: QuestionSpec, o: { server?: string; timeoutMs?: number; retries?: number } = {}) => {
+    const before = stats().HITS;
+    const a = await query(q, { server: o.server ?? s.topo().server.v4, netns: s.topo().client.ns, timeoutMs: o.timeoutMs ?? 1500, retries: o.retries });
+    const rr = a.packet.answers?.find((x): x is A => x.type === 'A');
+    return { answer: rr ? rr.data : a.rcode, fromXdp: stats().HITS > before };
+  };
   return {
     stats,
     fromClient,
     fromBind,
     address,
+    answerOf,
     /** Asks until the answer comes from XDP (a hit), then checks it is BIND's own answer. */
     async servedFromXdp(q: QuestionSpec, what: string) {
       const answer = await waitFor(what, async () => {
