@@ -85,6 +85,8 @@ export interface ZoneConfig {
    * alone).
    */
   dynamic: boolean;
+  /** The zone statement as parsed, without its position: equal texts configure the zone alike. */
+  statementText: string;
   /** Why Santa cannot read the zone file although named can (a secondary's copy in raw format):
    * such a zone can only be served from a transfer (bind.secondary_zones: transfer). */
   fileUnreadable?: string;
@@ -113,6 +115,9 @@ export interface NamedConf {
   zones: ZoneConfig[];
   /** Where zones not in named.conf may appear under (or replace) the ones it lists. */
   zoneSetSources: ZoneSetSource[];
+  /** Every statement but the zone statements (views without theirs), as parsed, without
+   * positions: equal layouts mean every zone is configured around alike (conf-changes.ts). */
+  layout: string;
   /** `acl name { ... };` statements by name, for the address match lists that name them. */
   acls: ReadonlyMap<string, Statement>;
   /** Every file read, the main one first: what a watcher must watch. */
@@ -184,7 +189,22 @@ export function interpretNamedConf(text: string, file: string, load: (absPath: s
       viewIndex++;
     }
   }
-  return { options, zones, zoneSetSources: zoneSetSources(optionsBlock, statements, options.directory), acls: aclsOf(statements), files };
+  return { options, zones, zoneSetSources: zoneSetSources(optionsBlock, statements, options.directory), layout: layoutText(statements), acls: aclsOf(statements), files };
+}
+
+/** A statement as parsed, positions left out. */
+function statementText(s: Statement): string {
+  return JSON.stringify(plain(s));
+}
+
+function plain(s: Statement): unknown[] {
+  return s.block ? [s.name, s.args, s.block.map(plain)] : [s.name, s.args];
+}
+
+function layoutText(statements: Statement[]): string {
+  const withoutZones = (list: Statement[]): unknown[] =>
+    list.filter((s) => s.name !== 'zone').map((s) => (s.name === 'view' && s.block ? [s.name, s.args, withoutZones(s.block)] : plain(s)));
+  return JSON.stringify(withoutZones(statements));
 }
 
 /** allow-new-zones (set in options, or in a view over options) and catalog-zones, per view. */
@@ -334,6 +354,7 @@ function readZone(s: Statement, options: NamedOptions, view: string | undefined,
     type,
     offloadable: true,
     dynamic: type === 'secondary' || statement(block, 'update-policy') !== undefined || updatesAllowed(listOf(block, 'allow-update') ?? inherited.allowUpdate),
+    statementText: statementText(s),
     at: s.at,
   };
   if (view !== undefined) zone.view = view;

@@ -62,13 +62,16 @@ export interface RunningSanta {
   readonly maps: SantaMaps;
   readonly metrics: MetricsServer | undefined;
   readonly ranking: HotSetRanking;
+  /** named.conf as this run read it. */
+  readonly conf: NamedConf;
   /** Every file of named.conf as this run read it (the main one and its includes). */
   readonly namedConfFiles: readonly string[];
   /** Runs one control-loop round now (tests, `kill -USR1`). */
   tickNow(): Promise<void>;
-  /** Withdraws every entry and installs none from here on (named.conf changed under this run):
-   * BIND answers everything until a run with the new configuration takes over. */
-  pause(): Promise<number>;
+  /** Installs nothing from here on (named.conf changed under this run) and withdraws the entries
+   * of `zones`, or every entry: BIND answers them until a run with the new configuration takes
+   * over (and takes over the entries left, verifying them again). */
+  pause(zones?: readonly string[]): Promise<number>;
   /** Stops timers, watchers and sockets. Entries stay until their leases expire. */
   stop(): Promise<void>;
 }
@@ -466,12 +469,14 @@ export async function runSanta(options: RunOptions): Promise<RunningSanta> {
     maps,
     metrics: metricsServer,
     ranking,
+    conf,
     namedConfFiles: conf.files.map((f) => resolve(f)),
     tickNow,
-    async pause() {
+    async pause(zones?: readonly string[]) {
       paused = true;
       await ticking;
-      return controller.withdrawAll();
+      if (!zones) return controller.withdrawAll();
+      return zones.reduce((n, zone) => n + controller.withdrawZone(zone), 0);
     },
     async stop() {
       // From here on, what is still on its way (a poll, a transfer) leaves the maps alone.

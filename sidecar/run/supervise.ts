@@ -4,9 +4,11 @@
  * named reads its configuration again only when told (rndc reconfig or reload, a restart), and
  * what it answers then may differ in ways no zone file or serial shows: a zone added, deleted or
  * moved, minimal-responses, the blackhole, rate-limit or listen-on lists. So an edit of any file
- * of named.conf stops every cached answer at once (BIND answers everything), named.conf is read
- * again, and a new run takes over with it, keeping the hot set. Answers come back only as BIND
- * gives them, each verified again; one that BIND changes later, when it is told to read the new
+ * of named.conf stops the cached answers it can change (those of the zones whose statements it
+ * added, removed or changed, and of the zones above an added one; every answer when anything
+ * else changed: conf-changes.ts), named.conf is read again, and a new run takes over with it,
+ * keeping the hot set and the other answers, which it asks BIND for again. Answers come back only
+ * as BIND gives them; one that BIND changes later, when it is told to read the new
  * configuration, is caught by its recheck (bind.recheck_seconds).
  *
  * A named.conf that does not read (a syntax error mid-edit, a statement Santa cannot follow)
@@ -16,7 +18,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import chokidar from 'chokidar';
-import { readNamedConf } from '../named-conf/read';
+import { answersChanged } from '../named-conf/conf-changes';
+import { readNamedConf, type NamedConf } from '../named-conf/read';
 import type { HotSetRanking } from '../ranking/hot-set-ranking';
 import { readRunConf, runSanta, type RunningSanta, type RunOptions } from './santa-run';
 
@@ -58,18 +61,24 @@ export async function superviseSanta(options: SuperviseOptions): Promise<Supervi
       log.debug('named.conf files touched, their content unchanged: nothing to do');
       return;
     }
-    if (run) {
-      const withdrawn = await run.pause();
-      log.warn({ withdrawn }, 'named.conf changed: every cached answer withdrawn while it is read again');
-    }
     readContent = contentDigest(files);
+    let conf: NamedConf;
     try {
-      readRunConf(options.config);
+      conf = readRunConf(options.config).conf;
     } catch (e) {
       counts.errors++;
       counts.latestOk = false;
-      log.error({ error: (e as Error).message }, 'named.conf does not read: nothing is cached (BIND answers everything) until an edit fixes it');
+      const withdrawn = run ? await run.pause() : 0;
+      log.error({ error: (e as Error).message, withdrawn }, 'named.conf does not read: nothing is cached (BIND answers everything) until an edit fixes it');
       return;
+    }
+    if (run) {
+      // What the edit can change goes now; the rest is taken over by the next run, which asks
+      // BIND for it again in its first rounds.
+      const change = answersChanged(run.conf, conf);
+      const withdrawn = await run.pause(change.everything ? undefined : change.zones);
+      if (change.everything) log.warn({ withdrawn, why: change.why }, 'named.conf changed: every cached answer withdrawn while it is read again');
+      else log.warn({ withdrawn, zones: change.zones }, 'named.conf changed: the answers of the zones it changes withdrawn while it is read again');
     }
     await run?.stop();
     run = undefined;

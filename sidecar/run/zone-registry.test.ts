@@ -167,3 +167,24 @@ describe('ZoneRegistry, secondary zones', () => {
     expect(registry.apply('raw.test', { kind: 'bind-serial', serial: 4 }).actions).toEqual({ withdraw: true, reparse: true });
   });
 });
+
+describe('ZoneRegistry names', () => {
+  it('leaves the names of a zone Santa does not answer for to BIND, not to the zone above it', () => {
+    const conf = interpretNamedConf(
+      `options { directory "/var/cache/bind"; recursion no; };
+       zone "example.test" { type primary; file "example.zone"; };
+       zone "fwd.example.test" { type forward; forwarders { 192.0.2.1; }; };
+       zone "twice.example.test" { type primary; file "a.zone"; };
+       view "v" { zone "twice.example.test" { type primary; file "b.zone"; }; };`,
+      '/etc/bind/named.conf',
+      () => '',
+    );
+    const registry = new ZoneRegistry(conf);
+    expect(registry.zoneFor('www.example.test')?.config.name).toBe('example.test');
+    // Before, the names of the forward zone fell to example.test, whose data BIND does not use for them.
+    expect(registry.zoneFor('www.fwd.example.test')).toBeUndefined();
+    expect(registry.zoneFor('fwd.example.test')).toBeUndefined();
+    // A zone declared in two views is not answered, nor are its names from the zone above.
+    expect(registry.zoneFor('www.twice.example.test')).toBeUndefined();
+  });
+});

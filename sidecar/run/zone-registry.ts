@@ -52,6 +52,8 @@ export class ZoneRegistry {
 
   /** named's working directory: relative $INCLUDE paths in zone files resolve against it. */
   private readonly directory: string;
+  /** Zones named.conf declares that Santa does not answer for (lower case). */
+  private readonly unserved = new Set<string>();
 
   constructor(conf: NamedConf, opts: { signedZones?: SignedZoneSource; secondaryZones?: SecondaryZoneSource } = {}) {
     this.directory = conf.options.directory;
@@ -76,6 +78,7 @@ export class ZoneRegistry {
       this.zones.set(name, { config, state, model: undefined, transfer, readsFile: !secondaryByTransfer, files, stamp: undefined });
     }
     this.skipped = skipped;
+    for (const s of skipped) if (!this.zones.has(s.zone.toLowerCase())) this.unserved.add(s.zone.toLowerCase());
   }
 
   names(): string[] {
@@ -96,6 +99,9 @@ export class ZoneRegistry {
     for (;;) {
       const found = this.zones.get(name === '' ? '.' : name);
       if (found) return found;
+      // A zone Santa does not answer for (a forward zone, a secondary it cannot read) holds its
+      // names, not the zone above it: BIND answers them from it.
+      if (this.unserved.has(name === '' ? '.' : name)) return undefined;
       if (name === '' || name === '.') return undefined;
       const dot = nextLabelBoundary(name);
       name = dot < 0 ? '' : name.slice(dot + 1);

@@ -133,6 +133,34 @@ describe('santa run: zones added and deleted in named, named.conf edited, named 
     expect(await metric('santa_named_conf_reloads_total{result="ok"}')).toBeGreaterThanOrEqual(2);
   }, 120_000);
 
+  it('zones added to named.conf: an unrelated one leaves the cache alone, one under a cached zone withdraws that zone', async () => {
+    await servedFromXdp(www, 'www.example.test from XDP');
+    writeFileSync(join(bind.workDir, 'other.zone'), wwwZone('other.test', 1, '192.0.2.50'));
+    const reads = logged('named.conf read again');
+    const withdrawals = logged('named.conf changed: the answers of the zones it changes withdrawn');
+    writeFileSync(bind.confPath, `${namedConf}\nzone "other.test" { type primary; file "other.zone"; };\n`);
+    await waitFor('santa to read named.conf again', async () => logged('named.conf read again') > reads || undefined, { timeoutMs: 15_000, intervalMs: 100, describe: santaOutput });
+    const unrelated = santaOutput().split('\n').filter((l) => l.includes('named.conf changed: the answers of the zones it changes withdrawn')).pop() ?? '';
+    expect(unrelated).toContain('"zones":["other.test"]');
+    expect(unrelated).toContain('"withdrawn":0');
+    // The new run took the answers over: still from XDP, without a gap.
+    expect(await answerOf(www)).toEqual({ answer: '192.0.2.1', fromXdp: true });
+
+    writeFileSync(bind.confPath, `${namedConf}\nzone "other.test" { type primary; file "other.zone"; };\nzone "sub.example.test" { type primary; file "sub.zone"; };\n`);
+    await waitFor('santa to read named.conf again', async () => logged('named.conf read again') > reads + 1 || undefined, { timeoutMs: 15_000, intervalMs: 100, describe: santaOutput });
+    expect(logged('named.conf changed: the answers of the zones it changes withdrawn')).toBe(withdrawals + 2);
+    const child = santaOutput().split('\n').filter((l) => l.includes('named.conf changed: the answers of the zones it changes withdrawn')).pop() ?? '';
+    expect(child).toContain('"zones":["example.test","sub.example.test"]');
+    await bind.rndc('reconfig');
+    await untilFresh(wwwSub, '192.0.2.77', 10_000);
+    for (let i = 0; i < 5; i++) expect(await answerOf(wwwSub)).toEqual({ answer: '192.0.2.77', fromXdp: false });
+    await servedFromXdp(www, 'www.example.test from XDP again, verified under the new configuration');
+
+    writeFileSync(bind.confPath, namedConf);
+    await bind.rndc('reconfig');
+    await untilFresh(wwwSub, 'NXDOMAIN', 10_000);
+  }, 120_000);
+
   it('named.conf rewritten with the same content (as configuration management does): the cache stays', async () => {
     await servedFromXdp(www, 'www.example.test from XDP');
     const unchanged = logged('their content unchanged');
