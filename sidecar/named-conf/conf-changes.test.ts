@@ -12,6 +12,11 @@ describe('which answers an edit of named.conf can change', () => {
     expect(answersChanged(base, conf(`// a comment\n\n${OPTIONS}\n${zone('example.test')}\n\n${zone('other.test')}`))).toEqual({ everything: false, zones: [] });
   });
 
+  it('a zone added above a cached one takes its DS answer: the zone below goes too', () => {
+    expect(answersChanged(conf(OPTIONS + zone('sub.example.test')), conf(OPTIONS + zone('sub.example.test') + zone('example.test')))).toEqual({ everything: false, zones: ['example.test', 'sub.example.test'] });
+    expect(answersChanged(conf(OPTIONS + zone('sub.example.test') + zone('example.test')), conf(OPTIONS + zone('sub.example.test')))).toEqual({ everything: false, zones: ['example.test', 'sub.example.test'] });
+  });
+
   it('an added zone, and the zones above it', () => {
     expect(answersChanged(base, conf(OPTIONS + zone('example.test') + zone('other.test') + zone('new.test')))).toEqual({ everything: false, zones: ['new.test'] });
     expect(answersChanged(base, conf(OPTIONS + zone('example.test') + zone('sub.example.test') + zone('other.test')))).toEqual({ everything: false, zones: ['example.test', 'sub.example.test'] });

@@ -3,9 +3,9 @@
  *
  * Hosting servers add and remove zones in named.conf all day: withdrawing every answer at each
  * edit would hand BIND the whole load each time. A zone statement added, removed or changed
- * changes only the answers of that zone and, for an added zone, of the zones above it (names
- * under the new apex are now its own); anything else (options, views, ACLs, keys, logging, the
- * order of views) may change any answer.
+ * changes only the answers of that zone and of the zones above and below it (names under a new
+ * apex are its own; a DS answer is the parent's); anything else (options, views, ACLs, keys,
+ * logging, the order of views) may change any answer.
  */
 import type { NamedConf, ZoneConfig } from './read';
 
@@ -16,12 +16,14 @@ export function answersChanged(before: NamedConf, after: NamedConf): ConfChange 
   const key = (z: ZoneConfig) => `${z.view ?? ''} ${z.class} ${z.name}`;
   const was = new Map(before.zones.map((z) => [key(z), z]));
   const is = new Map(after.zones.map((z) => [key(z), z]));
-  const zones = new Set<string>();
-  for (const [k, z] of was) if (is.get(k)?.statementText !== z.statementText) zones.add(z.name);
-  for (const [k, z] of is) {
-    if (was.has(k)) continue;
-    zones.add(z.name);
-    for (const above of before.zones) if (isAbove(above.name, z.name)) zones.add(above.name);
+  const changed = new Set<string>();
+  for (const [k, z] of was) if (is.get(k)?.statementText !== z.statementText) changed.add(z.name);
+  for (const [k, z] of is) if (!was.has(k)) changed.add(z.name);
+  // Zones nest: an added zone takes names from the zone above it, and the DS answer at the apex
+  // of a zone below comes from the zone above that apex, when BIND serves it.
+  const zones = new Set(changed);
+  for (const z of [...before.zones, ...after.zones]) {
+    for (const c of changed) if (isAbove(z.name, c) || isAbove(c, z.name)) zones.add(z.name);
   }
   return { everything: false, zones: [...zones].sort() };
 }
