@@ -156,7 +156,9 @@ describe('santa run: zones added and deleted in named, named.conf edited, named 
     for (let i = 0; i < 5; i++) expect(await answerOf(wwwSub)).toEqual({ answer: '192.0.2.77', fromXdp: false });
     await servedFromXdp(www, 'www.example.test from XDP again, verified under the new configuration');
 
+    const readsBeforeRestore = logged('named.conf read again');
     writeFileSync(bind.confPath, namedConf);
+    await waitFor('santa to read the restored named.conf', async () => logged('named.conf read again') > readsBeforeRestore || undefined, { timeoutMs: 15_000, intervalMs: 100, describe: santaOutput });
     await bind.rndc('reconfig');
     await untilFresh(wwwSub, 'NXDOMAIN', 10_000);
   }, 120_000);
