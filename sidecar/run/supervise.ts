@@ -5,7 +5,7 @@
  * what it answers then may differ in ways no zone file or serial shows: a zone added, deleted or
  * moved, minimal-responses, the blackhole, rate-limit or listen-on lists. So an edit of any file
  * of named.conf stops the cached answers it can change (those of the zones whose statements it
- * added, removed or changed, and of the zones above an added one; every answer when anything
+ * added, removed or changed, and of the zones above and below them; every answer when anything
  * else changed: conf-changes.ts), named.conf is read again, and a new run takes over with it,
  * keeping the hot set and the other answers, which it asks BIND for again. Answers come back only
  * as BIND gives them; one that BIND changes later, when it is told to read the new
@@ -13,7 +13,8 @@
  *
  * A named.conf that does not read (a syntax error mid-edit, a statement Santa cannot follow)
  * leaves the old run paused: nothing cached, metrics still served, the error logged with its
- * file and line. The next edit is read again.
+ * file and line. It is read again at the next edit, and every few seconds until it reads (an
+ * include written after the file that names it is not watched yet).
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -22,6 +23,9 @@ import { answersChanged } from '../named-conf/conf-changes';
 import { readNamedConf, type NamedConf } from '../named-conf/read';
 import type { HotSetRanking } from '../ranking/hot-set-ranking';
 import { readRunConf, runSanta, type RunningSanta, type RunOptions } from './santa-run';
+
+/** While named.conf does not read, how often it is read again without an event. */
+const RETRY_MS = 5_000;
 
 export interface SupervisedSanta {
   /** The run in service; undefined after a new configuration failed to start. */
@@ -46,6 +50,9 @@ export async function superviseSanta(options: SuperviseOptions): Promise<Supervi
   let files = new Set(run.namedConfFiles);
   const watcher = chokidar.watch([...files], { ignoreInitial: true });
   let stopping = false;
+  /** The latest read failed: read again even where no watched content changed. */
+  let failing = false;
+  let retry: NodeJS.Timeout | undefined;
 
   const watchFiles = (next: readonly string[]) => {
     const wanted = new Set(next);
@@ -55,9 +62,10 @@ export async function superviseSanta(options: SuperviseOptions): Promise<Supervi
     files = wanted;
   };
 
+  let lastError = '';
   const readAgain = async () => {
     if (stopping) return;
-    if (run && contentDigest(files) === readContent) {
+    if (run && !failing && contentDigest(files) === readContent) {
       log.debug('named.conf files touched, their content unchanged: nothing to do');
       return;
     }
@@ -66,12 +74,21 @@ export async function superviseSanta(options: SuperviseOptions): Promise<Supervi
     try {
       conf = readRunConf(options.config).conf;
     } catch (e) {
-      counts.errors++;
-      counts.latestOk = false;
+      const message = (e as Error).message;
       const withdrawn = run ? await run.pause() : 0;
-      log.error({ error: (e as Error).message, withdrawn }, 'named.conf does not read: nothing is cached (BIND answers everything) until an edit fixes it');
+      if (!failing || message !== lastError) {
+        counts.errors++;
+        log.error({ error: message, withdrawn }, 'named.conf does not read: nothing is cached (BIND answers everything) until an edit fixes it');
+      }
+      counts.latestOk = false;
+      failing = true;
+      lastError = message;
+      clearTimeout(retry);
+      retry = setTimeout(schedule, RETRY_MS);
       return;
     }
+    failing = false;
+    clearTimeout(retry);
     if (run) {
       // What the edit can change goes now; the rest is taken over by the next run, which asks
       // BIND for it again in its first rounds.
@@ -120,6 +137,7 @@ export async function superviseSanta(options: SuperviseOptions): Promise<Supervi
     async stop() {
       stopping = true;
       clearTimeout(quiet);
+      clearTimeout(retry);
       await watcher.close();
       await queue;
       await run?.stop();

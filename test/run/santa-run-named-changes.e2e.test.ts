@@ -16,7 +16,7 @@ import { wwwZone } from '../support/zones';
 import { query, type QuestionSpec } from '../support/dns-client';
 import { servedBy } from '../support/served';
 import { requireRoot, requireTools } from '../support/require-root';
-import { waitFor, type Background } from '../support/process';
+import { collectOutput, waitFor, type Background } from '../support/process';
 import { spawnSantaRun, tearDownSantaRun, writeSantaRunConfig } from '../support/santa-run';
 
 const METRICS = '127.0.0.1:9156';
@@ -32,7 +32,9 @@ describe('santa run: zones added and deleted in named, named.conf edited, named 
   let pinDir: string;
   let namedConf: string;
 
-  const santaOutput = () => santa?.output() ?? '';
+  /** santa run's whole log (its lines are counted across the suite). */
+  let santaLog: (() => string) | undefined;
+  const santaOutput = () => santaLog?.() ?? '';
   const { stats, fromBind, address, servedFromXdp, answerOf } = servedBy({ topo: () => topo, pinDir: () => pinDir, output: santaOutput });
   const logged = (message: string) => santaOutput().split('\n').filter((l) => l.includes(message)).length;
   const metric = async (name: string) => {
@@ -71,6 +73,7 @@ describe('santa run: zones added and deleted in named, named.conf edited, named 
     namedConf = readFileSync(bind.confPath, 'utf8');
     writeSantaRunConfig(work, { topo, bind, pinDir, leaseSeconds: 30, serialPollSeconds: 600, changeHoldSeconds: 2, recheckSeconds: RECHECK_S, metricsListen: METRICS });
     santa = spawnSantaRun(topo, join(work, 'santa.yaml'));
+    santaLog = collectOutput(santa);
   }, 120_000);
 
   afterAll(async () => {
@@ -184,6 +187,24 @@ describe('santa run: zones added and deleted in named, named.conf edited, named 
     expect(await metric('santa_named_conf_reloads_total{result="error"}')).toBeGreaterThanOrEqual(1);
     writeFileSync(bind.confPath, namedConf);
     await servedFromXdp(www, 'www.example.test from XDP once named.conf reads');
+  }, 120_000);
+
+  it('an include named before it exists: nothing cached until it does, then read again without another edit', async () => {
+    await servedFromXdp(www, 'www.example.test from XDP');
+    const errors = logged('named.conf does not read');
+    const reads = logged('named.conf read again');
+    const late = join(bind.workDir, 'late.conf');
+    writeFileSync(bind.confPath, `${namedConf}\ninclude "${late}";\n`);
+    await waitFor('santa to refuse named.conf', async () => logged('named.conf does not read') > errors || undefined, { timeoutMs: 15_000, intervalMs: 100, describe: santaOutput });
+    expect(await answerOf(www)).toEqual({ answer: '192.0.2.1', fromXdp: false });
+    // The include is written after the file that names it (as a deployment tool may): no edit of
+    // a watched file follows, and named.conf is read again on its own.
+    writeFileSync(late, '// nothing yet\n');
+    await waitFor('santa to read named.conf again', async () => logged('named.conf read again') > reads || undefined, { timeoutMs: 20_000, intervalMs: 200, describe: santaOutput });
+    await servedFromXdp(www, 'www.example.test from XDP once the include exists');
+    const restored = logged('named.conf read again');
+    writeFileSync(bind.confPath, namedConf);
+    await waitFor('santa to read the restored named.conf', async () => logged('named.conf read again') > restored || undefined, { timeoutMs: 15_000, intervalMs: 100, describe: santaOutput });
   }, 120_000);
 
   it('named restarted with another configuration (same zone, same serial, other data, nothing Santa watches): the recheck withdraws the old answer', async () => {

@@ -113,6 +113,17 @@ export interface Background {
   stop(graceMs?: number): Promise<void>;
 }
 
+/**
+ * Everything `bg` prints from now on, not only the tail output() keeps: for tests that count a
+ * process's log lines over its whole run (a tail drops the early ones as the log grows).
+ */
+export function collectOutput(bg: Background): () => string {
+  const chunks: string[] = [];
+  bg.child.stdout?.on('data', (b: Buffer) => chunks.push(b.toString()));
+  bg.child.stderr?.on('data', (b: Buffer) => chunks.push(b.toString()));
+  return () => chunks.join('');
+}
+
 /** Starts a long-running command; its output is kept for error messages. */
 export function startBackground(argv: readonly string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Background {
   const child = spawn(argv[0], argv.slice(1), {
