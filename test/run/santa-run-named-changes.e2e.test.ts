@@ -16,7 +16,7 @@ import { wwwZone } from '../support/zones';
 import { query, type QuestionSpec } from '../support/dns-client';
 import { servedBy } from '../support/served';
 import { requireRoot, requireTools } from '../support/require-root';
-import { collectOutput, waitFor, type Background } from '../support/process';
+import { waitFor, type Background } from '../support/process';
 import { spawnSantaRun, tearDownSantaRun, writeSantaRunConfig } from '../support/santa-run';
 
 const METRICS = '127.0.0.1:9156';
@@ -32,9 +32,7 @@ describe('santa run: zones added and deleted in named, named.conf edited, named 
   let pinDir: string;
   let namedConf: string;
 
-  /** santa run's whole log (its lines are counted across the suite). */
-  let santaLog: (() => string) | undefined;
-  const santaOutput = () => santaLog?.() ?? '';
+  const santaOutput = () => santa?.output() ?? '';
   const { stats, fromBind, address, servedFromXdp, answerOf } = servedBy({ topo: () => topo, pinDir: () => pinDir, output: santaOutput });
   const logged = (message: string) => santaOutput().split('\n').filter((l) => l.includes(message)).length;
   const metric = async (name: string) => {
@@ -73,7 +71,6 @@ describe('santa run: zones added and deleted in named, named.conf edited, named 
     namedConf = readFileSync(bind.confPath, 'utf8');
     writeSantaRunConfig(work, { topo, bind, pinDir, leaseSeconds: 30, serialPollSeconds: 600, changeHoldSeconds: 2, recheckSeconds: RECHECK_S, metricsListen: METRICS });
     santa = spawnSantaRun(topo, join(work, 'santa.yaml'));
-    santaLog = collectOutput(santa);
   }, 120_000);
 
   afterAll(async () => {

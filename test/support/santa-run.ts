@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import type { BindServer } from './bind';
 import type { Topology } from './netns';
 import { rmSync } from 'node:fs';
-import type { Background } from './process';
+import { collectOutput, type Background } from './process';
 
 const ROOT = resolve(__dirname, '../..');
 
@@ -63,9 +63,11 @@ export function santaCommand(...args: string[]): string[] {
   return ['node', '--require', 'tsx/cjs', join(ROOT, 'sidecar/cli/main.ts'), ...args];
 }
 
-/** Starts `santa run --config <configPath>` in the server namespace. */
+/** Starts `santa run --config <configPath>` in the server namespace. Its output() is the whole
+ * log, not a tail: suites count its lines over their whole run. */
 export function spawnSantaRun(topo: Topology, configPath: string): Background {
-  return topo.spawn(topo.server, santaCommand('run', '--config', configPath));
+  const bg = topo.spawn(topo.server, santaCommand('run', '--config', configPath));
+  return { ...bg, output: collectOutput(bg) };
 }
 
 /** Stops what an end-to-end suite started (each part only if it got that far) and removes its
