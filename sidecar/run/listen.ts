@@ -120,10 +120,8 @@ function servedRectangle(v4: Listening, v6: Listening, warnings: string[]): { po
 export function followListen(current: ListenSettings, scanned: ListenSettings, ready: (address: string) => boolean): ListenSettings {
   const family = (now: string[], next: string[], none: string): string[] => {
     if (now.length === 0 || next.length === 0) return next;
-    const nextSet = new Set(next);
-    const kept = now.filter((a) => a !== none && nextSet.has(a));
-    const added = next.filter((a) => a !== none && !now.includes(a) && ready(a));
-    const out = [...kept, ...added];
+    const kept = now.filter((a) => a !== none && next.includes(a));
+    const out = [...kept, ...added(now, next, none).filter(ready)];
     return out.length ? out : [none];
   };
   return {
@@ -136,8 +134,12 @@ export function followListen(current: ListenSettings, scanned: ListenSettings, r
 
 /** The addresses `scanned` lists that `current` does not (each to be checked with named). */
 export function newlyListed(current: ListenSettings, scanned: ListenSettings): string[] {
-  const fresh = (now: string[], next: string[], none: string) => (now.length === 0 ? [] : next.filter((a) => a !== none && !now.includes(a)));
-  return [...fresh(current.v4, scanned.v4, NO_DESTINATION.v4), ...fresh(current.v6, scanned.v6, NO_DESTINATION.v6)];
+  return [...added(current.v4, scanned.v4, NO_DESTINATION.v4), ...added(current.v6, scanned.v6, NO_DESTINATION.v6)];
+}
+
+/** A family's addresses in `next` and not in `now` (none when `now` is any destination). */
+function added(now: string[], next: string[], none: string): string[] {
+  return now.length === 0 ? [] : next.filter((a) => a !== none && !now.includes(a));
 }
 
 /** Whether both answer for the same ports and addresses, in whatever order. */

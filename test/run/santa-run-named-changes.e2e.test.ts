@@ -35,6 +35,9 @@ describe('santa run: zones added and deleted in named, named.conf edited, named 
   const santaOutput = () => santa?.output() ?? '';
   const { stats, fromBind, address, servedFromXdp, answerOf } = servedBy({ topo: () => topo, pinDir: () => pinDir, output: santaOutput });
   const logged = (message: string) => santaOutput().split('\n').filter((l) => l.includes(message)).length;
+  /** Waits until santa has logged `message` more than `seen` times. */
+  const untilLogged = (message: string, seen: number, what: string, timeoutMs = 15_000) =>
+    waitFor(what, async () => logged(message) > seen || undefined, { timeoutMs, intervalMs: 100, describe: santaOutput });
   const metric = async (name: string) => {
     const text = (await topo.exec(topo.server, ['curl', '-sf', `http://${METRICS}/metrics`])).stdout;
     const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
@@ -109,7 +112,7 @@ describe('santa run: zones added and deleted in named, named.conf edited, named 
     const reads = logged('named.conf read again');
     // BIND is to drop the client's queries: blackhole is applied by the program, not the answers.
     writeFileSync(bind.confPath, namedConf.replace('options {', `options {\n\tblackhole { ${topo.client.v4}; };`));
-    await waitFor('santa to read named.conf again', async () => logged('named.conf read again') > reads || undefined, { timeoutMs: 15_000, intervalMs: 100, describe: santaOutput });
+    await untilLogged('named.conf read again', reads, 'santa to read named.conf again');
     // named has not read it yet and still answers the client: from BIND, no longer from XDP.
     for (let i = 0; i < 5; i++) expect(await answerOf(www)).toEqual({ answer: '192.0.2.1', fromXdp: false });
     await bind.rndc('reconfig');
@@ -127,7 +130,7 @@ describe('santa run: zones added and deleted in named, named.conf edited, named 
     expect(stats().PASS_BLACKHOLE).toBeGreaterThan(0);
 
     writeFileSync(bind.confPath, namedConf);
-    await waitFor('santa to read named.conf again', async () => logged('named.conf read again') > reads + 1 || undefined, { timeoutMs: 15_000, intervalMs: 100, describe: santaOutput });
+    await untilLogged('named.conf read again', reads + 1, 'santa to read named.conf again');
     await bind.rndc('reconfig');
     await servedFromXdp(www, 'www.example.test from XDP with the blackhole gone');
     expect(await metric('santa_named_conf_reloads_total{result="ok"}')).toBeGreaterThanOrEqual(2);
@@ -139,7 +142,7 @@ describe('santa run: zones added and deleted in named, named.conf edited, named 
     const reads = logged('named.conf read again');
     const withdrawals = logged('named.conf changed: the answers of the zones it changes withdrawn');
     writeFileSync(bind.confPath, `${namedConf}\nzone "other.test" { type primary; file "other.zone"; };\n`);
-    await waitFor('santa to read named.conf again', async () => logged('named.conf read again') > reads || undefined, { timeoutMs: 15_000, intervalMs: 100, describe: santaOutput });
+    await untilLogged('named.conf read again', reads, 'santa to read named.conf again');
     const unrelated = santaOutput().split('\n').filter((l) => l.includes('named.conf changed: the answers of the zones it changes withdrawn')).pop() ?? '';
     expect(unrelated).toContain('"zones":["other.test"]');
     expect(unrelated).toContain('"withdrawn":0');
@@ -147,7 +150,7 @@ describe('santa run: zones added and deleted in named, named.conf edited, named 
     expect(await answerOf(www)).toEqual({ answer: '192.0.2.1', fromXdp: true });
 
     writeFileSync(bind.confPath, `${namedConf}\nzone "other.test" { type primary; file "other.zone"; };\nzone "sub.example.test" { type primary; file "sub.zone"; };\n`);
-    await waitFor('santa to read named.conf again', async () => logged('named.conf read again') > reads + 1 || undefined, { timeoutMs: 15_000, intervalMs: 100, describe: santaOutput });
+    await untilLogged('named.conf read again', reads + 1, 'santa to read named.conf again');
     expect(logged('named.conf changed: the answers of the zones it changes withdrawn')).toBe(withdrawals + 2);
     const child = santaOutput().split('\n').filter((l) => l.includes('named.conf changed: the answers of the zones it changes withdrawn')).pop() ?? '';
     expect(child).toContain('"zones":["example.test","sub.example.test"]');
@@ -158,7 +161,7 @@ describe('santa run: zones added and deleted in named, named.conf edited, named 
 
     const readsBeforeRestore = logged('named.conf read again');
     writeFileSync(bind.confPath, namedConf);
-    await waitFor('santa to read the restored named.conf', async () => logged('named.conf read again') > readsBeforeRestore || undefined, { timeoutMs: 15_000, intervalMs: 100, describe: santaOutput });
+    await untilLogged('named.conf read again', readsBeforeRestore, 'santa to read the restored named.conf');
     await bind.rndc('reconfig');
     await untilFresh(wwwSub, 'NXDOMAIN', 10_000);
   }, 120_000);
@@ -168,7 +171,7 @@ describe('santa run: zones added and deleted in named, named.conf edited, named 
     const unchanged = logged('their content unchanged');
     const withdrawals = logged('named.conf changed: every cached answer withdrawn');
     writeFileSync(bind.confPath, namedConf);
-    await waitFor('santa to look at named.conf', async () => logged('their content unchanged') > unchanged || undefined, { timeoutMs: 15_000, intervalMs: 100, describe: santaOutput });
+    await untilLogged('their content unchanged', unchanged, 'santa to look at named.conf');
     expect(logged('named.conf changed: every cached answer withdrawn')).toBe(withdrawals);
     expect(await answerOf(www)).toEqual({ answer: '192.0.2.1', fromXdp: true });
   }, 60_000);
@@ -177,7 +180,7 @@ describe('santa run: zones added and deleted in named, named.conf edited, named 
     await servedFromXdp(www, 'www.example.test from XDP');
     const errors = logged('named.conf does not read');
     writeFileSync(bind.confPath, `${namedConf}\nzone "broken.test" {\n\ttype primary;\n`);
-    await waitFor('santa to refuse named.conf', async () => logged('named.conf does not read') > errors || undefined, { timeoutMs: 15_000, intervalMs: 100, describe: santaOutput });
+    await untilLogged('named.conf does not read', errors, 'santa to refuse named.conf');
     const line = santaOutput().split('\n').filter((l) => l.includes('named.conf does not read')).pop() ?? '';
     expect(line).toContain(`${bind.confPath}:`);
     for (let i = 0; i < 5; i++) expect(await answerOf(www)).toEqual({ answer: '192.0.2.1', fromXdp: false });
@@ -192,16 +195,16 @@ describe('santa run: zones added and deleted in named, named.conf edited, named 
     const reads = logged('named.conf read again');
     const late = join(bind.workDir, 'late.conf');
     writeFileSync(bind.confPath, `${namedConf}\ninclude "${late}";\n`);
-    await waitFor('santa to refuse named.conf', async () => logged('named.conf does not read') > errors || undefined, { timeoutMs: 15_000, intervalMs: 100, describe: santaOutput });
+    await untilLogged('named.conf does not read', errors, 'santa to refuse named.conf');
     expect(await answerOf(www)).toEqual({ answer: '192.0.2.1', fromXdp: false });
     // The include is written after the file that names it (as a deployment tool may): no edit of
     // a watched file follows, and named.conf is read again on its own.
     writeFileSync(late, '// nothing yet\n');
-    await waitFor('santa to read named.conf again', async () => logged('named.conf read again') > reads || undefined, { timeoutMs: 20_000, intervalMs: 200, describe: santaOutput });
+    await untilLogged('named.conf read again', reads, 'santa to read named.conf again', 20_000);
     await servedFromXdp(www, 'www.example.test from XDP once the include exists');
     const restored = logged('named.conf read again');
     writeFileSync(bind.confPath, namedConf);
-    await waitFor('santa to read the restored named.conf', async () => logged('named.conf read again') > restored || undefined, { timeoutMs: 15_000, intervalMs: 100, describe: santaOutput });
+    await untilLogged('named.conf read again', restored, 'santa to read the restored named.conf');
   }, 120_000);
 
   it('named restarted with another configuration (same zone, same serial, other data, nothing Santa watches): the recheck withdraws the old answer', async () => {
